@@ -1,0 +1,1 @@
+//! Permission types (being written).

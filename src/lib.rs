@@ -1,0 +1,1 @@
+//! Clientele facade.
