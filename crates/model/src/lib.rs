@@ -4,3 +4,6 @@
 
 pub mod permission;
 pub mod search;
+pub mod secret;
+
+pub use secret::Password;
