@@ -1,9 +1,54 @@
-//! Clientele's vocabulary (crate docs are completed below).
+//! # clientele-model
+//!
+//! The vocabulary of Clientele: customer users, customer companies, validity, the attribute
+//! map (OTOBO's `Map`), the validation rules driven by it, permission types, and the search
+//! language every backend compiles. Plain data and rules: no I/O, no async, no backend types.
+//!
+//! ```
+//! use clientele_model::{AttributeMap, AttributeMapping, EmailCheck, NewCustomerUser, Rules};
+//! use clientele_model::search::{parse_term, SearchSyntax};
+//!
+//! // OTOBO's default map plus an extra attribute: configuration, not code.
+//! let mut map = AttributeMap::otobo_customer_user();
+//! map.push(AttributeMapping::new("UserRoom", "Room", "room"));
+//!
+//! let email = EmailCheck::default();
+//! let user = NewCustomerUser::new("jdoe", "John", "Doe", "john.doe@acme-corp.com", "ACME")
+//!     .with("UserRoom", "B-201")
+//!     .validate(&Rules { map: &map, email: &email })
+//!     .unwrap();
+//! assert_eq!(user.attribute("UserRoom").unwrap().to_text(), "B-201");
+//!
+//! // Validation errors name the field.
+//! let err = NewCustomerUser::new("jdoe", "John", "Doe", "not-an-address", "ACME")
+//!     .validate(&Rules { map: &map, email: &email })
+//!     .unwrap_err();
+//! assert_eq!(err.field(), "UserEmail");
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod attribute;
+mod company;
+mod email;
+mod error;
+mod ids;
+pub mod limits;
 pub mod permission;
 pub mod search;
 pub mod secret;
+mod user;
+mod validation;
+mod validity;
 
+pub use attribute::{
+    AttributeMap, AttributeMapping, AttributeValue, Attributes, Shown, StorageType, keys,
+};
+pub use company::{COMPANY_KEYS, CustomerCompany, CustomerCompanyChanges, NewCustomerCompany};
+pub use email::{EmailCheck, EmailCheckConfig};
+pub use error::ValidationError;
+pub use ids::{CustomerId, Email, Login};
 pub use secret::Password;
+pub use user::{Audit, CustomerUser, CustomerUserChanges, NewCustomerUser, STANDARD_KEYS};
+pub use validation::{Mode, Rules, validate};
+pub use validity::Validity;
