@@ -1,0 +1,153 @@
+//! The one public error type of Clientele's backends and Directory.
+
+use std::fmt;
+
+use clientele_model::ValidationError;
+use clientele_model::search::SearchSyntaxError;
+use thiserror::Error;
+
+/// A boxed error from a driver (sea-orm, ldap3, …), kept as the source of an [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The kinds of things an error can be about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Entity {
+    /// A customer user.
+    CustomerUser,
+    /// A customer company.
+    Company,
+    /// A group.
+    Group,
+    /// A service.
+    Service,
+    /// A backend, by name.
+    Backend,
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Entity::CustomerUser => "customer user",
+            Entity::Company => "customer company",
+            Entity::Group => "group",
+            Entity::Service => "service",
+            Entity::Backend => "backend",
+        })
+    }
+}
+
+/// Everything that can go wrong. Callers match on meaning, not on backend; errors from a store
+/// carry the backend's name.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The thing does not exist.
+    #[error("{entity} {key:?} not found")]
+    NotFound {
+        /// What was looked for.
+        entity: Entity,
+        /// Its key (login, customer id, group name …).
+        key: String,
+    },
+    /// A unique value is taken.
+    #[error(
+        "{entity} with {field} {value:?} already exists{}",
+        in_backend(backend)
+    )]
+    AlreadyExists {
+        /// What kind of record.
+        entity: Entity,
+        /// The unique attribute (`UserLogin`, `UserEmail`, `CustomerID`, `CustomerCompanyName`, …).
+        field: String,
+        /// The value that is taken.
+        value: String,
+        /// The backend that holds it, when known.
+        backend: Option<String>,
+    },
+    /// The backend does not accept writes of customer data (LDAP always; any backend by config).
+    #[error("backend {backend:?} is read-only")]
+    ReadOnly {
+        /// The backend's name.
+        backend: String,
+    },
+    /// Input refused by the model's rules; names the field.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The search term could not be parsed.
+    #[error("search term refused: {0}")]
+    Search(#[from] SearchSyntaxError),
+    /// An optimistic-concurrency check failed: the record changed since the caller read it.
+    #[error("customer user {login:?} was changed by someone else since it was read")]
+    Conflict {
+        /// The user.
+        login: String,
+    },
+    /// Login refused. Deliberately the same for an unknown user, a wrong password and an invalid
+    /// user, so a caller cannot probe which logins exist.
+    #[error("authentication failed")]
+    AuthenticationFailed,
+    /// The backend cannot be reached (connection refused or lost); retrying later may work.
+    #[error("backend {backend:?} is unavailable: {source}")]
+    Unavailable {
+        /// The backend's name.
+        backend: String,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The backend did not answer in time; retrying later may work.
+    #[error("backend {backend:?} timed out after {millis} ms")]
+    Timeout {
+        /// The backend's name.
+        backend: String,
+        /// The timeout that expired.
+        millis: u64,
+    },
+    /// The configuration is unusable; says what to fix.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Any other failure inside a backend.
+    #[error("backend {backend:?} failed: {source}")]
+    Backend {
+        /// The backend's name.
+        backend: String,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+fn in_backend(b: &Option<String>) -> String {
+    b.as_ref()
+        .map(|b| format!(" in backend {b:?}"))
+        .unwrap_or_default()
+}
+
+impl Error {
+    /// `true` when trying again later may succeed (unavailable, timeout, conflict).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Unavailable { .. } | Error::Timeout { .. } | Error::Conflict { .. }
+        )
+    }
+
+    /// A not-found error for a customer user.
+    pub fn user_not_found(login: &str) -> Self {
+        Error::NotFound {
+            entity: Entity::CustomerUser,
+            key: login.to_owned(),
+        }
+    }
+
+    /// A generic backend error from any displayable message.
+    pub fn backend(backend: &str, message: impl Into<String>) -> Self {
+        Error::Backend {
+            backend: backend.to_owned(),
+            source: message.into().into(),
+        }
+    }
+}
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,261 @@
+//! The capability traits a source of customer data implements.
+//!
+//! They are split the way Keycloak's User Storage SPI and lldap split theirs: a read-only
+//! directory implements [`CustomerUserSource`] (and maybe [`BindAuthenticator`]) and nothing
+//! else, so "write to LDAP" is not a method that silently does nothing — it does not exist, and
+//! the [`Directory`](crate::Directory) answers [`Error::ReadOnly`](crate::Error::ReadOnly).
+//!
+//! Backends receive input that the Directory has already validated and queries that are
+//! already parsed; they translate, store and fetch. Uniqueness of logins (and of emails when the
+//! source's `email_unique_check` is on) must be enforced by the store itself — a unique index or
+//! one transaction — never by a read-then-write.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use clientele_model::search::{CompanyQuery, DetailSearch, Expr, UserQuery};
+use clientele_model::{CustomerCompany, CustomerId, CustomerUser, Login, Password, Validity};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::settings::{CompanySettings, SourceSettings};
+
+/// The read side of a customer-user source.
+#[async_trait]
+pub trait CustomerUserSource: Send + Sync {
+    /// The source's settings (name, map, field lists, limits, case rule, read-only flag, …).
+    fn settings(&self) -> &SourceSettings;
+
+    /// The user with this login, compared by the source's case rule
+    /// (`settings().case_sensitive`; case-insensitive by default).
+    async fn get(&self, login: &str) -> Result<Option<CustomerUser>>;
+
+    /// Users matching the query, at most `query.limit`, sorted by login. One query to the store.
+    async fn search(&self, query: &UserQuery) -> Result<Vec<CustomerUser>>;
+
+    /// Logins matching a detail search, ordered as asked (the login breaks ties).
+    async fn search_detail(&self, query: &DetailSearch) -> Result<Vec<Login>>;
+
+    /// The number of users matching a detail search (limit and order ignored).
+    async fn count_detail(&self, query: &DetailSearch) -> Result<u64>;
+
+    /// Distinct primary customer ids of the users, optionally filtered by a parsed term over the
+    /// customer-id field (OTOBO `CustomerIDList`), sorted case-insensitively.
+    async fn customer_id_list(
+        &self,
+        term: Option<&Expr>,
+        valid_only: bool,
+    ) -> Result<Vec<CustomerId>>;
+}
+
+/// What a write is checked against: the version the caller read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Expected {
+    /// Write whatever is stored (OTOBO's behaviour).
+    #[default]
+    Any,
+    /// Only write when the stored `changed_at` still equals this value; otherwise
+    /// [`Error::Conflict`](crate::Error::Conflict).
+    ChangedAt(Option<i64>),
+}
+
+/// The write side of a customer-user source.
+#[async_trait]
+pub trait CustomerUserWriter: Send + Sync {
+    /// Stores a new, validated user with an optional password hash. Refuses a taken login (and a
+    /// taken email when `email_unique_check` is on) with `AlreadyExists`, atomically.
+    async fn add(&self, user: &CustomerUser, password_hash: Option<&str>, by: &str) -> Result<()>;
+
+    /// Replaces the stored user `login` with `user` (which may carry a new login: a rename).
+    /// Read-only map rows are not written. `NotFound` when there is no such user; `Conflict` when
+    /// `expected` does not hold; `AlreadyExists` for a taken new login or email.
+    async fn update(
+        &self,
+        login: &Login,
+        user: &CustomerUser,
+        expected: Expected,
+        by: &str,
+    ) -> Result<()>;
+
+    /// Stores a password hash for the user (`NotFound` when there is no such user).
+    async fn set_password_hash(&self, login: &Login, hash: &str) -> Result<()>;
+}
+
+/// A source that stores password hashes (OTOBO `CustomerAuth::DB`).
+#[async_trait]
+pub trait PasswordStore: Send + Sync {
+    /// The stored login and password hash for a login. The login is compared by the source's
+    /// case rule, the same rule lookup uses (SPEC §6.9). `None` when the user is unknown;
+    /// `Some((login, None))` when the user exists without a password.
+    async fn password_hash(&self, login: &str) -> Result<Option<(Login, Option<String>)>>;
+}
+
+/// A source that checks passwords itself, such as an LDAP bind (OTOBO `CustomerAuth::LDAP`).
+#[async_trait]
+pub trait BindAuthenticator: Send + Sync {
+    /// `Ok(true)` when the credentials are right, `Ok(false)` when the user is unknown or the
+    /// password wrong (the two must be indistinguishable), `Err` when the source failed.
+    async fn bind(&self, login: &str, password: &Password) -> Result<bool>;
+}
+
+/// A store of customer companies (OTOBO `CustomerCompany`).
+#[async_trait]
+pub trait CompanyStore: Send + Sync {
+    /// The store's settings.
+    fn settings(&self) -> &CompanySettings;
+    /// The company with this customer id (case rule of the settings).
+    async fn company(&self, customer_id: &str) -> Result<Option<CustomerCompany>>;
+    /// Companies matching the query, sorted by customer id.
+    async fn search_companies(&self, query: &CompanyQuery) -> Result<Vec<CustomerCompany>>;
+    /// Stores a new, validated company; `AlreadyExists` for a taken id or name.
+    async fn add_company(&self, company: &CustomerCompany, by: &str) -> Result<()>;
+    /// Replaces a company's data; `NotFound` when missing, `AlreadyExists` for a taken name.
+    async fn update_company(&self, company: &CustomerCompany, by: &str) -> Result<()>;
+}
+
+/// A group customers can be granted permissions on (OTOBO `groups_table`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Group {
+    /// Numeric id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// Only valid groups count for permissions.
+    pub validity: Validity,
+}
+
+/// A service customers may request (OTOBO `service`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Service {
+    /// Numeric id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// Only valid services count.
+    pub validity: Validity,
+}
+
+/// One stored grant row of a customer user (OTOBO `group_customer_user` with value 1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UserGrant {
+    /// The login.
+    pub login: String,
+    /// The group id.
+    pub group_id: i64,
+    /// The permission key (`ro`, `rw`, `move_into`, …).
+    pub permission: String,
+}
+
+/// One stored grant row of a company (OTOBO `group_customer` with value 1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CompanyGrant {
+    /// The customer id.
+    pub customer_id: String,
+    /// The group id.
+    pub group_id: i64,
+    /// The permission key.
+    pub permission: String,
+    /// The context (`Ticket::CustomerID::Same`, `Ticket::CustomerID::Other`, …).
+    pub context: String,
+}
+
+/// Every stored grant and relation, loaded at once to build the permission matrix.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelationSnapshot {
+    /// All groups.
+    pub groups: Vec<Group>,
+    /// All user grants.
+    pub user_grants: Vec<UserGrant>,
+    /// All company grants.
+    pub company_grants: Vec<CompanyGrant>,
+    /// All user ↔ company relations (login, customer id).
+    pub user_companies: Vec<(String, String)>,
+}
+
+/// The pseudo-login OTOBO stores default services under.
+pub const DEFAULT_SERVICES_LOGIN: &str = "<DEFAULT>";
+
+/// Relations: user ↔ company, grants on groups, services.
+///
+/// Logins here are the stored logins (the Directory resolves case before calling).
+#[async_trait]
+pub trait RelationStore: Send + Sync {
+    /// Relates a user to an extra company (`active`) or removes the relation. Idempotent.
+    async fn set_user_company(
+        &self,
+        login: &str,
+        customer_id: &str,
+        active: bool,
+        by: &str,
+    ) -> Result<()>;
+    /// The extra companies of a user, sorted by customer id.
+    async fn user_companies(&self, login: &str) -> Result<Vec<CustomerId>>;
+    /// The users related to a company, sorted by login.
+    async fn company_users(&self, customer_id: &str) -> Result<Vec<Login>>;
+    /// Renames a user in every relation (after a login change).
+    async fn rename_user(&self, old: &str, new: &str) -> Result<()>;
+
+    /// Adds a group; `AlreadyExists` for a taken name.
+    async fn add_group(&self, name: &str, validity: Validity, by: &str) -> Result<Group>;
+    /// Changes a group's validity.
+    async fn set_group_validity(&self, group_id: i64, validity: Validity) -> Result<()>;
+    /// All groups, by id.
+    async fn groups(&self) -> Result<Vec<Group>>;
+    /// Replaces the permission set of (user, group) with `permissions` (empty = revoke all).
+    async fn set_user_grant(
+        &self,
+        login: &str,
+        group_id: i64,
+        permissions: &[String],
+        by: &str,
+    ) -> Result<()>;
+    /// Replaces the permission set of (company, group, context).
+    async fn set_company_grant(
+        &self,
+        customer_id: &str,
+        group_id: i64,
+        context: &str,
+        permissions: &[String],
+        by: &str,
+    ) -> Result<()>;
+    /// Everything needed to build the permission matrix, in one call.
+    async fn relation_snapshot(&self) -> Result<RelationSnapshot>;
+
+    /// Adds a service; `AlreadyExists` for a taken name.
+    async fn add_service(&self, name: &str, validity: Validity, by: &str) -> Result<Service>;
+    /// All services, by id.
+    async fn services(&self) -> Result<Vec<Service>>;
+    /// Assigns a service to a login (or to [`DEFAULT_SERVICES_LOGIN`]) or removes it. Idempotent.
+    async fn set_user_service(
+        &self,
+        login: &str,
+        service_id: i64,
+        active: bool,
+        by: &str,
+    ) -> Result<()>;
+    /// The *valid* services assigned to exactly this login (no default fallback), by id.
+    async fn user_services(&self, login: &str) -> Result<Vec<Service>>;
+}
+
+/// Per-user preferences (OTOBO `customer_preferences`): always writable, even for users of a
+/// read-only source.
+#[async_trait]
+pub trait PreferenceStore: Send + Sync {
+    /// All preferences of a login.
+    async fn preferences(&self, login: &str) -> Result<BTreeMap<String, String>>;
+    /// Sets one preference (replacing an old value).
+    async fn set_preference(&self, login: &str, key: &str, value: &str) -> Result<()>;
+    /// Removes one preference.
+    async fn delete_preference(&self, login: &str, key: &str) -> Result<()>;
+    /// Logins whose preference `key` equals `value` (or that have `key` at all when `None`).
+    async fn search_preferences(
+        &self,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<Vec<(String, String)>>;
+    /// Moves every preference from `old` to `new` (after a rename).
+    async fn rename_preferences(&self, old: &str, new: &str) -> Result<()>;
+    /// Atomically removes preference `key` when it currently equals `expected`; `true` when it
+    /// did (one-time tokens: two concurrent checks cannot both succeed).
+    async fn take_preference(&self, login: &str, key: &str, expected: &str) -> Result<bool>;
+}
