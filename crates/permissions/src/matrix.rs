@@ -1,0 +1,1732 @@
+//! The permission matrix: built once from the facts, answers by lookup, updated row by row.
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault};
+use std::mem::size_of;
+use std::sync::Arc;
+
+use clientele_model::permission::{GroupId, PermissionContext, PermissionTypes};
+
+use crate::set::{configured_list, mask};
+use crate::store::{ChunkedVec, IntHasher, Keyed, ShardedMap};
+use crate::ticket::eq_ignore_case;
+use crate::{
+    Change, CompanyFacts, CompanyGrant, Group, PermissionConfig, PermissionError, PermissionFacts,
+    PermissionSet, Ticket, TicketAccessRules, TicketCheck, TypeIndex, UserCustomerIds, UserFacts,
+    UserGrant,
+};
+
+/// The configuration, with the masks the queries need.
+#[derive(Clone, Debug)]
+struct Settings {
+    support: bool,
+    other_context: bool,
+    types: PermissionTypes,
+    all: PermissionSet,
+    rw: TypeIndex,
+    ro: Option<TypeIndex>,
+    always_groups: Vec<String>,
+    company_always_groups: Vec<String>,
+    ticket_access: TicketAccessRules,
+}
+
+impl Settings {
+    fn new(config: &PermissionConfig) -> Self {
+        let types = config.permission_types.clone();
+        // `PermissionTypes` guarantees 1..=64 entries with `rw` last.
+        let rw = TypeIndex::clamped(types.rw_index());
+        Settings {
+            support: config.customer_group_support,
+            other_context: config.other_customers_context,
+            all: PermissionSet::from_bits(mask(types.len())),
+            ro: TypeIndex::of(&types, "ro"),
+            rw,
+            types,
+            always_groups: config.always_groups.clone(),
+            company_always_groups: config.company_always_groups.clone(),
+            ticket_access: config.ticket_access.clone(),
+        }
+    }
+
+    fn config(&self) -> PermissionConfig {
+        PermissionConfig {
+            customer_group_support: self.support,
+            permission_types: self.types.clone(),
+            always_groups: self.always_groups.clone(),
+            company_always_groups: self.company_always_groups.clone(),
+            other_customers_context: self.other_context,
+            ticket_access: self.ticket_access.clone(),
+        }
+    }
+
+    /// What a stored set means: `rw` implies every type.
+    #[inline]
+    fn implied(&self, set: PermissionSet) -> PermissionSet {
+        if set.contains(self.rw) { self.all } else { set }
+    }
+
+    /// `permission_key IN ('ro', 'rw')`, also when `ro` is not configured.
+    fn ro_or_rw(&self, set: PermissionSet) -> bool {
+        set.contains(self.rw) || self.ro.is_some_and(|ro| set.contains(ro))
+    }
+
+    fn state_for(&self, name: &str, valid: bool) -> GroupState {
+        GroupState {
+            valid,
+            always_user: self.always_groups.iter().any(|n| n == name),
+            always_company: self.company_always_groups.iter().any(|n| n == name),
+        }
+    }
+}
+
+/// Per group: validity and whether it is an always-group of either kind.
+#[derive(Clone, Copy, Debug, Default)]
+struct GroupState {
+    valid: bool,
+    always_user: bool,
+    always_company: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct GroupIndex {
+    by_id: HashMap<GroupId, u32, BuildHasherDefault<IntHasher>>,
+    by_name: HashMap<Arc<str>, u32>,
+    ids: Vec<GroupId>,
+    names: Vec<Arc<str>>,
+}
+
+/// The reverse index of one group: who holds a direct grant and which companies hold a grant
+/// in the "same customer" context.
+#[derive(Clone, Debug, Default)]
+struct GroupRev {
+    direct: Vec<(Arc<str>, PermissionSet)>,
+    same: Vec<(Arc<str>, PermissionSet)>,
+}
+
+/// One customer user's row. Sets are stored with `rw` already expanded.
+#[derive(Clone, Debug)]
+struct UserRow {
+    login: Arc<str>,
+    valid: bool,
+    primary: Option<Arc<str>>,
+    customer_ids: Vec<Arc<str>>,
+    /// Direct grants, sorted by group index.
+    direct: Vec<(u32, PermissionSet)>,
+    /// Direct grants united with the "same customer" grants of every customer id, sorted by
+    /// group index; kept as two arrays so the binary search touches only the group indices.
+    eff_groups: Vec<u32>,
+    eff_sets: Vec<PermissionSet>,
+}
+
+impl Keyed for UserRow {
+    fn key(&self) -> &str {
+        &self.login
+    }
+}
+
+impl UserRow {
+    fn new(login: Arc<str>) -> Self {
+        UserRow {
+            login,
+            valid: true,
+            primary: None,
+            customer_ids: Vec::new(),
+            direct: Vec::new(),
+            eff_groups: Vec::new(),
+            eff_sets: Vec::new(),
+        }
+    }
+
+    /// A row that says nothing beyond what an unknown login means.
+    fn is_default(&self) -> bool {
+        self.valid
+            && self.primary.is_none()
+            && self.customer_ids.is_empty()
+            && self.direct.is_empty()
+    }
+
+    #[inline]
+    fn eff(&self, g: u32) -> PermissionSet {
+        match self.eff_groups.binary_search(&g) {
+            Ok(i) => self.eff_sets.get(i).copied().unwrap_or_default(),
+            Err(_) => PermissionSet::EMPTY,
+        }
+    }
+
+    fn set_eff(&mut self, g: u32, set: PermissionSet) {
+        match self.eff_groups.binary_search(&g) {
+            Ok(i) if set.is_empty() => {
+                self.eff_groups.remove(i);
+                self.eff_sets.remove(i);
+            }
+            Ok(i) => {
+                if let Some(s) = self.eff_sets.get_mut(i) {
+                    *s = set;
+                }
+            }
+            Err(i) if !set.is_empty() => {
+                self.eff_groups.insert(i, g);
+                self.eff_sets.insert(i, set);
+            }
+            Err(_) => {}
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        size_of::<UserRow>()
+            + 16
+            + self.login.len()
+            + self.customer_ids.capacity() * size_of::<Arc<str>>()
+            + self.direct.capacity() * size_of::<(u32, PermissionSet)>()
+            + self.eff_groups.capacity() * size_of::<u32>()
+            + self.eff_sets.capacity() * size_of::<PermissionSet>()
+    }
+}
+
+/// One company's row. Sets are stored with `rw` already expanded.
+#[derive(Clone, Debug)]
+struct CompanyRow {
+    id: Arc<str>,
+    valid: Option<bool>,
+    same: Vec<(u32, PermissionSet)>,
+    other: Vec<(u32, PermissionSet)>,
+    named: Vec<(u32, Arc<str>, PermissionSet)>,
+    /// Users that list this id among their customer ids.
+    members: Vec<Arc<str>>,
+    /// Users whose primary customer id this is.
+    primary_members: Vec<Arc<str>>,
+}
+
+impl Keyed for CompanyRow {
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+impl CompanyRow {
+    fn new(id: Arc<str>) -> Self {
+        CompanyRow {
+            id,
+            valid: None,
+            same: Vec::new(),
+            other: Vec::new(),
+            named: Vec::new(),
+            members: Vec::new(),
+            primary_members: Vec::new(),
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        self.valid.is_none()
+            && self.same.is_empty()
+            && self.other.is_empty()
+            && self.named.is_empty()
+            && self.members.is_empty()
+            && self.primary_members.is_empty()
+    }
+
+    fn grant(&self, g: u32, context: &PermissionContext) -> PermissionSet {
+        match context {
+            PermissionContext::SameCustomer => lookup(&self.same, g),
+            PermissionContext::OtherCustomers => lookup(&self.other, g),
+            PermissionContext::Named(name) => self
+                .named
+                .iter()
+                .find(|(ng, n, _)| *ng == g && **n == **name)
+                .map(|e| e.2)
+                .unwrap_or_default(),
+        }
+    }
+
+    fn set_grant(&mut self, g: u32, context: &PermissionContext, set: PermissionSet) {
+        match context {
+            PermissionContext::SameCustomer => upsert(&mut self.same, g, set),
+            PermissionContext::OtherCustomers => upsert(&mut self.other, g, set),
+            PermissionContext::Named(name) => {
+                let pos = self
+                    .named
+                    .iter()
+                    .position(|(ng, n, _)| *ng == g && **n == **name);
+                match (pos, set.is_empty()) {
+                    (Some(i), true) => {
+                        self.named.remove(i);
+                    }
+                    (Some(i), false) => {
+                        if let Some(e) = self.named.get_mut(i) {
+                            e.2 = set;
+                        }
+                    }
+                    (None, false) => self.named.push((g, Arc::from(name.as_str()), set)),
+                    (None, true) => {}
+                }
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        size_of::<CompanyRow>()
+            + 16
+            + self.id.len()
+            + self.same.capacity() * size_of::<(u32, PermissionSet)>()
+            + self.other.capacity() * size_of::<(u32, PermissionSet)>()
+            + self.named.iter().map(|n| n.1.len() + 16).sum::<usize>()
+            + self.named.capacity() * size_of::<(u32, Arc<str>, PermissionSet)>()
+            + (self.members.capacity() + self.primary_members.capacity()) * size_of::<Arc<str>>()
+    }
+}
+
+#[inline]
+fn lookup(list: &[(u32, PermissionSet)], g: u32) -> PermissionSet {
+    match list.binary_search_by_key(&g, |e| e.0) {
+        Ok(i) => list.get(i).map(|e| e.1).unwrap_or_default(),
+        Err(_) => PermissionSet::EMPTY,
+    }
+}
+
+fn upsert(list: &mut Vec<(u32, PermissionSet)>, g: u32, set: PermissionSet) {
+    match list.binary_search_by_key(&g, |e| e.0) {
+        Ok(i) if set.is_empty() => {
+            list.remove(i);
+        }
+        Ok(i) => {
+            if let Some(e) = list.get_mut(i) {
+                e.1 = set;
+            }
+        }
+        Err(i) if !set.is_empty() => list.insert(i, (g, set)),
+        Err(_) => {}
+    }
+}
+
+fn upsert_keyed(list: &mut Vec<(Arc<str>, PermissionSet)>, key: &Arc<str>, set: PermissionSet) {
+    match (list.iter().position(|(k, _)| **k == **key), set.is_empty()) {
+        (Some(i), true) => {
+            list.swap_remove(i);
+        }
+        (Some(i), false) => {
+            if let Some(e) = list.get_mut(i) {
+                e.1 = set;
+            }
+        }
+        (None, false) => list.push((Arc::clone(key), set)),
+        (None, true) => {}
+    }
+}
+
+fn remove_name(list: &mut Vec<Arc<str>>, name: &str) {
+    if let Some(i) = list.iter().position(|n| &**n == name) {
+        list.swap_remove(i);
+    }
+}
+
+/// Sorts by group, keeps the last set given for each group (a later grant replaces an earlier
+/// one), and drops empty sets.
+fn last_wins(list: &mut Vec<(u32, PermissionSet)>) {
+    list.sort_by_key(|e| e.0);
+    let mut out: Vec<(u32, PermissionSet)> = Vec::with_capacity(list.len());
+    for &(g, s) in list.iter() {
+        match out.last_mut() {
+            Some(last) if last.0 == g => last.1 = s,
+            _ => out.push((g, s)),
+        }
+    }
+    out.retain(|e| !e.1.is_empty());
+    out.shrink_to_fit();
+    *list = out;
+}
+
+/// Unites direct grants with the given company "same customer" lists.
+fn merge_effective<'a>(
+    direct: &[(u32, PermissionSet)],
+    companies: impl Iterator<Item = &'a [(u32, PermissionSet)]>,
+) -> (Vec<u32>, Vec<PermissionSet>) {
+    let mut all: Vec<(u32, PermissionSet)> = direct.to_vec();
+    for list in companies {
+        all.extend_from_slice(list);
+    }
+    all.sort_unstable_by_key(|e| e.0);
+    let mut groups: Vec<u32> = Vec::with_capacity(all.len());
+    let mut sets: Vec<PermissionSet> = Vec::with_capacity(all.len());
+    for (g, s) in all {
+        match (groups.last(), sets.last_mut()) {
+            (Some(&last), Some(acc)) if last == g => *acc |= s,
+            _ => {
+                groups.push(g);
+                sets.push(s);
+            }
+        }
+    }
+    groups.shrink_to_fit();
+    sets.shrink_to_fit();
+    (groups, sets)
+}
+
+/// The effective-permission matrix of every customer user on every group.
+///
+/// Built once from [`PermissionFacts`] with [`PermissionMatrix::build`]; every query is a
+/// lookup that allocates nothing (except [`visible_companies`](Self::visible_companies)).
+///
+/// # Snapshots and updates
+///
+/// A matrix is a value. Cloning it is cheap: the clone shares all rows with the original, and
+/// an update through `&mut self` copies only the shard, chunk and rows it changes (copy on
+/// write). An older clone therefore keeps answering from the state it was taken in: a reader
+/// holding a snapshot never sees a half-applied change. [`PermissionResolver`] packages this
+/// as "readers take an `Arc` snapshot, a writer publishes a new one".
+///
+/// A failed update returns an error before changing anything.
+///
+/// # Rules (OTOBO `Kernel/System/CustomerGroup.pm`)
+///
+/// With customer-group support on, the effective set of a user on a **valid** group is the
+/// union of:
+/// * the user's direct grant;
+/// * the company grants in the "same customer" context of **every** customer id of the user;
+/// * every type, if the group is a company always-group and the user has a customer id;
+/// * every type, if the group is a user always-group.
+///
+/// `rw` implies every type; no other type implies anything. Invalid groups give nothing. With
+/// support off, every user has every type on every valid group. An empty login has no
+/// permission at all (OTOBO refuses the call).
+///
+/// [`PermissionResolver`]: crate::PermissionResolver
+#[derive(Clone)]
+pub struct PermissionMatrix {
+    settings: Arc<Settings>,
+    groups: Arc<GroupIndex>,
+    state: Arc<Vec<GroupState>>,
+    /// Groups that are an always-group of either kind.
+    always: Arc<Vec<u32>>,
+    rev: ChunkedVec<GroupRev>,
+    users: ShardedMap<UserRow>,
+    companies: ShardedMap<CompanyRow>,
+    hasher: RandomState,
+}
+
+/// The members of a group for a type (the reverse query).
+#[derive(Debug)]
+pub enum Members<'a> {
+    /// Customer-group support is off: every customer user has the permission (OTOBO returns
+    /// the list of groups here instead, a known quirk).
+    Everyone,
+    /// The logins that have it.
+    Listed(MemberIter<'a>),
+}
+
+impl<'a> Members<'a> {
+    /// The listed logins, or `None` for [`Members::Everyone`].
+    pub fn listed(self) -> Option<MemberIter<'a>> {
+        match self {
+            Members::Everyone => None,
+            Members::Listed(it) => Some(it),
+        }
+    }
+}
+
+/// Iterator over the logins of a group's members; see [`PermissionMatrix::members`].
+pub struct MemberIter<'a> {
+    matrix: &'a PermissionMatrix,
+    g: u32,
+    ty: TypeIndex,
+    direct: std::slice::Iter<'a, (Arc<str>, PermissionSet)>,
+    same: std::slice::Iter<'a, (Arc<str>, PermissionSet)>,
+    current: std::slice::Iter<'a, Arc<str>>,
+}
+
+impl fmt::Debug for MemberIter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemberIter").finish_non_exhaustive()
+    }
+}
+
+impl<'a> MemberIter<'a> {
+    fn empty(matrix: &'a PermissionMatrix) -> Self {
+        MemberIter {
+            matrix,
+            g: 0,
+            ty: TypeIndex::clamped(0),
+            direct: [].iter(),
+            same: [].iter(),
+            current: [].iter(),
+        }
+    }
+}
+
+impl<'a> Iterator for MemberIter<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let m = self.matrix;
+        for (login, set) in self.direct.by_ref() {
+            // OTOBO drops users known to be invalid on this side only (bug #12285); unknown
+            // logins are kept.
+            if set.contains(self.ty) && m.user(login).is_none_or(|r| r.valid) {
+                return Some(login);
+            }
+        }
+        loop {
+            for login in self.current.by_ref() {
+                // Company members come from a search for valid users; skip the ones the
+                // direct side already returned.
+                if let Some(row) = m.user(login)
+                    && row.valid
+                    && !lookup(&row.direct, self.g).contains(self.ty)
+                {
+                    return Some(&row.login);
+                }
+            }
+            let (cid, _) = self.same.by_ref().find(|(_, set)| set.contains(self.ty))?;
+            self.current = match m.company(cid) {
+                Some(c) => c.primary_members.iter(),
+                None => [].iter(),
+            };
+        }
+    }
+}
+
+/// Iterator over group ids; see [`PermissionMatrix::groups`] and
+/// [`PermissionMatrix::raw_groups`].
+pub struct GroupIter<'a> {
+    matrix: &'a PermissionMatrix,
+    ty: TypeIndex,
+    inner: GroupIterInner<'a>,
+}
+
+enum GroupIterInner<'a> {
+    Empty,
+    AllValid(std::ops::Range<usize>),
+    Effective {
+        row: Option<&'a UserRow>,
+        has_customer_ids: bool,
+        pos: usize,
+        always: std::slice::Iter<'a, u32>,
+    },
+    Raw(std::slice::Iter<'a, (u32, PermissionSet)>),
+}
+
+impl fmt::Debug for GroupIter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupIter").finish_non_exhaustive()
+    }
+}
+
+impl Iterator for GroupIter<'_> {
+    type Item = GroupId;
+
+    fn next(&mut self) -> Option<GroupId> {
+        let m = self.matrix;
+        let ty = self.ty;
+        let valid = |g: u32| m.state.get(g as usize).is_some_and(|s| s.valid);
+        let id = |g: u32| m.groups.ids.get(g as usize).copied();
+        match &mut self.inner {
+            GroupIterInner::Empty => None,
+            GroupIterInner::AllValid(range) => {
+                if !m.settings.all.contains(ty) {
+                    return None;
+                }
+                range
+                    .by_ref()
+                    .find(|&g| valid(g as u32))
+                    .and_then(|g| id(g as u32))
+            }
+            GroupIterInner::Effective {
+                row,
+                has_customer_ids,
+                pos,
+                always,
+            } => {
+                let (row, has_customer_ids) = (*row, *has_customer_ids);
+                let always_applies = |g: u32| {
+                    m.state
+                        .get(g as usize)
+                        .is_some_and(|s| s.always_user || (s.always_company && has_customer_ids))
+                        && m.settings.all.contains(ty)
+                };
+                if let Some(row) = row {
+                    while let (Some(&g), Some(&set)) =
+                        (row.eff_groups.get(*pos), row.eff_sets.get(*pos))
+                    {
+                        *pos += 1;
+                        if valid(g) && (set.contains(ty) || always_applies(g)) {
+                            return id(g);
+                        }
+                    }
+                }
+                let in_row = |g: u32| row.is_some_and(|r| r.eff_groups.binary_search(&g).is_ok());
+                always
+                    .find(|&&g| valid(g) && always_applies(g) && !in_row(g))
+                    .and_then(|&g| id(g))
+            }
+            GroupIterInner::Raw(it) => it
+                .find(|(g, set)| valid(*g) && set.contains(ty))
+                .and_then(|(g, _)| id(*g)),
+        }
+    }
+}
+
+impl PermissionMatrix {
+    /// Builds the matrix from facts.
+    ///
+    /// Errors name the first offending value: a grant on an unknown group, a permission type
+    /// that is not configured, two groups with one id or name, an empty login or customer id.
+    pub fn build(facts: &PermissionFacts) -> Result<Self, PermissionError> {
+        let settings = Settings::new(&facts.config);
+        let types = &settings.types;
+        let hasher = RandomState::new();
+
+        // Groups.
+        let n_groups = facts.groups.len();
+        if n_groups >= u32::MAX as usize {
+            return Err(PermissionError::TooManyGroups {
+                max: u32::MAX as usize - 1,
+            });
+        }
+        let mut index = GroupIndex {
+            by_id: HashMap::with_capacity_and_hasher(n_groups, Default::default()),
+            by_name: HashMap::with_capacity(n_groups),
+            ids: Vec::with_capacity(n_groups),
+            names: Vec::with_capacity(n_groups),
+        };
+        let mut state = Vec::with_capacity(n_groups);
+        for group in &facts.groups {
+            check_group(&index, group)?;
+            let g = index.ids.len() as u32;
+            let name: Arc<str> = Arc::from(group.name.as_str());
+            index.by_id.insert(group.id, g);
+            index.by_name.insert(Arc::clone(&name), g);
+            index.ids.push(group.id);
+            index.names.push(name);
+            state.push(settings.state_for(&group.name, group.valid));
+        }
+        let group_of = |id: GroupId| {
+            index
+                .by_id
+                .get(&id)
+                .copied()
+                .ok_or(PermissionError::UnknownGroup { group: id })
+        };
+
+        // Users and companies, interned to dense indices.
+        struct UserBuild {
+            login: Arc<str>,
+            valid: bool,
+            primary: Option<usize>,
+            customer_ids: Vec<usize>,
+            direct: Vec<(u32, PermissionSet)>,
+        }
+        struct CompanyBuild {
+            row: CompanyRow,
+        }
+        let mut user_ix: HashMap<&str, usize> =
+            HashMap::with_capacity(facts.users.len().max(facts.user_grants.len() / 8));
+        let mut users: Vec<UserBuild> = Vec::with_capacity(user_ix.capacity());
+        let mut company_ix: HashMap<&str, usize> = HashMap::new();
+        let mut companies: Vec<CompanyBuild> = Vec::new();
+
+        fn intern_user<'f>(
+            login: &'f str,
+            ix: &mut HashMap<&'f str, usize>,
+            users: &mut Vec<UserBuild>,
+        ) -> Result<usize, PermissionError> {
+            if login.is_empty() {
+                return Err(PermissionError::EmptyLogin);
+            }
+            Ok(*ix.entry(login).or_insert_with(|| {
+                users.push(UserBuild {
+                    login: Arc::from(login),
+                    valid: true,
+                    primary: None,
+                    customer_ids: Vec::new(),
+                    direct: Vec::new(),
+                });
+                users.len() - 1
+            }))
+        }
+        fn intern_company<'f>(
+            id: &'f str,
+            ix: &mut HashMap<&'f str, usize>,
+            companies: &mut Vec<CompanyBuild>,
+        ) -> usize {
+            *ix.entry(id).or_insert_with(|| {
+                companies.push(CompanyBuild {
+                    row: CompanyRow::new(Arc::from(id)),
+                });
+                companies.len() - 1
+            })
+        }
+
+        for UserFacts {
+            login,
+            customer_ids,
+            valid,
+        } in &facts.users
+        {
+            let u = intern_user(login, &mut user_ix, &mut users)?;
+            let ids = checked_customer_ids(login, customer_ids)?;
+            let mut interned = Vec::with_capacity(ids.len());
+            for id in ids {
+                interned.push(intern_company(id, &mut company_ix, &mut companies));
+            }
+            let primary = customer_ids
+                .primary
+                .as_deref()
+                .map(|p| intern_company(p, &mut company_ix, &mut companies));
+            if let Some(user) = users.get_mut(u) {
+                user.valid = *valid;
+                user.customer_ids = interned;
+                user.primary = primary;
+            }
+        }
+        for UserGrant {
+            login,
+            group,
+            permissions,
+        } in &facts.user_grants
+        {
+            let g = group_of(*group)?;
+            let set = settings.implied(PermissionSet::from_types(types, permissions)?);
+            let u = intern_user(login, &mut user_ix, &mut users)?;
+            if let Some(user) = users.get_mut(u) {
+                user.direct.push((g, set));
+            }
+        }
+        for CompanyGrant {
+            customer_id,
+            group,
+            context,
+            permissions,
+        } in &facts.company_grants
+        {
+            if customer_id.is_empty() {
+                return Err(PermissionError::EmptyCustomerId);
+            }
+            let g = group_of(*group)?;
+            let set = settings.implied(PermissionSet::from_types(types, permissions)?);
+            let c = intern_company(customer_id, &mut company_ix, &mut companies);
+            if let Some(company) = companies.get_mut(c) {
+                match context {
+                    PermissionContext::SameCustomer => company.row.same.push((g, set)),
+                    PermissionContext::OtherCustomers => company.row.other.push((g, set)),
+                    // Named contexts are few; the incremental path keeps them last-wins too.
+                    PermissionContext::Named(_) => company.row.set_grant(g, context, set),
+                }
+            }
+        }
+        for CompanyFacts { customer_id, valid } in &facts.companies {
+            if customer_id.is_empty() {
+                return Err(PermissionError::EmptyCustomerId);
+            }
+            let c = intern_company(customer_id, &mut company_ix, &mut companies);
+            if let Some(company) = companies.get_mut(c) {
+                company.row.valid = Some(*valid);
+            }
+        }
+
+        for user in &mut users {
+            last_wins(&mut user.direct);
+        }
+        for company in &mut companies {
+            last_wins(&mut company.row.same);
+            last_wins(&mut company.row.other);
+        }
+        for user in &users {
+            for &c in &user.customer_ids {
+                if let Some(company) = companies.get_mut(c) {
+                    company.row.members.push(Arc::clone(&user.login));
+                }
+            }
+            if let Some(company) = user.primary.and_then(|p| companies.get_mut(p)) {
+                company.row.primary_members.push(Arc::clone(&user.login));
+            }
+        }
+
+        // The reverse index.
+        let mut rev = vec![GroupRev::default(); n_groups];
+        for user in &users {
+            for &(g, set) in &user.direct {
+                if let Some(r) = rev.get_mut(g as usize) {
+                    r.direct.push((Arc::clone(&user.login), set));
+                }
+            }
+        }
+        for company in &companies {
+            for &(g, set) in &company.row.same {
+                if let Some(r) = rev.get_mut(g as usize) {
+                    r.same.push((Arc::clone(&company.row.id), set));
+                }
+            }
+        }
+
+        // The rows.
+        let mut user_map = ShardedMap::with_capacity(users.len());
+        for user in users {
+            let (eff_groups, eff_sets) = merge_effective(
+                &user.direct,
+                user.customer_ids
+                    .iter()
+                    .filter_map(|&c| companies.get(c).map(|c| c.row.same.as_slice())),
+            );
+            let row = UserRow {
+                valid: user.valid,
+                primary: user
+                    .primary
+                    .and_then(|p| companies.get(p).map(|c| Arc::clone(&c.row.id))),
+                customer_ids: user
+                    .customer_ids
+                    .iter()
+                    .filter_map(|&c| companies.get(c).map(|c| Arc::clone(&c.row.id)))
+                    .collect(),
+                direct: user.direct,
+                eff_groups,
+                eff_sets,
+                login: user.login,
+            };
+            if !row.is_default() {
+                user_map.insert(hasher.hash_one(&*row.login), Arc::new(row));
+            }
+        }
+        let mut company_map = ShardedMap::with_capacity(companies.len());
+        for company in companies {
+            if !company.row.is_default() {
+                company_map.insert(hasher.hash_one(&*company.row.id), Arc::new(company.row));
+            }
+        }
+
+        let always = always_list(&state);
+        Ok(PermissionMatrix {
+            settings: Arc::new(settings),
+            groups: Arc::new(index),
+            state: Arc::new(state),
+            always: Arc::new(always),
+            rev: ChunkedVec::from_vec(rev),
+            users: user_map,
+            companies: company_map,
+            hasher,
+        })
+    }
+
+    // ----- lookups -------------------------------------------------------------------------
+
+    #[inline]
+    fn user(&self, login: &str) -> Option<&UserRow> {
+        self.users.get(self.hasher.hash_one(login), login)
+    }
+
+    #[inline]
+    fn company(&self, customer_id: &str) -> Option<&CompanyRow> {
+        self.companies
+            .get(self.hasher.hash_one(customer_id), customer_id)
+    }
+
+    #[inline]
+    fn group_index(&self, group: GroupId) -> Option<u32> {
+        self.groups.by_id.get(&group).copied()
+    }
+
+    fn group_index_checked(&self, group: GroupId) -> Result<u32, PermissionError> {
+        self.group_index(group)
+            .ok_or(PermissionError::UnknownGroup { group })
+    }
+
+    /// The configured permission types.
+    pub fn types(&self) -> &PermissionTypes {
+        &self.settings.types
+    }
+
+    /// The index of a configured permission type, for the queries.
+    pub fn type_index(&self, name: &str) -> Option<TypeIndex> {
+        TypeIndex::of(&self.settings.types, name)
+    }
+
+    /// A permission set from type names; a name that is not configured is an error.
+    pub fn permission_set<I, S>(&self, names: I) -> Result<PermissionSet, PermissionError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        PermissionSet::from_names(&self.settings.types, names)
+    }
+
+    /// The settings the matrix answers with.
+    pub fn config(&self) -> PermissionConfig {
+        self.settings.config()
+    }
+
+    /// How many groups the matrix knows (valid or not).
+    pub fn group_count(&self) -> usize {
+        self.groups.ids.len()
+    }
+
+    /// How many customer users have a row (a grant, a customer id or a validity).
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    /// How many companies have a row (a grant, a member or a validity).
+    pub fn company_count(&self) -> usize {
+        self.companies.len()
+    }
+
+    /// The id of the group with this name.
+    pub fn group_id(&self, name: &str) -> Option<GroupId> {
+        let g = self.groups.by_name.get(name)?;
+        self.groups.ids.get(*g as usize).copied()
+    }
+
+    /// The name of a group.
+    pub fn group_name(&self, group: GroupId) -> Option<&str> {
+        let g = self.group_index(group)?;
+        self.groups.names.get(g as usize).map(|n| &**n)
+    }
+
+    /// Whether a group is valid; `None` for an unknown group.
+    pub fn group_valid(&self, group: GroupId) -> Option<bool> {
+        let g = self.group_index(group)?;
+        self.state.get(g as usize).map(|s| s.valid)
+    }
+
+    /// A customer user's customer ids, as last set.
+    pub fn customer_ids(&self, login: &str) -> impl Iterator<Item = &str> {
+        self.user(login)
+            .map(|r| r.customer_ids.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(|s| &**s)
+    }
+
+    /// A customer user's stored direct grant on a group (`rw` expanded), whatever the group's
+    /// validity or the support switch.
+    pub fn user_grant(&self, login: &str, group: GroupId) -> PermissionSet {
+        match (self.group_index(group), self.user(login)) {
+            (Some(g), Some(row)) => lookup(&row.direct, g),
+            _ => PermissionSet::EMPTY,
+        }
+    }
+
+    /// A company's stored grant on a group in a context (`rw` expanded), whatever the group's
+    /// validity or the support switch.
+    pub fn company_grant(
+        &self,
+        customer_id: &str,
+        group: GroupId,
+        context: &PermissionContext,
+    ) -> PermissionSet {
+        match (self.group_index(group), self.company(customer_id)) {
+            (Some(g), Some(c)) => c.grant(g, context),
+            _ => PermissionSet::EMPTY,
+        }
+    }
+
+    // ----- the queries ---------------------------------------------------------------------
+
+    /// The user's effective permission set on a group (OTOBO `GroupMemberList(UserID)`, seen
+    /// from one group): a hash lookup of the user and a binary search of the group in the
+    /// user's row.
+    #[inline]
+    pub fn effective(&self, login: &str, group: GroupId) -> PermissionSet {
+        if login.is_empty() {
+            return PermissionSet::EMPTY;
+        }
+        let Some(g) = self.group_index(group) else {
+            return PermissionSet::EMPTY;
+        };
+        let Some(state) = self.state.get(g as usize) else {
+            return PermissionSet::EMPTY;
+        };
+        let s = &*self.settings;
+        if !state.valid {
+            return PermissionSet::EMPTY;
+        }
+        if !s.support || state.always_user {
+            return s.all;
+        }
+        match self.user(login) {
+            None => PermissionSet::EMPTY,
+            Some(row) if state.always_company && !row.customer_ids.is_empty() => s.all,
+            Some(row) => row.eff(g),
+        }
+    }
+
+    /// `true` when the user effectively has the type on the group.
+    #[inline]
+    pub fn has(&self, login: &str, group: GroupId, ty: TypeIndex) -> bool {
+        self.effective(login, group).contains(ty)
+    }
+
+    /// OTOBO `PermissionCheck(UserID, GroupName, Type)`: [`has`](Self::has) by group name and
+    /// type name; `false` for an unknown group or type.
+    pub fn check(&self, login: &str, group_name: &str, type_name: &str) -> bool {
+        match (self.group_id(group_name), self.type_index(type_name)) {
+            (Some(group), Some(ty)) => self.has(login, group, ty),
+            _ => false,
+        }
+    }
+
+    /// The groups on which the user effectively has the type (OTOBO
+    /// `GroupMemberList(UserID, Type, Result => 'ID')`), in no particular order.
+    pub fn groups(&self, login: &str, ty: TypeIndex) -> GroupIter<'_> {
+        let inner = if login.is_empty() {
+            GroupIterInner::Empty
+        } else if !self.settings.support {
+            GroupIterInner::AllValid(0..self.groups.ids.len())
+        } else {
+            let row = self.user(login);
+            GroupIterInner::Effective {
+                row,
+                has_customer_ids: row.is_some_and(|r| !r.customer_ids.is_empty()),
+                pos: 0,
+                always: self.always.iter(),
+            }
+        };
+        GroupIter {
+            matrix: self,
+            ty,
+            inner,
+        }
+    }
+
+    /// The user's direct grant on a valid group (`rw` expanded); empty for an invalid group.
+    ///
+    /// Unlike OTOBO's `RawPermissions => 1`, this is the direct grant only: no always-groups,
+    /// and no "everything" when customer-group support is off. It answers "what is stored
+    /// for this user", e.g. for an admin screen, not "what may this user do".
+    pub fn raw(&self, login: &str, group: GroupId) -> PermissionSet {
+        let Some(g) = self.group_index(group) else {
+            return PermissionSet::EMPTY;
+        };
+        if !self.state.get(g as usize).is_some_and(|s| s.valid) {
+            return PermissionSet::EMPTY;
+        }
+        self.user(login)
+            .map(|row| lookup(&row.direct, g))
+            .unwrap_or_default()
+    }
+
+    /// `true` when the user's direct grant on a valid group includes the type.
+    pub fn has_raw(&self, login: &str, group: GroupId, ty: TypeIndex) -> bool {
+        self.raw(login, group).contains(ty)
+    }
+
+    /// The valid groups on which the user's direct grant includes the type, in no particular
+    /// order.
+    pub fn raw_groups(&self, login: &str, ty: TypeIndex) -> GroupIter<'_> {
+        let inner = match self.user(login) {
+            Some(row) => GroupIterInner::Raw(row.direct.iter()),
+            None => GroupIterInner::Empty,
+        };
+        GroupIter {
+            matrix: self,
+            ty,
+            inner,
+        }
+    }
+
+    /// Who has the type on a group (OTOBO `GroupMemberList(GroupID, Type)`), following
+    /// OTOBO's rules for the reverse direction:
+    ///
+    /// * users with a direct grant, except users marked invalid (unknown users are kept);
+    /// * valid users whose **primary** customer id has a grant in the "same customer"
+    ///   context (secondary and related ids do not count in this direction);
+    /// * no always-groups;
+    /// * nothing for an invalid or unknown group; [`Members::Everyone`] when support is off.
+    ///
+    /// Each login is returned once, in no particular order. OTOBO cuts the company side at
+    /// the customer-user search limit; Clientele does not.
+    pub fn members(&self, group: GroupId, ty: TypeIndex) -> Members<'_> {
+        let Some(g) = self.group_index(group) else {
+            return Members::Listed(MemberIter::empty(self));
+        };
+        if !self.state.get(g as usize).is_some_and(|s| s.valid) {
+            return Members::Listed(MemberIter::empty(self));
+        }
+        if !self.settings.support {
+            return Members::Everyone;
+        }
+        match self.rev.get(g as usize) {
+            Some(rev) => Members::Listed(MemberIter {
+                matrix: self,
+                g,
+                ty,
+                direct: rev.direct.iter(),
+                same: rev.same.iter(),
+                current: [].iter(),
+            }),
+            None => Members::Listed(MemberIter::empty(self)),
+        }
+    }
+
+    /// The companies whose tickets the user may see through the "other customers" context
+    /// (OTOBO `GroupContextCustomers`), sorted and without repeats.
+    ///
+    /// The user's own customer ids, plus — when support is on and the context is enabled —
+    /// every company with `ro` (or `rw`) in the "same customer" context on a valid group on
+    /// which one of the user's companies has `ro` (or `rw`) in the "other customers" context.
+    /// As in OTOBO, only companies declared valid are kept.
+    pub fn visible_companies(&self, login: &str) -> Vec<&str> {
+        let Some(row) = self.user(login) else {
+            return Vec::new();
+        };
+        let s = &*self.settings;
+        let mut ids: Vec<&str> = row.customer_ids.iter().map(|c| &**c).collect();
+        if s.support && s.other_context {
+            let valid = |g: u32| self.state.get(g as usize).is_some_and(|st| st.valid);
+            let mut groups: Vec<u32> = row
+                .customer_ids
+                .iter()
+                .filter_map(|c| self.company(c))
+                .flat_map(|c| c.other.iter())
+                .filter(|(g, set)| valid(*g) && s.ro_or_rw(*set))
+                .map(|(g, _)| *g)
+                .collect();
+            groups.sort_unstable();
+            groups.dedup();
+            for g in groups {
+                if let Some(rev) = self.rev.get(g as usize) {
+                    ids.extend(
+                        rev.same
+                            .iter()
+                            .filter(|(_, set)| s.ro_or_rw(*set))
+                            .map(|(c, _)| &**c),
+                    );
+                }
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids.retain(|id| self.company(id).and_then(|c| c.valid) == Some(true));
+        ids
+    }
+
+    /// Whether the customer user may access the ticket with the type (OTOBO
+    /// `TicketCustomerPermission`), by the configured [`TicketAccessRules`].
+    pub fn can_access_ticket(&self, login: &str, ticket: &Ticket<'_>, ty: TypeIndex) -> bool {
+        if login.is_empty() {
+            return false;
+        }
+        let s = &*self.settings;
+        let rules = &s.ticket_access;
+        let mut row: Option<Option<&UserRow>> = None;
+        for module in &rules.modules {
+            let passed = match module.check {
+                TicketCheck::GroupCheck => self.has(login, ticket.queue_group, ty),
+                TicketCheck::CustomerUserIdCheck => ticket
+                    .customer_user
+                    .is_some_and(|cu| eq_ignore_case(cu, login)),
+                TicketCheck::CustomerIdCheck => {
+                    !rules.disable_company_ticket_access
+                        && ticket.customer_id.is_some_and(|tc| {
+                            row.get_or_insert_with(|| self.user(login))
+                                .is_some_and(|r| {
+                                    r.customer_ids.iter().any(|c| eq_ignore_case(c, tc))
+                                })
+                        })
+                }
+                TicketCheck::CustomerGroupCheck => {
+                    !rules.disable_company_ticket_access
+                        && s.support
+                        && s.other_context
+                        && self.other_context_grants(
+                            *row.get_or_insert_with(|| self.user(login)),
+                            ticket.queue_group,
+                            ty,
+                        )
+                }
+            };
+            if passed && module.granted {
+                return true;
+            }
+            if !passed && module.required {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// `true` when one of the user's companies has the type on the (valid) group in the
+    /// "other customers" context.
+    fn other_context_grants(&self, row: Option<&UserRow>, group: GroupId, ty: TypeIndex) -> bool {
+        let (Some(row), Some(g)) = (row, self.group_index(group)) else {
+            return false;
+        };
+        if !self.state.get(g as usize).is_some_and(|s| s.valid) {
+            return false;
+        }
+        row.customer_ids
+            .iter()
+            .filter_map(|c| self.company(c))
+            .any(|c| lookup(&c.other, g).contains(ty))
+    }
+
+    // ----- incremental updates -------------------------------------------------------------
+
+    fn checked_set(&self, set: PermissionSet) -> Result<PermissionSet, PermissionError> {
+        let s = &*self.settings;
+        if set.bits() & !s.all.bits() != 0 {
+            return Err(PermissionError::PermissionSetOutOfRange {
+                bits: set.bits(),
+                count: s.types.len(),
+            });
+        }
+        Ok(s.implied(set))
+    }
+
+    /// The "same customer" grants on one group of a list of companies, united.
+    fn same_from_companies(&self, customer_ids: &[Arc<str>], g: u32) -> PermissionSet {
+        customer_ids
+            .iter()
+            .filter_map(|c| self.company(c))
+            .fold(PermissionSet::EMPTY, |acc, c| acc | lookup(&c.same, g))
+    }
+
+    /// Replaces a customer user's permission set on a group; an empty set revokes.
+    ///
+    /// Touches the user's row and the group's reverse list only.
+    pub fn set_user_grant(
+        &mut self,
+        login: &str,
+        group: GroupId,
+        permissions: PermissionSet,
+    ) -> Result<(), PermissionError> {
+        if login.is_empty() {
+            return Err(PermissionError::EmptyLogin);
+        }
+        let g = self.group_index_checked(group)?;
+        let set = self.checked_set(permissions)?;
+        let hash = self.hasher.hash_one(login);
+        let (login_arc, from_companies) = match self.users.get(hash, login) {
+            Some(row) if lookup(&row.direct, g) == set => return Ok(()),
+            Some(row) => (
+                Arc::clone(&row.login),
+                self.same_from_companies(&row.customer_ids, g),
+            ),
+            None if set.is_empty() => return Ok(()),
+            None => (Arc::from(login), PermissionSet::EMPTY),
+        };
+        let row = self
+            .users
+            .get_or_insert_with(hash, login, || UserRow::new(Arc::clone(&login_arc)));
+        upsert(&mut row.direct, g, set);
+        row.set_eff(g, set | from_companies);
+        if row.is_default() {
+            self.users.remove(hash, login);
+        }
+        if let Some(rev) = self.rev.get_mut(g as usize) {
+            upsert_keyed(&mut rev.direct, &login_arc, set);
+        }
+        Ok(())
+    }
+
+    /// Removes a customer user's grant on a group.
+    pub fn revoke_user_grant(
+        &mut self,
+        login: &str,
+        group: GroupId,
+    ) -> Result<(), PermissionError> {
+        self.set_user_grant(login, group, PermissionSet::EMPTY)
+    }
+
+    /// Replaces a company's permission set on a group in a context; an empty set revokes.
+    ///
+    /// Touches the company's row and, for the "same customer" context, the group's reverse
+    /// list and the rows of the users that list this customer id.
+    pub fn set_company_grant(
+        &mut self,
+        customer_id: &str,
+        group: GroupId,
+        context: &PermissionContext,
+        permissions: PermissionSet,
+    ) -> Result<(), PermissionError> {
+        if customer_id.is_empty() {
+            return Err(PermissionError::EmptyCustomerId);
+        }
+        let g = self.group_index_checked(group)?;
+        let set = self.checked_set(permissions)?;
+        let hash = self.hasher.hash_one(customer_id);
+        let cid_arc = match self.companies.get(hash, customer_id) {
+            Some(c) if c.grant(g, context) == set => return Ok(()),
+            Some(c) => Arc::clone(&c.id),
+            None if set.is_empty() => return Ok(()),
+            None => Arc::from(customer_id),
+        };
+        let company = self
+            .companies
+            .get_or_insert_with(hash, customer_id, || CompanyRow::new(Arc::clone(&cid_arc)));
+        company.set_grant(g, context, set);
+        let same = *context == PermissionContext::SameCustomer;
+        let members = if same {
+            company.members.clone()
+        } else {
+            Vec::new()
+        };
+        if company.is_default() {
+            self.companies.remove(hash, customer_id);
+        }
+        if same {
+            if let Some(rev) = self.rev.get_mut(g as usize) {
+                upsert_keyed(&mut rev.same, &cid_arc, set);
+            }
+            for login in members {
+                self.refresh_user_group(&login, g);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a company's grant on a group in a context.
+    pub fn revoke_company_grant(
+        &mut self,
+        customer_id: &str,
+        group: GroupId,
+        context: &PermissionContext,
+    ) -> Result<(), PermissionError> {
+        self.set_company_grant(customer_id, group, context, PermissionSet::EMPTY)
+    }
+
+    /// Recomputes one user's effective entry for one group.
+    fn refresh_user_group(&mut self, login: &str, g: u32) {
+        let hash = self.hasher.hash_one(login);
+        let Some(row) = self.users.get(hash, login) else {
+            return;
+        };
+        let new = lookup(&row.direct, g) | self.same_from_companies(&row.customer_ids, g);
+        if row.eff(g) == new {
+            return;
+        }
+        if let Some(row) = self.users.get_mut(hash, login) {
+            row.set_eff(g, new);
+        }
+    }
+
+    /// Replaces a customer user's customer ids (primary, secondary and related).
+    ///
+    /// Touches the user's row and the rows of the companies that gain or lose the user.
+    pub fn set_customer_ids(
+        &mut self,
+        login: &str,
+        customer_ids: &UserCustomerIds,
+    ) -> Result<(), PermissionError> {
+        if login.is_empty() {
+            return Err(PermissionError::EmptyLogin);
+        }
+        let new_ids = checked_customer_ids(login, customer_ids)?;
+        let new_primary = customer_ids.primary.as_deref();
+        let hash = self.hasher.hash_one(login);
+        let (login_arc, old_ids, old_primary) = match self.users.get(hash, login) {
+            Some(row) => {
+                if row
+                    .customer_ids
+                    .iter()
+                    .map(|c| &**c)
+                    .eq(new_ids.iter().copied())
+                    && row.primary.as_deref() == new_primary
+                {
+                    return Ok(());
+                }
+                (
+                    Arc::clone(&row.login),
+                    row.customer_ids.clone(),
+                    row.primary.clone(),
+                )
+            }
+            None if new_ids.is_empty() && new_primary.is_none() => return Ok(()),
+            None => (Arc::from(login), Vec::new(), None),
+        };
+
+        for old in &old_ids {
+            if !new_ids.contains(&&**old) {
+                self.update_company(old, |c| remove_name(&mut c.members, login));
+            }
+        }
+        for new in &new_ids {
+            if !old_ids.iter().any(|o| &**o == *new) {
+                self.update_company(new, |c| c.members.push(Arc::clone(&login_arc)));
+            }
+        }
+        if old_primary.as_deref() != new_primary {
+            if let Some(old) = &old_primary {
+                self.update_company(old, |c| remove_name(&mut c.primary_members, login));
+            }
+            if let Some(new) = new_primary {
+                self.update_company(new, |c| c.primary_members.push(Arc::clone(&login_arc)));
+            }
+        }
+
+        // Share the companies' id strings; every new id has a company row now.
+        let intern = |id: &str| {
+            self.company(id)
+                .map(|c| Arc::clone(&c.id))
+                .unwrap_or_else(|| Arc::from(id))
+        };
+        let ids: Vec<Arc<str>> = new_ids.iter().map(|id| intern(id)).collect();
+        let primary = new_primary.map(intern);
+        let direct = self
+            .users
+            .get(hash, login)
+            .map(|r| r.direct.clone())
+            .unwrap_or_default();
+        let (eff_groups, eff_sets) = merge_effective(
+            &direct,
+            ids.iter()
+                .filter_map(|c| self.company(c).map(|c| c.same.as_slice())),
+        );
+        let row = self
+            .users
+            .get_or_insert_with(hash, login, || UserRow::new(Arc::clone(&login_arc)));
+        row.customer_ids = ids;
+        row.primary = primary;
+        row.eff_groups = eff_groups;
+        row.eff_sets = eff_sets;
+        if row.is_default() {
+            self.users.remove(hash, login);
+        }
+        Ok(())
+    }
+
+    /// Applies `f` to a company's row (creating it), dropping the row if it becomes empty.
+    fn update_company(&mut self, customer_id: &str, f: impl FnOnce(&mut CompanyRow)) {
+        let hash = self.hasher.hash_one(customer_id);
+        let company = self.companies.get_or_insert_with(hash, customer_id, || {
+            CompanyRow::new(Arc::from(customer_id))
+        });
+        f(company);
+        if company.is_default() {
+            self.companies.remove(hash, customer_id);
+        }
+    }
+
+    /// Marks a customer user valid or invalid (only the reverse query looks at it).
+    pub fn set_user_valid(&mut self, login: &str, valid: bool) -> Result<(), PermissionError> {
+        if login.is_empty() {
+            return Err(PermissionError::EmptyLogin);
+        }
+        let hash = self.hasher.hash_one(login);
+        match self.users.get(hash, login) {
+            Some(row) if row.valid == valid => return Ok(()),
+            None if valid => return Ok(()),
+            _ => {}
+        }
+        let row = self
+            .users
+            .get_or_insert_with(hash, login, || UserRow::new(Arc::from(login)));
+        row.valid = valid;
+        if row.is_default() {
+            self.users.remove(hash, login);
+        }
+        Ok(())
+    }
+
+    /// Declares a company and its validity (only [`visible_companies`](Self::visible_companies)
+    /// looks at it).
+    pub fn set_company_valid(
+        &mut self,
+        customer_id: &str,
+        valid: bool,
+    ) -> Result<(), PermissionError> {
+        if customer_id.is_empty() {
+            return Err(PermissionError::EmptyCustomerId);
+        }
+        if self
+            .company(customer_id)
+            .is_some_and(|c| c.valid == Some(valid))
+        {
+            return Ok(());
+        }
+        self.update_company(customer_id, |c| c.valid = Some(valid));
+        Ok(())
+    }
+
+    /// Adds a group. Its id and name must be new; it is an always-group if its name is
+    /// configured as one.
+    pub fn add_group(&mut self, group: &Group) -> Result<(), PermissionError> {
+        check_group(&self.groups, group)?;
+        if self.groups.ids.len() >= u32::MAX as usize - 1 {
+            return Err(PermissionError::TooManyGroups {
+                max: u32::MAX as usize - 1,
+            });
+        }
+        let g = self.groups.ids.len() as u32;
+        let state = self.settings.state_for(&group.name, group.valid);
+        let index = Arc::make_mut(&mut self.groups);
+        let name: Arc<str> = Arc::from(group.name.as_str());
+        index.by_id.insert(group.id, g);
+        index.by_name.insert(Arc::clone(&name), g);
+        index.ids.push(group.id);
+        index.names.push(name);
+        Arc::make_mut(&mut self.state).push(state);
+        if state.always_user || state.always_company {
+            Arc::make_mut(&mut self.always).push(g);
+        }
+        self.rev.push(GroupRev::default());
+        Ok(())
+    }
+
+    /// Marks a group valid or invalid.
+    pub fn set_group_valid(&mut self, group: GroupId, valid: bool) -> Result<(), PermissionError> {
+        let g = self.group_index_checked(group)?;
+        if self.state.get(g as usize).is_some_and(|s| s.valid != valid)
+            && let Some(s) = Arc::make_mut(&mut self.state).get_mut(g as usize)
+        {
+            s.valid = valid;
+        }
+        Ok(())
+    }
+
+    /// Switches customer-group support on or off (OTOBO `CustomerGroupSupport`).
+    pub fn set_customer_group_support(&mut self, enabled: bool) {
+        if self.settings.support != enabled {
+            Arc::make_mut(&mut self.settings).support = enabled;
+        }
+    }
+
+    /// Enables or disables the "other customers" context.
+    pub fn set_other_customers_context(&mut self, enabled: bool) {
+        if self.settings.other_context != enabled {
+            Arc::make_mut(&mut self.settings).other_context = enabled;
+        }
+    }
+
+    /// Replaces the user and company always-groups (by group name). Touches the group flags
+    /// only.
+    pub fn set_always_groups(
+        &mut self,
+        always_groups: Vec<String>,
+        company_always_groups: Vec<String>,
+    ) {
+        let settings = Arc::make_mut(&mut self.settings);
+        settings.always_groups = always_groups;
+        settings.company_always_groups = company_always_groups;
+        let settings = Arc::clone(&self.settings);
+        let state = Arc::make_mut(&mut self.state);
+        for (st, name) in state.iter_mut().zip(self.groups.names.iter()) {
+            *st = settings.state_for(name, st.valid);
+        }
+        self.always = Arc::new(always_list(state));
+    }
+
+    /// Applies one change.
+    pub fn apply(&mut self, change: &Change) -> Result<(), PermissionError> {
+        match change {
+            Change::SetUserGrant {
+                login,
+                group,
+                permissions,
+            } => {
+                let set = PermissionSet::from_types(&self.settings.types, permissions)?;
+                self.set_user_grant(login, *group, set)
+            }
+            Change::RevokeUserGrant { login, group } => self.revoke_user_grant(login, *group),
+            Change::SetCompanyGrant {
+                customer_id,
+                group,
+                context,
+                permissions,
+            } => {
+                let set = PermissionSet::from_types(&self.settings.types, permissions)?;
+                self.set_company_grant(customer_id, *group, context, set)
+            }
+            Change::RevokeCompanyGrant {
+                customer_id,
+                group,
+                context,
+            } => self.revoke_company_grant(customer_id, *group, context),
+            Change::SetCustomerIds {
+                login,
+                customer_ids,
+            } => self.set_customer_ids(login, customer_ids),
+            Change::SetUserValid { login, valid } => self.set_user_valid(login, *valid),
+            Change::SetCompanyValid { customer_id, valid } => {
+                self.set_company_valid(customer_id, *valid)
+            }
+            Change::AddGroup(group) => self.add_group(group),
+            Change::SetGroupValid { group, valid } => self.set_group_valid(*group, *valid),
+            Change::SetCustomerGroupSupport { enabled } => {
+                self.set_customer_group_support(*enabled);
+                Ok(())
+            }
+            Change::SetOtherCustomersContext { enabled } => {
+                self.set_other_customers_context(*enabled);
+                Ok(())
+            }
+            Change::SetAlwaysGroups {
+                always_groups,
+                company_always_groups,
+            } => {
+                self.set_always_groups(always_groups.clone(), company_always_groups.clone());
+                Ok(())
+            }
+        }
+    }
+
+    // ----- export and accounting -----------------------------------------------------------
+
+    /// The facts this matrix answers from, sorted by key. Building a matrix from them gives
+    /// one that answers every query the same way.
+    pub fn to_facts(&self) -> PermissionFacts {
+        let types = &self.settings.types;
+        let group_id = |g: u32| self.groups.ids.get(g as usize).copied().unwrap_or_default();
+        let groups = self
+            .groups
+            .ids
+            .iter()
+            .zip(self.groups.names.iter())
+            .zip(self.state.iter())
+            .map(|((id, name), st)| Group::new(*id, name.to_string(), st.valid))
+            .collect();
+        let mut users = Vec::new();
+        let mut user_grants = Vec::new();
+        for row in self.users.values() {
+            if !row.customer_ids.is_empty() || row.primary.is_some() || !row.valid {
+                users.push(UserFacts {
+                    login: row.login.to_string(),
+                    customer_ids: UserCustomerIds::new(
+                        row.primary.as_deref().map(str::to_owned),
+                        row.customer_ids.iter().map(|c| c.to_string()).collect(),
+                    ),
+                    valid: row.valid,
+                });
+            }
+            for &(g, set) in &row.direct {
+                user_grants.push(UserGrant {
+                    login: row.login.to_string(),
+                    group: group_id(g),
+                    permissions: set.to_types(types),
+                });
+            }
+        }
+        let mut companies = Vec::new();
+        let mut company_grants = Vec::new();
+        for c in self.companies.values() {
+            if let Some(valid) = c.valid {
+                companies.push(CompanyFacts {
+                    customer_id: c.id.to_string(),
+                    valid,
+                });
+            }
+            let grant = |g: u32, context: PermissionContext, set: PermissionSet| CompanyGrant {
+                customer_id: c.id.to_string(),
+                group: group_id(g),
+                context,
+                permissions: set.to_types(types),
+            };
+            for &(g, set) in &c.same {
+                company_grants.push(grant(g, PermissionContext::SameCustomer, set));
+            }
+            for &(g, set) in &c.other {
+                company_grants.push(grant(g, PermissionContext::OtherCustomers, set));
+            }
+            for (g, name, set) in &c.named {
+                company_grants.push(grant(*g, PermissionContext::Named(name.to_string()), *set));
+            }
+        }
+        users.sort_by(|a, b| a.login.cmp(&b.login));
+        user_grants.sort_by(|a, b| (&a.login, a.group).cmp(&(&b.login, b.group)));
+        companies.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        company_grants.sort_by(|a, b| {
+            (&a.customer_id, a.group, &a.context).cmp(&(&b.customer_id, b.group, &b.context))
+        });
+        PermissionFacts {
+            config: self.settings.config(),
+            groups,
+            users,
+            companies,
+            user_grants,
+            company_grants,
+        }
+    }
+
+    /// Approximate heap bytes held by this snapshot, counted by walking the structures:
+    /// capacities times element sizes, string lengths plus reference-count headers, and hash
+    /// tables at one control byte per bucket. Parts shared with other snapshots are counted
+    /// in full.
+    pub fn approximate_heap_bytes(&self) -> usize {
+        let group_index = {
+            let g = &*self.groups;
+            g.by_id.capacity() * (size_of::<GroupId>() + size_of::<u32>() + 1)
+                + g.by_name.capacity() * (size_of::<Arc<str>>() + size_of::<u32>() + 1)
+                + g.ids.capacity() * size_of::<GroupId>()
+                + g.names.capacity() * size_of::<Arc<str>>()
+                + g.names.iter().map(|n| n.len() + 16).sum::<usize>()
+        };
+        let state = self.state.capacity() * size_of::<GroupState>()
+            + self.always.capacity() * size_of::<u32>();
+        let rev = self.rev.table_bytes()
+            + self
+                .rev
+                .iter()
+                .map(|r| {
+                    (r.direct.capacity() + r.same.capacity())
+                        * size_of::<(Arc<str>, PermissionSet)>()
+                })
+                .sum::<usize>();
+        let users =
+            self.users.table_bytes() + self.users.values().map(UserRow::heap_bytes).sum::<usize>();
+        let companies = self.companies.table_bytes()
+            + self
+                .companies
+                .values()
+                .map(CompanyRow::heap_bytes)
+                .sum::<usize>();
+        group_index + state + rev + users + companies
+    }
+}
+
+impl fmt::Debug for PermissionMatrix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PermissionMatrix")
+            .field("customer_group_support", &self.settings.support)
+            .field("types", &configured_list(&self.settings.types))
+            .field("groups", &self.groups.ids.len())
+            .field("users", &self.users.len())
+            .field("companies", &self.companies.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_group(index: &GroupIndex, group: &Group) -> Result<(), PermissionError> {
+    if group.name.is_empty() {
+        return Err(PermissionError::EmptyGroupName { group: group.id });
+    }
+    if index.by_id.contains_key(&group.id) {
+        return Err(PermissionError::DuplicateGroupId { group: group.id });
+    }
+    if index.by_name.contains_key(group.name.as_str()) {
+        return Err(PermissionError::DuplicateGroupName {
+            name: group.name.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The user's customer ids without repeats, refusing empty ones.
+fn checked_customer_ids<'a>(
+    login: &str,
+    ids: &'a UserCustomerIds,
+) -> Result<Vec<&'a str>, PermissionError> {
+    let empty = || PermissionError::EmptyCustomerIdOfUser {
+        login: login.to_owned(),
+    };
+    if ids.primary.as_deref() == Some("") {
+        return Err(empty());
+    }
+    let mut out: Vec<&str> = Vec::with_capacity(ids.customer_ids.len());
+    for id in &ids.customer_ids {
+        if id.is_empty() {
+            return Err(empty());
+        }
+        if !out.contains(&id.as_str()) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+fn always_list(state: &[GroupState]) -> Vec<u32> {
+    state
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.always_user || s.always_company)
+        .map(|(g, _)| g as u32)
+        .collect()
+}
