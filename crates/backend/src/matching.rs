@@ -1,0 +1,137 @@
+//! Evaluating a parsed query against records in memory: the reference semantics the SQL and
+//! LDAP compilers must agree with, used by the in-memory backend.
+
+use clientele_model::search::{DetailSearch, Direction, Expr, FieldSet, UserQuery};
+use clientele_model::{AttributeValue, CustomerUser, keys};
+
+use crate::settings::SourceSettings;
+
+/// The attribute keys a field set covers, for a source's settings.
+pub fn field_keys(settings: &SourceSettings, fields: FieldSet) -> Vec<String> {
+    match fields {
+        FieldSet::SearchFields {
+            exclude_customer_id,
+        } => {
+            let customer_id_storage = settings.map.storage_of(keys::CUSTOMER_ID);
+            let storage: Vec<String> = settings
+                .search_fields
+                .iter()
+                .filter(|f| !(exclude_customer_id && Some(f.as_str()) == customer_id_storage))
+                .cloned()
+                .collect();
+            settings.keys_for(&storage)
+        }
+        FieldSet::PostmasterFields => settings.keys_for(&settings.postmaster_fields),
+        FieldSet::Login => vec![keys::LOGIN.to_owned()],
+        FieldSet::CustomerId => vec![keys::CUSTOMER_ID.to_owned()],
+    }
+}
+
+fn values(user: &CustomerUser, key: &str) -> Vec<String> {
+    match user.attribute(key) {
+        None => Vec::new(),
+        Some(AttributeValue::List(l)) => l,
+        Some(v) => vec![v.to_text()],
+    }
+}
+
+/// Does the user match the expression over the given attribute keys? A missing value matches
+/// nothing (as SQL `NULL LIKE …` does not); a negated word matches when no field matches.
+pub fn matches_expr(
+    user: &CustomerUser,
+    expr: &Expr,
+    keys: &[String],
+    case_sensitive: bool,
+) -> bool {
+    match expr {
+        Expr::And(children) => children
+            .iter()
+            .all(|c| matches_expr(user, c, keys, case_sensitive)),
+        Expr::Or(children) => children
+            .iter()
+            .any(|c| matches_expr(user, c, keys, case_sensitive)),
+        Expr::Not(child) => !matches_expr(user, child, keys, case_sensitive),
+        Expr::Match(pattern) => keys
+            .iter()
+            .flat_map(|k| values(user, k))
+            .any(|v| pattern.matches(&v, case_sensitive)),
+    }
+}
+
+/// Does the user satisfy the whole query (expression and validity)?
+pub fn matches_query(user: &CustomerUser, query: &UserQuery, settings: &SourceSettings) -> bool {
+    if query.valid_only && !user.validity.is_valid() {
+        return false;
+    }
+    let keys = field_keys(settings, query.fields);
+    matches_expr(user, &query.expr, &keys, query.case_sensitive)
+}
+
+/// Does the user satisfy a detail search's conditions (not its order or limit)?
+pub fn matches_detail(user: &CustomerUser, search: &DetailSearch) -> bool {
+    if search.valid_only && !user.validity.is_valid() {
+        return false;
+    }
+    let login = user.login.as_str();
+    if search
+        .exclude_logins
+        .iter()
+        .any(|l| l.to_lowercase() == login.to_lowercase())
+    {
+        return false;
+    }
+    if !search.customer_ids.is_empty()
+        && !search
+            .customer_ids
+            .iter()
+            .any(|c| c == user.customer_id.as_str())
+    {
+        return false;
+    }
+    for cond in &search.conditions {
+        if !values(user, &cond.attribute)
+            .iter()
+            .any(|v| cond.pattern.matches(v, false))
+        {
+            return false;
+        }
+    }
+    for sel in &search.selections {
+        if sel.values.is_empty() {
+            continue;
+        }
+        if !values(user, &sel.attribute)
+            .iter()
+            .any(|v| sel.values.contains(v))
+        {
+            return false;
+        }
+    }
+    true
+}
+
+/// Sorts users as a detail search asks: each order key compared case-insensitively, missing
+/// values first in ascending order, and the login (descending unless ordered) breaking ties.
+pub fn sort_detail(users: &mut [CustomerUser], search: &DetailSearch) {
+    let login_ordered = search.order_by.iter().any(|(k, _)| k == keys::LOGIN);
+    users.sort_by(|a, b| {
+        for (key, dir) in &search.order_by {
+            let va = a.attribute(key).map(|v| v.to_text().to_lowercase());
+            let vb = b.attribute(key).map(|v| v.to_text().to_lowercase());
+            let ord = va.cmp(&vb);
+            let ord = if *dir == Direction::Descending {
+                ord.reverse()
+            } else {
+                ord
+            };
+            if ord.is_ne() {
+                return ord;
+            }
+        }
+        if login_ordered {
+            std::cmp::Ordering::Equal
+        } else {
+            b.login.as_str().cmp(a.login.as_str())
+        }
+    });
+}

@@ -1,0 +1,754 @@
+//! [`InMemoryBackend`]: a complete store of every kind, held in process memory.
+//!
+//! It is an honest implementation of every trait — not a mock — so hosts can run Clientele
+//! without a database (tests, demos, small tools), and it is the reference the conformance
+//! suite is first proven on.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use clientele_model::search::{CompanyQuery, DetailSearch, Expr, FieldSet, UserQuery};
+use clientele_model::{CustomerCompany, CustomerId, CustomerUser, Login, Validity, keys};
+
+use crate::error::{Entity, Error, Result};
+use crate::matching::{field_keys, matches_detail, matches_expr, matches_query, sort_detail};
+use crate::settings::{CompanySettings, SourceSettings};
+use crate::traits::*;
+
+#[derive(Default)]
+struct State {
+    users: BTreeMap<String, (CustomerUser, Option<String>)>,
+    companies: BTreeMap<String, CustomerCompany>,
+    user_companies: BTreeSet<(String, String)>,
+    groups: BTreeMap<i64, Group>,
+    user_grants: BTreeSet<UserGrant>,
+    company_grants: BTreeSet<CompanyGrant>,
+    services: BTreeMap<i64, Service>,
+    user_services: BTreeSet<(String, i64)>,
+    preferences: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// A store of customer users, companies, relations and preferences in memory.
+///
+/// ```
+/// use std::sync::Arc;
+/// use clientele_backend::{Directory, InMemoryBackend};
+/// use clientele_model::{NewCustomerCompany, NewCustomerUser};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let store = Arc::new(InMemoryBackend::new());
+/// let dir = Directory::in_memory(store);
+/// dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin").await.unwrap();
+/// let added = dir
+///     .add_customer_user(NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"), "admin")
+///     .await
+///     .unwrap();
+/// assert!(added.generated_password.is_some());
+/// assert!(dir.customer_user("JDOE").await.unwrap().is_some());
+/// # });
+/// ```
+pub struct InMemoryBackend {
+    settings: SourceSettings,
+    company_settings: CompanySettings,
+    state: Mutex<State>,
+}
+
+impl Default for InMemoryBackend {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl InMemoryBackend {
+    /// An empty store with OTOBO's default settings (named `memory`, cache off).
+    pub fn new() -> Self {
+        let settings = SourceSettings {
+            name: "memory".into(),
+            cache_ttl: 0,
+            ..SourceSettings::default()
+        };
+        let company_settings = CompanySettings {
+            name: "memory".into(),
+            cache_ttl: 0,
+            ..CompanySettings::default()
+        };
+        Self::with_settings(settings, company_settings)
+    }
+
+    /// An empty store with the given settings.
+    pub fn with_settings(settings: SourceSettings, company_settings: CompanySettings) -> Self {
+        InMemoryBackend {
+            settings,
+            company_settings,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // matters more than refusing every later call would; keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn user_key(&self, login: &str) -> String {
+        if self.settings.case_sensitive {
+            login.to_owned()
+        } else {
+            login.to_lowercase()
+        }
+    }
+
+    fn company_key(&self, id: &str) -> String {
+        if self.company_settings.case_sensitive {
+            id.to_owned()
+        } else {
+            id.to_lowercase()
+        }
+    }
+
+    fn email_taken(&self, state: &State, email: &str, except: Option<&str>) -> bool {
+        let keys = field_keys(&self.settings, FieldSet::PostmasterFields);
+        let email = email.to_lowercase();
+        state.users.iter().any(|(k, (u, _))| {
+            Some(k.as_str()) != except
+                && keys.iter().any(|key| {
+                    u.attribute(key)
+                        .is_some_and(|v| v.to_text().to_lowercase() == email)
+                })
+        })
+    }
+
+    fn name(&self) -> String {
+        self.settings.name.clone()
+    }
+}
+
+fn sorted_by_login(mut users: Vec<CustomerUser>) -> Vec<CustomerUser> {
+    users.sort_by(|a, b| a.login.as_str().cmp(b.login.as_str()));
+    users
+}
+
+#[async_trait]
+impl CustomerUserSource for InMemoryBackend {
+    fn settings(&self) -> &SourceSettings {
+        &self.settings
+    }
+
+    async fn get(&self, login: &str) -> Result<Option<CustomerUser>> {
+        Ok(self
+            .state()
+            .users
+            .get(&self.user_key(login))
+            .map(|(u, _)| u.clone()))
+    }
+
+    async fn search(&self, query: &UserQuery) -> Result<Vec<CustomerUser>> {
+        let state = self.state();
+        let found = state
+            .users
+            .values()
+            .map(|(u, _)| u)
+            .filter(|u| matches_query(u, query, &self.settings))
+            .cloned()
+            .collect();
+        let mut found = sorted_by_login(found);
+        found.truncate(query.limit);
+        Ok(found)
+    }
+
+    async fn search_detail(&self, query: &DetailSearch) -> Result<Vec<Login>> {
+        let mut found: Vec<CustomerUser> = self
+            .state()
+            .users
+            .values()
+            .map(|(u, _)| u)
+            .filter(|u| matches_detail(u, query))
+            .cloned()
+            .collect();
+        sort_detail(&mut found, query);
+        if let Some(limit) = query.limit {
+            found.truncate(limit);
+        }
+        Ok(found.into_iter().map(|u| u.login).collect())
+    }
+
+    async fn count_detail(&self, query: &DetailSearch) -> Result<u64> {
+        Ok(self
+            .state()
+            .users
+            .values()
+            .filter(|(u, _)| matches_detail(u, query))
+            .count() as u64)
+    }
+
+    async fn customer_id_list(
+        &self,
+        term: Option<&Expr>,
+        valid_only: bool,
+    ) -> Result<Vec<CustomerId>> {
+        let keys = vec![keys::CUSTOMER_ID.to_owned()];
+        let ids: BTreeSet<String> = self
+            .state()
+            .users
+            .values()
+            .map(|(u, _)| u)
+            .filter(|u| !valid_only || u.validity.is_valid())
+            .filter(|u| {
+                term.is_none_or(|t| matches_expr(u, t, &keys, self.settings.case_sensitive))
+            })
+            .map(|u| u.customer_id.as_str().to_owned())
+            .collect();
+        let mut ids: Vec<String> = ids.into_iter().collect();
+        ids.sort_by_key(|a| a.to_lowercase());
+        Ok(ids.into_iter().map(CustomerId::from_stored).collect())
+    }
+}
+
+#[async_trait]
+impl CustomerUserWriter for InMemoryBackend {
+    async fn add(&self, user: &CustomerUser, password_hash: Option<&str>, by: &str) -> Result<()> {
+        let key = self.user_key(user.login.as_str());
+        let mut state = self.state();
+        if state.users.contains_key(&key) {
+            return Err(Error::AlreadyExists {
+                entity: Entity::CustomerUser,
+                field: keys::LOGIN.into(),
+                value: user.login.to_string(),
+                backend: Some(self.name()),
+            });
+        }
+        if self.settings.email_unique_check && self.email_taken(&state, user.email.as_str(), None) {
+            return Err(Error::AlreadyExists {
+                entity: Entity::CustomerUser,
+                field: keys::EMAIL.into(),
+                value: user.email.to_string(),
+                backend: Some(self.name()),
+            });
+        }
+        let mut stored = user.clone();
+        let t = now();
+        stored.audit.created_at = Some(t);
+        stored.audit.changed_at = Some(t);
+        stored.audit.created_by = Some(by.to_owned());
+        stored.audit.changed_by = Some(by.to_owned());
+        state
+            .users
+            .insert(key, (stored, password_hash.map(str::to_owned)));
+        Ok(())
+    }
+
+    async fn update(
+        &self,
+        login: &Login,
+        user: &CustomerUser,
+        expected: Expected,
+        by: &str,
+    ) -> Result<()> {
+        let old_key = self.user_key(login.as_str());
+        let new_key = self.user_key(user.login.as_str());
+        let mut state = self.state();
+        let Some((current, hash)) = state.users.get(&old_key).cloned() else {
+            return Err(Error::user_not_found(login.as_str()));
+        };
+        if let Expected::ChangedAt(at) = expected
+            && current.audit.changed_at != at
+        {
+            return Err(Error::Conflict {
+                login: login.to_string(),
+            });
+        }
+        if new_key != old_key && state.users.contains_key(&new_key) {
+            return Err(Error::AlreadyExists {
+                entity: Entity::CustomerUser,
+                field: keys::LOGIN.into(),
+                value: user.login.to_string(),
+                backend: Some(self.name()),
+            });
+        }
+        if self.settings.email_unique_check
+            && !current.email.eq_ignore_case(user.email.as_str())
+            && self.email_taken(&state, user.email.as_str(), Some(&old_key))
+        {
+            return Err(Error::AlreadyExists {
+                entity: Entity::CustomerUser,
+                field: keys::EMAIL.into(),
+                value: user.email.to_string(),
+                backend: Some(self.name()),
+            });
+        }
+        let mut stored = user.clone();
+        // Read-only rows keep the stored value.
+        for row in self.settings.map.rows().iter().filter(|r| r.read_only) {
+            if let Some(v) = current.attribute(&row.key) {
+                let mut attrs = stored.attributes();
+                attrs.insert(row.key.clone(), v);
+                stored = CustomerUser::from_attributes(attrs)?;
+            }
+        }
+        stored.audit = current.audit.clone();
+        // Strictly increasing so a version read before this write never matches again.
+        stored.audit.changed_at = Some(now().max(current.audit.changed_at.unwrap_or(0) + 1));
+        stored.audit.changed_by = Some(by.to_owned());
+        state.users.remove(&old_key);
+        state.users.insert(new_key, (stored, hash));
+        Ok(())
+    }
+
+    async fn set_password_hash(&self, login: &Login, hash: &str) -> Result<()> {
+        let key = self.user_key(login.as_str());
+        match self.state().users.get_mut(&key) {
+            Some((_, pw)) => {
+                *pw = Some(hash.to_owned());
+                Ok(())
+            }
+            None => Err(Error::user_not_found(login.as_str())),
+        }
+    }
+}
+
+#[async_trait]
+impl PasswordStore for InMemoryBackend {
+    async fn password_hash(&self, login: &str) -> Result<Option<(Login, Option<String>)>> {
+        Ok(self
+            .state()
+            .users
+            .get(&self.user_key(login))
+            .map(|(u, pw)| (u.login.clone(), pw.clone())))
+    }
+}
+
+#[async_trait]
+impl CompanyStore for InMemoryBackend {
+    fn settings(&self) -> &CompanySettings {
+        &self.company_settings
+    }
+
+    async fn company(&self, customer_id: &str) -> Result<Option<CustomerCompany>> {
+        Ok(self
+            .state()
+            .companies
+            .get(&self.company_key(customer_id))
+            .cloned())
+    }
+
+    async fn search_companies(&self, query: &CompanyQuery) -> Result<Vec<CustomerCompany>> {
+        let keys = self
+            .company_settings
+            .search_fields
+            .iter()
+            .filter_map(|f| {
+                self.company_settings
+                    .map
+                    .by_storage(f)
+                    .map(|r| r.key.clone())
+            })
+            .collect::<Vec<_>>();
+        let state = self.state();
+        let mut found: Vec<CustomerCompany> = state
+            .companies
+            .values()
+            .filter(|c| !query.valid_only || c.validity.is_valid())
+            .filter(|c| {
+                query
+                    .expr
+                    .as_ref()
+                    .is_none_or(|e| company_matches(c, e, &keys, query.case_sensitive))
+            })
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.customer_id.as_str().cmp(b.customer_id.as_str()));
+        found.truncate(query.limit);
+        Ok(found)
+    }
+
+    async fn add_company(&self, company: &CustomerCompany, by: &str) -> Result<()> {
+        let key = self.company_key(company.customer_id.as_str());
+        let mut state = self.state();
+        if state.companies.contains_key(&key) {
+            return Err(company_exists(
+                keys::COMPANY_ID,
+                company.customer_id.as_str(),
+                &self.company_settings.name,
+            ));
+        }
+        if state.companies.values().any(|c| c.name == company.name) {
+            return Err(company_exists(
+                keys::COMPANY_NAME,
+                &company.name,
+                &self.company_settings.name,
+            ));
+        }
+        let mut stored = company.clone();
+        let t = now();
+        stored.audit.created_at = Some(t);
+        stored.audit.changed_at = Some(t);
+        stored.audit.created_by = Some(by.to_owned());
+        stored.audit.changed_by = Some(by.to_owned());
+        state.companies.insert(key, stored);
+        Ok(())
+    }
+
+    async fn update_company(&self, company: &CustomerCompany, by: &str) -> Result<()> {
+        let key = self.company_key(company.customer_id.as_str());
+        let mut state = self.state();
+        if state
+            .companies
+            .iter()
+            .any(|(k, c)| *k != key && c.name == company.name)
+        {
+            return Err(company_exists(
+                keys::COMPANY_NAME,
+                &company.name,
+                &self.company_settings.name,
+            ));
+        }
+        let Some(current) = state.companies.get_mut(&key) else {
+            return Err(Error::NotFound {
+                entity: Entity::Company,
+                key: company.customer_id.to_string(),
+            });
+        };
+        let audit = current.audit.clone();
+        *current = company.clone();
+        current.audit = audit;
+        current.audit.changed_at = Some(now());
+        current.audit.changed_by = Some(by.to_owned());
+        Ok(())
+    }
+}
+
+fn company_exists(field: &str, value: &str, backend: &str) -> Error {
+    Error::AlreadyExists {
+        entity: Entity::Company,
+        field: field.into(),
+        value: value.into(),
+        backend: Some(backend.into()),
+    }
+}
+
+fn company_matches(c: &CustomerCompany, expr: &Expr, keys: &[String], cs: bool) -> bool {
+    match expr {
+        Expr::And(x) => x.iter().all(|e| company_matches(c, e, keys, cs)),
+        Expr::Or(x) => x.iter().any(|e| company_matches(c, e, keys, cs)),
+        Expr::Not(e) => !company_matches(c, e, keys, cs),
+        Expr::Match(p) => keys
+            .iter()
+            .filter_map(|k| c.attribute(k))
+            .any(|v| p.matches(&v.to_text(), cs)),
+    }
+}
+
+#[async_trait]
+impl RelationStore for InMemoryBackend {
+    async fn set_user_company(
+        &self,
+        login: &str,
+        customer_id: &str,
+        active: bool,
+        _by: &str,
+    ) -> Result<()> {
+        let entry = (login.to_owned(), customer_id.to_owned());
+        let mut state = self.state();
+        if active {
+            state.user_companies.insert(entry);
+        } else {
+            state.user_companies.remove(&entry);
+        }
+        Ok(())
+    }
+
+    async fn user_companies(&self, login: &str) -> Result<Vec<CustomerId>> {
+        Ok(self
+            .state()
+            .user_companies
+            .iter()
+            .filter(|(l, _)| l == login)
+            .map(|(_, c)| CustomerId::from_stored(c.clone()))
+            .collect())
+    }
+
+    async fn company_users(&self, customer_id: &str) -> Result<Vec<Login>> {
+        let mut logins: Vec<Login> = self
+            .state()
+            .user_companies
+            .iter()
+            .filter(|(_, c)| c == customer_id)
+            .map(|(l, _)| Login::from_stored(l.clone()))
+            .collect();
+        logins.sort();
+        Ok(logins)
+    }
+
+    async fn rename_user(&self, old: &str, new: &str) -> Result<()> {
+        let mut state = self.state();
+        let s = &mut *state;
+        s.user_companies = std::mem::take(&mut s.user_companies)
+            .into_iter()
+            .map(|(l, c)| {
+                if l == old {
+                    (new.to_owned(), c)
+                } else {
+                    (l, c)
+                }
+            })
+            .collect();
+        s.user_grants = std::mem::take(&mut s.user_grants)
+            .into_iter()
+            .map(|mut g| {
+                if g.login == old {
+                    g.login = new.to_owned();
+                }
+                g
+            })
+            .collect();
+        s.user_services = std::mem::take(&mut s.user_services)
+            .into_iter()
+            .map(|(l, id)| {
+                if l == old {
+                    (new.to_owned(), id)
+                } else {
+                    (l, id)
+                }
+            })
+            .collect();
+        Ok(())
+    }
+
+    async fn add_group(&self, name: &str, validity: Validity, _by: &str) -> Result<Group> {
+        let mut state = self.state();
+        if state.groups.values().any(|g| g.name == name) {
+            return Err(Error::AlreadyExists {
+                entity: Entity::Group,
+                field: "name".into(),
+                value: name.into(),
+                backend: Some(self.name()),
+            });
+        }
+        let id = state.groups.keys().next_back().copied().unwrap_or(0) + 1;
+        let group = Group {
+            id,
+            name: name.to_owned(),
+            validity,
+        };
+        state.groups.insert(id, group.clone());
+        Ok(group)
+    }
+
+    async fn set_group_validity(&self, group_id: i64, validity: Validity) -> Result<()> {
+        match self.state().groups.get_mut(&group_id) {
+            Some(g) => {
+                g.validity = validity;
+                Ok(())
+            }
+            None => Err(Error::NotFound {
+                entity: Entity::Group,
+                key: group_id.to_string(),
+            }),
+        }
+    }
+
+    async fn groups(&self) -> Result<Vec<Group>> {
+        Ok(self.state().groups.values().cloned().collect())
+    }
+
+    async fn set_user_grant(
+        &self,
+        login: &str,
+        group_id: i64,
+        permissions: &[String],
+        _by: &str,
+    ) -> Result<()> {
+        let mut state = self.state();
+        if !state.groups.contains_key(&group_id) {
+            return Err(Error::NotFound {
+                entity: Entity::Group,
+                key: group_id.to_string(),
+            });
+        }
+        state
+            .user_grants
+            .retain(|g| !(g.login == login && g.group_id == group_id));
+        for p in permissions {
+            state.user_grants.insert(UserGrant {
+                login: login.to_owned(),
+                group_id,
+                permission: p.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn set_company_grant(
+        &self,
+        customer_id: &str,
+        group_id: i64,
+        context: &str,
+        permissions: &[String],
+        _by: &str,
+    ) -> Result<()> {
+        let mut state = self.state();
+        if !state.groups.contains_key(&group_id) {
+            return Err(Error::NotFound {
+                entity: Entity::Group,
+                key: group_id.to_string(),
+            });
+        }
+        state.company_grants.retain(|g| {
+            !(g.customer_id == customer_id && g.group_id == group_id && g.context == context)
+        });
+        for p in permissions {
+            state.company_grants.insert(CompanyGrant {
+                customer_id: customer_id.to_owned(),
+                group_id,
+                permission: p.clone(),
+                context: context.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn relation_snapshot(&self) -> Result<RelationSnapshot> {
+        let s = self.state();
+        Ok(RelationSnapshot {
+            groups: s.groups.values().cloned().collect(),
+            user_grants: s.user_grants.iter().cloned().collect(),
+            company_grants: s.company_grants.iter().cloned().collect(),
+            user_companies: s.user_companies.iter().cloned().collect(),
+        })
+    }
+
+    async fn add_service(&self, name: &str, validity: Validity, _by: &str) -> Result<Service> {
+        let mut state = self.state();
+        if state.services.values().any(|s| s.name == name) {
+            return Err(Error::AlreadyExists {
+                entity: Entity::Service,
+                field: "name".into(),
+                value: name.into(),
+                backend: Some(self.name()),
+            });
+        }
+        let id = state.services.keys().next_back().copied().unwrap_or(0) + 1;
+        let service = Service {
+            id,
+            name: name.to_owned(),
+            validity,
+        };
+        state.services.insert(id, service.clone());
+        Ok(service)
+    }
+
+    async fn services(&self) -> Result<Vec<Service>> {
+        Ok(self.state().services.values().cloned().collect())
+    }
+
+    async fn set_user_service(
+        &self,
+        login: &str,
+        service_id: i64,
+        active: bool,
+        _by: &str,
+    ) -> Result<()> {
+        let mut state = self.state();
+        if !state.services.contains_key(&service_id) {
+            return Err(Error::NotFound {
+                entity: Entity::Service,
+                key: service_id.to_string(),
+            });
+        }
+        let entry = (login.to_owned(), service_id);
+        if active {
+            state.user_services.insert(entry);
+        } else {
+            state.user_services.remove(&entry);
+        }
+        Ok(())
+    }
+
+    async fn user_services(&self, login: &str) -> Result<Vec<Service>> {
+        let state = self.state();
+        Ok(state
+            .user_services
+            .iter()
+            .filter(|(l, _)| l == login)
+            .filter_map(|(_, id)| state.services.get(id))
+            .filter(|s| s.validity.is_valid())
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl PreferenceStore for InMemoryBackend {
+    async fn preferences(&self, login: &str) -> Result<BTreeMap<String, String>> {
+        Ok(self
+            .state()
+            .preferences
+            .get(login)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn set_preference(&self, login: &str, key: &str, value: &str) -> Result<()> {
+        self.state()
+            .preferences
+            .entry(login.to_owned())
+            .or_default()
+            .insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    async fn delete_preference(&self, login: &str, key: &str) -> Result<()> {
+        if let Some(p) = self.state().preferences.get_mut(login) {
+            p.remove(key);
+        }
+        Ok(())
+    }
+
+    async fn search_preferences(
+        &self,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .state()
+            .preferences
+            .iter()
+            .filter_map(|(login, p)| p.get(key).map(|v| (login.clone(), v.clone())))
+            .filter(|(_, v)| value.is_none_or(|want| want == v))
+            .collect())
+    }
+
+    async fn rename_preferences(&self, old: &str, new: &str) -> Result<()> {
+        let mut state = self.state();
+        if let Some(p) = state.preferences.remove(old) {
+            state
+                .preferences
+                .entry(new.to_owned())
+                .or_default()
+                .extend(p);
+        }
+        Ok(())
+    }
+
+    async fn take_preference(&self, login: &str, key: &str, expected: &str) -> Result<bool> {
+        let mut state = self.state();
+        let Some(p) = state.preferences.get_mut(login) else {
+            return Ok(false);
+        };
+        if p.get(key).map(String::as_str) == Some(expected) {
+            p.remove(key);
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+}
