@@ -632,7 +632,7 @@ fn rules() -> impl Strategy<Value = TicketAccessRules> {
 }
 
 fn change(types: Vec<String>) -> impl Strategy<Value = Change> {
-    let gid = (1u64..=9).prop_map(GroupId);
+    let gid = (1u64..=7).prop_map(GroupId);
     prop_oneof![
         6 => (login(), gid.clone(), perms(types.clone())).prop_map(|(login, group, permissions)| {
             Change::SetUserGrant { login, group, permissions }
@@ -653,7 +653,7 @@ fn change(types: Vec<String>) -> impl Strategy<Value = Change> {
         1 => (cid(), any::<bool>()).prop_map(|(customer_id, valid)| {
             Change::SetCompanyValid { customer_id, valid }
         }),
-        1 => (6u64..=9, prop::sample::select(GROUP_NAMES.to_vec()), any::<bool>())
+        1 => (6u64..=7, prop::sample::select(GROUP_NAMES.to_vec()), any::<bool>())
             .prop_map(|(id, name, valid)| Change::AddGroup(Group::new(id, name, valid))),
         1 => (gid, any::<bool>()).prop_map(|(group, valid)| Change::SetGroupValid { group, valid }),
         1 => any::<bool>().prop_map(|enabled| Change::SetCustomerGroupSupport { enabled }),
@@ -677,11 +677,12 @@ fn scenario() -> impl Strategy<Value = Scenario> {
     type_lists().prop_flat_map(|types| {
         let config = (
             prop::bool::weighted(0.8),
-            any::<bool>(),
+            prop::bool::weighted(0.7),
             group_names(),
             group_names(),
             rules(),
             prop::collection::vec(any::<bool>(), 5),
+            prop::collection::vec(prop::option::weighted(0.8, any::<bool>()), CIDS.len()),
         );
         let initial = prop::collection::vec(
             change(types.clone()).prop_filter("existing groups only", |c| match c {
@@ -695,11 +696,11 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             }),
             0..25,
         );
-        let changes = prop::collection::vec(change(types.clone()), 1..20);
-        (Just(types), config, initial, changes, 0usize..20).prop_map(
+        let changes = prop::collection::vec(change(types.clone()), 1..24);
+        (Just(types), config, initial, changes, 0usize..24).prop_map(
             |(
                 types,
-                (support, other, always, company_always, rules, valid),
+                (support, other, always, company_always, rules, valid, declared),
                 initial,
                 changes,
                 snapshot_at,
@@ -723,7 +724,11 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     user_grants: vec![],
                     company_grants: vec![],
                     users: vec![],
-                    companies: vec![],
+                    companies: CIDS
+                        .iter()
+                        .zip(declared)
+                        .filter_map(|(c, valid)| valid.map(|v| (c.to_string(), v)))
+                        .collect(),
                 };
                 Scenario {
                     naive,
@@ -737,7 +742,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn matrix_agrees_with_the_naive_model(scenario in scenario()) {
