@@ -49,7 +49,8 @@ now_ms() {
 
 usage() {
     cat >&2 <<'EOF'
-usage: scripts/slapd.sh start [DIR]
+usage: scripts/slapd.sh install
+       scripts/slapd.sh start [DIR]
        scripts/slapd.sh restart DIR
        scripts/slapd.sh stop DIR
        scripts/slapd.sh env DIR
@@ -457,6 +458,7 @@ main() {
     shift
     (($# <= 1)) || usage
     case $cmd in
+    install) ensure_installed ;;
     start) cmd_start "$@" ;;
     restart) cmd_restart "$@" ;;
     stop) cmd_stop "$@" ;;

@@ -18,6 +18,10 @@ use clientele_model::{
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
+mod permissions;
+
+pub use permissions::EffectivePermission;
+
 use crate::cache::SourceCache;
 use crate::error::{Entity, Error, Result};
 use crate::memory::InMemoryBackend;
@@ -80,6 +84,9 @@ pub struct DirectoryConfig {
     pub overall_search_limit: Option<usize>,
     /// Refuse a user whose primary company does not exist (SPEC §2; on when company support is).
     pub require_company: bool,
+    /// Customer groups: support switch, permission types, always-groups, contexts, ticket
+    /// access rules (OTOBO `CustomerGroup*`, `System::Customer::Permission`).
+    pub permissions: clientele_permissions::PermissionConfig,
 }
 
 impl Default for DirectoryConfig {
@@ -90,6 +97,7 @@ impl Default for DirectoryConfig {
             add_target: None,
             overall_search_limit: None,
             require_company: true,
+            permissions: clientele_permissions::PermissionConfig::default(),
         }
     }
 }
@@ -318,6 +326,7 @@ impl DirectoryBuilder {
                 email,
                 hasher: Arc::new(hasher),
                 config: self.config,
+                access: permissions::AccessState::default(),
             }),
         })
     }
@@ -331,6 +340,7 @@ struct Inner {
     email: EmailCheck,
     hasher: Arc<PasswordHasher>,
     config: DirectoryConfig,
+    access: permissions::AccessState,
 }
 
 /// The one object a host talks to: customer users across all sources, companies, relations,
@@ -852,8 +862,12 @@ impl Directory {
             .await;
         slot.cache.invalidate_user(current.login.as_str());
         slot.cache.invalidate_user(updated.login.as_str());
+        self.inner.access.forget_user(current.login.as_str());
+        self.inner.access.forget_user(updated.login.as_str());
         result?;
         if renamed {
+            // Grants moved to the new login in the store; rebuild the matrix from it.
+            self.inner.access.reset();
             if let Some(p) = &self.inner.preferences {
                 p.rename_preferences(current.login.as_str(), updated.login.as_str())
                     .await?;
@@ -1042,6 +1056,9 @@ impl Directory {
             email: &self.inner.email,
         })?;
         store.add_company(&company, by).await?;
+        self.inner
+            .access
+            .company_validity_changed(company.customer_id.as_str(), company.validity.is_valid());
         Ok(store
             .company(company.customer_id.as_str())
             .await?
@@ -1077,6 +1094,9 @@ impl Directory {
             },
         )?;
         store.update_company(&updated, by).await?;
+        self.inner
+            .access
+            .company_validity_changed(updated.customer_id.as_str(), updated.validity.is_valid());
         Ok(store.company(customer_id).await?.unwrap_or(updated))
     }
 
@@ -1127,7 +1147,7 @@ impl Directory {
         self.relations()?
             .set_user_company(user.login.as_str(), customer_id, active, by)
             .await?;
-        self.relations_changed();
+        self.inner.access.forget_user(user.login.as_str());
         Ok(())
     }
 
@@ -1148,7 +1168,7 @@ impl Directory {
             .relations()?
             .add_group(name, Validity::Valid, by)
             .await?;
-        self.relations_changed();
+        self.inner.access.reset();
         Ok(g)
     }
 
@@ -1173,7 +1193,7 @@ impl Directory {
     pub async fn set_group_validity(&self, name: &str, validity: Validity) -> Result<()> {
         let g = self.group(name).await?;
         self.relations()?.set_group_validity(g.id, validity).await?;
-        self.relations_changed();
+        self.inner.access.reset();
         Ok(())
     }
 
@@ -1188,11 +1208,13 @@ impl Directory {
     ) -> Result<()> {
         let (user, _) = self.require(login).await?;
         let g = self.group(group).await?;
-        let perms = normalise_permissions(permissions)?;
+        let perms = self.checked_permissions(permissions)?;
         self.relations()?
             .set_user_grant(user.login.as_str(), g.id, &perms, by)
             .await?;
-        self.relations_changed();
+        self.inner
+            .access
+            .user_grant_changed(user.login.as_str(), g.id, &perms);
         Ok(())
     }
 
@@ -1221,11 +1243,13 @@ impl Directory {
             .into());
         }
         let g = self.group(group).await?;
-        let perms = normalise_permissions(permissions)?;
+        let perms = self.checked_permissions(permissions)?;
         self.relations()?
             .set_company_grant(customer_id, g.id, context, &perms, by)
             .await?;
-        self.relations_changed();
+        self.inner
+            .access
+            .company_grant_changed(customer_id, g.id, context, &perms);
         Ok(())
     }
 
@@ -1234,8 +1258,25 @@ impl Directory {
         self.relations()?.relation_snapshot().await
     }
 
-    /// Hook for everything derived from relations (the permission matrix).
-    fn relations_changed(&self) {}
+    /// Normalises a permission list and refuses types that are not configured
+    /// (`System::Customer::Permission`), naming the offending type.
+    fn checked_permissions(&self, permissions: &[&str]) -> Result<Vec<String>> {
+        let perms = normalise_permissions(permissions)?;
+        let configured = &self.inner.config.permissions.permission_types;
+        if let Some(p) = perms.iter().find(|p| !configured.contains(p)) {
+            let names: Vec<&str> = configured.iter().map(|t| t.as_str()).collect();
+            return Err(ValidationError::Invalid {
+                field: "permission_key".into(),
+                value: p.clone(),
+                reason: format!(
+                    "not a configured permission type (configured: {})",
+                    names.join(", ")
+                ),
+            }
+            .into());
+        }
+        Ok(perms)
+    }
 
     // ---------------------------------------------------------------- services
 
@@ -1387,8 +1428,10 @@ impl Directory {
     }
 
     /// All attributes of a user merged with its company and preferences, as OTOBO's
-    /// `CustomerUserDataGet` returns them (company first, user attributes override, then
-    /// preferences that do not collide with user data).
+    /// `CustomerUserDataGet` returns them: company attributes (its validity as
+    /// `CustomerCompanyValidID`), overridden by the user's, then `UserFullname`, then the
+    /// preferences (which can't hold user data: those keys are protected). The token digest is
+    /// left out.
     pub async fn merged_record(
         &self,
         login: &str,
@@ -1416,7 +1459,7 @@ impl Directory {
         if let Some(p) = &self.inner.preferences {
             for (k, v) in p.preferences(user.login.as_str()).await? {
                 if k != PREF_TOKEN {
-                    record.entry(k).or_insert(AttributeValue::Text(v));
+                    record.insert(k, AttributeValue::Text(v));
                 }
             }
         }
