@@ -132,6 +132,12 @@ impl Error {
         )
     }
 
+    /// `true` for a source that can't be reached or did not answer in time
+    /// ([`Error::Unavailable`], [`Error::Timeout`]).
+    pub fn is_outage(&self) -> bool {
+        matches!(self, Error::Unavailable { .. } | Error::Timeout { .. })
+    }
+
     /// A not-found error for a customer user.
     pub fn user_not_found(login: &str) -> Self {
         Error::NotFound {

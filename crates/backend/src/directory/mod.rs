@@ -497,12 +497,24 @@ impl Directory {
         if login.is_empty() {
             return Ok(None);
         }
+        // A source that is down is skipped so the others keep serving their users; when the
+        // login is found nowhere else, its error is returned rather than a false "not found".
+        let mut outage = None;
         for (i, slot) in self.inner.slots.iter().enumerate() {
-            if let Some(user) = slot.get(login).await? {
-                return Ok(Some((user, i)));
+            match slot.get(login).await {
+                Ok(Some(user)) => return Ok(Some((user, i))),
+                Ok(None) => {}
+                Err(e) if e.is_outage() => {
+                    tracing::warn!(backend = %slot.name(), error = %e, "source skipped for a look-up");
+                    outage.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
             }
         }
-        Ok(None)
+        match outage {
+            Some(e) => Err(e),
+            None => Ok(None),
+        }
     }
 
     async fn require(&self, login: &str) -> Result<(CustomerUser, usize)> {
@@ -610,9 +622,24 @@ impl Directory {
     pub async fn search(&self, search: &CustomerUserSearch) -> Result<Vec<SearchHit>> {
         let mut seen = HashSet::new();
         let mut hits = Vec::new();
+        let mut answered = false;
+        let mut outage = None;
         for slot in &self.inner.slots {
             let query = self.query_for(slot, search)?;
-            for user in slot.search(query).await? {
+            // A source that is down is left out (logged) while another one answers.
+            let found = match slot.search(query).await {
+                Ok(found) => {
+                    answered = true;
+                    found
+                }
+                Err(e) if e.is_outage() => {
+                    tracing::warn!(backend = %slot.name(), error = %e, "source left out of a search");
+                    outage.get_or_insert(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for user in found {
                 if seen.insert(user.login.folded()) {
                     let display = self.display_string(&user, slot.name());
                     hits.push(SearchHit {
@@ -622,6 +649,9 @@ impl Directory {
                     });
                 }
             }
+        }
+        if let (false, Some(e)) = (answered, outage) {
+            return Err(e);
         }
         hits.sort_by(|a, b| a.user.login.as_str().cmp(b.user.login.as_str()));
         let cap = self
