@@ -1,0 +1,283 @@
+//! Customer companies (OTOBO `CustomerCompany::DB`).
+
+use async_trait::async_trait;
+use clientele_backend::{CompanySettings, CompanyStore, Entity, Error, Result};
+use clientele_model::search::CompanyQuery;
+use clientele_model::{CustomerCompany, keys};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
+
+use crate::error::{Failure, is_retry, is_unique};
+use crate::lock::begin_write;
+use crate::row::{AUDIT_COLUMNS, Layout, company, time_value};
+use crate::search::{columns_of, compile};
+use crate::sql::{Dialect, col};
+use crate::{ATTEMPTS, DbBackend, agent_id, now_epoch};
+
+impl DbBackend {
+    fn company_layout(&self) -> Layout {
+        Layout::new(
+            &self.config.company_settings.map,
+            !self.config.company_foreign_db,
+        )
+    }
+
+    fn company_table(&self) -> Alias {
+        Alias::new(self.config.company_table.as_str())
+    }
+
+    fn company_matches(&self, customer_id: &str) -> Expr {
+        self.dialect.key_equals(
+            col(&self.config.company_key),
+            customer_id,
+            !self.config.company_settings.case_sensitive,
+        )
+    }
+
+    fn select_companies(&self, layout: &Layout) -> SelectStatement {
+        let mut q = Query::select();
+        layout.select(&mut q);
+        q.from(self.company_table());
+        q
+    }
+
+    fn company_exists(&self, field: &str, value: &str) -> Failure {
+        Failure::Api(Error::AlreadyExists {
+            entity: Entity::Company,
+            field: field.into(),
+            value: value.into(),
+            backend: Some(self.company_name().to_owned()),
+        })
+    }
+
+    fn refuse_company_read_only(&self) -> Result<()> {
+        if self.config.company_settings.read_only {
+            return Err(Error::ReadOnly {
+                backend: self.company_name().to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The stored key of the company `customer_id` matches, locked for the transaction.
+    async fn current_company(
+        &self,
+        tx: &DatabaseTransaction,
+        customer_id: &str,
+    ) -> Result<Option<String>, Failure> {
+        let mut q = Query::select();
+        q.expr(col(&self.config.company_key))
+            .from(self.company_table())
+            .and_where(self.company_matches(customer_id))
+            .limit(2);
+        if self.dialect != Dialect::Sqlite {
+            q.lock_exclusive();
+        }
+        let rows = tx.query_all(&q).await?;
+        let mut ids = Vec::new();
+        for r in &rows {
+            ids.push(crate::row::read_text(r, 0)?.unwrap_or_default());
+        }
+        let exact = ids.iter().position(|i| i == customer_id).unwrap_or(0);
+        Ok((!ids.is_empty()).then(|| ids.swap_remove(exact)))
+    }
+
+    /// Another company (not `except`) has this name. Names compare exactly (OTOBO's unique index
+    /// on `name`; on MySQL the collation may make it stricter).
+    async fn company_name_taken(
+        &self,
+        tx: &DatabaseTransaction,
+        name: &str,
+        except: Option<&str>,
+    ) -> Result<bool, Failure> {
+        let Some(name_col) = self
+            .config
+            .company_settings
+            .map
+            .storage_of(keys::COMPANY_NAME)
+        else {
+            return Ok(false);
+        };
+        let q = Query::select()
+            .expr(col(&self.config.company_key))
+            .from(self.company_table())
+            .and_where(self.dialect.eq_exact(col(name_col), name))
+            .limit(2)
+            .to_owned();
+        for r in &tx.query_all(&q).await? {
+            let id = crate::row::read_text(r, 0)?.unwrap_or_default();
+            if Some(id.as_str()) != except {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn try_add_company(&self, c: &CustomerCompany, by: &str) -> Result<(), Failure> {
+        let layout = self.company_layout();
+        let tx = begin_write(&self.conn, self.dialect).await?;
+        if self
+            .current_company(&tx, c.customer_id.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(self.company_exists(keys::COMPANY_ID, c.customer_id.as_str()));
+        }
+        if self.company_name_taken(&tx, &c.name, None).await? {
+            return Err(self.company_exists(keys::COMPANY_NAME, &c.name));
+        }
+        let mut values = layout.values(|k| c.attribute(k), false);
+        if layout.audit {
+            let now = now_epoch();
+            let agent = Value::Int(Some(agent_id(by)));
+            values.push((AUDIT_COLUMNS[0].into(), time_value(now)));
+            values.push((AUDIT_COLUMNS[1].into(), agent.clone()));
+            values.push((AUDIT_COLUMNS[2].into(), time_value(now)));
+            values.push((AUDIT_COLUMNS[3].into(), agent));
+        }
+        let mut insert = Query::insert();
+        insert
+            .into_table(self.company_table())
+            .columns(values.iter().map(|(c, _)| Alias::new(c.as_str())));
+        insert
+            .values(values.into_iter().map(|(_, v)| Expr::val(v)))
+            .map_err(|e| Error::backend(self.company_name(), e.to_string()))?;
+        tx.execute(&insert).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn try_update_company(&self, c: &CustomerCompany, by: &str) -> Result<(), Failure> {
+        let layout = self.company_layout();
+        let tx = begin_write(&self.conn, self.dialect).await?;
+        let Some(stored) = self.current_company(&tx, c.customer_id.as_str()).await? else {
+            return Err(Failure::Api(Error::NotFound {
+                entity: Entity::Company,
+                key: c.customer_id.to_string(),
+            }));
+        };
+        if self.company_name_taken(&tx, &c.name, Some(&stored)).await? {
+            return Err(self.company_exists(keys::COMPANY_NAME, &c.name));
+        }
+        let mut update = Query::update();
+        update.table(self.company_table());
+        for (column, v) in layout.values(|k| c.attribute(k), false) {
+            // The key identifies the row; it is not rewritten.
+            if column != self.config.company_key {
+                update.value(Alias::new(column), v);
+            }
+        }
+        if layout.audit {
+            update.value(Alias::new("change_time"), time_value(now_epoch()));
+            update.value(Alias::new("change_by"), Value::Int(Some(agent_id(by))));
+        }
+        update.and_where(
+            self.dialect
+                .eq_exact(col(&self.config.company_key), &stored),
+        );
+        tx.execute(&update).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Which field a unique-index refusal was about: the id when a company with it exists now.
+    async fn company_conflict(&self, c: &CustomerCompany) -> Error {
+        match self.company(c.customer_id.as_str()).await {
+            Ok(Some(_)) => {
+                self.company_fail(self.company_exists(keys::COMPANY_ID, c.customer_id.as_str()))
+            }
+            Ok(None) => self.company_fail(self.company_exists(keys::COMPANY_NAME, &c.name)),
+            Err(e) => e,
+        }
+    }
+}
+
+#[async_trait]
+impl CompanyStore for DbBackend {
+    fn settings(&self) -> &CompanySettings {
+        &self.config.company_settings
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.company_settings.name))]
+    async fn company(&self, customer_id: &str) -> Result<Option<CustomerCompany>> {
+        let layout = self.company_layout();
+        let mut q = self.select_companies(&layout);
+        q.and_where(self.company_matches(customer_id)).limit(2);
+        let rows = self
+            .conn
+            .query_all(&q)
+            .await
+            .map_err(|e| self.company_err(e))?;
+        let mut found = rows
+            .iter()
+            .map(|r| company(&layout, r).map_err(|f| self.company_fail(f)))
+            .collect::<Result<Vec<_>>>()?;
+        let exact = found
+            .iter()
+            .position(|c| c.customer_id.as_str() == customer_id)
+            .unwrap_or(0);
+        Ok((!found.is_empty()).then(|| found.swap_remove(exact)))
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.company_settings.name))]
+    async fn search_companies(&self, query: &CompanyQuery) -> Result<Vec<CustomerCompany>> {
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let s = &self.config.company_settings;
+        let layout = self.company_layout();
+        let mut q = self.select_companies(&layout);
+        if let Some(expr) = &query.expr {
+            let fields = columns_of(&s.map, &s.search_fields);
+            q.and_where(compile(self.dialect, expr, &fields, !query.case_sensitive));
+        }
+        if let (true, Some(v)) = (query.valid_only, self.config.company_valid_column()) {
+            q.and_where(col(v).is_in([1]));
+        }
+        q.order_by_expr(
+            self.dialect.sort_key(col(&self.config.company_key)),
+            Order::Asc,
+        )
+        .limit(query.limit as u64);
+        let rows = self
+            .conn
+            .query_all(&q)
+            .await
+            .map_err(|e| self.company_err(e))?;
+        rows.iter()
+            .map(|r| company(&layout, r).map_err(|f| self.company_fail(f)))
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.company_settings.name))]
+    async fn add_company(&self, c: &CustomerCompany, by: &str) -> Result<()> {
+        self.refuse_company_read_only()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_add_company(c, by).await {
+                Ok(()) => return Ok(()),
+                Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
+                Err(f) if is_unique(&f) => return Err(self.company_conflict(c).await),
+                Err(f) => return Err(self.company_fail(f)),
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.company_settings.name))]
+    async fn update_company(&self, c: &CustomerCompany, by: &str) -> Result<()> {
+        self.refuse_company_read_only()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_update_company(c, by).await {
+                Ok(()) => return Ok(()),
+                Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
+                Err(f) if is_unique(&f) => {
+                    return Err(self.company_fail(self.company_exists(keys::COMPANY_NAME, &c.name)));
+                }
+                Err(f) => return Err(self.company_fail(f)),
+            }
+        }
+    }
+}

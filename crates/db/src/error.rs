@@ -1,0 +1,125 @@
+//! Turning driver errors into [`clientele_backend::Error`], with the backend's name.
+
+use clientele_backend::Error;
+use sea_orm::error::{ConnAcquireErr, DbErr, RuntimeErr, SqlErr, SqlxError};
+
+/// What a failed step inside the backend was, before it is reported.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The driver failed; mapped by [`map_db_err`].
+    Db(DbErr),
+    /// The outcome is already a public error (not found, already exists, …).
+    Api(Error),
+}
+
+impl From<DbErr> for Failure {
+    fn from(e: DbErr) -> Self {
+        Failure::Db(e)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Api(e)
+    }
+}
+
+/// The kinds of driver failure the backend reacts to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A unique index refused the row.
+    Unique,
+    /// A deadlock or serialization failure: running the transaction again may succeed.
+    Retry,
+    /// A lock or pool wait ran out.
+    Timeout,
+    /// The server cannot be reached.
+    Unavailable,
+    /// Anything else.
+    Other,
+}
+
+fn sqlx_of(e: &DbErr) -> Option<&SqlxError> {
+    match e {
+        DbErr::Conn(RuntimeErr::SqlxError(s))
+        | DbErr::Exec(RuntimeErr::SqlxError(s))
+        | DbErr::Query(RuntimeErr::SqlxError(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// Classifies a driver error.
+pub(crate) fn kind(e: &DbErr) -> Kind {
+    if let Some(SqlErr::UniqueConstraintViolation(_)) = e.sql_err() {
+        return Kind::Unique;
+    }
+    match e {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => return Kind::Timeout,
+        DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed) => return Kind::Unavailable,
+        DbErr::Conn(_) => return Kind::Unavailable,
+        _ => {}
+    }
+    let Some(sqlx) = sqlx_of(e) else {
+        return Kind::Other;
+    };
+    match sqlx {
+        SqlxError::PoolTimedOut => Kind::Timeout,
+        SqlxError::Io(_)
+        | SqlxError::Tls(_)
+        | SqlxError::PoolClosed
+        | SqlxError::WorkerCrashed
+        | SqlxError::Protocol(_) => Kind::Unavailable,
+        SqlxError::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            match code.as_str() {
+                // PostgreSQL: serialization failure, deadlock detected.
+                "40001" | "40P01" => Kind::Retry,
+                // PostgreSQL: lock not available, statement timeout.
+                "55P03" | "57014" => Kind::Timeout,
+                // PostgreSQL: the server is shutting down or cannot take connections.
+                "57P01" | "57P02" | "57P03" | "53300" => Kind::Unavailable,
+                // SQLite: SQLITE_BUSY / SQLITE_LOCKED and their extended codes.
+                c if is_sqlite_busy(c) => Kind::Timeout,
+                // MySQL/MariaDB report the SQLSTATE; deadlock is 40001, lock wait timeout HY000
+                // with a message.
+                _ if db.message().contains("Lock wait timeout exceeded") => Kind::Timeout,
+                _ if db.message().contains("Deadlock found") => Kind::Retry,
+                _ => Kind::Other,
+            }
+        }
+        _ => Kind::Other,
+    }
+}
+
+fn is_sqlite_busy(code: &str) -> bool {
+    // SQLITE_BUSY = 5, SQLITE_LOCKED = 6; extended codes keep the primary code in the low byte.
+    code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
+/// Maps a driver error to the public error type, naming the backend.
+pub(crate) fn map_db_err(backend: &str, timeout_ms: u64, e: DbErr) -> Error {
+    match kind(&e) {
+        Kind::Timeout => Error::Timeout {
+            backend: backend.to_owned(),
+            millis: timeout_ms,
+        },
+        Kind::Unavailable => Error::Unavailable {
+            backend: backend.to_owned(),
+            source: Box::new(e),
+        },
+        Kind::Unique | Kind::Retry | Kind::Other => Error::Backend {
+            backend: backend.to_owned(),
+            source: Box::new(e),
+        },
+    }
+}
+
+/// Whether the failure is worth running the whole transaction again for.
+pub(crate) fn is_retry(f: &Failure) -> bool {
+    matches!(f, Failure::Db(e) if kind(e) == Kind::Retry)
+}
+
+/// Whether the failure is a unique-index violation.
+pub(crate) fn is_unique(f: &Failure) -> bool {
+    matches!(f, Failure::Db(e) if kind(e) == Kind::Unique)
+}

@@ -1,0 +1,257 @@
+//! # clientele-db
+//!
+//! Clientele's SQL backend on [sea-orm]: customer users, companies, relations, grants, services
+//! and preferences in SQLite (a file or memory; the default feature), PostgreSQL (feature
+//! `postgres`) or MySQL/MariaDB (feature `mysql`) — in Clientele's own schema, created by
+//! [`migrate`], or in an existing OTOBO/Znuny database, whose tables it shares.
+//!
+//! [`DbBackend`] implements every capability trait of [`clientele_backend`]:
+//! [`CustomerUserSource`], [`CustomerUserWriter`], [`PasswordStore`], [`CompanyStore`],
+//! [`RelationStore`] and [`PreferenceStore`]. It receives validated records and parsed
+//! queries, and translates them into SQL built with sea-query — one statement per search,
+//! every user value a bound parameter.
+//!
+//! ```
+//! use clientele_backend::{CustomerUserSource, CustomerUserWriter};
+//! use clientele_db::{DbBackend, DbConfig};
+//! use clientele_model::search::{parse_term, FieldSet, SearchSyntax, UserQuery};
+//! use clientele_model::{AttributeMap, EmailCheck, NewCustomerUser, Rules};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let db = DbBackend::connect("sqlite::memory:", DbConfig::default()).await?;
+//! clientele_db::migrate(db.connection()).await?;
+//!
+//! // Normally the Directory validates and calls the traits; here we do it by hand.
+//! let map = AttributeMap::otobo_customer_user();
+//! let email = EmailCheck::default();
+//! let jdoe = NewCustomerUser::new("jdoe", "John", "Doe", "john.doe@acme-corp.com", "ACME")
+//!     .validate(&Rules { map: &map, email: &email })
+//!     .unwrap();
+//! db.add(&jdoe, None, "1").await?;
+//!
+//! let query = UserQuery {
+//!     fields: FieldSet::SearchFields { exclude_customer_id: false },
+//!     expr: parse_term("DO*", &SearchSyntax::default()).unwrap(),
+//!     valid_only: true,
+//!     limit: 250,
+//!     case_sensitive: false,
+//! };
+//! let found = db.search(&query).await?;
+//! assert_eq!(found[0].login.as_str(), "jdoe");
+//! assert!(db.get("JDOE").await?.is_some());
+//! # Ok::<(), clientele_backend::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! See the crate's README for the schema, the constraints Clientele adds to OTOBO's, how email
+//! uniqueness is kept under concurrent writers on each database, and how to point the backend
+//! at an existing OTOBO database.
+//!
+//! [sea-orm]: https://www.sea-ql.org/SeaORM/
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod companies;
+mod config;
+mod error;
+mod lock;
+pub mod migration;
+mod preferences;
+mod relations;
+mod row;
+mod search;
+mod sql;
+mod users;
+
+use std::time::Duration;
+
+use clientele_backend::{Error, Result};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm_migration::MigratorTrait;
+
+pub use clientele_backend::{
+    CompanyStore, CustomerUserSource, CustomerUserWriter, PasswordStore, PreferenceStore,
+    RelationStore,
+};
+pub use config::DbConfig;
+pub use migration::Migrator;
+/// The sea-orm version this crate is built on, for naming its types (`DatabaseConnection`, …).
+pub use sea_orm;
+
+use crate::error::{Failure, map_db_err};
+use crate::row::UserLayout;
+use crate::sql::Dialect;
+
+/// A customer-user, company, relation and preference store in a SQL database.
+///
+/// Cheap to share: wrap it in an `Arc` and hand clones to a `Directory`. The connection pool
+/// inside is sea-orm's (sqlx's).
+pub struct DbBackend {
+    conn: DatabaseConnection,
+    config: DbConfig,
+    dialect: Dialect,
+    users: UserLayout,
+}
+
+impl std::fmt::Debug for DbBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbBackend")
+            .field("name", &self.config.settings.name)
+            .field("dialect", &self.dialect)
+            .field("table", &self.config.table)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_sqlite_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// The sea-orm connect options [`DbBackend::connect`] uses for `url`: pool size and timeouts
+/// from `config`; for SQLite also the `REGEXP` function (the backend's case-insensitive search
+/// needs it), a busy timeout, WAL journaling for files, creating a missing file, and exactly one
+/// connection for an in-memory database.
+///
+/// Use it to open a [`DatabaseConnection`] yourself for [`DbBackend::from_connection`].
+pub fn connect_options(url: &str, config: &DbConfig) -> ConnectOptions {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
+        .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        let memory = is_sqlite_memory(url);
+        if memory {
+            // Every connection to `sqlite::memory:` would be a database of its own: keep one,
+            // forever.
+            opts.max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        } else {
+            opts.max_connections(config.max_connections);
+        }
+        #[cfg(feature = "sqlite")]
+        {
+            let busy = Duration::from_millis(config.sqlite_busy_timeout_ms);
+            opts.map_sqlx_sqlite_opts(move |o| {
+                let o = o.with_regexp().busy_timeout(busy).create_if_missing(true);
+                if memory {
+                    o
+                } else {
+                    o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                }
+            });
+        }
+    } else {
+        opts.max_connections(config.max_connections);
+    }
+    opts
+}
+
+impl DbBackend {
+    /// Connects to `url` (`sqlite::memory:`, `sqlite:///path/to/file.db`,
+    /// `postgres://user@host/db`, `mysql://user@host/db`) and checks the configuration.
+    ///
+    /// An unreachable server is [`Error::Unavailable`]. The schema is not touched: run
+    /// [`migrate`] for Clientele's own schema or the constraints on an OTOBO database.
+    pub async fn connect(url: &str, config: DbConfig) -> Result<DbBackend> {
+        config.check()?;
+        let conn = Database::connect(connect_options(url, &config))
+            .await
+            .map_err(|e| map_db_err(&config.settings.name, config.connect_timeout_ms, e))?;
+        DbBackend::from_connection(conn, config)
+    }
+
+    /// A backend over a connection opened elsewhere. For SQLite the connection must have the
+    /// `REGEXP` function registered: open it with [`connect_options`] (or sqlx's
+    /// `SqliteConnectOptions::with_regexp`); without it case-insensitive searches fail with a
+    /// backend error naming `REGEXP`.
+    pub fn from_connection(conn: DatabaseConnection, config: DbConfig) -> Result<DbBackend> {
+        config.check()?;
+        let dialect = Dialect::of(conn.get_database_backend());
+        let users = UserLayout::new(&config);
+        Ok(DbBackend {
+            conn,
+            config,
+            dialect,
+            users,
+        })
+    }
+
+    /// The connection pool (to run [`migrate`], or queries of your own).
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DbConfig {
+        &self.config
+    }
+
+    fn name(&self) -> &str {
+        &self.config.settings.name
+    }
+
+    fn company_name(&self) -> &str {
+        &self.config.company_settings.name
+    }
+
+    fn err(&self, e: sea_orm::DbErr) -> Error {
+        map_db_err(self.name(), self.timeout_ms(), e)
+    }
+
+    fn company_err(&self, e: sea_orm::DbErr) -> Error {
+        map_db_err(self.company_name(), self.timeout_ms(), e)
+    }
+
+    fn timeout_ms(&self) -> u64 {
+        match self.dialect {
+            Dialect::Sqlite => self
+                .config
+                .sqlite_busy_timeout_ms
+                .max(self.config.acquire_timeout_ms),
+            _ => self.config.acquire_timeout_ms,
+        }
+    }
+
+    fn fail(&self, f: Failure) -> Error {
+        match f {
+            Failure::Api(e) => e,
+            Failure::Db(e) => self.err(e),
+        }
+    }
+
+    fn company_fail(&self, f: Failure) -> Error {
+        match f {
+            Failure::Api(e) => e,
+            Failure::Db(e) => self.company_err(e),
+        }
+    }
+}
+
+/// Applies Clientele's migrations ([`Migrator`]): creates the OTOBO tables that are missing and
+/// adds the constraints correctness needs. Safe to run on every start and on an existing OTOBO
+/// database (see the README).
+pub async fn migrate(conn: &DatabaseConnection) -> Result<()> {
+    Migrator::up(conn, None)
+        .await
+        .map_err(|e| map_db_err("migrations", 0, e))
+}
+
+/// How many times a write transaction is tried when the database reports a deadlock or a
+/// serialization failure.
+const ATTEMPTS: usize = 3;
+
+/// The current time in seconds since the epoch.
+fn now_epoch() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// OTOBO's audit columns hold agent ids: a numeric `by` is stored as is, anything else as 1
+/// (OTOBO's root agent).
+fn agent_id(by: &str) -> i32 {
+    by.trim().parse::<i32>().unwrap_or(1)
+}

@@ -1,0 +1,690 @@
+//! Relations: user ↔ company (`customer_user_customer`), grants (`group_customer_user`,
+//! `group_customer`), groups, services (`service`, `service_customer_user`).
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use clientele_backend::{
+    CompanyGrant, Entity, Error, Group, RelationSnapshot, RelationStore, Result, Service, UserGrant,
+};
+use clientele_model::{CustomerId, Login, Validity};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
+
+use crate::error::{Failure, is_retry, is_unique};
+use crate::lock::begin_write;
+use crate::row::{read_int, read_text, time_value};
+use crate::sql::{Dialect, col, tcol};
+use crate::{ATTEMPTS, DbBackend, agent_id, now_epoch};
+
+const USER_COMPANY: &str = "customer_user_customer";
+const USER_GRANT: &str = "group_customer_user";
+const COMPANY_GRANT: &str = "group_customer";
+const SERVICE: &str = "service";
+const USER_SERVICE: &str = "service_customer_user";
+
+fn t(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+fn validity(id: Option<i64>) -> Validity {
+    match id {
+        Some(1) => Validity::Valid,
+        Some(3) => Validity::InvalidTemporarily,
+        _ => Validity::Invalid,
+    }
+}
+
+/// Runs a write transaction again on deadlock or serialization failure.
+macro_rules! retrying {
+    ($self:ident, $body:expr) => {{
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match $body.await {
+                Ok(v) => break Ok(v),
+                Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
+                Err(f) => break Err($self.fail(f)),
+            }
+        }
+    }};
+}
+
+impl DbBackend {
+    fn audit_values(&self, by: &str, with_change: bool) -> Vec<(&'static str, Value)> {
+        let now = now_epoch();
+        let agent = Value::Int(Some(agent_id(by)));
+        let mut v = vec![
+            ("create_time", time_value(now)),
+            ("create_by", agent.clone()),
+        ];
+        if with_change {
+            v.push(("change_time", time_value(now)));
+            v.push(("change_by", agent));
+        }
+        v
+    }
+
+    async fn insert_row(
+        &self,
+        tx: &DatabaseTransaction,
+        table: &str,
+        values: Vec<(&str, Value)>,
+    ) -> Result<(), Failure> {
+        let mut insert = Query::insert();
+        insert
+            .into_table(t(table))
+            .columns(values.iter().map(|(c, _)| Alias::new(*c)));
+        insert
+            .values(values.into_iter().map(|(_, v)| Expr::val(v)))
+            .map_err(|e| Error::backend(self.name(), e.to_string()))?;
+        tx.execute(&insert).await?;
+        Ok(())
+    }
+
+    async fn row_exists(
+        &self,
+        tx: &DatabaseTransaction,
+        table: &str,
+        condition: Expr,
+    ) -> Result<bool, Failure> {
+        let q = Query::select()
+            .expr(Expr::cust("1"))
+            .from(t(table))
+            .and_where(condition)
+            .limit(1)
+            .to_owned();
+        Ok(tx.query_one(&q).await?.is_some())
+    }
+
+    async fn group_exists(&self, tx: &DatabaseTransaction, group_id: i64) -> Result<(), Failure> {
+        if self
+            .row_exists(
+                tx,
+                &self.config.groups_table.clone(),
+                col("id").eq(group_id),
+            )
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Failure::Api(Error::NotFound {
+                entity: Entity::Group,
+                key: group_id.to_string(),
+            }))
+        }
+    }
+
+    /// Inserts the row unless an equal one exists; a row another writer inserted meanwhile
+    /// (refused by the unique index) counts as done.
+    async fn try_relate(
+        &self,
+        table: &str,
+        key: Vec<(&str, &str)>,
+        extra: Vec<(&str, Value)>,
+    ) -> Result<(), Failure> {
+        let tx = begin_write(&self.conn, self.dialect).await?;
+        let condition = crate::sql::all(
+            key.iter()
+                .map(|(c, v)| self.dialect.eq_exact(col(c), v))
+                .collect(),
+        );
+        if !self.row_exists(&tx, table, condition).await? {
+            let mut values: Vec<(&str, Value)> = key
+                .iter()
+                .map(|(c, v)| (*c, Value::String(Some((*v).to_owned()))))
+                .collect();
+            values.extend(extra);
+            match self.insert_row(&tx, table, values).await {
+                Err(f) if is_unique(&f) => return Ok(()),
+                other => other?,
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_where(&self, table: &str, condition: Expr) -> Result<u64, Failure> {
+        let delete = Query::delete()
+            .from_table(t(table))
+            .and_where(condition)
+            .to_owned();
+        Ok(self.conn.execute(&delete).await?.rows_affected())
+    }
+
+    async fn try_set_user_grant(
+        &self,
+        login: &str,
+        group_id: i64,
+        permissions: &[String],
+        by: &str,
+    ) -> Result<(), Failure> {
+        let tx = begin_write(&self.conn, self.dialect).await?;
+        self.group_exists(&tx, group_id).await?;
+        let delete = Query::delete()
+            .from_table(t(USER_GRANT))
+            .and_where(self.dialect.eq_exact(col("user_id"), login))
+            .and_where(col("group_id").eq(group_id))
+            .to_owned();
+        tx.execute(&delete).await?;
+        let set: BTreeSet<&String> = permissions.iter().collect();
+        for p in set {
+            let mut values = vec![
+                ("user_id", Value::String(Some(login.to_owned()))),
+                ("group_id", Value::BigInt(Some(group_id))),
+                ("permission_key", Value::String(Some(p.clone()))),
+                ("permission_value", Value::SmallInt(Some(1))),
+            ];
+            values.extend(self.audit_values(by, true));
+            self.insert_row(&tx, USER_GRANT, values).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn try_set_company_grant(
+        &self,
+        customer_id: &str,
+        group_id: i64,
+        context: &str,
+        permissions: &[String],
+        by: &str,
+    ) -> Result<(), Failure> {
+        let tx = begin_write(&self.conn, self.dialect).await?;
+        self.group_exists(&tx, group_id).await?;
+        let delete = Query::delete()
+            .from_table(t(COMPANY_GRANT))
+            .and_where(self.dialect.eq_exact(col("customer_id"), customer_id))
+            .and_where(col("group_id").eq(group_id))
+            .and_where(self.dialect.eq_exact(col("permission_context"), context))
+            .to_owned();
+        tx.execute(&delete).await?;
+        let set: BTreeSet<&String> = permissions.iter().collect();
+        for p in set {
+            let mut values = vec![
+                ("customer_id", Value::String(Some(customer_id.to_owned()))),
+                ("group_id", Value::BigInt(Some(group_id))),
+                ("permission_key", Value::String(Some(p.clone()))),
+                ("permission_value", Value::SmallInt(Some(1))),
+                (
+                    "permission_context",
+                    Value::String(Some(context.to_owned())),
+                ),
+            ];
+            values.extend(self.audit_values(by, true));
+            self.insert_row(&tx, COMPANY_GRANT, values).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts a named row into `groups_table` or `service` and returns its new id.
+    async fn try_add_named(
+        &self,
+        table: &str,
+        entity: Entity,
+        name: &str,
+        validity: Validity,
+        by: &str,
+    ) -> Result<i64, Failure> {
+        let tx = begin_write(&self.conn, self.dialect).await?;
+        if self
+            .row_exists(&tx, table, self.dialect.eq_exact(col("name"), name))
+            .await?
+        {
+            return Err(self.named_exists(entity, name));
+        }
+        let mut values = vec![
+            ("name", Value::String(Some(name.to_owned()))),
+            ("valid_id", Value::SmallInt(Some(validity.id()))),
+        ];
+        values.extend(self.audit_values(by, true));
+        let mut insert = Query::insert();
+        insert
+            .into_table(t(table))
+            .columns(values.iter().map(|(c, _)| Alias::new(*c)));
+        insert
+            .values(values.into_iter().map(|(_, v)| Expr::val(v)))
+            .map_err(|e| Error::backend(self.name(), e.to_string()))?;
+        let inserted = if self.dialect == Dialect::MySql {
+            tx.execute(&insert).await.map(|r| r.last_insert_id() as i64)
+        } else {
+            insert.returning_col(Alias::new("id"));
+            match tx.query_one(&insert).await {
+                Ok(Some(r)) => read_int(&r, 0).map(|id| id.unwrap_or(0)),
+                Ok(None) => Ok(0),
+                Err(e) => Err(e),
+            }
+        };
+        let id = match inserted {
+            Err(e) if crate::error::kind(&e) == crate::error::Kind::Unique => {
+                return Err(self.named_exists(entity, name));
+            }
+            other => other?,
+        };
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    fn named_exists(&self, entity: Entity, name: &str) -> Failure {
+        Failure::Api(Error::AlreadyExists {
+            entity,
+            field: "name".into(),
+            value: name.into(),
+            backend: Some(self.name().to_owned()),
+        })
+    }
+
+    async fn try_rename_user(&self, old: &str, new: &str) -> Result<(), Failure> {
+        let tx = begin_write(&self.conn, self.dialect).await?;
+        // Rows the new login already has would collide with the renamed ones: drop the old
+        // login's duplicates first (the relations are sets).
+        let tables: [(&str, &str, &[&str]); 3] = [
+            (USER_COMPANY, "user_id", &["customer_id"]),
+            (USER_GRANT, "user_id", &["group_id", "permission_key"]),
+            (USER_SERVICE, "customer_user_login", &["service_id"]),
+        ];
+        for (table, login_col, rest) in tables {
+            let mut q = Query::select();
+            for c in rest {
+                q.expr(col(c));
+            }
+            q.from(t(table))
+                .and_where(self.dialect.eq_exact(col(login_col), new));
+            let existing = tx.query_all(&q).await?;
+            for row in &existing {
+                let mut delete = Query::delete();
+                delete
+                    .from_table(t(table))
+                    .and_where(self.dialect.eq_exact(col(login_col), old));
+                for (i, c) in rest.iter().enumerate() {
+                    let v = read_text(row, i)?.unwrap_or_default();
+                    delete.and_where(match *c {
+                        "group_id" | "service_id" => col(c).eq(v.parse::<i64>().unwrap_or(-1)),
+                        _ => self.dialect.eq_exact(col(c), &v),
+                    });
+                }
+                tx.execute(&delete).await?;
+            }
+            let update = Query::update()
+                .table(t(table))
+                .value(Alias::new(login_col), new)
+                .and_where(self.dialect.eq_exact(col(login_col), old))
+                .to_owned();
+            tx.execute(&update).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn try_set_user_service(
+        &self,
+        login: &str,
+        service_id: i64,
+        active: bool,
+        by: &str,
+    ) -> Result<(), Failure> {
+        let tx = begin_write(&self.conn, self.dialect).await?;
+        if !self
+            .row_exists(&tx, SERVICE, col("id").eq(service_id))
+            .await?
+        {
+            return Err(Failure::Api(Error::NotFound {
+                entity: Entity::Service,
+                key: service_id.to_string(),
+            }));
+        }
+        let condition = self
+            .dialect
+            .eq_exact(col("customer_user_login"), login)
+            .and(col("service_id").eq(service_id));
+        if active {
+            if !self.row_exists(&tx, USER_SERVICE, condition).await? {
+                let mut values = vec![
+                    ("customer_user_login", Value::String(Some(login.to_owned()))),
+                    ("service_id", Value::BigInt(Some(service_id))),
+                ];
+                values.extend(self.audit_values(by, false));
+                match self.insert_row(&tx, USER_SERVICE, values).await {
+                    Err(f) if is_unique(&f) => return Ok(()),
+                    other => other?,
+                }
+            }
+        } else {
+            let delete = Query::delete()
+                .from_table(t(USER_SERVICE))
+                .and_where(condition)
+                .to_owned();
+            tx.execute(&delete).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn named_rows(&self, rows: &[QueryResult]) -> Result<Vec<(i64, String, Validity)>> {
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    read_int(r, 0).map_err(|e| self.err(e))?.unwrap_or(0),
+                    read_text(r, 1)
+                        .map_err(|e| self.err(e))?
+                        .unwrap_or_default(),
+                    validity(read_int(r, 2).map_err(|e| self.err(e))?),
+                ))
+            })
+            .collect()
+    }
+
+    async fn list_named(&self, table: &str) -> Result<Vec<(i64, String, Validity)>> {
+        let q = Query::select()
+            .exprs([col("id"), col("name"), col("valid_id")])
+            .from(t(table))
+            .order_by(Alias::new("id"), Order::Asc)
+            .to_owned();
+        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+        self.named_rows(&rows)
+    }
+
+    async fn strings(
+        &self,
+        q: &sea_orm::sea_query::SelectStatement,
+        columns: usize,
+    ) -> Result<Vec<Vec<String>>> {
+        let rows = self.conn.query_all(q).await.map_err(|e| self.err(e))?;
+        rows.iter()
+            .map(|r| {
+                (0..columns)
+                    .map(|i| {
+                        read_text(r, i)
+                            .map(Option::unwrap_or_default)
+                            .map_err(|e| self.err(e))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl RelationStore for DbBackend {
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn set_user_company(
+        &self,
+        login: &str,
+        customer_id: &str,
+        active: bool,
+        by: &str,
+    ) -> Result<()> {
+        if !active {
+            let condition = self
+                .dialect
+                .eq_exact(col("user_id"), login)
+                .and(self.dialect.eq_exact(col("customer_id"), customer_id));
+            return self
+                .delete_where(USER_COMPANY, condition)
+                .await
+                .map(|_| ())
+                .map_err(|f| self.fail(f));
+        }
+        let extra = self.audit_values(by, true);
+        retrying!(
+            self,
+            self.try_relate(
+                USER_COMPANY,
+                vec![("user_id", login), ("customer_id", customer_id)],
+                extra.clone()
+            )
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn user_companies(&self, login: &str) -> Result<Vec<CustomerId>> {
+        let q = Query::select()
+            .expr(col("customer_id"))
+            .from(t(USER_COMPANY))
+            .and_where(self.dialect.eq_exact(col("user_id"), login))
+            .order_by_expr(self.dialect.sort_key(col("customer_id")), Order::Asc)
+            .to_owned();
+        let mut ids: Vec<String> = self
+            .strings(&q, 1)
+            .await?
+            .into_iter()
+            .map(|mut r| r.remove(0))
+            .collect();
+        // A database without the unique index may hold a relation twice.
+        ids.dedup();
+        Ok(ids.into_iter().map(CustomerId::from_stored).collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn company_users(&self, customer_id: &str) -> Result<Vec<Login>> {
+        let q = Query::select()
+            .expr(col("user_id"))
+            .from(t(USER_COMPANY))
+            .and_where(self.dialect.eq_exact(col("customer_id"), customer_id))
+            .order_by_expr(self.dialect.sort_key(col("user_id")), Order::Asc)
+            .to_owned();
+        let mut logins: Vec<String> = self
+            .strings(&q, 1)
+            .await?
+            .into_iter()
+            .map(|mut r| r.remove(0))
+            .collect();
+        logins.dedup();
+        Ok(logins.into_iter().map(Login::from_stored).collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn rename_user(&self, old: &str, new: &str) -> Result<()> {
+        if old == new {
+            return Ok(());
+        }
+        retrying!(self, self.try_rename_user(old, new))
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn add_group(&self, name: &str, validity: Validity, by: &str) -> Result<Group> {
+        let table = self.config.groups_table.clone();
+        let id: i64 = retrying!(
+            self,
+            self.try_add_named(&table, Entity::Group, name, validity, by)
+        )?;
+        Ok(Group {
+            id,
+            name: name.to_owned(),
+            validity,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn set_group_validity(&self, group_id: i64, validity: Validity) -> Result<()> {
+        let update = Query::update()
+            .table(t(&self.config.groups_table))
+            .value(Alias::new("valid_id"), validity.id())
+            .value(Alias::new("change_time"), time_value(now_epoch()))
+            .and_where(col("id").eq(group_id))
+            .to_owned();
+        let result = self.conn.execute(&update).await.map_err(|e| self.err(e))?;
+        if result.rows_affected() == 0 {
+            return Err(Error::NotFound {
+                entity: Entity::Group,
+                key: group_id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn groups(&self) -> Result<Vec<Group>> {
+        let table = self.config.groups_table.clone();
+        Ok(self
+            .list_named(&table)
+            .await?
+            .into_iter()
+            .map(|(id, name, validity)| Group { id, name, validity })
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn set_user_grant(
+        &self,
+        login: &str,
+        group_id: i64,
+        permissions: &[String],
+        by: &str,
+    ) -> Result<()> {
+        retrying!(
+            self,
+            self.try_set_user_grant(login, group_id, permissions, by)
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn set_company_grant(
+        &self,
+        customer_id: &str,
+        group_id: i64,
+        context: &str,
+        permissions: &[String],
+        by: &str,
+    ) -> Result<()> {
+        retrying!(
+            self,
+            self.try_set_company_grant(customer_id, group_id, context, permissions, by)
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn relation_snapshot(&self) -> Result<RelationSnapshot> {
+        let groups = self.groups().await?;
+        let q = Query::select()
+            .exprs([col("user_id"), col("group_id"), col("permission_key")])
+            .from(t(USER_GRANT))
+            .and_where(col("permission_value").eq(1))
+            .to_owned();
+        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+        let mut user_grants = BTreeSet::new();
+        for r in &rows {
+            user_grants.insert(UserGrant {
+                login: read_text(r, 0)
+                    .map_err(|e| self.err(e))?
+                    .unwrap_or_default(),
+                group_id: read_int(r, 1).map_err(|e| self.err(e))?.unwrap_or(0),
+                permission: read_text(r, 2)
+                    .map_err(|e| self.err(e))?
+                    .unwrap_or_default(),
+            });
+        }
+        let q = Query::select()
+            .exprs([
+                col("customer_id"),
+                col("group_id"),
+                col("permission_key"),
+                col("permission_context"),
+            ])
+            .from(t(COMPANY_GRANT))
+            .and_where(col("permission_value").eq(1))
+            .to_owned();
+        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+        let mut company_grants = BTreeSet::new();
+        for r in &rows {
+            company_grants.insert(CompanyGrant {
+                customer_id: read_text(r, 0)
+                    .map_err(|e| self.err(e))?
+                    .unwrap_or_default(),
+                group_id: read_int(r, 1).map_err(|e| self.err(e))?.unwrap_or(0),
+                permission: read_text(r, 2)
+                    .map_err(|e| self.err(e))?
+                    .unwrap_or_default(),
+                context: read_text(r, 3)
+                    .map_err(|e| self.err(e))?
+                    .unwrap_or_default(),
+            });
+        }
+        let q = Query::select()
+            .exprs([col("user_id"), col("customer_id")])
+            .from(t(USER_COMPANY))
+            .to_owned();
+        let user_companies: BTreeSet<(String, String)> = self
+            .strings(&q, 2)
+            .await?
+            .into_iter()
+            .map(|mut r| {
+                let c = r.remove(1);
+                (r.remove(0), c)
+            })
+            .collect();
+        Ok(RelationSnapshot {
+            groups,
+            user_grants: user_grants.into_iter().collect(),
+            company_grants: company_grants.into_iter().collect(),
+            user_companies: user_companies.into_iter().collect(),
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn add_service(&self, name: &str, validity: Validity, by: &str) -> Result<Service> {
+        let id: i64 = retrying!(
+            self,
+            self.try_add_named(SERVICE, Entity::Service, name, validity, by)
+        )?;
+        Ok(Service {
+            id,
+            name: name.to_owned(),
+            validity,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn services(&self) -> Result<Vec<Service>> {
+        Ok(self
+            .list_named(SERVICE)
+            .await?
+            .into_iter()
+            .map(|(id, name, validity)| Service { id, name, validity })
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn set_user_service(
+        &self,
+        login: &str,
+        service_id: i64,
+        active: bool,
+        by: &str,
+    ) -> Result<()> {
+        retrying!(
+            self,
+            self.try_set_user_service(login, service_id, active, by)
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn user_services(&self, login: &str) -> Result<Vec<Service>> {
+        let q = Query::select()
+            .distinct()
+            .exprs([
+                tcol(SERVICE, "id"),
+                tcol(SERVICE, "name"),
+                tcol(SERVICE, "valid_id"),
+            ])
+            .from(t(USER_SERVICE))
+            .inner_join(
+                t(SERVICE),
+                tcol(SERVICE, "id").equals((t(USER_SERVICE), t("service_id"))),
+            )
+            .and_where(
+                self.dialect
+                    .eq_exact(tcol(USER_SERVICE, "customer_user_login"), login),
+            )
+            .and_where(tcol(SERVICE, "valid_id").eq(1))
+            .order_by_expr(tcol(SERVICE, "id"), Order::Asc)
+            .to_owned();
+        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+        Ok(self
+            .named_rows(&rows)?
+            .into_iter()
+            .map(|(id, name, validity)| Service { id, name, validity })
+            .collect())
+    }
+}

@@ -1,0 +1,254 @@
+//! Reading rows into records and records into column values, driven by the attribute map.
+
+use chrono::{DateTime, NaiveDateTime};
+use clientele_model::{
+    AttributeMap, AttributeValue, Attributes, Audit, CustomerCompany, CustomerUser, StorageType,
+    keys,
+};
+use sea_orm::sea_query::{SelectStatement, Value};
+use sea_orm::{DbErr, QueryResult};
+
+use crate::DbConfig;
+use crate::error::Failure;
+use crate::sql::col;
+
+/// One selected column.
+#[derive(Clone, Debug)]
+pub(crate) struct Column {
+    pub(crate) name: String,
+    pub(crate) is_text: bool,
+}
+
+/// Which columns a record is read from and written to, in select order, and which map row reads
+/// which column.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    /// Distinct storage columns of the map rows (no dynamic fields, no password).
+    pub(crate) columns: Vec<Column>,
+    /// (attribute key, index into `columns`, storage type, read-only) per map row.
+    pub(crate) rows: Vec<(String, usize, StorageType, bool)>,
+    /// The table has create/change columns.
+    pub(crate) audit: bool,
+}
+
+/// The customer-user layout, plus the password and key columns.
+#[derive(Clone, Debug)]
+pub(crate) struct UserLayout {
+    pub(crate) layout: Layout,
+    pub(crate) password: Option<String>,
+}
+
+impl Layout {
+    pub(crate) fn new(map: &AttributeMap, audit: bool) -> Layout {
+        let mut columns: Vec<Column> = Vec::new();
+        let mut rows = Vec::new();
+        for row in map.columns() {
+            let index = match columns.iter().position(|c| c.name == row.storage) {
+                Some(i) => i,
+                None => {
+                    columns.push(Column {
+                        name: row.storage.clone(),
+                        is_text: row.storage_type != StorageType::Integer,
+                    });
+                    columns.len() - 1
+                }
+            };
+            rows.push((row.key.clone(), index, row.storage_type, row.read_only));
+        }
+        Layout {
+            columns,
+            rows,
+            audit,
+        }
+    }
+
+    /// Adds the select list: the map columns, then the audit columns.
+    pub(crate) fn select(&self, q: &mut SelectStatement) {
+        for c in &self.columns {
+            q.expr(col(&c.name));
+        }
+        if self.audit {
+            for a in AUDIT_COLUMNS {
+                q.expr(col(a));
+            }
+        }
+    }
+
+    /// The attributes and audit data of a row selected by [`select`](Self::select), starting at
+    /// column `offset`.
+    pub(crate) fn read(
+        &self,
+        row: &QueryResult,
+        offset: usize,
+    ) -> Result<(Attributes, Audit), DbErr> {
+        let mut values = Vec::with_capacity(self.columns.len());
+        for (i, c) in self.columns.iter().enumerate() {
+            values.push(if c.is_text {
+                read_text(row, offset + i)?.map(AttributeValue::Text)
+            } else {
+                read_int(row, offset + i)?.map(AttributeValue::Integer)
+            });
+        }
+        let mut attributes = Attributes::new();
+        for (key, index, ty, _) in &self.rows {
+            let Some(value) = values[*index].clone() else {
+                continue;
+            };
+            let value = match (ty, value) {
+                (StorageType::Integer, AttributeValue::Text(t)) => match t.trim().parse::<i64>() {
+                    Ok(i) => AttributeValue::Integer(i),
+                    Err(_) => AttributeValue::Text(t),
+                },
+                (_, v) => v,
+            };
+            if !value.is_empty() {
+                attributes.insert(key.clone(), value);
+            }
+        }
+        // OTOBO lets an admin add validity states; anything but 1–3 counts as invalid.
+        if let Some(AttributeValue::Integer(v)) = attributes.get(keys::VALID)
+            && !(1..=3).contains(v)
+        {
+            attributes.insert(keys::VALID.into(), AttributeValue::Integer(2));
+        }
+        let mut audit = Audit::default();
+        if self.audit {
+            let base = offset + self.columns.len();
+            audit.created_at = read_time(row, base)?;
+            audit.created_by = read_int(row, base + 1)?.map(|i| i.to_string());
+            audit.changed_at = read_time(row, base + 2)?;
+            audit.changed_by = read_int(row, base + 3)?.map(|i| i.to_string());
+        }
+        Ok((attributes, audit))
+    }
+
+    /// The values to write: one per column, from the record's attributes. `skip_read_only`
+    /// leaves out columns whose every map row is read-only (OTOBO's update rule).
+    pub(crate) fn values(
+        &self,
+        attribute: impl Fn(&str) -> Option<AttributeValue>,
+        skip_read_only: bool,
+    ) -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        for (i, c) in self.columns.iter().enumerate() {
+            let rows: Vec<_> = self.rows.iter().filter(|r| r.1 == i).collect();
+            if skip_read_only && rows.iter().all(|r| r.3) {
+                continue;
+            }
+            // The first map row with a value decides (two rows may share a column).
+            let value = rows
+                .iter()
+                .find_map(|r| attribute(&r.0).filter(|v| !v.is_empty()));
+            out.push((c.name.clone(), to_value(value, c.is_text)));
+        }
+        out
+    }
+}
+
+impl UserLayout {
+    pub(crate) fn new(config: &DbConfig) -> UserLayout {
+        UserLayout {
+            layout: Layout::new(&config.settings.map, !config.foreign_db),
+            password: config
+                .settings
+                .map
+                .by_key(keys::PASSWORD)
+                .filter(|r| r.storage_type != StorageType::DynamicField)
+                .map(|r| r.storage.clone()),
+        }
+    }
+
+    /// A customer user from a row selected with the layout.
+    pub(crate) fn user(&self, row: &QueryResult) -> Result<CustomerUser, Failure> {
+        let (attributes, audit) = self.layout.read(row, 0)?;
+        let mut user =
+            CustomerUser::from_attributes(attributes).map_err(clientele_backend::Error::from)?;
+        user.audit = audit;
+        Ok(user)
+    }
+}
+
+/// A company from a row selected with the company layout.
+pub(crate) fn company(layout: &Layout, row: &QueryResult) -> Result<CustomerCompany, Failure> {
+    let (attributes, audit) = layout.read(row, 0)?;
+    let mut company =
+        CustomerCompany::from_attributes(attributes).map_err(clientele_backend::Error::from)?;
+    company.audit = audit;
+    Ok(company)
+}
+
+pub(crate) const AUDIT_COLUMNS: [&str; 4] =
+    ["create_time", "create_by", "change_time", "change_by"];
+
+/// A text value: strings as they are, integers rendered, byte strings as UTF-8.
+pub(crate) fn read_text(row: &QueryResult, i: usize) -> Result<Option<String>, DbErr> {
+    if let Ok(v) = row.try_get_by_index::<Option<String>>(i) {
+        return Ok(v);
+    }
+    if let Ok(v) = read_int(row, i) {
+        return Ok(v.map(|i| i.to_string()));
+    }
+    match row.try_get_by_index::<Option<Vec<u8>>>(i) {
+        Ok(v) => Ok(v.map(|b| String::from_utf8_lossy(&b).into_owned())),
+        Err(e) => Err(e),
+    }
+}
+
+/// An integer value of any width (PostgreSQL does not widen `SMALLINT` on its own).
+pub(crate) fn read_int(row: &QueryResult, i: usize) -> Result<Option<i64>, DbErr> {
+    if let Ok(v) = row.try_get_by_index::<Option<i64>>(i) {
+        return Ok(v);
+    }
+    if let Ok(v) = row.try_get_by_index::<Option<i32>>(i) {
+        return Ok(v.map(i64::from));
+    }
+    if let Ok(v) = row.try_get_by_index::<Option<i16>>(i) {
+        return Ok(v.map(i64::from));
+    }
+    if let Ok(v) = row.try_get_by_index::<Option<i8>>(i) {
+        return Ok(v.map(i64::from));
+    }
+    match row.try_get_by_index::<Option<String>>(i) {
+        Ok(None) => Ok(None),
+        Ok(Some(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| DbErr::Type(format!("column {i}: {s:?} is not an integer"))),
+        Err(e) => Err(e),
+    }
+}
+
+/// A `DATETIME` as seconds since the epoch (UTC).
+pub(crate) fn read_time(row: &QueryResult, i: usize) -> Result<Option<i64>, DbErr> {
+    if let Ok(v) = row.try_get_by_index::<Option<NaiveDateTime>>(i) {
+        return Ok(v.map(|t| t.and_utc().timestamp()));
+    }
+    match row.try_get_by_index::<Option<String>>(i)? {
+        None => Ok(None),
+        Some(s) => NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S%.f")
+            .map(|t| Some(t.and_utc().timestamp()))
+            .map_err(|e| DbErr::Type(format!("column {i}: {s:?} is not a date and time: {e}"))),
+    }
+}
+
+/// Seconds since the epoch as a `DATETIME` value.
+pub(crate) fn time_value(epoch: i64) -> Value {
+    let t = DateTime::from_timestamp(epoch, 0)
+        .unwrap_or_default()
+        .naive_utc();
+    Value::ChronoDateTime(Some(t))
+}
+
+fn to_value(value: Option<AttributeValue>, is_text: bool) -> Value {
+    match (value, is_text) {
+        (None, true) => Value::String(None),
+        (None, false) => Value::BigInt(None),
+        (Some(AttributeValue::Integer(i)), false) => Value::BigInt(Some(i)),
+        (Some(v), false) => match v.to_text().trim().parse::<i64>() {
+            Ok(i) => Value::BigInt(Some(i)),
+            Err(_) => Value::BigInt(None),
+        },
+        (Some(v), true) => Value::String(Some(v.to_text())),
+    }
+}

@@ -1,0 +1,527 @@
+//! Customer users: lookup, search, writes and password hashes.
+
+use async_trait::async_trait;
+use clientele_backend::{
+    CustomerUserSource, CustomerUserWriter, Entity, Error, Expected, PasswordStore, Result,
+    SourceSettings,
+};
+use clientele_model::search::{DetailSearch, Expr as Term, FieldSet, UserQuery};
+use clientele_model::{CustomerId, CustomerUser, Login, keys};
+use sea_orm::sea_query::{Alias, Expr, Order, Query, SelectStatement, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
+
+use crate::error::{Failure, is_retry, is_unique};
+use crate::lock::{begin_write, lock_email};
+use crate::row::{AUDIT_COLUMNS, read_text, read_time, time_value};
+use crate::search::{UserTable, columns_of, compile};
+use crate::sql::{Dialect, any, col};
+use crate::{ATTEMPTS, DbBackend, agent_id, now_epoch};
+
+/// The stored state of a user a write starts from.
+struct Current {
+    login: String,
+    email: Option<String>,
+    changed_at: Option<i64>,
+}
+
+impl DbBackend {
+    fn table(&self) -> Alias {
+        Alias::new(self.config.table.as_str())
+    }
+
+    fn user_table(&self) -> UserTable<'_> {
+        UserTable {
+            map: &self.config.settings.map,
+            key: &self.config.customer_key,
+            customer_id: &self.config.customer_id_column,
+            valid: self.config.customer_valid_column(),
+        }
+    }
+
+    /// `login` compared by the source's case rule.
+    fn login_matches(&self, login: &str) -> Expr {
+        self.dialect.key_equals(
+            col(&self.config.customer_key),
+            login,
+            !self.config.settings.case_sensitive,
+        )
+    }
+
+    fn select_users(&self) -> SelectStatement {
+        let mut q = Query::select();
+        self.users.layout.select(&mut q);
+        q.from(self.table());
+        q
+    }
+
+    /// The stored key of the user `login` matches (an exact match preferred), read inside `tx`
+    /// and locked for the rest of it where the database has row locks.
+    async fn current(
+        &self,
+        tx: &DatabaseTransaction,
+        login: &str,
+    ) -> Result<Option<Current>, Failure> {
+        let email_col = self
+            .config
+            .settings
+            .map
+            .storage_of(keys::EMAIL)
+            .map(str::to_owned);
+        let mut q = Query::select();
+        q.expr(col(&self.config.customer_key));
+        q.expr(match &email_col {
+            Some(c) => col(c),
+            None => Expr::cust("NULL"),
+        });
+        if self.users.layout.audit {
+            q.expr(col("change_time"));
+        }
+        q.from(self.table())
+            .and_where(self.login_matches(login))
+            .limit(2);
+        if self.dialect != Dialect::Sqlite {
+            q.lock_exclusive();
+        }
+        let rows = tx.query_all(&q).await?;
+        let mut found: Vec<Current> = Vec::new();
+        for r in &rows {
+            found.push(Current {
+                login: read_text(r, 0)?.unwrap_or_default(),
+                email: read_text(r, 1)?,
+                changed_at: if self.users.layout.audit {
+                    read_time(r, 2)?
+                } else {
+                    None
+                },
+            });
+        }
+        let exact = found.iter().position(|c| c.login == login).unwrap_or(0);
+        Ok((!found.is_empty()).then(|| found.swap_remove(exact)))
+    }
+
+    /// Another user (not `except`, a stored login) has this email in a postmaster field
+    /// (case-insensitive, invalid users included, as OTOBO checks).
+    async fn email_taken(
+        &self,
+        tx: &DatabaseTransaction,
+        email: &str,
+        except: Option<&str>,
+    ) -> Result<bool, Failure> {
+        let s = &self.config.settings;
+        let fields = columns_of(&s.map, &s.postmaster_fields);
+        if fields.is_empty() {
+            return Ok(false);
+        }
+        let condition = any(fields
+            .iter()
+            .map(|f| self.dialect.key_equals(col(&f.name), email, true))
+            .collect());
+        let q = Query::select()
+            .expr(col(&self.config.customer_key))
+            .from(self.table())
+            .and_where(condition)
+            .limit(2)
+            .to_owned();
+        let rows = tx.query_all(&q).await?;
+        for r in &rows {
+            let login = read_text(r, 0)?.unwrap_or_default();
+            if Some(login.as_str()) != except {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Another row (not `except`, a stored login) has this login by the case rule.
+    async fn login_taken(
+        &self,
+        tx: &DatabaseTransaction,
+        login: &str,
+        except: Option<&str>,
+    ) -> Result<bool, Failure> {
+        let q = Query::select()
+            .expr(col(&self.config.customer_key))
+            .from(self.table())
+            .and_where(
+                self.dialect
+                    .key_equals(col(&self.config.customer_key), login, true),
+            )
+            .limit(2)
+            .to_owned();
+        let rows = tx.query_all(&q).await?;
+        for r in &rows {
+            let stored = read_text(r, 0)?.unwrap_or_default();
+            if Some(stored.as_str()) != except {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn exists(&self, entity: Entity, field: &str, value: &str) -> Failure {
+        Failure::Api(Error::AlreadyExists {
+            entity,
+            field: field.into(),
+            value: value.into(),
+            backend: Some(self.name().to_owned()),
+        })
+    }
+
+    fn refuse_read_only(&self) -> Result<()> {
+        if self.config.settings.read_only {
+            return Err(Error::ReadOnly {
+                backend: self.name().to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn try_add(
+        &self,
+        user: &CustomerUser,
+        password_hash: Option<&str>,
+        by: &str,
+    ) -> Result<(), Failure> {
+        let tx = begin_write(&self.conn, self.dialect).await?;
+        if self.config.settings.email_unique_check {
+            lock_email(&tx, self.dialect, user.email.as_str()).await?;
+            if self.email_taken(&tx, user.email.as_str(), None).await? {
+                return Err(self.exists(Entity::CustomerUser, keys::EMAIL, user.email.as_str()));
+            }
+        }
+        if self.login_taken(&tx, user.login.as_str(), None).await? {
+            return Err(self.exists(Entity::CustomerUser, keys::LOGIN, user.login.as_str()));
+        }
+        let mut values = self.users.layout.values(|k| user.attribute(k), false);
+        if let (Some(pw), Some(hash)) = (&self.users.password, password_hash) {
+            values.push((pw.clone(), Value::String(Some(hash.to_owned()))));
+        }
+        if self.users.layout.audit {
+            let now = now_epoch();
+            let agent = Value::Int(Some(agent_id(by)));
+            values.push((AUDIT_COLUMNS[0].into(), time_value(now)));
+            values.push((AUDIT_COLUMNS[1].into(), agent.clone()));
+            values.push((AUDIT_COLUMNS[2].into(), time_value(now)));
+            values.push((AUDIT_COLUMNS[3].into(), agent));
+        }
+        let mut insert = Query::insert();
+        insert
+            .into_table(self.table())
+            .columns(values.iter().map(|(c, _)| Alias::new(c.as_str())));
+        insert
+            .values(values.into_iter().map(|(_, v)| Expr::val(v)))
+            .map_err(|e| Error::backend(self.name(), e.to_string()))?;
+        tx.execute(&insert).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn try_update(
+        &self,
+        login: &Login,
+        user: &CustomerUser,
+        expected: Expected,
+        by: &str,
+    ) -> Result<(), Failure> {
+        let tx = begin_write(&self.conn, self.dialect).await?;
+        let Some(current) = self.current(&tx, login.as_str()).await? else {
+            return Err(Failure::Api(Error::user_not_found(login.as_str())));
+        };
+        if let Expected::ChangedAt(at) = expected
+            && current.changed_at != at
+        {
+            return Err(Failure::Api(Error::Conflict {
+                login: login.to_string(),
+            }));
+        }
+        let email_changed = !current
+            .email
+            .as_deref()
+            .is_some_and(|e| user.email.eq_ignore_case(e));
+        if self.config.settings.email_unique_check && email_changed {
+            lock_email(&tx, self.dialect, user.email.as_str()).await?;
+            if self
+                .email_taken(&tx, user.email.as_str(), Some(&current.login))
+                .await?
+            {
+                return Err(self.exists(Entity::CustomerUser, keys::EMAIL, user.email.as_str()));
+            }
+        }
+        if user.login.as_str() != current.login
+            && self
+                .login_taken(&tx, user.login.as_str(), Some(&current.login))
+                .await?
+        {
+            return Err(self.exists(Entity::CustomerUser, keys::LOGIN, user.login.as_str()));
+        }
+        let mut update = Query::update();
+        update.table(self.table());
+        for (c, v) in self.users.layout.values(|k| user.attribute(k), true) {
+            update.value(Alias::new(c), v);
+        }
+        if self.users.layout.audit {
+            // Strictly later than the stored time, so a version read before this write never
+            // matches again even within the same second.
+            let at = Ord::max(now_epoch(), current.changed_at.unwrap_or(0) + 1);
+            update.value(Alias::new("change_time"), time_value(at));
+            update.value(Alias::new("change_by"), Value::Int(Some(agent_id(by))));
+        }
+        update.and_where(
+            self.dialect
+                .eq_exact(col(&self.config.customer_key), &current.login),
+        );
+        tx.execute(&update).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn users_from(&self, rows: &[QueryResult]) -> Result<Vec<CustomerUser>> {
+        rows.iter()
+            .map(|r| self.users.user(r).map_err(|f| self.fail(f)))
+            .collect()
+    }
+
+    fn sort_by_login(&self, q: &mut SelectStatement, order: Order) {
+        q.order_by_expr(self.dialect.sort_key(col(&self.config.customer_key)), order);
+    }
+}
+
+fn settings_fields(s: &SourceSettings) -> (&[String], &[String]) {
+    (&s.search_fields, &s.postmaster_fields)
+}
+
+#[async_trait]
+impl CustomerUserSource for DbBackend {
+    fn settings(&self) -> &SourceSettings {
+        &self.config.settings
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn get(&self, login: &str) -> Result<Option<CustomerUser>> {
+        let mut q = self.select_users();
+        q.and_where(self.login_matches(login)).limit(2);
+        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+        let mut users = self.users_from(&rows)?;
+        let exact = users
+            .iter()
+            .position(|u| u.login.as_str() == login)
+            .unwrap_or(0);
+        Ok((!users.is_empty()).then(|| users.swap_remove(exact)))
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn search(&self, query: &UserQuery) -> Result<Vec<CustomerUser>> {
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (search_fields, postmaster_fields) = settings_fields(&self.config.settings);
+        let table = self.user_table();
+        let fields = table.fields(query.fields, search_fields, postmaster_fields);
+        let mut q = self.select_users();
+        q.and_where(compile(
+            self.dialect,
+            &query.expr,
+            &fields,
+            !query.case_sensitive,
+        ));
+        if let Some(v) = table.valid_filter(query.valid_only) {
+            q.and_where(v);
+        }
+        self.sort_by_login(&mut q, Order::Asc);
+        q.limit(query.limit as u64);
+        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+        self.users_from(&rows)
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn search_detail(&self, query: &DetailSearch) -> Result<Vec<Login>> {
+        if query.limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let table = self.user_table();
+        let mut q = Query::select();
+        q.expr(col(&self.config.customer_key))
+            .from(self.table())
+            .and_where(table.detail_condition(self.dialect, query));
+        table.detail_order(self.dialect, query, &mut q);
+        if let Some(limit) = query.limit {
+            q.limit(limit as u64);
+        }
+        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+        rows.iter()
+            .map(|r| {
+                read_text(r, 0)
+                    .map(|l| Login::from_stored(l.unwrap_or_default()))
+                    .map_err(|e| self.err(e))
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn count_detail(&self, query: &DetailSearch) -> Result<u64> {
+        let q = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from(self.table())
+            .and_where(self.user_table().detail_condition(self.dialect, query))
+            .to_owned();
+        let row = self.conn.query_one(&q).await.map_err(|e| self.err(e))?;
+        let n = match row {
+            Some(r) => crate::row::read_int(&r, 0)
+                .map_err(|e| self.err(e))?
+                .unwrap_or(0),
+            None => 0,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn customer_id_list(
+        &self,
+        term: Option<&Term>,
+        valid_only: bool,
+    ) -> Result<Vec<CustomerId>> {
+        let table = self.user_table();
+        let column = &self.config.customer_id_column;
+        let mut q = Query::select();
+        q.distinct()
+            .expr(col(column))
+            .from(self.table())
+            .and_where(self.dialect.present(col(column), true));
+        if let Some(term) = term {
+            let fields = table.fields(FieldSet::CustomerId, &[], &[]);
+            q.and_where(compile(
+                self.dialect,
+                term,
+                &fields,
+                !self.config.settings.case_sensitive,
+            ));
+        }
+        if let Some(v) = table.valid_filter(valid_only) {
+            q.and_where(v);
+        }
+        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+        let mut ids = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(id) = read_text(r, 0).map_err(|e| self.err(e))? {
+                ids.push(id);
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        ids.sort_by_key(|a| a.to_lowercase());
+        Ok(ids.into_iter().map(CustomerId::from_stored).collect())
+    }
+}
+
+#[async_trait]
+impl CustomerUserWriter for DbBackend {
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn add(&self, user: &CustomerUser, password_hash: Option<&str>, by: &str) -> Result<()> {
+        self.refuse_read_only()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_add(user, password_hash, by).await {
+                Ok(()) => return Ok(()),
+                Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
+                // The database's own unique index refused a login another writer just took.
+                Err(f) if is_unique(&f) => {
+                    return Err(self.fail(self.exists(
+                        Entity::CustomerUser,
+                        keys::LOGIN,
+                        user.login.as_str(),
+                    )));
+                }
+                Err(f) => return Err(self.fail(f)),
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn update(
+        &self,
+        login: &Login,
+        user: &CustomerUser,
+        expected: Expected,
+        by: &str,
+    ) -> Result<()> {
+        self.refuse_read_only()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_update(login, user, expected, by).await {
+                Ok(()) => return Ok(()),
+                Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
+                Err(f) if is_unique(&f) => {
+                    return Err(self.fail(self.exists(
+                        Entity::CustomerUser,
+                        keys::LOGIN,
+                        user.login.as_str(),
+                    )));
+                }
+                Err(f) => return Err(self.fail(f)),
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn set_password_hash(&self, login: &Login, hash: &str) -> Result<()> {
+        self.refuse_read_only()?;
+        let Some(pw) = &self.users.password else {
+            return Err(Error::Config(format!(
+                "db backend {:?}: the attribute map has no {} row, so passwords cannot be stored",
+                self.name(),
+                keys::PASSWORD
+            )));
+        };
+        let update = Query::update()
+            .table(self.table())
+            .value(Alias::new(pw.as_str()), hash)
+            .and_where(self.login_matches(login.as_str()))
+            .to_owned();
+        let result = self.conn.execute(&update).await.map_err(|e| self.err(e))?;
+        if result.rows_affected() == 0 {
+            return Err(Error::user_not_found(login.as_str()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl PasswordStore for DbBackend {
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn password_hash(&self, login: &str) -> Result<Option<(Login, Option<String>)>> {
+        let login_col = self
+            .config
+            .settings
+            .map
+            .storage_of(keys::LOGIN)
+            .unwrap_or(&self.config.customer_key)
+            .to_owned();
+        let mut q = Query::select();
+        q.expr(col(&login_col));
+        q.expr(match &self.users.password {
+            Some(pw) => col(pw),
+            None => Expr::cust("NULL"),
+        });
+        q.from(self.table())
+            .and_where(self.login_matches(login))
+            .limit(2);
+        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+        let mut found = Vec::new();
+        for r in &rows {
+            let stored = read_text(r, 0)
+                .map_err(|e| self.err(e))?
+                .unwrap_or_default();
+            let hash = read_text(r, 1)
+                .map_err(|e| self.err(e))?
+                .filter(|h| !h.is_empty());
+            found.push((Login::from_stored(stored), hash));
+        }
+        let exact = found
+            .iter()
+            .position(|(l, _)| l.as_str() == login)
+            .unwrap_or(0);
+        Ok((!found.is_empty()).then(|| found.swap_remove(exact)))
+    }
+}

@@ -1,0 +1,242 @@
+//! Test databases: SQLite in memory or in a temporary file, and a freshly created, uniquely
+//! named database on the PostgreSQL or MariaDB server, migrated, and dropped at the end.
+//!
+//! Server URLs come from `CLIENTELE_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`)
+//! and `CLIENTELE_TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306`). A server that cannot
+//! be reached fails the test: nothing is skipped.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use clientele_db::sea_orm::{
+    ConnectionTrait, Database, DatabaseConnection, DbBackend as Engine, Statement,
+};
+use clientele_db::{DbBackend, DbConfig};
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    SqliteMemory,
+    SqliteFile,
+    Postgres,
+    MySql,
+}
+
+impl Kind {
+    pub fn engine(self) -> Engine {
+        match self {
+            Kind::SqliteMemory | Kind::SqliteFile => Engine::Sqlite,
+            Kind::Postgres => Engine::Postgres,
+            Kind::MySql => Engine::MySql,
+        }
+    }
+}
+
+/// A database made for one test.
+pub struct TestDb {
+    pub kind: Kind,
+    /// The URL of the database itself.
+    pub url: String,
+    /// The server database to drop afterwards (servers only).
+    server: Option<(String, String)>,
+    /// Keeps a SQLite file's directory alive.
+    _dir: Option<tempfile::TempDir>,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn postgres_url() -> String {
+    std::env::var("CLIENTELE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+pub fn mysql_url() -> String {
+    std::env::var("CLIENTELE_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// `clientele_t_<pid>_<counter>_<nanos>`: unique per test, and the pid tells a later run
+/// whether the test that made it is gone.
+fn unique_name() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("clientele_t_{}_{}_{}", std::process::id(), n, nanos)
+}
+
+async fn admin(kind: Kind) -> (DatabaseConnection, String) {
+    let (base, admin_db) = match kind {
+        Kind::Postgres => (postgres_url(), "postgres"),
+        Kind::MySql => (mysql_url(), ""),
+        _ => unreachable!("only servers have an admin connection"),
+    };
+    let url = format!("{base}/{admin_db}");
+    let conn = Database::connect(&url).await.unwrap_or_else(|e| {
+        panic!("cannot reach the {kind:?} test server at {base}: {e} (run scripts/test.sh)")
+    });
+    (conn, base)
+}
+
+async fn exec(conn: &DatabaseConnection, sql: &str) {
+    conn.execute_raw(Statement::from_string(
+        conn.get_database_backend(),
+        sql.to_owned(),
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Drops test databases left behind by test processes that no longer run (a panic skips the
+/// drop at the end of a test).
+async fn drop_stale(conn: &DatabaseConnection, kind: Kind) {
+    let list = match kind {
+        Kind::Postgres => "SELECT datname FROM pg_database WHERE datname LIKE 'clientele\\_t\\_%'",
+        _ => {
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'clientele\\_t\\_%'"
+        }
+    };
+    let Ok(rows) = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            list.to_owned(),
+        ))
+        .await
+    else {
+        return;
+    };
+    for row in rows {
+        let Ok(name) = row.try_get_by_index::<String>(0) else {
+            continue;
+        };
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = conn
+                .execute_raw(Statement::from_string(
+                    conn.get_database_backend(),
+                    drop_sql(kind, &name),
+                ))
+                .await;
+        }
+    }
+}
+
+fn drop_sql(kind: Kind, name: &str) -> String {
+    match kind {
+        Kind::Postgres => format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        _ => format!("DROP DATABASE IF EXISTS `{name}`"),
+    }
+}
+
+impl TestDb {
+    /// An empty database of this kind (no tables).
+    pub async fn empty(kind: Kind) -> TestDb {
+        match kind {
+            Kind::SqliteMemory => TestDb {
+                kind,
+                url: "sqlite::memory:".into(),
+                server: None,
+                _dir: None,
+            },
+            Kind::SqliteFile => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let path = dir.path().join("clientele.db");
+                TestDb {
+                    kind,
+                    url: format!("sqlite://{}", path.display()),
+                    server: None,
+                    _dir: Some(dir),
+                }
+            }
+            Kind::Postgres | Kind::MySql => {
+                let (conn, base) = admin(kind).await;
+                drop_stale(&conn, kind).await;
+                let name = unique_name();
+                let create = match kind {
+                    Kind::Postgres => format!("CREATE DATABASE \"{name}\" ENCODING 'UTF8'"),
+                    _ => format!(
+                        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                    ),
+                };
+                exec(&conn, &create).await;
+                let _ = conn.close().await;
+                TestDb {
+                    kind,
+                    url: format!("{base}/{name}"),
+                    server: Some((base, name)),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    /// Connects a backend with `config` (no migration).
+    pub async fn connect(&self, config: DbConfig) -> Arc<DbBackend> {
+        let db = DbBackend::connect(&self.url, config)
+            .await
+            .unwrap_or_else(|e| panic!("connect {}: {e}", self.url));
+        Arc::new(db)
+    }
+
+    /// Drops the server database (SQLite files go with their directory).
+    pub async fn drop(self) {
+        if let Some((_, name)) = &self.server {
+            let (conn, _) = admin(self.kind).await;
+            exec(&conn, &drop_sql(self.kind, name)).await;
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// A migrated database with a backend on it.
+pub struct Fixture {
+    pub db: Arc<DbBackend>,
+    pub test_db: TestDb,
+}
+
+impl Fixture {
+    /// A fresh, migrated database with the default configuration.
+    pub async fn new(kind: Kind) -> Fixture {
+        Fixture::with_config(kind, test_config()).await
+    }
+
+    /// A fresh, migrated database with this configuration.
+    pub async fn with_config(kind: Kind, config: DbConfig) -> Fixture {
+        let test_db = TestDb::empty(kind).await;
+        let db = test_db.connect(config).await;
+        clientele_db::migrate(db.connection())
+            .await
+            .expect("migrate");
+        Fixture { db, test_db }
+    }
+
+    /// Closes the pool and drops the database.
+    pub async fn finish(self) {
+        let _ = self.db.connection().close_by_ref().await;
+        self.test_db.drop().await;
+    }
+
+    /// Runs raw SQL (test setup only).
+    pub async fn exec(&self, sql: &str) {
+        exec(self.db.connection(), sql).await;
+    }
+}
+
+/// The default configuration with the cache off and a name per test run.
+pub fn test_config() -> DbConfig {
+    let mut config = DbConfig::default();
+    config.settings.name = "db".into();
+    config.settings.cache_ttl = 0;
+    config.company_settings.name = "db-companies".into();
+    config.company_settings.cache_ttl = 0;
+    config
+}

@@ -1,0 +1,28 @@
+//! The backend suite on MySQL/MariaDB: a fresh database per test on the server at
+//! `CLIENTELE_TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306`).
+#![cfg(feature = "mysql")]
+
+mod common;
+#[macro_use]
+mod suite;
+
+use clientele_backend::Error;
+use clientele_db::{DbBackend, DbConfig};
+
+mod server {
+    db_tests!(crate::common::Kind::MySql, #[ignore = "needs MariaDB: run scripts/test.sh"]);
+}
+
+/// Nothing listens on port 1: the backend is unavailable, not broken.
+#[tokio::test]
+async fn unreachable_server_is_unavailable() {
+    let config = DbConfig {
+        connect_timeout_ms: 2_000,
+        acquire_timeout_ms: 2_000,
+        ..DbConfig::default()
+    };
+    match DbBackend::connect("mysql://root@127.0.0.1:1/clientele", config).await {
+        Err(Error::Unavailable { backend, .. }) => assert_eq!(backend, "Database Backend"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
