@@ -9,56 +9,10 @@ use clientele_backend::password::{
 };
 use clientele_model::Password;
 
-const FIXTURE: &str = include_str!("fixtures/password_kat.tsv");
+#[path = "support/kat.rs"]
+mod kat;
 
-struct Vector {
-    line: usize,
-    format: String,
-    login: String,
-    password: String,
-    stored: String,
-    wrong: String,
-}
-
-fn unescape(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('\\') => out.push('\\'),
-            other => panic!("bad escape \\{other:?} in fixture field {field:?}"),
-        }
-    }
-    out
-}
-
-fn vectors() -> Vec<Vector> {
-    FIXTURE
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| !line.starts_with('#') && !line.is_empty())
-        .map(|(i, line)| {
-            let fields: Vec<String> = line.split('\t').map(unescape).collect();
-            let [format, login, password, stored, wrong, _source] = <[String; 6]>::try_from(fields)
-                .unwrap_or_else(|f| panic!("line {}: {} fields", i + 1, f.len()));
-            Vector {
-                line: i + 1,
-                format,
-                login,
-                password,
-                stored,
-                wrong,
-            }
-        })
-        .collect()
-}
+use kat::{Vector, vectors};
 
 fn expected_format(name: &str) -> HashFormat {
     match name {
