@@ -6,7 +6,7 @@ use clientele_model::ValidationError;
 use clientele_model::search::SearchSyntaxError;
 use thiserror::Error;
 
-/// A boxed error from a driver (sea-orm, ldap3, …), kept as the source of an [`Error`].
+/// A boxed error from a driver (sea-orm, ldap3, …), kept as the source of an [`Error`](enum@Error).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The kinds of things an error can be about.

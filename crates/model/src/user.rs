@@ -26,9 +26,9 @@ pub struct Audit {
 /// A customer user as stored in a backend.
 ///
 /// Standard attributes are fields; extra attributes declared in the attribute map (e.g.
-/// `UserRoom`) live in [`extra`](Self::extra), keyed by attribute key. [`attribute`](Self::attribute)
-/// and [`set_attribute`](Self::set_attribute) give uniform access by key, which is what map-driven
-/// backends use.
+/// `UserRoom`) live in [`extra`](Self::extra), keyed by attribute key. [`attribute`](Self::attribute),
+/// [`attributes`](Self::attributes) and [`from_attributes`](Self::from_attributes) give uniform
+/// access by key, which is what map-driven backends use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerUser {
     /// `UserLogin`.
