@@ -1,0 +1,1285 @@
+//! [`LdapBackend`]: the read side of a customer-user source on an LDAP directory, and bind
+//! authentication.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use clientele_backend::error::{Error, Result};
+use clientele_backend::matching::{matches_detail, sort_detail};
+use clientele_backend::{BindAuthenticator, CustomerUserSource, SourceSettings};
+use clientele_model::search::{DetailSearch, Expr, FieldSet, UserQuery};
+use clientele_model::{
+    AttributeMapping, AttributeValue, Attributes, CustomerId, CustomerUser, Login, Password,
+    StorageType, ValidationError, Validity, keys,
+};
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::{Ldap, Scope, SearchOptions};
+use tracing::Instrument;
+
+use crate::charset::Charset;
+use crate::config::{
+    LdapConfig, MembershipStyle, Paging, check_attribute, config_err, normalise_filter,
+};
+use crate::conn::{Connector, ServiceConnection};
+use crate::entry::{Entry, decode, normalise_dn, parse_entry};
+use crate::error::Failure;
+use crate::filter::{FilterCompiler, MATCH_NOTHING, and, not, or};
+
+/// Keys per filter when validity is looked up for a list of users.
+const KEYS_PER_FILTER: usize = 500;
+
+/// Requests no attributes (RFC 4511 §4.5.1.8).
+const NO_ATTRIBUTES: &str = "1.1";
+
+/// A read-only customer-user source on an LDAP directory (OTOBO
+/// `Kernel::System::CustomerUser::LDAP`) that also authenticates by bind (OTOBO
+/// `Kernel::System::CustomerAuth::LDAP`).
+///
+/// It implements [`CustomerUserSource`] and [`BindAuthenticator`] and no write trait: a
+/// [`Directory`](clientele_backend::Directory) answers writes to it with
+/// [`Error::ReadOnly`]. Build it with [`LdapBackend::new`] (no I/O; the connection is opened on
+/// first use) or [`LdapBackend::connect`] (checks the server at once, OTOBO `Die => 1`).
+///
+/// # Behaviour
+///
+/// * **One search per query.** Every search form compiles to one RFC 4515 filter: the query's
+///   expression over the field set's attributes, AND the always-filter, AND (for valid-only
+///   searches) the valid filter. Two helpers may add one search each per call, never one per
+///   hit: the members of [`group_dn`](LdapConfig::group_dn) (when set, run concurrently), and —
+///   for searches that include invalid users — which of the found users fail the valid filter
+///   (one search over the found logins).
+/// * **Validity** comes from the valid filter: an entry outside it is `invalid`. Lookups by
+///   login return invalid users too (marked so), which is how the Directory refuses their login.
+/// * **Case.** LDAP matching rules for `uid`, `cn` and `mail` ignore case (and insignificant
+///   spaces), so the server cannot honour `case_sensitive = true`. Every result is therefore
+///   also checked client-side with the model's matcher ([`Pattern::matches`]) under the source's
+///   case rule, so results agree with the database backend. With `case_sensitive = true` or a
+///   group filter the server's size limit is not used for the query (client-side filtering
+///   needs every candidate); otherwise the limit is sent as `sizelimit` and enforced again here.
+/// * **Limits and paging.** A search asks the server for at most `limit` entries. When that is
+///   more than the server's [`size_limit`](LdapConfig::size_limit), or the search must see
+///   every match (detail searches, counts, customer-id lists, group members), it uses paged
+///   results (RFC 2696), so directories larger than the server's limit are searched completely.
+///   Which `limit` users come back when more match is the server's choice (as in OTOBO); they
+///   are returned sorted by login.
+/// * **Connections.** One multiplexed service connection, bound as
+///   [`bind_dn`](LdapConfig::bind_dn) (or anonymous), opened lazily and reopened after a
+///   failure. Authentication binds on a separate, short-lived connection, never on the service
+///   connection.
+///
+/// [`Pattern::matches`]: clientele_model::search::Pattern::matches
+pub struct LdapBackend {
+    name: String,
+    settings: SourceSettings,
+    config: LdapConfig,
+    charset: Charset,
+    compiler: FilterCompiler,
+    always: Option<String>,
+    valid: Option<String>,
+    user_attrs: Vec<String>,
+    scope: Scope,
+    conn: ServiceConnection,
+    /// Paged searches on the service connection take turns: OpenLDAP keeps one paged-results
+    /// state per connection, and a second paged search started meanwhile invalidates the first
+    /// one's cookie ("paged results cookie is invalid").
+    pager: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for LdapBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapBackend")
+            .field("name", &self.name)
+            .field("urls", &self.config.server_urls())
+            .field("base_dn", &self.config.base_dn)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One search as it goes to the server.
+#[derive(Clone)]
+struct SearchRequest {
+    base: String,
+    scope: Scope,
+    filter: String,
+    attrs: Vec<String>,
+    /// Stop after this many entries.
+    limit: Option<usize>,
+    /// Page size when paging.
+    page: Option<i32>,
+    op_timeout: Duration,
+    charset: Charset,
+}
+
+/// Members of the data group, normalised for comparison.
+struct Members {
+    style: MembershipStyle,
+    set: HashSet<String>,
+}
+
+impl LdapBackend {
+    /// Checks the configuration and builds the backend without connecting.
+    ///
+    /// Errors are [`Error::Config`] naming the setting: no URL, an unknown charset, an attribute
+    /// name or filter that is not valid LDAP, a CA file that cannot be read, a bind DN without a
+    /// password, a `ValidID` map row (validity comes from `valid_filter` here), …
+    pub fn new(config: LdapConfig) -> Result<Self> {
+        let mut settings = config.settings.clone();
+        if settings.name.trim().is_empty() {
+            return Err(config_err("settings.name: a source needs a name"));
+        }
+        let urls: Vec<String> = config
+            .server_urls()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if urls.is_empty() {
+            return Err(config_err("url: no LDAP server configured"));
+        }
+        for u in &urls {
+            let lower = u.to_ascii_lowercase();
+            if !["ldap://", "ldaps://", "ldapi://"]
+                .iter()
+                .any(|s| lower.starts_with(s))
+            {
+                return Err(config_err(format!(
+                    "url: {u:?} is not an ldap://, ldaps:// or ldapi:// URL"
+                )));
+            }
+        }
+        let charset = Charset::from_label(&config.source_charset).ok_or_else(|| {
+            config_err(format!(
+                "source_charset: {:?} is not a charset this backend can decode",
+                config.source_charset
+            ))
+        })?;
+
+        check_attribute("customer_key", &config.customer_key)?;
+        check_attribute("customer_id", &config.customer_id)?;
+        if let Some(a) = &config.customer_ids_attribute {
+            check_attribute("customer_ids_attribute", a)?;
+        }
+        check_attribute("group_member_attribute", &config.group_member_attribute)?;
+        if let Some(a) = &config.access_attr {
+            check_attribute("access_attr", a)?;
+        }
+        for (setting, list) in [
+            ("settings.search_fields", &settings.search_fields),
+            ("settings.list_fields", &settings.list_fields),
+            ("settings.name_fields", &settings.name_fields),
+            ("settings.postmaster_fields", &settings.postmaster_fields),
+        ] {
+            for a in list {
+                check_attribute(setting, a)?;
+            }
+        }
+        let always = normalise_filter("always_filter", config.always_filter.as_deref())?;
+        let valid = normalise_filter("valid_filter", config.valid_filter.as_deref())?;
+        if config.auth_group_dn.is_some() != config.access_attr.is_some() {
+            return Err(config_err(
+                "auth_group_dn and access_attr go together (OTOBO GroupDN and AccessAttr)",
+            ));
+        }
+        for (setting, v) in [
+            ("connect_timeout_ms", config.connect_timeout_ms),
+            ("operation_timeout_ms", config.operation_timeout_ms),
+            ("page_size", u64::from(config.page_size)),
+        ] {
+            if v == 0 {
+                return Err(config_err(format!("{setting} must be greater than 0")));
+            }
+        }
+        if config.size_limit == 0 {
+            return Err(config_err("size_limit must be greater than 0"));
+        }
+        if config.page_size > i32::MAX as u32 {
+            return Err(config_err("page_size is too large"));
+        }
+
+        adjust_map(&mut settings, &config)?;
+        settings.read_only = true;
+
+        let bind = match (&config.bind_dn, config.resolved_bind_password()?) {
+            (Some(dn), Some(pw)) if !pw.is_empty() => Some((dn.clone(), pw)),
+            (Some(_), _) => {
+                return Err(config_err(
+                    "bind_dn needs a non-empty bind_password (or bind_password_env); a bind with \
+                     an empty password is an unauthenticated bind",
+                ));
+            }
+            (None, Some(_)) => return Err(config_err("bind_password without bind_dn")),
+            (None, None) => None,
+        };
+        let tls = match (&config.ca_file, config.tls_no_verify) {
+            (Some(_), true) => {
+                return Err(config_err("set ca_file or tls_no_verify, not both"));
+            }
+            (Some(path), false) => Some(tls_config(path)?),
+            (None, _) => None,
+        };
+        if config.tls_no_verify {
+            tracing::warn!(
+                backend = %settings.name,
+                "tls_no_verify is on: server certificates are NOT checked; passwords and customer \
+                 data can be read by anyone on the network path"
+            );
+        }
+
+        let mut user_attrs: Vec<String> = Vec::new();
+        let mut add = |a: &str| {
+            if !user_attrs.iter().any(|x| x.eq_ignore_ascii_case(a)) {
+                user_attrs.push(a.to_owned());
+            }
+        };
+        for row in settings.map.rows() {
+            if readable_row(row) {
+                add(&row.storage);
+            }
+        }
+        for a in settings
+            .search_fields
+            .iter()
+            .chain(&settings.postmaster_fields)
+        {
+            add(a);
+        }
+
+        let connector = Connector::new(
+            settings.name.clone(),
+            urls,
+            config.starttls,
+            tls,
+            config.tls_no_verify,
+            Duration::from_millis(config.connect_timeout_ms),
+            Duration::from_millis(config.operation_timeout_ms),
+        );
+        Ok(LdapBackend {
+            name: settings.name.clone(),
+            compiler: FilterCompiler::new(charset),
+            charset,
+            always,
+            valid,
+            user_attrs,
+            scope: config.scope.to_ldap(),
+            conn: ServiceConnection::new(connector, bind),
+            pager: tokio::sync::Mutex::new(()),
+            settings,
+            config,
+        })
+    }
+
+    /// [`new`](Self::new), then checks that the server answers and the base DN exists (OTOBO
+    /// `Die => 1`). Must run inside a tokio runtime.
+    pub async fn connect(config: LdapConfig) -> Result<Self> {
+        let backend = Self::new(config)?;
+        backend.check_connection().await?;
+        Ok(backend)
+    }
+
+    /// Reads the base DN entry over the service connection (connecting if needed).
+    pub async fn check_connection(&self) -> Result<()> {
+        let req = self.request(
+            self.config.base_dn.clone(),
+            Scope::Base,
+            "(objectClass=*)".into(),
+            vec![NO_ATTRIBUTES.into()],
+            Some(1),
+        );
+        let span = tracing::debug_span!("ldap.check", backend = %self.name);
+        let found = self.run_search(req).instrument(span).await?;
+        if found.is_empty() {
+            return Err(Error::backend(
+                &self.name,
+                format!("base_dn {:?} cannot be read", self.config.base_dn),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The configuration as given.
+    pub fn config(&self) -> &LdapConfig {
+        &self.config
+    }
+
+    /// The RFC 4515 filter [`search`](CustomerUserSource::search) sends for a query (for logs,
+    /// tests and debugging).
+    pub fn search_filter(&self, query: &UserQuery) -> String {
+        let attrs = self.field_attrs(query.fields);
+        let core = self.compiler.expr(&query.expr, &attrs);
+        self.with_standard_filters(core, query.valid_only)
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    fn key(&self) -> &str {
+        &self.config.customer_key
+    }
+
+    fn with_standard_filters(&self, core: String, valid_only: bool) -> String {
+        let mut parts = vec![core];
+        parts.extend(self.always.clone());
+        if valid_only {
+            parts.extend(self.valid.clone());
+        }
+        and(parts)
+    }
+
+    /// The LDAP attributes a field set stands for (the customer key when a list is empty, as
+    /// OTOBO does).
+    fn field_attrs(&self, fields: FieldSet) -> Vec<String> {
+        let s = &self.settings;
+        let list: Vec<String> = match fields {
+            FieldSet::SearchFields {
+                exclude_customer_id,
+            } => s
+                .search_fields
+                .iter()
+                .filter(|f| {
+                    !(exclude_customer_id && f.eq_ignore_ascii_case(&self.config.customer_id))
+                })
+                .cloned()
+                .collect(),
+            FieldSet::PostmasterFields => s.postmaster_fields.clone(),
+            FieldSet::Login => vec![self.key().to_owned()],
+            FieldSet::CustomerId => vec![self.config.customer_id.clone()],
+        };
+        if list.is_empty() {
+            vec![self.key().to_owned()]
+        } else {
+            list
+        }
+    }
+
+    fn request(
+        &self,
+        base: String,
+        scope: Scope,
+        filter: String,
+        attrs: Vec<String>,
+        limit: Option<usize>,
+    ) -> SearchRequest {
+        let paged = match self.config.paging {
+            Paging::Always => true,
+            Paging::Never => false,
+            Paging::Auto => limit.is_none_or(|n| n > self.config.size_limit),
+        };
+        let page = paged.then(|| {
+            let size = limit.map_or(self.config.page_size as usize, |n| {
+                n.min(self.config.page_size as usize)
+            });
+            i32::try_from(size.max(1)).unwrap_or(i32::MAX)
+        });
+        SearchRequest {
+            base,
+            scope,
+            filter,
+            attrs,
+            limit,
+            page,
+            op_timeout: Duration::from_millis(self.config.operation_timeout_ms),
+            charset: self.charset,
+        }
+    }
+
+    /// One search below the base DN on the service connection.
+    async fn fetch(
+        &self,
+        filter: String,
+        attrs: Vec<String>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Entry>> {
+        let req = self.request(
+            self.config.base_dn.clone(),
+            self.scope,
+            filter,
+            attrs,
+            limit,
+        );
+        let span = tracing::debug_span!(
+            "ldap.search",
+            backend = %self.name,
+            filter = %req.filter,
+            paged = req.page.is_some(),
+            entries = tracing::field::Empty,
+        );
+        let found = self.run_search(req).instrument(span.clone()).await?;
+        span.record("entries", found.len());
+        Ok(found)
+    }
+
+    /// Runs a search on the service connection; paged ones one at a time.
+    async fn run_search(&self, req: SearchRequest) -> Result<Vec<Entry>> {
+        let _turn = match req.page {
+            Some(_) => Some(self.pager.lock().await),
+            None => None,
+        };
+        self.conn.run(|ldap| search_op(ldap, req.clone())).await
+    }
+
+    /// The members of the data group, when one is configured (one search, paged).
+    async fn group_members(&self) -> Result<Option<Members>> {
+        let Some(group_dn) = &self.config.group_dn else {
+            return Ok(None);
+        };
+        let attr = self.config.group_member_attribute.clone();
+        let req = self.request(
+            group_dn.clone(),
+            Scope::Subtree,
+            format!("({attr}=*)"),
+            vec![attr.clone()],
+            None,
+        );
+        let span =
+            tracing::debug_span!("ldap.group_members", backend = %self.name, group = %group_dn);
+        let entries = self.run_search(req).instrument(span).await?;
+        let style = self.config.group_member_style;
+        let set = entries
+            .iter()
+            .flat_map(|e| e.values(&attr).iter())
+            .map(|v| self.member_key(style, v))
+            .collect();
+        Ok(Some(Members { style, set }))
+    }
+
+    fn member_key(&self, style: MembershipStyle, value: &str) -> String {
+        match style {
+            MembershipStyle::MemberDn => normalise_dn(value),
+            MembershipStyle::MemberUid if self.settings.case_sensitive => value.to_owned(),
+            MembershipStyle::MemberUid => value.to_lowercase(),
+        }
+    }
+
+    fn is_member(&self, members: &Option<Members>, entry: &Entry) -> bool {
+        let Some(m) = members else { return true };
+        match m.style {
+            MembershipStyle::MemberDn => m.set.contains(&normalise_dn(&entry.dn)),
+            MembershipStyle::MemberUid => entry
+                .values(self.key())
+                .iter()
+                .any(|v| m.set.contains(&self.member_key(m.style, v))),
+        }
+    }
+
+    /// DNs (normalised) of the entries that fail the valid filter: one search over their
+    /// logins (in chunks for very long lists). Empty without a valid filter.
+    async fn invalid_dns(&self, entries: &[Entry]) -> Result<HashSet<String>> {
+        let Some(valid) = &self.valid else {
+            return Ok(HashSet::new());
+        };
+        let keys: Vec<&str> = entries.iter().filter_map(|e| e.first(self.key())).collect();
+        let mut out = HashSet::new();
+        for chunk in keys.chunks(KEYS_PER_FILTER) {
+            let by_key = or(chunk
+                .iter()
+                .map(|k| self.compiler.equality(self.key(), k))
+                .collect());
+            let filter = and(vec![by_key, not(valid)]);
+            for e in self.fetch(filter, vec![NO_ATTRIBUTES.into()], None).await? {
+                out.insert(normalise_dn(&e.dn));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Does the entry satisfy the expression over `attrs` under the case rule? The same rule
+    /// as the model's reference matcher, applied to the entry's LDAP values.
+    fn entry_matches(entry: &Entry, expr: &Expr, attrs: &[String], case_sensitive: bool) -> bool {
+        match expr {
+            Expr::And(c) => c
+                .iter()
+                .all(|e| Self::entry_matches(entry, e, attrs, case_sensitive)),
+            Expr::Or(c) => c
+                .iter()
+                .any(|e| Self::entry_matches(entry, e, attrs, case_sensitive)),
+            Expr::Not(e) => !Self::entry_matches(entry, e, attrs, case_sensitive),
+            Expr::Match(p) => attrs
+                .iter()
+                .flat_map(|a| entry.values(a))
+                .any(|v| p.matches(v, case_sensitive)),
+        }
+    }
+
+    /// The user an entry stands for, through the attribute map. `None` for an entry without a
+    /// login (OTOBO skips those too).
+    fn to_user(&self, entry: &Entry, valid: bool) -> Result<Option<CustomerUser>> {
+        if entry.first(self.key()).is_none() {
+            tracing::debug!(backend = %self.name, dn = %entry.dn, "entry without a login skipped");
+            return Ok(None);
+        }
+        let mut attrs = Attributes::new();
+        for row in self.settings.map.rows() {
+            if !readable_row(row) {
+                continue;
+            }
+            // Secondary ids: every value is one id.
+            let value = if row.key == keys::CUSTOMER_IDS {
+                let all: Vec<String> = entry
+                    .values(&row.storage)
+                    .iter()
+                    .filter(|v| !v.trim().is_empty())
+                    .cloned()
+                    .collect();
+                (!all.is_empty()).then_some(AttributeValue::List(all))
+            } else {
+                entry
+                    .first(&row.storage)
+                    .map(|v| AttributeValue::Text(v.to_owned()))
+            };
+            if let Some(v) = value {
+                attrs.entry(row.key.clone()).or_insert(v);
+            }
+        }
+        let validity = if valid {
+            Validity::Valid
+        } else {
+            Validity::Invalid
+        };
+        attrs.insert(
+            keys::VALID.into(),
+            AttributeValue::Integer(validity.id().into()),
+        );
+        CustomerUser::from_attributes(attrs)
+            .map(Some)
+            .map_err(Error::from)
+    }
+
+    /// Entries → users, validity from the invalid set.
+    fn users(&self, entries: &[Entry], invalid: &HashSet<String>) -> Result<Vec<CustomerUser>> {
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            let valid = !invalid.contains(&normalise_dn(&e.dn));
+            if let Some(u) = self.to_user(e, valid)? {
+                out.push(u);
+            }
+        }
+        Ok(out)
+    }
+
+    fn login_matches(&self, entry: &Entry, login: &str) -> bool {
+        let cs = self.settings.case_sensitive;
+        entry.values(self.key()).iter().any(|v| {
+            if cs {
+                v == login
+            } else {
+                v == login || v.to_lowercase() == login.to_lowercase()
+            }
+        })
+    }
+
+    /// The storage attribute of a map key, for detail searches.
+    fn storage_for(&self, key: &str) -> Result<&str> {
+        match self.settings.map.by_key(key) {
+            Some(row) if readable_row(row) => Ok(row.storage.as_str()),
+            _ => Err(ValidationError::UnknownAttribute {
+                field: key.to_owned(),
+            }
+            .into()),
+        }
+    }
+
+    fn detail_filter(&self, q: &DetailSearch) -> Result<String> {
+        let mut parts = Vec::new();
+        for cond in &q.conditions {
+            let attr = self.storage_for(&cond.attribute)?;
+            parts.push(self.compiler.pattern(attr, &cond.pattern));
+        }
+        for sel in q.selections.iter().filter(|s| !s.values.is_empty()) {
+            if sel.attribute == keys::VALID {
+                parts.extend(self.validity_selection(&sel.values));
+                continue;
+            }
+            let attr = self.storage_for(&sel.attribute)?;
+            parts.push(or(sel
+                .values
+                .iter()
+                .map(|v| self.compiler.equality(attr, v))
+                .collect()));
+        }
+        if !q.customer_ids.is_empty() {
+            parts.push(or(q
+                .customer_ids
+                .iter()
+                .map(|c| self.compiler.equality(&self.config.customer_id, c))
+                .collect()));
+        }
+        if !q.exclude_logins.is_empty() {
+            parts.push(not(&or(q
+                .exclude_logins
+                .iter()
+                .map(|l| self.compiler.equality(self.key(), l))
+                .collect())));
+        }
+        if parts.is_empty() {
+            parts.push(format!("({}=*)", self.key()));
+        }
+        Ok(self.with_standard_filters(and(parts), q.valid_only))
+    }
+
+    /// A `ValidID` selection as a filter over the valid filter (LDAP has no validity attribute).
+    fn validity_selection(&self, values: &[String]) -> Option<String> {
+        let ids: Vec<i64> = values
+            .iter()
+            .filter_map(|v| v.trim().parse().ok())
+            .collect();
+        let want_valid = ids.contains(&1);
+        let want_invalid = ids.iter().any(|i| *i == 2 || *i == 3);
+        match (&self.valid, want_valid, want_invalid) {
+            (_, true, true) => None,
+            (Some(v), true, false) => Some(v.clone()),
+            (Some(v), false, true) => Some(not(v)),
+            (None, true, false) => None,
+            _ => Some(MATCH_NOTHING.to_owned()),
+        }
+    }
+
+    /// Every user matching a detail search, validity set, not yet ordered or cut.
+    async fn detail_users(&self, q: &DetailSearch) -> Result<Vec<CustomerUser>> {
+        let filter = self.detail_filter(q)?;
+        let (entries, members) = tokio::try_join!(
+            self.fetch(filter, self.user_attrs.clone(), None),
+            self.group_members()
+        )?;
+        let entries: Vec<Entry> = entries
+            .into_iter()
+            .filter(|e| self.is_member(&members, e))
+            .collect();
+        let invalid = if q.valid_only {
+            HashSet::new()
+        } else {
+            self.invalid_dns(&entries).await?
+        };
+        let mut users = self.users(&entries, &invalid)?;
+        users.retain(|u| matches_detail(u, q));
+        Ok(users)
+    }
+
+    /// A bind as `dn` on a new connection that is closed again right after.
+    async fn user_bind(&self, dn: &str, password: &Password) -> Result<bool> {
+        let connector = &self.conn.connector;
+        let mut ldap = connector.open().await?;
+        let result = connector.bind(&mut ldap, dn, password.expose()).await;
+        // Best effort: the connection closes when the handle drops anyway.
+        let _ = ldap.with_timeout(Duration::from_millis(200)).unbind().await;
+        result.map_err(|f| f.into_error(&self.name, connector.op_timeout))
+    }
+
+    /// Is `value` in the login gate's group? One search below `auth_group_dn`. DNs are UTF-8
+    /// on the wire whatever the source charset; logins are in the source charset.
+    async fn passes_gate(&self, value: &str, is_dn: bool) -> Result<bool> {
+        let (Some(group), Some(attr)) = (&self.config.auth_group_dn, &self.config.access_attr)
+        else {
+            return Ok(true);
+        };
+        let req = self.request(
+            group.clone(),
+            Scope::Subtree,
+            if is_dn {
+                format!("({attr}={})", ldap3::ldap_escape(value))
+            } else {
+                self.compiler.equality(attr, value)
+            },
+            vec![NO_ATTRIBUTES.into()],
+            Some(1),
+        );
+        Ok(!self.run_search(req).await?.is_empty())
+    }
+}
+
+/// Map rows the backend reads from the directory (not dynamic fields, password or validity).
+fn readable_row(row: &AttributeMapping) -> bool {
+    row.storage_type != StorageType::DynamicField
+        && row.key != keys::PASSWORD
+        && row.key != keys::VALID
+}
+
+/// Points the map's login and customer-id rows at the configured attributes (OTOBO keeps
+/// `CustomerKey`/`CustomerID` and the map in two places; here the keys win), marks every row
+/// read-only and checks the storage names.
+fn adjust_map(settings: &mut SourceSettings, config: &LdapConfig) -> Result<()> {
+    let mut rows = settings.map.rows().to_vec();
+    if rows.iter().any(|r| r.key == keys::VALID) {
+        return Err(config_err(
+            "settings.map: remove the ValidID row; the LDAP backend derives validity from \
+             valid_filter (OTOBO CustomerUserValidFilter)",
+        ));
+    }
+    let mut set = |key: &str, label: &str, storage: &str, required: bool| match rows
+        .iter_mut()
+        .find(|r| r.key == key)
+    {
+        Some(row) => row.storage = storage.to_owned(),
+        None => {
+            let mut row = AttributeMapping::new(key, label, storage);
+            row.required = required;
+            rows.push(row);
+        }
+    };
+    set(keys::LOGIN, "Username", &config.customer_key, true);
+    set(keys::CUSTOMER_ID, "CustomerID", &config.customer_id, true);
+    if let Some(a) = &config.customer_ids_attribute {
+        set(keys::CUSTOMER_IDS, "CustomerIDs", a, false);
+    }
+    for row in &mut rows {
+        row.read_only = true;
+        if readable_row(row) {
+            check_attribute(&format!("settings.map row {}", row.key), &row.storage)?;
+        }
+    }
+    settings.map = clientele_model::AttributeMap::new(rows);
+    Ok(())
+}
+
+/// A rustls client configuration trusting the certificates in a PEM file.
+fn tls_config(path: &std::path::Path) -> Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let shown = path.display();
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| config_err(format!("ca_file {shown}: {e}")))?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| config_err(format!("ca_file {shown}: {e}")))?;
+    if certs.is_empty() {
+        return Err(config_err(format!(
+            "ca_file {shown}: no PEM certificate in it"
+        )));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in certs {
+        roots
+            .add(cert)
+            .map_err(|e| config_err(format!("ca_file {shown}: {e}")))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| config_err(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Runs one (possibly paged) search and reads its entries, stopping after `limit`.
+async fn search_op(mut ldap: Ldap, req: SearchRequest) -> std::result::Result<Vec<Entry>, Failure> {
+    ldap.with_timeout(req.op_timeout);
+    if req.page.is_none()
+        && let Some(n) = req.limit
+    {
+        ldap.with_search_options(
+            SearchOptions::new().sizelimit(i32::try_from(n).unwrap_or(i32::MAX)),
+        );
+    }
+    let mut adapters: Vec<Box<dyn Adapter<'static, String, Vec<String>>>> =
+        vec![Box::new(EntriesOnly::new())];
+    if let Some(size) = req.page {
+        adapters.push(Box::new(PagedResults::new(size)));
+    }
+    let mut stream = ldap
+        .streaming_search_with(adapters, &req.base, req.scope, &req.filter, req.attrs)
+        .await?;
+    let mut entries = Vec::new();
+    let mut cut = false;
+    let failure = loop {
+        match stream.next().await {
+            Ok(Some(re)) => match parse_entry(re).and_then(|raw| decode(raw, req.charset)) {
+                Ok(e) => {
+                    entries.push(e);
+                    if req.limit.is_some_and(|n| entries.len() >= n) && req.page.is_some() {
+                        cut = true;
+                        break None;
+                    }
+                }
+                Err(e) => break Some(Failure::Source(e)),
+            },
+            Ok(None) => break None,
+            Err(e) => break Some(Failure::Ldap(e)),
+        }
+    };
+    let msgid = stream.ldap_handle().last_id();
+    let res = stream.finish().await;
+    if cut || failure.is_some() {
+        // Tell the server to stop sending; harmless when it already finished.
+        let _ = ldap
+            .with_timeout(Duration::from_millis(200))
+            .abandon(msgid)
+            .await;
+    }
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    if cut {
+        return Ok(entries);
+    }
+    match res.rc {
+        0 => Ok(entries),
+        // sizeLimitExceeded: the entries up to the limit are the answer (OTOBO logs this at
+        // debug level too, bug#12290).
+        4 => {
+            tracing::debug!(entries = entries.len(), "LDAP size limit reached");
+            Ok(entries)
+        }
+        // noSuchObject: the base (a group DN, a user DN) does not exist.
+        32 => Ok(Vec::new()),
+        _ => Err(Failure::Result("search", res)),
+    }
+}
+
+#[async_trait]
+impl CustomerUserSource for LdapBackend {
+    fn settings(&self) -> &SourceSettings {
+        &self.settings
+    }
+
+    async fn get(&self, login: &str) -> Result<Option<CustomerUser>> {
+        if login.is_empty() {
+            return Ok(None);
+        }
+        let span = tracing::debug_span!("ldap.get", backend = %self.name, login = %login);
+        async {
+            let by_login = self.compiler.equality(self.key(), login);
+            let filter = self.with_standard_filters(by_login.clone(), false);
+            let invalid_filter = self
+                .valid
+                .as_ref()
+                .map(|v| self.with_standard_filters(and(vec![by_login.clone(), not(v)]), false));
+            let invalid = async {
+                match invalid_filter {
+                    Some(f) => self.fetch(f, vec![NO_ATTRIBUTES.into()], Some(10)).await,
+                    None => Ok(Vec::new()),
+                }
+            };
+            let (entries, invalid, members) = tokio::try_join!(
+                self.fetch(filter, self.user_attrs.clone(), Some(10)),
+                invalid,
+                self.group_members()
+            )?;
+            let Some(entry) = entries
+                .iter()
+                .find(|e| self.login_matches(e, login) && self.is_member(&members, e))
+            else {
+                return Ok(None);
+            };
+            let dn = normalise_dn(&entry.dn);
+            let valid = !invalid.iter().any(|e| normalise_dn(&e.dn) == dn);
+            self.to_user(entry, valid)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn search(&self, query: &UserQuery) -> Result<Vec<CustomerUser>> {
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let span =
+            tracing::debug_span!("ldap.search_users", backend = %self.name, limit = query.limit);
+        async {
+            let attrs = self.field_attrs(query.fields);
+            let filter = self.search_filter(query);
+            let client_side_only = query.case_sensitive || self.config.group_dn.is_some();
+            let server_limit = (!client_side_only).then_some(query.limit);
+            let (entries, members) = tokio::try_join!(
+                self.fetch(filter, self.user_attrs.clone(), server_limit),
+                self.group_members()
+            )?;
+            let entries: Vec<Entry> = entries
+                .into_iter()
+                .filter(|e| {
+                    Self::entry_matches(e, &query.expr, &attrs, query.case_sensitive)
+                        && self.is_member(&members, e)
+                })
+                .collect();
+            let invalid = if query.valid_only {
+                HashSet::new()
+            } else {
+                self.invalid_dns(&entries).await?
+            };
+            let mut users = self.users(&entries, &invalid)?;
+            users.sort_by(|a, b| a.login.as_str().cmp(b.login.as_str()));
+            users.dedup_by(|a, b| a.login == b.login);
+            users.truncate(query.limit);
+            Ok(users)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn search_detail(&self, query: &DetailSearch) -> Result<Vec<Login>> {
+        let span = tracing::debug_span!("ldap.search_detail", backend = %self.name);
+        async {
+            let mut users = self.detail_users(query).await?;
+            sort_detail(&mut users, query);
+            if let Some(limit) = query.limit {
+                users.truncate(limit);
+            }
+            Ok(users.into_iter().map(|u| u.login).collect())
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn count_detail(&self, query: &DetailSearch) -> Result<u64> {
+        let span = tracing::debug_span!("ldap.count_detail", backend = %self.name);
+        async {
+            let users = self.detail_users(query).await?;
+            Ok(u64::try_from(users.len()).unwrap_or(u64::MAX))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn customer_id_list(
+        &self,
+        term: Option<&Expr>,
+        valid_only: bool,
+    ) -> Result<Vec<CustomerId>> {
+        let span = tracing::debug_span!("ldap.customer_id_list", backend = %self.name);
+        async {
+            let id_attr = vec![self.config.customer_id.clone()];
+            let core = match term {
+                Some(t) => self.compiler.expr(t, &id_attr),
+                None => format!("({}=*)", self.config.customer_id),
+            };
+            let filter = self.with_standard_filters(core, valid_only);
+            let attrs = vec![self.config.customer_id.clone(), self.key().to_owned()];
+            let (entries, members) =
+                tokio::try_join!(self.fetch(filter, attrs, None), self.group_members())?;
+            let cs = self.settings.case_sensitive;
+            let mut seen = HashSet::new();
+            let mut ids: Vec<String> = entries
+                .iter()
+                .filter(|e| self.is_member(&members, e))
+                .filter(|e| term.is_none_or(|t| Self::entry_matches(e, t, &id_attr, cs)))
+                .filter_map(|e| e.first(&self.config.customer_id))
+                .filter(|id| seen.insert(id.to_string()))
+                .map(str::to_owned)
+                .collect();
+            ids.sort_by_key(|a| a.to_lowercase());
+            Ok(ids.into_iter().map(CustomerId::from_stored).collect())
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+#[async_trait]
+impl BindAuthenticator for LdapBackend {
+    /// Search-then-bind (OTOBO `CustomerAuth::LDAP`): find the user's DN with the service
+    /// connection (login by the case rule, always-filter, valid filter, data group), check the
+    /// login gate ([`auth_group_dn`](LdapConfig::auth_group_dn)), then bind as that DN on a
+    /// separate short-lived connection. An unknown user costs a bind against a DN that does not
+    /// exist, so both failures take comparable time and give the same `Ok(false)`. An empty
+    /// password is refused without a bind: LDAP treats it as an unauthenticated bind, which
+    /// many servers accept.
+    async fn bind(&self, login: &str, password: &Password) -> Result<bool> {
+        if password.is_empty() || login.is_empty() {
+            return Ok(false);
+        }
+        let span = tracing::info_span!("ldap.bind", backend = %self.name, login = %login);
+        async {
+            let filter =
+                self.with_standard_filters(self.compiler.equality(self.key(), login), true);
+            let (entries, members) = tokio::try_join!(
+                self.fetch(filter, vec![self.key().to_owned()], Some(10)),
+                self.group_members()
+            )?;
+            let found: Vec<&Entry> = entries
+                .iter()
+                .filter(|e| self.login_matches(e, login) && self.is_member(&members, e))
+                .collect();
+            let user = match found.as_slice() {
+                [one] => Some(*one),
+                [] => None,
+                _ => {
+                    tracing::warn!(
+                        count = found.len(),
+                        "login matches several entries; refused"
+                    );
+                    None
+                }
+            };
+            // Stand-ins for an unknown user, so the same work is done either way.
+            let nobody = format!("cn=clientele-unknown-user,{}", self.config.base_dn);
+            let dn = user.map_or(nobody.as_str(), |e| e.dn.as_str());
+            let gate_value = match self.config.user_attr {
+                MembershipStyle::MemberDn => dn.to_owned(),
+                MembershipStyle::MemberUid => user
+                    .and_then(|e| e.first(self.key()))
+                    .unwrap_or(login)
+                    .to_owned(),
+            };
+            let is_dn = self.config.user_attr == MembershipStyle::MemberDn;
+            let admitted = self.passes_gate(&gate_value, is_dn).await?;
+            let bound = self.user_bind(dn, password).await?;
+            let ok = user.is_some() && admitted && bound;
+            tracing::debug!(ok, "bind checked");
+            Ok(ok)
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clientele_model::search::{Pattern, SearchSyntax, parse_term};
+
+    fn backend(config: LdapConfig) -> LdapBackend {
+        LdapBackend::new(config).unwrap()
+    }
+
+    fn test_config() -> LdapConfig {
+        LdapConfig {
+            customer_id: "o".into(),
+            customer_ids_attribute: Some("departmentNumber".into()),
+            always_filter: Some("objectClass=inetOrgPerson".into()),
+            valid_filter: Some("(!(description=gesperrt))".into()),
+            ..LdapConfig::new("ldap://127.0.0.1:1", "ou=people,dc=example,dc=org")
+        }
+    }
+
+    #[test]
+    fn config_errors_name_the_setting() {
+        let cases: Vec<(LdapConfig, &str)> = vec![
+            (LdapConfig::default(), "url"),
+            (
+                LdapConfig {
+                    url: Some("http://x".into()),
+                    ..LdapConfig::default()
+                },
+                "url",
+            ),
+            (
+                LdapConfig {
+                    source_charset: "klingon".into(),
+                    ..test_config()
+                },
+                "source_charset",
+            ),
+            (
+                LdapConfig {
+                    customer_key: "uid)(x".into(),
+                    ..test_config()
+                },
+                "customer_key",
+            ),
+            (
+                LdapConfig {
+                    valid_filter: Some("(!(a=b)".into()),
+                    ..test_config()
+                },
+                "valid_filter",
+            ),
+            (
+                LdapConfig {
+                    bind_dn: Some("cn=x".into()),
+                    ..test_config()
+                },
+                "bind_dn",
+            ),
+            (
+                LdapConfig {
+                    access_attr: Some("member".into()),
+                    ..test_config()
+                },
+                "auth_group_dn",
+            ),
+            (
+                LdapConfig {
+                    ca_file: Some("/nonexistent/ca.pem".into()),
+                    ..test_config()
+                },
+                "ca_file",
+            ),
+        ];
+        for (config, setting) in cases {
+            let e = LdapBackend::new(config).unwrap_err();
+            assert!(matches!(e, Error::Config(_)), "{e}");
+            assert!(e.to_string().contains(setting), "{setting}: {e}");
+        }
+        let mut with_valid_row = test_config();
+        with_valid_row
+            .settings
+            .map
+            .push(AttributeMapping::new(keys::VALID, "Valid", "x"));
+        assert!(LdapBackend::new(with_valid_row).is_err());
+    }
+
+    #[test]
+    fn map_follows_the_configured_keys() {
+        let b = backend(test_config());
+        let s = CustomerUserSource::settings(&b);
+        assert_eq!(s.map.storage_of(keys::LOGIN), Some("uid"));
+        assert_eq!(s.map.storage_of(keys::CUSTOMER_ID), Some("o"));
+        assert_eq!(
+            s.map.storage_of(keys::CUSTOMER_IDS),
+            Some("departmentNumber")
+        );
+        assert!(s.read_only);
+        assert!(s.map.rows().iter().all(|r| r.read_only));
+        for a in [
+            "uid",
+            "o",
+            "departmentNumber",
+            "cn",
+            "mail",
+            "givenname",
+            "sn",
+        ] {
+            assert!(
+                b.user_attrs.iter().any(|x| x.eq_ignore_ascii_case(a)),
+                "{a} requested"
+            );
+        }
+    }
+
+    #[test]
+    fn search_filters_combine_always_and_valid() {
+        let b = backend(test_config());
+        let syntax = CustomerUserSource::settings(&b).syntax.clone();
+        let q = |term: &str, valid_only: bool| UserQuery {
+            fields: FieldSet::SearchFields {
+                exclude_customer_id: false,
+            },
+            expr: parse_term(term, &syntax).unwrap(),
+            valid_only,
+            limit: 10,
+            case_sensitive: false,
+        };
+        assert_eq!(
+            b.search_filter(&q("smi", true)),
+            "(&(|(uid=smi*)(cn=smi*)(mail=smi*))(objectClass=inetOrgPerson)(!(description=gesperrt)))"
+        );
+        assert_eq!(
+            b.search_filter(&q("!x", false)),
+            "(&(!(|(uid=x*)(cn=x*)(mail=x*)))(objectClass=inetOrgPerson))"
+        );
+        let login = UserQuery {
+            fields: FieldSet::Login,
+            expr: Expr::Match(Pattern::from_wildcards("*)(uid=*")),
+            valid_only: false,
+            limit: 10,
+            case_sensitive: false,
+        };
+        assert_eq!(
+            b.search_filter(&login),
+            r"(&(uid=*\29\28uid=*)(objectClass=inetOrgPerson))"
+        );
+        let ids = UserQuery {
+            fields: FieldSet::CustomerId,
+            expr: Expr::Match(Pattern::exact("a*b")),
+            ..login
+        };
+        assert_eq!(
+            b.search_filter(&ids),
+            r"(&(o=a\2ab)(objectClass=inetOrgPerson))"
+        );
+    }
+
+    #[test]
+    fn detail_filters() {
+        let b = backend(test_config());
+        let q = DetailSearch {
+            conditions: vec![clientele_model::search::FieldCondition {
+                attribute: keys::LAST_NAME.into(),
+                pattern: Pattern::from_wildcards("M*(x)"),
+            }],
+            selections: vec![clientele_model::search::SelectionCondition {
+                attribute: keys::VALID.into(),
+                values: vec!["2".into()],
+            }],
+            exclude_logins: vec!["a*".into()],
+            customer_ids: vec!["acme".into(), "globex".into()],
+            valid_only: false,
+            ..DetailSearch::default()
+        };
+        assert_eq!(
+            b.detail_filter(&q).unwrap(),
+            r"(&(&(sn=M*\28x\29)(!(!(description=gesperrt)))(|(o=acme)(o=globex))(!(uid=a\2a)))(objectClass=inetOrgPerson))"
+        );
+        let unknown = DetailSearch {
+            conditions: vec![clientele_model::search::FieldCondition {
+                attribute: "UserRoom".into(),
+                pattern: Pattern::exact("x"),
+            }],
+            ..DetailSearch::default()
+        };
+        let e = b.detail_filter(&unknown).unwrap_err();
+        assert!(e.to_string().contains("UserRoom"), "{e}");
+        assert_eq!(
+            b.detail_filter(&DetailSearch::default()).unwrap(),
+            "(&(uid=*)(objectClass=inetOrgPerson))"
+        );
+    }
+
+    #[test]
+    fn entries_become_users_through_the_map() {
+        let b = backend(test_config());
+        let e = Entry::named("uid=mmustermann,ou=people")
+            .with("UID", &["mmustermann"])
+            .with("givenName", &["Max"])
+            .with("sn", &["Mustermann"])
+            .with("mail", &["max@globex.example", "alias@globex.example"])
+            .with("o", &["globex"])
+            .with("departmentNumber", &["acme", "initech"])
+            .with("telephoneNumber", &["+49 89 7654321"]);
+        let u = b.to_user(&e, true).unwrap().unwrap();
+        assert_eq!(u.login.as_str(), "mmustermann");
+        assert_eq!(u.first_name, "Max");
+        assert_eq!(u.email.as_str(), "max@globex.example");
+        assert_eq!(u.customer_id.as_str(), "globex");
+        assert_eq!(
+            u.secondary_customer_ids
+                .iter()
+                .map(CustomerId::as_str)
+                .collect::<Vec<_>>(),
+            ["acme", "initech"]
+        );
+        assert_eq!(u.phone.as_deref(), Some("+49 89 7654321"));
+        assert!(u.validity.is_valid());
+        assert_eq!(
+            b.to_user(&e, false).unwrap().unwrap().validity,
+            Validity::Invalid
+        );
+        assert!(b.to_user(&Entry::default(), true).unwrap().is_none());
+    }
+
+    #[test]
+    fn client_side_case_rule() {
+        let e = Entry::default()
+            .with("uid", &["jdoe"])
+            .with("cn", &["John Doe"]);
+        let syntax = SearchSyntax {
+            prefix: String::new(),
+            suffix: "*".into(),
+            space_means_and: false,
+        };
+        let attrs = vec!["uid".to_string(), "cn".to_string()];
+        let t = |s: &str| parse_term(s, &syntax).unwrap();
+        assert!(LdapBackend::entry_matches(&e, &t("JOHN"), &attrs, false));
+        assert!(!LdapBackend::entry_matches(&e, &t("JOHN"), &attrs, true));
+        assert!(LdapBackend::entry_matches(&e, &t("John"), &attrs, true));
+        assert!(!LdapBackend::entry_matches(
+            &e,
+            &t("jdoe+!john"),
+            &attrs,
+            false
+        ));
+    }
+
+    #[test]
+    fn validity_selection_uses_the_valid_filter() {
+        let b = backend(test_config());
+        let v = |ids: &[&str]| {
+            b.validity_selection(&ids.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(v(&["1"]).as_deref(), Some("(!(description=gesperrt))"));
+        assert_eq!(
+            v(&["2", "3"]).as_deref(),
+            Some("(!(!(description=gesperrt)))")
+        );
+        assert_eq!(v(&["1", "2"]), None);
+        assert_eq!(v(&["x"]).as_deref(), Some(MATCH_NOTHING));
+    }
+}

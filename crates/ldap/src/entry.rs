@@ -1,0 +1,289 @@
+//! Search result entries: read from the wire without panicking, values kept in the server's
+//! order as raw bytes until they are decoded from the source charset.
+
+use std::collections::HashMap;
+
+use ldap3::ResultEntry;
+
+use crate::charset::Charset;
+use crate::error::LdapSourceError;
+
+/// An entry as the server sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RawEntry {
+    pub(crate) dn: String,
+    pub(crate) attrs: Vec<(String, Vec<Vec<u8>>)>,
+}
+
+/// An entry with every value decoded; attribute names compared case-insensitively.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) dn: String,
+    values: HashMap<String, Vec<String>>,
+}
+
+impl Entry {
+    /// All values of an attribute, in the server's order (empty when absent).
+    pub(crate) fn values(&self, attr: &str) -> &[String] {
+        self.values
+            .get(&attr.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The first non-empty value of an attribute.
+    pub(crate) fn first(&self, attr: &str) -> Option<&str> {
+        self.values(attr)
+            .iter()
+            .map(String::as_str)
+            .find(|v| !v.is_empty())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn named(dn: &str) -> Self {
+        Entry {
+            dn: dn.to_owned(),
+            values: HashMap::new(),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn with(mut self, attr: &str, values: &[&str]) -> Self {
+        self.values.insert(
+            attr.to_ascii_lowercase(),
+            values.iter().map(|v| v.to_string()).collect(),
+        );
+        self
+    }
+}
+
+/// Reads a `SearchResultEntry` (RFC 4511 §4.5.2) — what `ldap3::SearchEntry::construct` does,
+/// but returning an error instead of panicking on a malformed entry and keeping non-UTF-8
+/// values in order with the others.
+pub(crate) fn parse_entry(re: ResultEntry) -> Result<RawEntry, LdapSourceError> {
+    let bad = |what: &str| LdapSourceError::MalformedEntry(what.to_owned());
+    let mut parts =
+        re.0.match_id(4)
+            .and_then(|t| t.expect_constructed())
+            .ok_or_else(|| bad("not a search result entry"))?
+            .into_iter();
+    let dn = parts
+        .next()
+        .and_then(|t| t.expect_primitive())
+        .ok_or_else(|| bad("missing DN"))?;
+    let dn = String::from_utf8(dn).map_err(|_| bad("the DN is not UTF-8"))?;
+    let list = parts
+        .next()
+        .and_then(|t| t.expect_constructed())
+        .ok_or_else(|| bad("missing attribute list"))?;
+    let mut attrs = Vec::with_capacity(list.len());
+    for partial in list {
+        let mut pa = partial
+            .expect_constructed()
+            .ok_or_else(|| bad("attribute is not a sequence"))?
+            .into_iter();
+        let name = pa
+            .next()
+            .and_then(|t| t.expect_primitive())
+            .and_then(|n| String::from_utf8(n).ok())
+            .ok_or_else(|| bad("attribute without a readable name"))?;
+        let values = pa
+            .next()
+            .and_then(|t| t.expect_constructed())
+            .ok_or_else(|| bad("attribute without a value set"))?
+            .into_iter()
+            .map(|v| v.expect_primitive())
+            .collect::<Option<Vec<Vec<u8>>>>()
+            .ok_or_else(|| bad("attribute value is not an octet string"))?;
+        attrs.push((name, values));
+    }
+    Ok(RawEntry { dn, attrs })
+}
+
+/// Decodes every value from the source charset; a value that is invalid there is an error
+/// naming the attribute and the entry.
+pub(crate) fn decode(raw: RawEntry, charset: Charset) -> Result<Entry, LdapSourceError> {
+    let mut values: HashMap<String, Vec<String>> = HashMap::new();
+    for (name, vals) in raw.attrs {
+        let mut decoded = Vec::with_capacity(vals.len());
+        for v in vals {
+            match charset.decode(v) {
+                Some(s) => decoded.push(s),
+                None => {
+                    return Err(LdapSourceError::Charset {
+                        attribute: name,
+                        dn: raw.dn,
+                        charset: charset.name().to_owned(),
+                    });
+                }
+            }
+        }
+        values
+            .entry(name.to_ascii_lowercase())
+            .or_default()
+            .extend(decoded);
+    }
+    Ok(Entry { dn: raw.dn, values })
+}
+
+/// A DN in a form that compares equal for equal DNs written differently: hex and backslash
+/// escapes resolved, spaces around separators dropped, lower case, and the specials escaped
+/// one canonical way. (Enough for comparing a group's member values with entry DNs; full
+/// RFC 4517 `distinguishedNameMatch` would need the schema.)
+pub(crate) fn normalise_dn(dn: &str) -> String {
+    fn flush(token: &mut Vec<u8>, out: &mut String) {
+        let text = String::from_utf8_lossy(token).trim().to_lowercase();
+        for c in text.chars() {
+            if matches!(c, '\\' | ',' | '+' | '=' | '"' | '<' | '>' | ';' | '#') {
+                out.push_str(&format!("\\{:02x}", u32::from(c)));
+            } else {
+                out.push(c);
+            }
+        }
+        token.clear();
+    }
+    let bytes = dn.as_bytes();
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = String::with_capacity(dn.len());
+    let mut token = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\\' => {
+                match (bytes.get(i + 1), bytes.get(i + 2)) {
+                    (Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                        let v = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
+                        token.push(u8::try_from(v).unwrap_or(0));
+                        i += 3;
+                        continue;
+                    }
+                    (Some(&c), _) => {
+                        token.push(c);
+                        i += 2;
+                        continue;
+                    }
+                    (None, _) => {}
+                }
+                i += 1;
+            }
+            b',' | b'+' | b'=' | b';' => {
+                flush(&mut token, &mut out);
+                out.push(if b == b';' { ',' } else { char::from(b) });
+                i += 1;
+            }
+            _ => {
+                token.push(b);
+                i += 1;
+            }
+        }
+    }
+    flush(&mut token, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lber_like::*;
+    use ldap3::asn1::{PL, StructureTag};
+
+    /// Minimal builders for the BER structures `parse_entry` reads.
+    mod lber_like {
+        use ldap3::asn1::{PL, StructureTag, TagClass};
+
+        pub fn prim(id: u64, v: &[u8]) -> StructureTag {
+            StructureTag {
+                class: TagClass::Universal,
+                id,
+                payload: PL::P(v.to_vec()),
+            }
+        }
+        pub fn cons(class: TagClass, id: u64, inner: Vec<StructureTag>) -> StructureTag {
+            StructureTag {
+                class,
+                id,
+                payload: PL::C(inner),
+            }
+        }
+        pub fn entry(dn: &[u8], attrs: Vec<(&str, Vec<&[u8]>)>) -> StructureTag {
+            let attrs = attrs
+                .into_iter()
+                .map(|(n, vs)| {
+                    cons(
+                        TagClass::Universal,
+                        16,
+                        vec![
+                            prim(4, n.as_bytes()),
+                            cons(
+                                TagClass::Universal,
+                                17,
+                                vs.into_iter().map(|v| prim(4, v)).collect(),
+                            ),
+                        ],
+                    )
+                })
+                .collect();
+            cons(
+                TagClass::Application,
+                4,
+                vec![prim(4, dn), cons(TagClass::Universal, 16, attrs)],
+            )
+        }
+    }
+
+    #[test]
+    fn reads_entries_in_order_with_binary_values() {
+        let tag = entry(
+            b"uid=latin1,ou=people",
+            vec![
+                ("uid", vec![b"latin1"]),
+                ("audio", vec![b"J\xfcrgen", b"ok"]),
+            ],
+        );
+        let raw = parse_entry(ResultEntry::new(tag)).unwrap();
+        assert_eq!(raw.dn, "uid=latin1,ou=people");
+        assert_eq!(raw.attrs[1].1, vec![b"J\xfcrgen".to_vec(), b"ok".to_vec()]);
+
+        let e = decode(raw.clone(), Charset::Latin1).unwrap();
+        assert_eq!(e.values("AUDIO"), ["Jürgen", "ok"]);
+        assert_eq!(e.first("uid"), Some("latin1"));
+
+        let err = decode(raw, Charset::Utf8).unwrap_err();
+        assert!(
+            matches!(&err, LdapSourceError::Charset { attribute, .. } if attribute == "audio"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn malformed_entries_are_errors_not_panics() {
+        let not_entry = StructureTag {
+            class: ldap3::asn1::TagClass::Application,
+            id: 5,
+            payload: PL::C(vec![]),
+        };
+        assert!(parse_entry(ResultEntry::new(not_entry)).is_err());
+        let no_attrs = StructureTag {
+            class: ldap3::asn1::TagClass::Application,
+            id: 4,
+            payload: PL::C(vec![prim(4, b"cn=x")]),
+        };
+        assert!(parse_entry(ResultEntry::new(no_attrs)).is_err());
+        let bad_dn = entry(b"cn=\xff", vec![]);
+        assert!(parse_entry(ResultEntry::new(bad_dn)).is_err());
+    }
+
+    #[test]
+    fn dn_normalisation() {
+        let n = normalise_dn;
+        assert_eq!(
+            n("uid=jdoe,ou=people,dc=example,dc=org"),
+            n("UID=JDoe, ou=People , dc=example,dc=org")
+        );
+        assert_eq!(n(r"uid=x*(y)\5Cz,ou=people"), n(r"uid=x*(y)\\z,ou=people"));
+        assert_ne!(n(r"cn=a\,b,ou=x"), n("cn=a,b=,ou=x"));
+        assert_eq!(n("uid=jmüller,ou=p"), n("uid=JMÜLLER,ou=p"));
+        assert_eq!(n(r"uid=j\c3\bcrgen"), n("uid=jürgen"));
+    }
+}
