@@ -52,6 +52,12 @@ impl Hasher for IntHasher {
 /// A value stored under a string key.
 pub(crate) trait Keyed {
     fn key(&self) -> &str;
+
+    /// `self.key() == key`; a value may answer without following a pointer.
+    #[inline]
+    fn is_key(&self, key: &str) -> bool {
+        self.key() == key
+    }
 }
 
 /// One hash value; more than one entry only on a (vanishingly rare) 64-bit collision.
@@ -119,8 +125,8 @@ impl<V: Keyed + Clone> ShardedMap<V> {
     #[inline]
     pub(crate) fn get(&self, hash: u64, key: &str) -> Option<&V> {
         match self.shards[self.shard_index(hash)].get(&hash)? {
-            Slot::One(v) => (v.key() == key).then_some(&**v),
-            Slot::Many(vs) => vs.iter().find(|v| v.key() == key).map(|v| &**v),
+            Slot::One(v) => v.is_key(key).then_some(&**v),
+            Slot::Many(vs) => vs.iter().find(|v| v.is_key(key)).map(|v| &**v),
         }
     }
 

@@ -710,3 +710,26 @@ fn approximate_memory_is_counted() {
     assert!(bytes > 100 * 40, "{bytes}");
     assert!(format!("{m:?}").contains("users: 100"));
 }
+
+#[test]
+fn long_and_similar_logins_are_told_apart() {
+    let long_a = format!("{}a", "x".repeat(30));
+    let long_b = format!("{}b", "x".repeat(30));
+    let exact = "y".repeat(24);
+    let mut f = facts();
+    f.grant_user(long_a.as_str(), 2, [ro_()])
+        .grant_user(exact.as_str(), 3, [ro_()])
+        .grant_user("anna", 4, [ro_()]);
+    let m = build(&f);
+    let ro = t(&m, "ro");
+    assert!(m.has(&long_a, GroupId(2), ro));
+    assert!(!m.has(&long_b, GroupId(2), ro));
+    assert!(m.has(&exact, GroupId(3), ro));
+    assert!(!m.has(&"y".repeat(23), GroupId(3), ro));
+    assert!(!m.has(&"y".repeat(25), GroupId(3), ro));
+    assert!(
+        !m.has("Anna", GroupId(4), ro),
+        "logins are compared exactly"
+    );
+    assert!(!m.has("ann", GroupId(4), ro));
+}

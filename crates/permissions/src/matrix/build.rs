@@ -213,7 +213,7 @@ impl PermissionMatrix {
         // The rows.
         let mut user_map = ShardedMap::with_capacity(users.len());
         for user in users {
-            let (eff_groups, eff_sets) = merge_effective(
+            let eff = merge_effective(
                 &user.direct,
                 user.customer_ids
                     .iter()
@@ -230,9 +230,8 @@ impl PermissionMatrix {
                     .filter_map(|&c| companies.get(c).map(|c| Arc::clone(&c.row.id)))
                     .collect(),
                 direct: user.direct,
-                eff_groups,
-                eff_sets,
-                login: user.login,
+                eff,
+                ..UserRow::new(user.login)
             };
             if !row.is_default() {
                 user_map.insert(hasher.hash_one(&*row.login), Arc::new(row));

@@ -109,36 +109,58 @@ struct GroupRev {
 }
 
 /// One customer user's row. Sets are stored with `rw` already expanded.
+///
+/// The fields a check reads come first and the login's first bytes are copied into the row,
+/// so a lookup compares the key and finds the group without following the login pointer.
 #[derive(Clone, Debug)]
+#[repr(C)]
 struct UserRow {
     login: Arc<str>,
-    valid: bool,
-    primary: Option<Arc<str>>,
-    customer_ids: Vec<Arc<str>>,
+    login_prefix: [u8; LOGIN_PREFIX],
+    /// Direct grants united with the "same customer" grants of every customer id, sorted by
+    /// group index.
+    eff: Vec<(u32, PermissionSet)>,
     /// Direct grants, sorted by group index.
     direct: Vec<(u32, PermissionSet)>,
-    /// Direct grants united with the "same customer" grants of every customer id, sorted by
-    /// group index; kept as two arrays so the binary search touches only the group indices.
-    eff_groups: Vec<u32>,
-    eff_sets: Vec<PermissionSet>,
+    customer_ids: Vec<Arc<str>>,
+    primary: Option<Arc<str>>,
+    valid: bool,
 }
+
+const LOGIN_PREFIX: usize = 24;
 
 impl Keyed for UserRow {
     fn key(&self) -> &str {
         &self.login
     }
+
+    #[inline]
+    fn is_key(&self, key: &str) -> bool {
+        // The fat pointer holds the length, so this reads no other memory.
+        if key.len() != self.login.len() {
+            return false;
+        }
+        match self.login_prefix.get(..key.len()) {
+            Some(prefix) => prefix == key.as_bytes(),
+            None => *self.login == *key,
+        }
+    }
 }
 
 impl UserRow {
     fn new(login: Arc<str>) -> Self {
+        let mut login_prefix = [0u8; LOGIN_PREFIX];
+        let bytes = login.as_bytes();
+        let n = bytes.len().min(LOGIN_PREFIX);
+        login_prefix[..n].copy_from_slice(&bytes[..n]);
         UserRow {
             login,
+            login_prefix,
             valid: true,
             primary: None,
             customer_ids: Vec::new(),
             direct: Vec::new(),
-            eff_groups: Vec::new(),
-            eff_sets: Vec::new(),
+            eff: Vec::new(),
         }
     }
 
@@ -152,29 +174,11 @@ impl UserRow {
 
     #[inline]
     fn eff(&self, g: u32) -> PermissionSet {
-        match self.eff_groups.binary_search(&g) {
-            Ok(i) => self.eff_sets.get(i).copied().unwrap_or_default(),
-            Err(_) => PermissionSet::EMPTY,
-        }
+        lookup(&self.eff, g)
     }
 
     fn set_eff(&mut self, g: u32, set: PermissionSet) {
-        match self.eff_groups.binary_search(&g) {
-            Ok(i) if set.is_empty() => {
-                self.eff_groups.remove(i);
-                self.eff_sets.remove(i);
-            }
-            Ok(i) => {
-                if let Some(s) = self.eff_sets.get_mut(i) {
-                    *s = set;
-                }
-            }
-            Err(i) if !set.is_empty() => {
-                self.eff_groups.insert(i, g);
-                self.eff_sets.insert(i, set);
-            }
-            Err(_) => {}
-        }
+        upsert(&mut self.eff, g, set);
     }
 
     fn heap_bytes(&self) -> usize {
@@ -183,8 +187,7 @@ impl UserRow {
             + self.login.len()
             + self.customer_ids.capacity() * size_of::<Arc<str>>()
             + self.direct.capacity() * size_of::<(u32, PermissionSet)>()
-            + self.eff_groups.capacity() * size_of::<u32>()
-            + self.eff_sets.capacity() * size_of::<PermissionSet>()
+            + self.eff.capacity() * size_of::<(u32, PermissionSet)>()
     }
 }
 
@@ -344,26 +347,21 @@ fn last_wins(list: &mut Vec<(u32, PermissionSet)>) {
 fn merge_effective<'a>(
     direct: &[(u32, PermissionSet)],
     companies: impl Iterator<Item = &'a [(u32, PermissionSet)]>,
-) -> (Vec<u32>, Vec<PermissionSet>) {
+) -> Vec<(u32, PermissionSet)> {
     let mut all: Vec<(u32, PermissionSet)> = direct.to_vec();
     for list in companies {
         all.extend_from_slice(list);
     }
     all.sort_unstable_by_key(|e| e.0);
-    let mut groups: Vec<u32> = Vec::with_capacity(all.len());
-    let mut sets: Vec<PermissionSet> = Vec::with_capacity(all.len());
+    let mut out: Vec<(u32, PermissionSet)> = Vec::with_capacity(all.len());
     for (g, s) in all {
-        match (groups.last(), sets.last_mut()) {
-            (Some(&last), Some(acc)) if last == g => *acc |= s,
-            _ => {
-                groups.push(g);
-                sets.push(s);
-            }
+        match out.last_mut() {
+            Some(last) if last.0 == g => last.1 |= s,
+            _ => out.push((g, s)),
         }
     }
-    groups.shrink_to_fit();
-    sets.shrink_to_fit();
-    (groups, sets)
+    out.shrink_to_fit();
+    out
 }
 
 /// The effective-permission matrix of every customer user on every group.
@@ -548,16 +546,15 @@ impl Iterator for GroupIter<'_> {
                         && m.settings.all.contains(ty)
                 };
                 if let Some(row) = row {
-                    while let (Some(&g), Some(&set)) =
-                        (row.eff_groups.get(*pos), row.eff_sets.get(*pos))
-                    {
+                    while let Some(&(g, set)) = row.eff.get(*pos) {
                         *pos += 1;
                         if valid(g) && (set.contains(ty) || always_applies(g)) {
                             return id(g);
                         }
                     }
                 }
-                let in_row = |g: u32| row.is_some_and(|r| r.eff_groups.binary_search(&g).is_ok());
+                let in_row =
+                    |g: u32| row.is_some_and(|r| r.eff.binary_search_by_key(&g, |e| e.0).is_ok());
                 always
                     .find(|&&g| valid(g) && always_applies(g) && !in_row(g))
                     .and_then(|&g| id(g))

@@ -217,7 +217,7 @@ impl PermissionMatrix {
             .get(hash, login)
             .map(|r| r.direct.clone())
             .unwrap_or_default();
-        let (eff_groups, eff_sets) = merge_effective(
+        let eff = merge_effective(
             &direct,
             ids.iter()
                 .filter_map(|c| self.company(c).map(|c| c.same.as_slice())),
@@ -227,8 +227,7 @@ impl PermissionMatrix {
             .get_or_insert_with(hash, login, || UserRow::new(Arc::clone(&login_arc)));
         row.customer_ids = ids;
         row.primary = primary;
-        row.eff_groups = eff_groups;
-        row.eff_sets = eff_sets;
+        row.eff = eff;
         if row.is_default() {
             self.users.remove(hash, login);
         }
