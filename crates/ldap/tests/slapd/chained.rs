@@ -1,4 +1,5 @@
-//! A Directory with a writable DB source and the LDAP source, in both orders.
+//! A Directory with a writable SQLite DB source (clientele-db) and the LDAP source, in both
+//! orders.
 
 use clientele_backend::Error;
 use clientele_model::search::CustomerUserSearch;

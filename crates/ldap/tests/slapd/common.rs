@@ -11,6 +11,7 @@ use clientele_backend::password::{Argon2Params, PasswordConfig};
 use clientele_backend::{
     CompanySettings, Directory, DirectoryConfig, InMemoryBackend, SearchHit, Source, SourceSettings,
 };
+use clientele_db::{DbBackend, DbConfig};
 use clientele_ldap::{LdapBackend, LdapConfig};
 use clientele_model::{NewCustomerCompany, NewCustomerUser, Password};
 
@@ -241,23 +242,40 @@ pub fn ldap_directory(ldap: &Arc<LdapBackend>) -> Directory {
         .expect("directory")
 }
 
-/// The writable "DB" source (an in-memory store) with its own users:
-/// `dbuser` (customer db-customer, password `dbuser-secret`), `dbacme` (customer acme) and a
-/// `shared-login` of its own (password `db-shared-secret`, mail shared-login@db.example).
-pub async fn db() -> Arc<InMemoryBackend> {
-    let db = Arc::new(InMemoryBackend::with_settings(
-        SourceSettings {
+/// The writable "DB" source: clientele-db on an in-memory SQLite database, migrated, with its
+/// own users: `dbuser` (customer db-customer, password `dbuser-secret`), `dbacme` (customer
+/// acme) and a `shared-login` of its own (password `db-shared-secret`, mail
+/// shared-login@db.example).
+pub async fn db() -> Arc<DbBackend> {
+    let config = DbConfig {
+        settings: SourceSettings {
             name: "DB".into(),
             cache_ttl: 0,
             ..SourceSettings::default()
         },
-        CompanySettings {
+        company_settings: CompanySettings {
             name: "DB".into(),
             cache_ttl: 0,
             ..CompanySettings::default()
         },
-    ));
-    let seed = Directory::in_memory_with(db.clone(), directory_config());
+        ..DbConfig::default()
+    };
+    let db = Arc::new(
+        DbBackend::connect("sqlite::memory:", config)
+            .await
+            .expect("SQLite in memory"),
+    );
+    clientele_db::migrate(db.connection())
+        .await
+        .expect("migrations");
+    let seed = Directory::builder()
+        .writable_source(db.clone())
+        .company_store(db.clone())
+        .relation_store(db.clone())
+        .preference_store(db.clone())
+        .config(directory_config())
+        .build()
+        .expect("seeding directory");
     for (id, name) in [("acme", "Acme"), ("db-customer", "DB Customer")] {
         seed.add_company(NewCustomerCompany::new(id, name), "test")
             .await
@@ -301,7 +319,7 @@ pub async fn db() -> Arc<InMemoryBackend> {
 
 /// A Directory over `[DB, LDAP]` (`ldap_first = false`) or `[LDAP, DB]`; companies, relations
 /// and preferences in the DB store.
-pub fn chained(db: &Arc<InMemoryBackend>, ldap: &Arc<LdapBackend>, ldap_first: bool) -> Directory {
+pub fn chained(db: &Arc<DbBackend>, ldap: &Arc<LdapBackend>, ldap_first: bool) -> Directory {
     let db_source = Source::writable(db.clone());
     let mut b = Directory::builder();
     if ldap_first {
