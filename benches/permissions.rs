@@ -1,0 +1,422 @@
+//! How fast is a customer-group permission check, and what does the matrix cost?
+//!
+//! Data (issue 4): 100 000 customer users, 10 000 groups, 1 000 000 direct grants (10 distinct
+//! groups per user), 10 000 companies with 10 "same customer" grants each, every user in 1–3
+//! companies; 80 % of the grants are `ro`, 20 % `rw`. Generated from a fixed seed.
+//!
+//! The same facts are loaded into casbin-rs as an RBAC-with-domains model (the domain is the
+//! permission type; companies are roles; see docs/benchmarks.md), and both answer the same
+//! `(user, group, type)` queries side by side.
+//!
+//! Run: `cargo bench --bench permissions`. Results and method: docs/benchmarks.md.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use casbin::prelude::*;
+use clientele_permissions::{
+    Change, GroupId, PermissionConfig, PermissionContext, PermissionFacts, PermissionMatrix,
+    PermissionResolver, PermissionSet, PermissionType, TypeIndex, UserCustomerIds,
+};
+use criterion::{Criterion, SamplingMode};
+
+const SEED: u64 = 0x5eed_c11e_47e1_e000;
+const USERS: usize = 100_000;
+const GROUPS: usize = 10_000;
+const GRANTS_PER_USER: usize = 10; // 1 000 000 direct grants
+const COMPANIES: usize = 10_000;
+const GRANTS_PER_COMPANY: usize = 10; // 100 000 company grants
+const QUERIES: usize = 1024;
+
+/// splitmix64: tiny, deterministic, good enough for test data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    /// `k` distinct values below `n`.
+    fn distinct(&mut self, k: usize, n: usize) -> Vec<usize> {
+        let mut out = Vec::with_capacity(k);
+        while out.len() < k {
+            let v = self.below(n);
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+        out
+    }
+}
+
+/// The raw relations both systems are loaded from.
+struct Data {
+    /// Per user: its companies (the first is the primary).
+    user_companies: Vec<Vec<usize>>,
+    /// (user, group, rw?)
+    direct: Vec<(usize, usize, bool)>,
+    /// (company, group, rw?)
+    company: Vec<(usize, usize, bool)>,
+}
+
+fn login(u: usize) -> String {
+    format!("u{u}")
+}
+fn company(c: usize) -> String {
+    format!("c{c}")
+}
+fn group_obj(g: usize) -> String {
+    format!("g{}", g + 1)
+}
+fn group_id(g: usize) -> GroupId {
+    GroupId(g as u64 + 1)
+}
+
+fn generate() -> Data {
+    let mut rng = Rng(SEED);
+    let user_companies = (0..USERS)
+        .map(|_| {
+            let k = 1 + rng.below(3);
+            rng.distinct(k, COMPANIES)
+        })
+        .collect();
+    let mut direct = Vec::with_capacity(USERS * GRANTS_PER_USER);
+    for u in 0..USERS {
+        for g in rng.distinct(GRANTS_PER_USER, GROUPS) {
+            direct.push((u, g, rng.below(5) == 0));
+        }
+    }
+    let mut company_grants = Vec::with_capacity(COMPANIES * GRANTS_PER_COMPANY);
+    for c in 0..COMPANIES {
+        for g in rng.distinct(GRANTS_PER_COMPANY, GROUPS) {
+            company_grants.push((c, g, rng.below(5) == 0));
+        }
+    }
+    Data {
+        user_companies,
+        direct,
+        company: company_grants,
+    }
+}
+
+fn perms(rw: bool) -> [PermissionType; 1] {
+    [if rw {
+        PermissionType::rw()
+    } else {
+        PermissionType::ro()
+    }]
+}
+
+fn facts(data: &Data) -> PermissionFacts {
+    let mut f = PermissionFacts::new(PermissionConfig {
+        customer_group_support: true,
+        // casbin has no notion of always-groups; keep both sides answering the same question.
+        always_groups: vec![],
+        company_always_groups: vec![],
+        ..PermissionConfig::default()
+    });
+    for g in 0..GROUPS {
+        f.group(group_id(g), group_obj(g), true);
+    }
+    for (u, companies) in data.user_companies.iter().enumerate() {
+        let ids: Vec<String> = companies.iter().map(|&c| company(c)).collect();
+        f.customer_user(login(u), UserCustomerIds::new(ids.first().cloned(), ids));
+    }
+    for &(u, g, rw) in &data.direct {
+        f.grant_user(login(u), group_id(g), perms(rw));
+    }
+    for &(c, g, rw) in &data.company {
+        f.grant_company(
+            company(c),
+            group_id(g),
+            PermissionContext::SameCustomer,
+            perms(rw),
+        );
+    }
+    f
+}
+
+const CASBIN_MODEL: &str = r#"
+[request_definition]
+r = sub, dom, obj
+
+[policy_definition]
+p = sub, dom, obj
+
+[role_definition]
+g = _, _, _
+
+[policy_effect]
+e = some(where (p.eft == allow))
+
+[matchers]
+m = r.obj == p.obj && (r.dom == p.dom || p.dom == "rw") && g(r.sub, p.sub, r.dom)
+"#;
+
+fn casbin_enforcer(rt: &tokio::runtime::Runtime, data: &Data) -> Enforcer {
+    let dom = |rw: bool| if rw { "rw" } else { "ro" }.to_owned();
+    let mut policies: Vec<Vec<String>> = Vec::with_capacity(data.direct.len() + data.company.len());
+    for &(u, g, rw) in &data.direct {
+        policies.push(vec![login(u), dom(rw), group_obj(g)]);
+    }
+    for &(c, g, rw) in &data.company {
+        policies.push(vec![company(c), dom(rw), group_obj(g)]);
+    }
+    // A user belongs to each of its companies in every type domain.
+    let mut links: Vec<Vec<String>> = Vec::new();
+    for (u, companies) in data.user_companies.iter().enumerate() {
+        for &c in companies {
+            for d in ["ro", "rw"] {
+                links.push(vec![login(u), company(c), d.to_owned()]);
+            }
+        }
+    }
+    rt.block_on(async {
+        let model = DefaultModel::from_str(CASBIN_MODEL).await.expect("casbin model");
+        let mut e = Enforcer::new(model, NullAdapter).await.expect("casbin enforcer");
+        e.add_policies(policies).await.expect("casbin policies");
+        e.add_grouping_policies(links).await.expect("casbin role links");
+        e
+    })
+}
+
+struct Query {
+    login: String,
+    group: GroupId,
+    obj: String,
+    ty: TypeIndex,
+    dom: &'static str,
+}
+
+/// Half are granted (directly or through a company), half are random pairs (mostly denied).
+fn queries(data: &Data, m: &PermissionMatrix) -> Vec<Query> {
+    let mut rng = Rng(SEED ^ 0xabcd);
+    let ro = m.type_index("ro").expect("ro");
+    let rw = m.type_index("rw").expect("rw");
+    (0..QUERIES)
+        .map(|i| {
+            let u = rng.below(USERS);
+            let g = match i % 4 {
+                0 | 1 => data.direct[u * GRANTS_PER_USER + rng.below(GRANTS_PER_USER)].1,
+                2 => {
+                    let cs = &data.user_companies[u];
+                    let c = cs[rng.below(cs.len())];
+                    data.company[c * GRANTS_PER_COMPANY + rng.below(GRANTS_PER_COMPANY)].1
+                }
+                _ => rng.below(GROUPS),
+            };
+            let is_rw = rng.below(4) == 0;
+            Query {
+                login: login(u),
+                group: group_id(g),
+                obj: group_obj(g),
+                ty: if is_rw { rw } else { ro },
+                dom: if is_rw { "rw" } else { "ro" },
+            }
+        })
+        .collect()
+}
+
+/// Resident set size of this process, from /proc (Linux); 0 elsewhere.
+fn rss_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .configure_from_args()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30);
+
+    let t = Instant::now();
+    let data = generate();
+    let facts = facts(&data);
+    println!(
+        "facts: {} users, {} groups, {} direct grants, {} companies with {} grants ({:.1?} to generate)",
+        USERS,
+        GROUPS,
+        facts.user_grants.len(),
+        COMPANIES,
+        facts.company_grants.len(),
+        t.elapsed()
+    );
+
+    // Build both once, for the memory figures and the queries.
+    let rss0 = rss_bytes();
+    let t = Instant::now();
+    let matrix = PermissionMatrix::build(&facts).expect("matrix");
+    let ours_build = t.elapsed();
+    let rss1 = rss_bytes();
+    println!(
+        "clientele-permissions: built in {ours_build:.2?}; approximate heap {:.1} MiB by own accounting, RSS +{:.1} MiB",
+        mib(matrix.approximate_heap_bytes()),
+        mib(rss1.saturating_sub(rss0)),
+    );
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio runtime");
+    let rss2 = rss_bytes();
+    let t = Instant::now();
+    let mut enforcer = casbin_enforcer(&rt, &data);
+    let casbin_build = t.elapsed();
+    let rss3 = rss_bytes();
+    println!(
+        "casbin: built in {casbin_build:.2?} (policies and role links already as strings); RSS +{:.1} MiB",
+        mib(rss3.saturating_sub(rss2)),
+    );
+
+    let queries = queries(&data, &matrix);
+    let granted = queries
+        .iter()
+        .filter(|q| matrix.has(&q.login, q.group, q.ty))
+        .count();
+    println!("queries: {QUERIES}, of which {granted} granted");
+    // Same facts, same question: check that both agree on a sample (casbin is slow here).
+    for q in queries.iter().step_by(QUERIES / 16) {
+        let theirs = enforcer
+            .enforce((q.login.as_str(), q.dom, q.obj.as_str()))
+            .expect("enforce");
+        assert_eq!(
+            matrix.has(&q.login, q.group, q.ty),
+            theirs,
+            "disagreement on {} {} {}",
+            q.login,
+            q.obj,
+            q.dom
+        );
+    }
+    println!("ours and casbin agree on 16 sampled queries");
+
+    let mask = QUERIES - 1;
+    {
+        let mut g = c.benchmark_group("permissions/has");
+        let mut i = 0usize;
+        g.bench_function("clientele", |b| {
+            b.iter(|| {
+                let q = &queries[i & mask];
+                i = i.wrapping_add(1);
+                black_box(matrix.has(black_box(&q.login), q.group, q.ty))
+            })
+        });
+        g.sampling_mode(SamplingMode::Flat).sample_size(10);
+        let mut i = 0usize;
+        g.bench_function("casbin", |b| {
+            b.iter(|| {
+                let q = &queries[(i * 67) & mask];
+                i = i.wrapping_add(1);
+                black_box(enforcer.enforce((q.login.as_str(), q.dom, q.obj.as_str())))
+            })
+        });
+        g.finish();
+    }
+
+    {
+        let mut g = c.benchmark_group("permissions/user_groups");
+        let mut i = 0usize;
+        let mut out: Vec<GroupId> = Vec::with_capacity(64);
+        g.bench_function("clientele", |b| {
+            b.iter(|| {
+                let q = &queries[i & mask];
+                i = i.wrapping_add(1);
+                out.clear();
+                out.extend(matrix.groups(&q.login, q.ty));
+                black_box(out.len())
+            })
+        });
+        g.sampling_mode(SamplingMode::Flat).sample_size(10);
+        let mut i = 0usize;
+        g.bench_function("casbin", |b| {
+            b.iter(|| {
+                let q = &queries[(i * 67) & mask];
+                i = i.wrapping_add(1);
+                // casbin lists permissions per domain; rw implies ro here, so ask both.
+                let mut n = enforcer
+                    .get_implicit_permissions_for_user(&q.login, Some(q.dom))
+                    .len();
+                if q.dom == "ro" {
+                    n += enforcer
+                        .get_implicit_permissions_for_user(&q.login, Some("rw"))
+                        .len();
+                }
+                black_box(n)
+            })
+        });
+        g.finish();
+    }
+
+    {
+        let mut g = c.benchmark_group("permissions/grant");
+        let ro = matrix.type_index("ro").expect("ro");
+        let rw = matrix.type_index("rw").expect("rw");
+        let resolver = PermissionResolver::new(matrix.clone());
+        let mut rng = Rng(SEED ^ 0x1234);
+        g.bench_function("clientele_resolver", |b| {
+            b.iter(|| {
+                let u = rng.below(USERS);
+                let grp = rng.below(GROUPS);
+                let ty = if rng.below(2) == 0 { "ro" } else { "rw" };
+                resolver
+                    .apply(&[Change::SetUserGrant {
+                        login: login(u),
+                        group: group_id(grp),
+                        permissions: vec![PermissionType::new(ty).expect("type")],
+                    }])
+                    .expect("grant")
+            })
+        });
+        let mut owned = matrix.clone();
+        g.bench_function("clientele_in_place", |b| {
+            b.iter(|| {
+                let u = rng.below(USERS);
+                let grp = rng.below(GROUPS);
+                let set = PermissionSet::single(if rng.below(2) == 0 { ro } else { rw });
+                owned
+                    .set_user_grant(&login(u), group_id(grp), set)
+                    .expect("grant")
+            })
+        });
+        drop(owned);
+        g.bench_function("casbin", |b| {
+            b.iter(|| {
+                let u = rng.below(USERS);
+                let grp = rng.below(GROUPS);
+                let ty = if rng.below(2) == 0 { "ro" } else { "rw" };
+                rt.block_on(enforcer.add_policy(vec![login(u), ty.to_owned(), group_obj(grp)]))
+                    .expect("add_policy")
+            })
+        });
+        g.finish();
+    }
+
+    {
+        let mut g = c.benchmark_group("permissions/build");
+        g.sampling_mode(SamplingMode::Flat)
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(10));
+        g.bench_function("clientele", |b| {
+            b.iter_with_large_drop(|| PermissionMatrix::build(black_box(&facts)).expect("matrix"))
+        });
+        g.finish();
+    }
+
+    println!(
+        "single-shot builds: clientele {ours_build:.2?}, casbin {casbin_build:.2?} (ratio {:.0}x)",
+        casbin_build.as_secs_f64() / ours_build.as_secs_f64()
+    );
+    c.final_summary();
+}
