@@ -293,6 +293,15 @@ stop_slapd() {
 
 # Starts slapd for $1 on LDAP_PORT/LDAPS_PORT and waits until it answers.
 # Returns 3 if slapd exited because a port was taken, dies on any other failure.
+# True when process $1 holds the socket listening on 127.0.0.1:$2 (read from /proc).
+owns_port() {
+    local pid=$1 port_hex inode
+    port_hex=$(printf '%04X' "$2")
+    inode=$(awk -v p=":$port_hex" '$2 ~ (p "$") && $4 == "0A" { print $10; exit }' /proc/net/tcp)
+    [[ -n "$inode" ]] || return 1
+    ls -l "/proc/$pid/fd" 2>/dev/null | grep -q "socket:\[$inode\]"
+}
+
 launch_slapd() {
     local dir=$1 pid deadline
     : >"$dir/slapd.log"
@@ -305,8 +314,11 @@ launch_slapd() {
     pid=$!
     printf '%s\n' "$pid" >"$dir/slapd.pid"
     deadline=$(($(now_ms) + READY_TIMEOUT_MS))
-    until ldapsearch -x -H "ldap://127.0.0.1:$LDAP_PORT" -b '' -s base -o nettimeout=1 \
-        1.1 >/dev/null 2>&1; do
+    # Ready means: the port answers AND the listening socket is this slapd's own (another
+    # test's server may hold a port that was free when it was picked).
+    until owns_port "$pid" "$LDAP_PORT" &&
+        ldapsearch -x -H "ldap://127.0.0.1:$LDAP_PORT" -b '' -s base -o nettimeout=1 \
+            1.1 >/dev/null 2>&1; do
         if ! proc_alive "$pid"; then
             wait "$pid" 2>/dev/null || true
             rm -f "$dir/slapd.pid"
