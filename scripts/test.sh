@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace, including those that need real servers: it starts
+# PostgreSQL and MariaDB when they are down, installs slapd when it is missing (the LDAP tests
+# start their own throwaway slapd through scripts/slapd.sh), and runs the server tests that
+# plain `cargo test` lists as ignored. A server that cannot be reached fails the run.
+#
+#   scripts/test.sh                 everything
+#   scripts/test.sh -p clientele-db  extra arguments go to `cargo test`
+#
+# Server URLs can be overridden:
+#   CLIENTELE_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432)
+#   CLIENTELE_TEST_MYSQL_URL    (default mysql://root@127.0.0.1:3306)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export CLIENTELE_TEST_POSTGRES_URL="${CLIENTELE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
+export CLIENTELE_TEST_MYSQL_URL="${CLIENTELE_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}"
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+
+# True when 127.0.0.1:$1 accepts connections.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() {
+    local port=$1 name=$2 i
+    for ((i = 0; i < 150; i++)); do
+        listening "$port" && return 0
+        sleep 0.2
+    done
+    log "$name is not listening on 127.0.0.1:$port after 30 s"
+    return 1
+}
+
+ensure_postgres() {
+    listening 5432 && return 0
+    log "starting PostgreSQL"
+    if command -v pg_ctlcluster >/dev/null 2>&1 && [[ -d /etc/postgresql ]]; then
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    fi
+    wait_for 5432 PostgreSQL
+}
+
+ensure_mariadb() {
+    listening 3306 && return 0
+    log "starting MariaDB"
+    if [[ -x /usr/sbin/mariadbd ]]; then
+        start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+    fi
+    wait_for 3306 MariaDB
+}
+
+drop_leftovers() {
+    # Databases of test runs that died before their own clean-up (prefix clientele_t_).
+    if command -v psql >/dev/null 2>&1; then
+        psql "$CLIENTELE_TEST_POSTGRES_URL/postgres" -Atc \
+            "select datname from pg_database where datname like 'clientele\_t\_%'" 2>/dev/null |
+            while read -r db; do psql "$CLIENTELE_TEST_POSTGRES_URL/postgres" -qc "drop database if exists \"$db\"" || true; done
+    fi
+    if command -v mariadb >/dev/null 2>&1; then
+        mariadb -h 127.0.0.1 -u root -N -e "show databases like 'clientele\_t\_%'" 2>/dev/null |
+            while read -r db; do mariadb -h 127.0.0.1 -u root -e "drop database if exists \`$db\`" || true; done
+    fi
+}
+
+ensure_postgres
+ensure_mariadb
+scripts/slapd.sh install
+drop_leftovers
+trap drop_leftovers EXIT
+
+log "running the whole test suite (server tests included)"
+cargo test --workspace --all-features "$@" -- --include-ignored
