@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod config;
 mod records;
 
 pub use clientele_backend as backend;
@@ -51,6 +52,7 @@ pub use clientele_backend::{
     SearchHit, Source, SourceSettings,
 };
 pub use clientele_db::{DbBackend, DbConfig};
+pub use config::{Config, ConfigError, OpenOptions, Opened, open, open_with};
 pub use records::DirectoryRecords;
 
 /// The README's code, compiled as a doctest so it cannot drift from the API.
