@@ -237,8 +237,8 @@ impl CompanyStore for DbBackend {
         q.order_by_expr(
             self.dialect.sort_key(col(&self.config.company_key)),
             Order::Asc,
-        )
-        .limit(query.limit as u64);
+        );
+        crate::sql::limit(&mut q, query.limit);
         let rows = self
             .conn
             .query_all(&q)

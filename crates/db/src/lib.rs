@@ -108,8 +108,8 @@ fn is_sqlite_memory(url: &str) -> bool {
 }
 
 /// The sea-orm connect options [`DbBackend::connect`] uses for `url`: pool size and timeouts
-/// from `config`; for SQLite also the `REGEXP` function (the backend's case-insensitive search
-/// needs it), a busy timeout, WAL journaling for files, creating a missing file, and exactly one
+/// from `config`; for SQLite also the `REGEXP` function and the `clientele_folded` collation
+/// (case-insensitive search and ordering need them), a busy timeout, WAL journaling for files, creating a missing file, and exactly one
 /// connection for an in-memory database.
 ///
 /// Use it to open a [`DatabaseConnection`] yourself for [`DbBackend::from_connection`].
@@ -134,7 +134,13 @@ pub fn connect_options(url: &str, config: &DbConfig) -> ConnectOptions {
         {
             let busy = Duration::from_millis(config.sqlite_busy_timeout_ms);
             opts.map_sqlx_sqlite_opts(move |o| {
-                let o = o.with_regexp().busy_timeout(busy).create_if_missing(true);
+                let o = o
+                    .with_regexp()
+                    .collation(sql::FOLDED_COLLATION, |a: &str, b: &str| {
+                        a.to_lowercase().cmp(&b.to_lowercase())
+                    })
+                    .busy_timeout(busy)
+                    .create_if_missing(true);
                 if memory {
                     o
                 } else {
@@ -163,9 +169,9 @@ impl DbBackend {
     }
 
     /// A backend over a connection opened elsewhere. For SQLite the connection must have the
-    /// `REGEXP` function registered: open it with [`connect_options`] (or sqlx's
-    /// `SqliteConnectOptions::with_regexp`); without it case-insensitive searches fail with a
-    /// backend error naming `REGEXP`.
+    /// `REGEXP` function and the `clientele_folded` collation registered: open it with
+    /// [`connect_options`]; without them searches fail with a backend error naming what is
+    /// missing.
     pub fn from_connection(conn: DatabaseConnection, config: DbConfig) -> Result<DbBackend> {
         config.check()?;
         let dialect = Dialect::of(conn.get_database_backend());

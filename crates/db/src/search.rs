@@ -161,7 +161,7 @@ impl UserTable<'_> {
                 Direction::Descending => Order::Desc,
             };
             let key = if column.is_text {
-                d.sort_key(sea_orm::sea_query::Func::lower(col(&column.name)).into())
+                d.folded_sort_key(col(&column.name))
             } else {
                 col(&column.name)
             };

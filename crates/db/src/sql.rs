@@ -15,7 +15,7 @@
 
 use clientele_model::search::{Part, Pattern};
 use sea_orm::DbBackend;
-use sea_orm::sea_query::{Alias, BinOper, Expr, ExprTrait, Func, Value};
+use sea_orm::sea_query::{Alias, BinOper, Expr, ExprTrait, Func, SelectStatement, Value};
 
 /// The database family a statement is built for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +24,9 @@ pub(crate) enum Dialect {
     Postgres,
     MySql,
 }
+
+/// The SQLite collation that compares Unicode-lower-cased text.
+pub(crate) const FOLDED_COLLATION: &str = "clientele_folded";
 
 /// Longest list bound as `IN (?, ?, …)`; longer lists travel as one JSON parameter.
 pub(crate) const IN_LIST_MAX: usize = 1000;
@@ -131,6 +134,17 @@ impl Dialect {
             Dialect::Postgres => self.cust("{} COLLATE \"C\"", vec![e]),
             Dialect::MySql => self.binary(e),
             Dialect::Sqlite => e,
+        }
+    }
+
+    /// The key to sort text by case-insensitively: the lower-cased value in code-point order.
+    /// SQLite's `LOWER()` folds ASCII only, so SQLite sorts with the `clientele_folded`
+    /// collation [`connect_options`](crate::connect_options) registers (Rust's Unicode lower
+    /// case, the same rule as everywhere else).
+    pub(crate) fn folded_sort_key(self, e: Expr) -> Expr {
+        match self {
+            Dialect::Sqlite => self.cust(&format!("{{}} COLLATE {FOLDED_COLLATION}"), vec![e]),
+            _ => self.sort_key(Func::lower(e).into()),
         }
     }
 
@@ -288,6 +302,14 @@ impl Dialect {
         };
         let sub = self.cust(set, vec![f(element), Expr::val(json)]);
         self.cust("{} IN ({})", vec![left, sub])
+    }
+}
+
+/// `LIMIT n`, left out when `n` is beyond what a database can take (a caller asking for
+/// "everything" with `usize::MAX`).
+pub(crate) fn limit(q: &mut SelectStatement, n: usize) {
+    if let Ok(n) = i64::try_from(n) {
+        q.limit(n as u64);
     }
 }
 

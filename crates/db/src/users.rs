@@ -328,7 +328,7 @@ impl CustomerUserSource for DbBackend {
             q.and_where(v);
         }
         self.sort_by_login(&mut q, Order::Asc);
-        q.limit(query.limit as u64);
+        crate::sql::limit(&mut q, query.limit);
         let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
         self.users_from(&rows)
     }
@@ -345,7 +345,7 @@ impl CustomerUserSource for DbBackend {
             .and_where(table.detail_condition(self.dialect, query));
         table.detail_order(self.dialect, query, &mut q);
         if let Some(limit) = query.limit {
-            q.limit(limit as u64);
+            crate::sql::limit(&mut q, limit);
         }
         let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
         rows.iter()

@@ -566,6 +566,8 @@ pub async fn search_terms(kind: Kind) {
         logins(&db.search(&all).await.unwrap()),
         ["anna", "bob", "carl", "dora"]
     );
+    all.limit = usize::MAX;
+    assert_eq!(db.search(&all).await.unwrap().len(), 4, "no limit at all");
     all.limit = 2;
     assert_eq!(logins(&db.search(&all).await.unwrap()), ["anna", "bob"]);
     all.limit = 0;
@@ -902,6 +904,11 @@ pub async fn detail_search(kind: Kind) {
     };
     assert_eq!(run(d.clone()).await, ["anna", "bob"]);
     assert_eq!(db.count_detail(&d).await.unwrap(), 3);
+    let d = DetailSearch {
+        limit: Some(usize::MAX),
+        ..d
+    };
+    assert_eq!(run(d).await, ["anna", "bob", "dora"]);
     f.finish().await;
 }
 
