@@ -240,3 +240,43 @@ pub fn test_config() -> DbConfig {
     config.company_settings.cache_ttl = 0;
     config
 }
+
+/// A conformance-suite harness: a Directory over one `DbBackend` (as users, companies,
+/// relations and preferences store) on a fresh database of `$kind` with default settings.
+#[allow(unused_macros)]
+macro_rules! db_harness {
+    ($name:ident, $kind:expr) => {
+        /// A Directory over a `DbBackend` on a fresh database.
+        pub struct $name {
+            directory: clientele_backend::Directory,
+            fixture: $crate::common::Fixture,
+        }
+
+        #[async_trait::async_trait]
+        impl clientele_backend::conformance::Harness for $name {
+            async fn setup() -> Self {
+                let fixture =
+                    $crate::common::Fixture::with_config($kind, clientele_db::DbConfig::default())
+                        .await;
+                let db = std::sync::Arc::clone(&fixture.db);
+                let directory = clientele_backend::Directory::builder()
+                    .writable_source(db.clone())
+                    .company_store(db.clone())
+                    .relation_store(db.clone())
+                    .preference_store(db)
+                    .build()
+                    .expect("directory over the db backend");
+                $name { directory, fixture }
+            }
+
+            fn directory(&self) -> &clientele_backend::Directory {
+                &self.directory
+            }
+
+            async fn teardown(self) {
+                drop(self.directory);
+                self.fixture.finish().await;
+            }
+        }
+    };
+}

@@ -1,0 +1,9 @@
+//! The backend conformance suite, through a Directory over `DbBackend`, on MariaDB/MySQL (a
+//! fresh database per test on `CLIENTELE_TEST_MYSQL_URL`).
+#![cfg(feature = "mysql")]
+
+#[macro_use]
+mod common;
+
+db_harness!(MySql, crate::common::Kind::MySql);
+clientele_backend::conformance_suite!(MySql, #[ignore = "needs MariaDB: run scripts/test.sh"]);

@@ -1,0 +1,9 @@
+//! The backend conformance suite, through a Directory over `DbBackend`, on PostgreSQL (a fresh
+//! database per test on `CLIENTELE_TEST_POSTGRES_URL`).
+#![cfg(feature = "postgres")]
+
+#[macro_use]
+mod common;
+
+db_harness!(Postgres, crate::common::Kind::Postgres);
+clientele_backend::conformance_suite!(Postgres, #[ignore = "needs PostgreSQL: run scripts/test.sh"]);
