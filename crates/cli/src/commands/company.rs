@@ -1,0 +1,161 @@
+//! `clientele company …`
+
+use clientele::model::{
+    AttributeMap, CustomerCompany, CustomerCompanyChanges, NewCustomerCompany, keys,
+};
+use serde_json::json;
+
+use crate::Context;
+use crate::attrs::{parse_pairs, text, value_for};
+use crate::cli::{CompanyCmd, CompanyFields};
+use crate::error::{CliError, CliResult};
+use crate::output::{Table, json, say, timestamp};
+
+/// The attribute values the options give, keyed by attribute key.
+fn field_values(
+    map: &AttributeMap,
+    name: Option<String>,
+    fields: CompanyFields,
+) -> CliResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut push = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            out.push((k.to_owned(), v));
+        }
+    };
+    push(keys::COMPANY_NAME, name);
+    push(keys::COMPANY_STREET, fields.street);
+    push(keys::COMPANY_ZIP, fields.zip);
+    push(keys::COMPANY_CITY, fields.city);
+    push(keys::COMPANY_COUNTRY, fields.country);
+    push(keys::COMPANY_URL, fields.url);
+    push(keys::COMPANY_COMMENT, fields.comment);
+    out.extend(parse_pairs(map, &fields.attrs)?);
+    Ok(out)
+}
+
+pub async fn run(ctx: &Context, cmd: CompanyCmd) -> CliResult {
+    let map = ctx.config.customer_company.map.clone();
+    let dir = ctx.dir();
+    match cmd {
+        CompanyCmd::Add {
+            customer_id,
+            name,
+            fields,
+            valid,
+        } => {
+            let mut new =
+                NewCustomerCompany::default().with(keys::COMPANY_ID, customer_id.as_str());
+            for (k, v) in field_values(&map, Some(name), fields)? {
+                new = new.with(&k, value_for(&map, &k, &v)?);
+            }
+            if let Some(v) = valid {
+                new = new.validity(v.validity());
+            }
+            let company = dir.add_company(new, &ctx.by).await?;
+            if ctx.json {
+                return json(&company);
+            }
+            say(format!(
+                "added company {} ({})",
+                company.customer_id, company.name
+            ));
+            Ok(())
+        }
+        CompanyCmd::Update {
+            customer_id,
+            name,
+            fields,
+            valid,
+        } => {
+            let mut changes = CustomerCompanyChanges::new();
+            for (k, v) in field_values(&map, name, fields)? {
+                changes = changes.set(&k, value_for(&map, &k, &v)?);
+            }
+            if let Some(v) = valid {
+                changes = changes.validity(v.validity());
+            }
+            if changes.attributes.is_empty() {
+                return Err(CliError::input("nothing to change").hint(
+                    "give at least one of --name, --street, --zip, --city, --country, --url, \
+                     --comment, --valid, --attr KEY=VALUE",
+                ));
+            }
+            let company = dir.update_company(&customer_id, changes, &ctx.by).await?;
+            show(ctx, &map, &company)
+        }
+        CompanyCmd::Show { customer_id } => {
+            let company = dir.company(&customer_id).await?.ok_or_else(|| {
+                CliError::input(format!("customer company {customer_id:?} not found"))
+                    .hint("`clientele company search <term>` finds companies by id or name")
+            })?;
+            show(ctx, &map, &company)
+        }
+        CompanyCmd::List { all, limit } => {
+            let found = dir.search_companies(None, !all, limit).await?;
+            list(ctx, &found)
+        }
+        CompanyCmd::Search { term, all, limit } => {
+            let found = dir.search_companies(Some(&term), !all, limit).await?;
+            list(ctx, &found)
+        }
+    }
+}
+
+fn show(ctx: &Context, map: &AttributeMap, company: &CustomerCompany) -> CliResult {
+    if ctx.json {
+        return json(company);
+    }
+    let mut t = Table::new(["FIELD", "KEY", "VALUE"]);
+    for row in map.rows() {
+        let value = if row.key == keys::VALID {
+            company.validity.to_string()
+        } else {
+            text(company.attribute(&row.key))
+        };
+        t.row([row.label.clone(), row.key.clone(), value]);
+    }
+    if let Some(at) = company.audit.created_at {
+        t.row([
+            "Created".into(),
+            "CreateTime".into(),
+            format!(
+                "{} by {}",
+                timestamp(at),
+                company.audit.created_by.clone().unwrap_or_default()
+            ),
+        ]);
+    }
+    if let Some(at) = company.audit.changed_at {
+        t.row([
+            "Changed".into(),
+            "ChangeTime".into(),
+            format!(
+                "{} by {}",
+                timestamp(at),
+                company.audit.changed_by.clone().unwrap_or_default()
+            ),
+        ]);
+    }
+    t.print()
+}
+
+fn list(ctx: &Context, found: &[CustomerCompany]) -> CliResult {
+    if ctx.json {
+        return json(&json!(found));
+    }
+    if found.is_empty() {
+        say("no customer companies found");
+        return Ok(());
+    }
+    let mut t = Table::new(["CUSTOMER ID", "NAME", "CITY", "VALID"]);
+    for c in found {
+        t.row([
+            c.customer_id.to_string(),
+            c.name.clone(),
+            c.city.clone().unwrap_or_default(),
+            c.validity.to_string(),
+        ]);
+    }
+    t.print()
+}

@@ -1,0 +1,225 @@
+//! `clientele group …`
+
+use clientele::model::permission::PermissionContext;
+use serde_json::json;
+
+use crate::Context;
+use crate::cli::{Grantee, GroupCmd};
+use crate::error::{CliError, CliResult};
+use crate::output::{Table, json, say};
+
+/// `same` / `other` or a context name.
+fn context_name(context: &str) -> String {
+    match context {
+        "same" => PermissionContext::SAME_CUSTOMER.to_owned(),
+        "other" => PermissionContext::OTHER_CUSTOMERS.to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// The stored permission set of a user or company on a group.
+async fn current_set(
+    ctx: &Context,
+    grantee: &Grantee,
+    group_id: i64,
+    context: &str,
+) -> CliResult<(String, Vec<String>)> {
+    let dir = ctx.dir();
+    let snapshot = dir.relation_snapshot().await?;
+    if let Some(login) = &grantee.user {
+        let user = dir
+            .customer_user(login)
+            .await?
+            .ok_or_else(|| CliError::input(format!("customer user {login:?} not found")))?;
+        let stored = user.login.as_str().to_owned();
+        let set = snapshot
+            .user_grants
+            .iter()
+            .filter(|g| g.login == stored && g.group_id == group_id)
+            .map(|g| g.permission.clone())
+            .collect();
+        return Ok((stored, set));
+    }
+    let company = grantee.company.clone().unwrap_or_default();
+    let set = snapshot
+        .company_grants
+        .iter()
+        .filter(|g| g.customer_id == company && g.group_id == group_id && g.context == context)
+        .map(|g| g.permission.clone())
+        .collect();
+    Ok((company, set))
+}
+
+async fn set_grant(
+    ctx: &Context,
+    grantee: &Grantee,
+    key: &str,
+    group: &str,
+    context: &str,
+    set: &[String],
+) -> CliResult {
+    let perms: Vec<&str> = set.iter().map(String::as_str).collect();
+    let dir = ctx.dir();
+    if grantee.user.is_some() {
+        dir.grant_user(key, group, &perms, &ctx.by).await?;
+    } else {
+        dir.grant_company(key, group, context, &perms, &ctx.by)
+            .await?;
+    }
+    Ok(())
+}
+
+fn describe(grantee: &Grantee, key: &str, context: &str) -> String {
+    if grantee.user.is_some() {
+        format!("user {key}")
+    } else {
+        format!("company {key} ({context})")
+    }
+}
+
+pub async fn run(ctx: &Context, cmd: GroupCmd) -> CliResult {
+    let dir = ctx.dir();
+    match cmd {
+        GroupCmd::Add { name } => {
+            let g = dir.add_group(&name, &ctx.by).await?;
+            if ctx.json {
+                return json(&g);
+            }
+            say(format!("added group {} (id {})", g.name, g.id));
+            Ok(())
+        }
+        GroupCmd::List => {
+            let groups = dir.groups().await?;
+            if ctx.json {
+                return json(&groups);
+            }
+            let mut t = Table::new(["ID", "NAME", "VALID"]);
+            for g in groups {
+                t.row([g.id.to_string(), g.name, g.validity.to_string()]);
+            }
+            t.print()
+        }
+        GroupCmd::Grant {
+            group,
+            grantee,
+            context,
+            permissions,
+        } => {
+            let context = context_name(&context);
+            let g = dir.group(&group).await?;
+            let (key, mut set) = current_set(ctx, &grantee, g.id, &context).await?;
+            for p in permissions {
+                if !set.contains(&p) {
+                    set.push(p);
+                }
+            }
+            set_grant(ctx, &grantee, &key, &group, &context, &set).await?;
+            let (_, now) = current_set(ctx, &grantee, g.id, &context).await?;
+            report(ctx, &grantee, &key, &group, &context, &now)
+        }
+        GroupCmd::Revoke {
+            group,
+            grantee,
+            context,
+            permissions,
+        } => {
+            let context = context_name(&context);
+            let g = dir.group(&group).await?;
+            let (key, set) = current_set(ctx, &grantee, g.id, &context).await?;
+            let remaining: Vec<String> = if permissions.is_empty() {
+                Vec::new()
+            } else {
+                set.iter()
+                    .filter(|p| !permissions.contains(p))
+                    .cloned()
+                    .collect()
+            };
+            set_grant(ctx, &grantee, &key, &group, &context, &remaining).await?;
+            if remaining.iter().any(|p| p == "rw") && permissions.iter().any(|p| p != "rw") {
+                eprintln!(
+                    "note: {} keeps rw on {group}, and rw implies every other type",
+                    describe(&grantee, &key, &context)
+                );
+            }
+            report(ctx, &grantee, &key, &group, &context, &remaining)
+        }
+        GroupCmd::Effective { login } => effective(ctx, &login).await,
+    }
+}
+
+fn report(
+    ctx: &Context,
+    grantee: &Grantee,
+    key: &str,
+    group: &str,
+    context: &str,
+    set: &[String],
+) -> CliResult {
+    if ctx.json {
+        return json(&json!({
+            "group": group,
+            "user": grantee.user.as_ref().map(|_| key),
+            "company": grantee.company.as_ref().map(|_| key),
+            "context": grantee.company.as_ref().map(|_| context),
+            "permissions": set,
+        }));
+    }
+    let shown = if set.is_empty() {
+        "nothing".to_owned()
+    } else {
+        set.join(" ")
+    };
+    say(format!(
+        "{} now has {shown} on {group}",
+        describe(grantee, key, context)
+    ));
+    Ok(())
+}
+
+async fn effective(ctx: &Context, login: &str) -> CliResult {
+    let dir = ctx.dir();
+    let rows = dir.effective_permissions(login).await?;
+    let types: Vec<String> = dir
+        .config()
+        .permissions
+        .permission_types
+        .iter()
+        .map(|t| t.as_str().to_owned())
+        .collect();
+    let support = dir.config().permissions.customer_group_support;
+    if ctx.json {
+        return json(&json!({
+            "login": login,
+            "customer_group_support": support,
+            "permission_types": types,
+            "groups": rows,
+        }));
+    }
+    if !support {
+        say(
+            "customer_group_support is off: every customer user has every permission type on \
+             every valid group (OTOBO CustomerGroupSupport = 0)",
+        );
+    }
+    if rows.is_empty() {
+        say(format!("{login} has no permission on any group"));
+        return Ok(());
+    }
+    let mut header = vec!["GROUP".to_owned()];
+    header.extend(types.iter().cloned());
+    header.push("DIRECT GRANT".into());
+    let mut t = Table::new(header);
+    for r in &rows {
+        let mut cells = vec![r.group.clone()];
+        for ty in &types {
+            cells.push(if r.effective.contains(ty) { "x" } else { "-" }.to_owned());
+        }
+        cells.push(if r.direct.is_empty() {
+            "(company or always-group)".to_owned()
+        } else {
+            r.direct.join(" ")
+        });
+        t.row(cells);
+    }
+    t.print()
+}

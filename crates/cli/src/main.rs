@@ -1,0 +1,125 @@
+//! `clientele`: the admin command line of Clientele — what OTOBO's console commands and admin
+//! screens do for customer users, companies, groups and services, plus CSV / JSON Lines import
+//! and export. See `clientele --help` and crates/cli/README.md.
+#![forbid(unsafe_code)]
+
+mod attrs;
+mod cli;
+mod commands;
+mod error;
+mod output;
+mod transfer;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use clientele::config::{Config, OpenOptions, Opened};
+
+use crate::cli::{Cli, Command};
+use crate::error::{CliError, CliResult, EXIT_INPUT, EXIT_OK};
+
+/// What every command gets: the configuration, the opened directory and the global options.
+pub struct Context {
+    /// The configuration in use.
+    pub config: Config,
+    /// The file it came from (`None`: the SQLite default).
+    pub config_path: Option<PathBuf>,
+    /// Everything `open` built.
+    pub opened: Opened,
+    /// `--json`.
+    pub json: bool,
+    /// `--by`.
+    pub by: String,
+}
+
+impl Context {
+    /// The Directory.
+    pub fn dir(&self) -> &clientele::Directory {
+        &self.opened.directory
+    }
+}
+
+fn load_config(cli: &Cli) -> CliResult<(Config, Option<PathBuf>)> {
+    match &cli.config {
+        Some(path) => {
+            if !path.exists() {
+                return Err(CliError::input(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                ))
+                .hint("check --config / $CLIENTELE_CONFIG, or leave both unset to use ./clientele.toml"));
+            }
+            Ok((Config::from_path(path)?, Some(path.clone())))
+        }
+        None => {
+            let default = PathBuf::from("clientele.toml");
+            if default.exists() {
+                Ok((Config::from_path(&default)?, Some(default)))
+            } else {
+                Ok((Config::sqlite_file("clientele.sqlite"), None))
+            }
+        }
+    }
+}
+
+async fn run(cli: Cli) -> CliResult {
+    let (mut config, config_path) = load_config(&cli)?;
+    if let Command::Export(_) = cli.command {
+        // An export wants every record, whatever cap searches have.
+        config.directory.overall_search_limit = None;
+    }
+    if let Command::CheckConfig = cli.command {
+        return commands::init::check_config(&config, config_path.as_deref(), cli.json);
+    }
+    let migrate = matches!(cli.command, Command::Init);
+    let opened = config.open_with(OpenOptions { migrate }).await?;
+    let ctx = Context {
+        config,
+        config_path,
+        opened,
+        json: cli.json,
+        by: cli.by,
+    };
+    match cli.command {
+        Command::Init => commands::init::init(&ctx).await,
+        Command::CheckConfig => Ok(()),
+        Command::Company(c) => commands::company::run(&ctx, c).await,
+        Command::User(c) => commands::user::run(&ctx, c).await,
+        Command::Group(c) => commands::group::run(&ctx, c).await,
+        Command::Service(c) => commands::service::run(&ctx, c).await,
+        Command::Auth(c) => commands::auth::run(&ctx, c).await,
+        Command::Ldap(c) => commands::ldap::run(&ctx, c).await,
+        Command::Import(a) => transfer::import(&ctx, a).await,
+        Command::Export(a) => transfer::export(&ctx, a).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap's own exit code for usage errors is 2, which here means "backend unavailable".
+            let code = if e.use_stderr() { EXIT_INPUT } else { EXIT_OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(error::EXIT_BACKEND);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.code)
+        }
+    }
+}

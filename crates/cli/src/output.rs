@@ -1,0 +1,135 @@
+//! Output: aligned tables for people, JSON for scripts, and time stamps.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::error::CliResult;
+
+/// A table of text cells, printed with aligned columns.
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these column titles.
+    pub fn new<S: Into<String>>(header: impl IntoIterator<Item = S>) -> Self {
+        Table {
+            header: header.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row.
+    pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
+        self.rows.push(cells.into_iter().map(Into::into).collect());
+    }
+
+    /// Writes the table to stdout.
+    pub fn print(&self) -> CliResult {
+        let mut out = std::io::stdout().lock();
+        self.write(&mut out)?;
+        Ok(())
+    }
+
+    fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let columns = self
+            .rows
+            .iter()
+            .map(Vec::len)
+            .chain([self.header.len()])
+            .max()
+            .unwrap_or(0);
+        let mut widths = vec![0usize; columns];
+        for row in std::iter::once(&self.header).chain(&self.rows) {
+            for (i, cell) in row.iter().enumerate() {
+                widths[i] = widths[i].max(display_width(cell));
+            }
+        }
+        let line = |out: &mut dyn Write, row: &[String]| -> std::io::Result<()> {
+            let mut text = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                let cell = cell.replace(['\n', '\r', '\t'], " ");
+                text.push_str(&cell);
+                if i + 1 < row.len() {
+                    let pad = widths[i].saturating_sub(display_width(&cell)) + 2;
+                    text.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            writeln!(out, "{}", text.trim_end())
+        };
+        if !self.header.is_empty() {
+            line(out, &self.header)?;
+        }
+        for row in &self.rows {
+            line(out, row)?;
+        }
+        Ok(())
+    }
+}
+
+fn display_width(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn json<T: Serialize + ?Sized>(value: &T) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// A line for people on stdout.
+pub fn say(text: impl AsRef<str>) {
+    println!("{}", text.as_ref());
+}
+
+/// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC), the way OTOBO shows times.
+pub fn timestamp(epoch: i64) -> String {
+    let days = epoch.div_euclid(86_400);
+    let secs = epoch.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(timestamp(0), "1970-01-01 00:00:00");
+        assert_eq!(timestamp(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(timestamp(1_714_564_800), "2024-05-01 12:00:00");
+    }
+
+    #[test]
+    fn columns_align() {
+        let mut t = Table::new(["A", "LONGER"]);
+        t.row(["xxxx", "y"]);
+        let mut out = Vec::new();
+        t.write(&mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "A     LONGER\nxxxx  y\n");
+    }
+}
