@@ -620,6 +620,14 @@ impl Directory {
     /// Searches every source (one query each), merges by login — the earlier source wins — and
     /// cuts the merged list to the overall limit (OTOBO `CustomerSearch`).
     pub async fn search(&self, search: &CustomerUserSearch) -> Result<Vec<SearchHit>> {
+        let (field, value) = match &search.kind {
+            SearchKind::Term { term, .. } => ("Search", term),
+            SearchKind::Email(email) => ("PostMasterSearch", email),
+            SearchKind::Login(login) => (keys::LOGIN, login),
+            SearchKind::CustomerId(id) => ("CustomerID", id),
+            SearchKind::CustomerIdRaw(id) => ("CustomerIDRaw", id),
+        };
+        check_search_value(field, value)?;
         let mut seen = HashSet::new();
         let mut hits = Vec::new();
         let mut answered = false;
@@ -667,6 +675,7 @@ impl Directory {
     /// A detail search over every source (OTOBO `CustomerSearchDetail`): logins, ordered as
     /// asked. When several sources answer, the merged list is re-sorted and cut to the limit.
     pub async fn search_detail(&self, search: &DetailSearch) -> Result<Vec<Login>> {
+        check_detail_search(search)?;
         let mut per_source = Vec::new();
         for slot in &self.inner.slots {
             let found = slot.source.reader.search_detail(search).await?;
@@ -695,6 +704,7 @@ impl Directory {
 
     /// The number of users matching a detail search, summed over the sources.
     pub async fn count_detail(&self, search: &DetailSearch) -> Result<u64> {
+        check_detail_search(search)?;
         let mut n = 0;
         for slot in &self.inner.slots {
             n += slot.source.reader.count_detail(search).await?;
@@ -709,6 +719,9 @@ impl Directory {
         term: Option<&str>,
         valid_only: bool,
     ) -> Result<Vec<CustomerId>> {
+        if let Some(t) = term {
+            check_search_value("Search", t)?;
+        }
         let mut all = Vec::new();
         for slot in &self.inner.slots {
             let expr = match term {
@@ -1137,6 +1150,9 @@ impl Directory {
         valid_only: bool,
         limit: Option<usize>,
     ) -> Result<Vec<CustomerCompany>> {
+        if let Some(t) = term {
+            check_search_value("Search", t)?;
+        }
         let store = self.companies()?;
         let s = store.settings();
         let expr = match term {
@@ -1560,6 +1576,55 @@ fn normalise_permissions(permissions: &[&str]) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The longest search value accepted, in characters. Stored values are at most a few hundred
+/// characters (OTOBO's column sizes), so a longer value can match nothing; refusing it keeps
+/// megabyte-sized values away from the engines' own limits (SQLite's LIKE pattern length).
+pub const MAX_SEARCH_VALUE: usize = 4096;
+
+/// Refuses a search value that no stored value can match and that an engine would choke on:
+/// a NUL (no field can hold one; PostgreSQL rejects it in a bound text parameter) or more than
+/// [`MAX_SEARCH_VALUE`] characters. The error names the search parameter (OTOBO's names).
+fn check_search_value(field: &str, value: &str) -> Result<()> {
+    if let Some(position) = value.chars().position(|c| c == '\0') {
+        return Err(ValidationError::ForbiddenCharacter {
+            field: field.into(),
+            character: '\0',
+            position,
+        }
+        .into());
+    }
+    let len = value.chars().count();
+    if len > MAX_SEARCH_VALUE {
+        return Err(ValidationError::TooLong {
+            field: field.into(),
+            len,
+            max: MAX_SEARCH_VALUE,
+            value: value.chars().take(32).collect(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// [`check_search_value`] for every value of a detail search.
+fn check_detail_search(search: &DetailSearch) -> Result<()> {
+    for c in &search.conditions {
+        check_search_value(&c.attribute, &c.pattern.display())?;
+    }
+    for s in &search.selections {
+        for v in &s.values {
+            check_search_value(&s.attribute, v)?;
+        }
+    }
+    for login in &search.exclude_logins {
+        check_search_value(keys::LOGIN, login)?;
+    }
+    for id in &search.customer_ids {
+        check_search_value(keys::CUSTOMER_ID, id)?;
+    }
+    Ok(())
+}
+
 fn token_digest(token: &str) -> String {
     crate::password::token_digest(token)
 }
@@ -1577,6 +1642,57 @@ mod tests {
         );
         assert_eq!(mail_string(&s(&["john@x.com"])), "john@x.com");
         assert_eq!(mail_string(&s(&["John", "", "nomail"])), "John nomail");
+    }
+
+    /// Regression: a NUL in a search value made PostgreSQL searches hang until the pool's
+    /// acquire timeout (30 s, reported as `Timeout`), and a 1 MB value of two-byte characters
+    /// failed SQLite's exact match with an untyped backend error. Both are refused up front now,
+    /// naming the search parameter (tests/hostile_input.rs runs them on every backend).
+    #[tokio::test]
+    async fn hostile_search_values_are_refused_typed() {
+        let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
+        let field_of = |r: Result<Vec<SearchHit>>| match r {
+            Err(Error::Invalid(v)) => v.field().to_owned(),
+            other => panic!("expected a typed refusal, got {other:?}"),
+        };
+        assert_eq!(
+            field_of(dir.search(&CustomerUserSearch::term("a\0b")).await),
+            "Search"
+        );
+        assert_eq!(
+            field_of(dir.search(&CustomerUserSearch::login("\0")).await),
+            keys::LOGIN
+        );
+        assert_eq!(
+            field_of(dir.search(&CustomerUserSearch::email("x\0@y.test")).await),
+            "PostMasterSearch"
+        );
+        let huge = "\u{e9}".repeat(1 << 19);
+        assert_eq!(
+            field_of(
+                dir.search(&CustomerUserSearch::customer_id_raw(huge.clone()))
+                    .await
+            ),
+            "CustomerIDRaw"
+        );
+        assert!(matches!(
+            dir.search_companies(Some(&huge), true, None).await,
+            Err(Error::Invalid(_))
+        ));
+        let mut detail = DetailSearch::default();
+        detail.exclude_logins.push("a\0".into());
+        assert!(matches!(
+            dir.search_detail(&detail).await,
+            Err(Error::Invalid(_))
+        ));
+        // At the limit, a search still runs.
+        let edge = "x".repeat(MAX_SEARCH_VALUE);
+        assert!(
+            dir.search(&CustomerUserSearch::term(edge))
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
