@@ -9,7 +9,9 @@ use clientele_backend::{
 };
 use clientele_model::{CustomerId, Login, Validity};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, Value};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseTransaction, IsolationLevel, QueryResult, TransactionTrait,
+};
 
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::begin_write;
@@ -375,22 +377,27 @@ impl DbBackend {
             .collect()
     }
 
-    async fn list_named(&self, table: &str) -> Result<Vec<(i64, String, Validity)>> {
+    async fn list_named<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        table: &str,
+    ) -> Result<Vec<(i64, String, Validity)>> {
         let q = Query::select()
             .exprs([col("id"), col("name"), col("valid_id")])
             .from(t(table))
             .order_by(Alias::new("id"), Order::Asc)
             .to_owned();
-        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+        let rows = conn.query_all(&q).await.map_err(|e| self.err(e))?;
         self.named_rows(&rows)
     }
 
-    async fn strings(
+    async fn strings<C: ConnectionTrait>(
         &self,
+        conn: &C,
         q: &sea_orm::sea_query::SelectStatement,
         columns: usize,
     ) -> Result<Vec<Vec<String>>> {
-        let rows = self.conn.query_all(q).await.map_err(|e| self.err(e))?;
+        let rows = conn.query_all(q).await.map_err(|e| self.err(e))?;
         rows.iter()
             .map(|r| {
                 (0..columns)
@@ -446,7 +453,7 @@ impl RelationStore for DbBackend {
             .order_by_expr(self.dialect.sort_key(col("customer_id")), Order::Asc)
             .to_owned();
         let mut ids: Vec<String> = self
-            .strings(&q, 1)
+            .strings(&self.conn, &q, 1)
             .await?
             .into_iter()
             .map(|mut r| r.remove(0))
@@ -465,7 +472,7 @@ impl RelationStore for DbBackend {
             .order_by_expr(self.dialect.sort_key(col("user_id")), Order::Asc)
             .to_owned();
         let mut logins: Vec<String> = self
-            .strings(&q, 1)
+            .strings(&self.conn, &q, 1)
             .await?
             .into_iter()
             .map(|mut r| r.remove(0))
@@ -518,7 +525,7 @@ impl RelationStore for DbBackend {
     async fn groups(&self) -> Result<Vec<Group>> {
         let table = self.config.groups_table.clone();
         Ok(self
-            .list_named(&table)
+            .list_named(&self.conn, &table)
             .await?
             .into_iter()
             .map(|(id, name, validity)| Group { id, name, validity })
@@ -556,13 +563,33 @@ impl RelationStore for DbBackend {
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn relation_snapshot(&self) -> Result<RelationSnapshot> {
-        let groups = self.groups().await?;
+        // One snapshot for all four reads, so a grant written meanwhile is either in every part
+        // or in none.
+        let tx = match self.dialect {
+            Dialect::Sqlite => self.conn.begin().await,
+            _ => {
+                self.conn
+                    .begin_with_config(
+                        Some(IsolationLevel::RepeatableRead),
+                        Some(AccessMode::ReadOnly),
+                    )
+                    .await
+            }
+        }
+        .map_err(|e| self.err(e))?;
+        let table = self.config.groups_table.clone();
+        let groups = self
+            .list_named(&tx, &table)
+            .await?
+            .into_iter()
+            .map(|(id, name, validity)| Group { id, name, validity })
+            .collect();
         let q = Query::select()
             .exprs([col("user_id"), col("group_id"), col("permission_key")])
             .from(t(USER_GRANT))
             .and_where(col("permission_value").eq(1))
             .to_owned();
-        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+        let rows = tx.query_all(&q).await.map_err(|e| self.err(e))?;
         let mut user_grants = BTreeSet::new();
         for r in &rows {
             user_grants.insert(UserGrant {
@@ -585,7 +612,7 @@ impl RelationStore for DbBackend {
             .from(t(COMPANY_GRANT))
             .and_where(col("permission_value").eq(1))
             .to_owned();
-        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+        let rows = tx.query_all(&q).await.map_err(|e| self.err(e))?;
         let mut company_grants = BTreeSet::new();
         for r in &rows {
             company_grants.insert(CompanyGrant {
@@ -606,7 +633,7 @@ impl RelationStore for DbBackend {
             .from(t(USER_COMPANY))
             .to_owned();
         let user_companies: BTreeSet<(String, String)> = self
-            .strings(&q, 2)
+            .strings(&tx, &q, 2)
             .await?
             .into_iter()
             .map(|mut r| {
@@ -614,6 +641,7 @@ impl RelationStore for DbBackend {
                 (r.remove(0), c)
             })
             .collect();
+        tx.commit().await.map_err(|e| self.err(e))?;
         Ok(RelationSnapshot {
             groups,
             user_grants: user_grants.into_iter().collect(),
@@ -638,7 +666,7 @@ impl RelationStore for DbBackend {
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn services(&self) -> Result<Vec<Service>> {
         Ok(self
-            .list_named(SERVICE)
+            .list_named(&self.conn, SERVICE)
             .await?
             .into_iter()
             .map(|(id, name, validity)| Service { id, name, validity })
