@@ -328,6 +328,8 @@ impl Config {
     }
 
     /// Checks that need the whole configuration.
+    // Without the `ldap` feature `Db` is the only kind of source.
+    #[allow(irrefutable_let_patterns)]
     fn check(&self, text: &str, doc: &DeTable<'_>) -> Result<(), ConfigError> {
         let entry_line = |i: usize| {
             value_at(doc, &[Step::Key("customer_user".into()), Step::Index(i)])
@@ -430,6 +432,7 @@ fn parse_error(text: &str, doc: Option<&DeTable<'_>>, e: &toml::de::Error) -> Co
 }
 
 #[cfg(test)]
+#[allow(irrefutable_let_patterns)]
 mod tests {
     use super::*;
 
