@@ -501,9 +501,10 @@ pub struct ImportArgs {
     /// Rows read and written per batch
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
-    /// Rows handled at once within a batch (1 = one after another)
-    #[arg(long, default_value_t = 8)]
-    pub jobs: usize,
+    /// Rows handled at once within a batch (1 = one after another) [default: 8; for SQLite,
+    /// whose writers wait for each other, the number of CPUs up to 4]
+    #[arg(long)]
+    pub jobs: Option<usize>,
     /// Customer users: the source to add new users to, by name [default: add_target, else the
     /// first writable source]
     #[arg(long)]

@@ -450,6 +450,24 @@ fn progress_bar(len: Option<u64>) -> ProgressBar {
     }
 }
 
+/// SQLite serialises writers, and waiting writers back off with sleeps: more than a few rows at
+/// once only adds waiting. Elsewhere rows overlap their password hashing and round trips.
+fn default_jobs(ctx: &Context, target: Option<&str>) -> usize {
+    use clientele::config::CustomerUserConfig;
+    let db = ctx.config.customer_user.iter().find_map(|s| match s {
+        CustomerUserConfig::Db(db) if target.is_none_or(|t| t == s.name()) => Some(db),
+        _ => None,
+    });
+    let sqlite = db
+        .and_then(|db| db.resolved_url().ok())
+        .is_some_and(|u| u.starts_with("sqlite:"));
+    if sqlite {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+    } else {
+        8
+    }
+}
+
 pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
     let started = Instant::now();
     let dir = ctx.dir();
@@ -488,7 +506,10 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
         file: args.file.display().to_string(),
         ..Summary::default()
     };
-    let jobs = args.jobs.max(1);
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| default_jobs(ctx, source.as_deref()))
+        .max(1);
     let batch_size = args.batch_size.max(1);
     let target = source.as_deref().map(|s| UserTarget {
         dir,

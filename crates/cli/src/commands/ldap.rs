@@ -68,7 +68,13 @@ pub async fn run(ctx: &Context, cmd: LdapCmd) -> CliResult {
             say(format!("  base DN:  {}", cfg.base_dn));
         }
         if let Err(e) = backend.check_connection().await {
-            let e = CliError::from(e);
+            let mut e = CliError::from(e);
+            if e.hint.is_none() && e.message.contains("bind") {
+                e = e.hint(
+                    "check bind_dn and the password (bind_password, or the variable \
+                     bind_password_env names)",
+                );
+            }
             if ctx.json {
                 reports.push(json!({ "source": name, "servers": servers, "bind_dn": bind,
                     "connected": false, "error": e.message }));
