@@ -48,8 +48,8 @@ pub use clientele_model as model;
 pub use clientele_permissions as permissions;
 
 pub use clientele_backend::{
-    Added, CompanySettings, Directory, DirectoryBuilder, DirectoryConfig, Error, InMemoryBackend, Result,
-    SearchHit, Source, SourceSettings,
+    Added, CompanySettings, Directory, DirectoryBuilder, DirectoryConfig, Error, InMemoryBackend,
+    Result, SearchHit, Source, SourceSettings,
 };
 pub use clientele_db::{DbBackend, DbConfig};
 pub use config::{Config, ConfigError, OpenOptions, Opened, open, open_with};

@@ -6,12 +6,12 @@
 //! kept apart in a [`Pattern`], so a `%`, `_`, `\`, quote or NUL typed by a user is always a
 //! literal and only our own `*` is a wildcard.
 
-mod pattern;
 mod parser;
+mod pattern;
 mod query;
 
+pub use parser::{SearchSyntax, SearchSyntaxError, parse_term};
 pub use pattern::{Part, Pattern};
-pub use parser::{parse_term, SearchSyntax, SearchSyntaxError};
 pub use query::*;
 
 use serde::{Deserialize, Serialize};

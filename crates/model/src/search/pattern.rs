@@ -177,7 +177,12 @@ mod tests {
 
     #[test]
     fn normalises_parts() {
-        let p = Pattern::new([Part::Wildcard, Part::Wildcard, Part::Literal("a".into()), Part::Literal("b".into())]);
+        let p = Pattern::new([
+            Part::Wildcard,
+            Part::Wildcard,
+            Part::Literal("a".into()),
+            Part::Literal("b".into()),
+        ]);
         assert_eq!(p.parts(), &[Part::Wildcard, Part::Literal("ab".into())]);
     }
 }

@@ -45,7 +45,10 @@ pub enum SearchKind {
 impl CustomerUserSearch {
     /// A search-language search for valid users with the default limit.
     pub fn term(term: impl Into<String>) -> Self {
-        Self::of(SearchKind::Term { term: term.into(), customer_user_only: false })
+        Self::of(SearchKind::Term {
+            term: term.into(),
+            customer_user_only: false,
+        })
     }
     /// An exact email (postmaster) search for valid users.
     pub fn email(email: impl Into<String>) -> Self {
@@ -64,7 +67,11 @@ impl CustomerUserSearch {
         Self::of(SearchKind::CustomerIdRaw(customer_id.into()))
     }
     fn of(kind: SearchKind) -> Self {
-        CustomerUserSearch { kind, valid_only: true, limit: None }
+        CustomerUserSearch {
+            kind,
+            valid_only: true,
+            limit: None,
+        }
     }
     /// Include invalid and invalid-temporarily users too.
     pub fn include_invalid(mut self) -> Self {
