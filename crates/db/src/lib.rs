@@ -54,6 +54,7 @@
 mod companies;
 mod config;
 mod error;
+mod indexes;
 mod lock;
 pub mod migration;
 mod preferences;
@@ -74,6 +75,7 @@ pub use clientele_backend::{
     RelationStore,
 };
 pub use config::DbConfig;
+pub use indexes::{enable_search_indexes, search_index_statements};
 pub use migration::Migrator;
 /// The sea-orm version this crate is built on, for naming its types (`DatabaseConnection`, …).
 pub use sea_orm;
