@@ -69,13 +69,23 @@ enum Slot<V> {
 
 type Shard<V> = HashMap<u64, Slot<V>, BuildHasherDefault<PrehashedHasher>>;
 
+/// A top-level node of a [`ShardedMap`]: its list of shards.
+type Node<V> = Arc<Vec<Arc<Shard<V>>>>;
+
 /// A string-keyed map split into shards, each shared between snapshots until written.
 ///
 /// Callers hash the key once (with the matrix's keyed SipHash) and pass the hash along with
 /// the key: the shard is chosen by middle bits of the hash and the shard's table is keyed by
 /// the hash itself, so a lookup hashes the string exactly once.
+///
+/// The shards hang off a two-level tree (about ∛n/2 nodes of ∛n/2 shards of 4∛n entries),
+/// so a write copies (when an older snapshot still shares them) two short lists of `Arc`s and
+/// one small table instead of one long list or one big table.
 pub(crate) struct ShardedMap<V> {
-    shards: Arc<Vec<Arc<Shard<V>>>>,
+    tree: Arc<Vec<Node<V>>>,
+    /// log2 of the number of shards below one top-level node.
+    mid_bits: u32,
+    /// Number of shards minus one.
     mask: usize,
     len: usize,
 }
@@ -83,39 +93,70 @@ pub(crate) struct ShardedMap<V> {
 impl<V> Clone for ShardedMap<V> {
     fn clone(&self) -> Self {
         ShardedMap {
-            shards: Arc::clone(&self.shards),
+            tree: Arc::clone(&self.tree),
+            mid_bits: self.mid_bits,
             mask: self.mask,
             len: self.len,
         }
     }
 }
 
+/// Shards per level for about `expected` entries: a power of two near half the cube root,
+/// which leaves about 8 × fan-out entries per shard. Smaller shards would make writes a little
+/// cheaper but spread lookups over more shard headers.
+fn fanout_bits_for(expected: usize) -> u32 {
+    let root = (expected as f64).cbrt() as usize / 2;
+    root.next_power_of_two().clamp(8, 1 << 12).trailing_zeros()
+}
+
 impl<V: Keyed + Clone> ShardedMap<V> {
-    /// An empty map sized for about `expected` entries: about √n shards of about √n entries,
-    /// which balances the cost of copying the shard list against copying one shard.
+    /// An empty map sized for about `expected` entries.
     pub(crate) fn with_capacity(expected: usize) -> Self {
-        let count = shard_count_for(expected);
-        let per_shard = expected / count + 1;
-        let shards = (0..count)
+        let bits = fanout_bits_for(expected);
+        let fanout = 1usize << bits;
+        let per_shard = expected / (fanout * fanout) + 1;
+        let tree = (0..fanout)
             .map(|_| {
-                Arc::new(Shard::with_capacity_and_hasher(
-                    per_shard,
-                    Default::default(),
-                ))
+                Arc::new(
+                    (0..fanout)
+                        .map(|_| {
+                            Arc::new(Shard::with_capacity_and_hasher(
+                                per_shard,
+                                Default::default(),
+                            ))
+                        })
+                        .collect(),
+                )
             })
             .collect();
         ShardedMap {
-            shards: Arc::new(shards),
-            mask: count - 1,
+            tree: Arc::new(tree),
+            mid_bits: bits,
+            mask: fanout * fanout - 1,
             len: 0,
         }
     }
 
+    /// (top, mid) position of the shard for a hash. Middle bits of the hash: the table inside
+    /// a shard uses the low bits for the bucket and the top seven bits as its tag.
     #[inline]
-    fn shard_index(&self, hash: u64) -> usize {
-        // Middle bits: the table inside a shard uses the low bits for the bucket and the top
-        // seven bits as its tag.
-        ((hash >> 32) as usize) & self.mask
+    fn position(&self, hash: u64) -> (usize, usize) {
+        let i = ((hash >> 24) as usize) & self.mask;
+        (i >> self.mid_bits, i & ((1usize << self.mid_bits) - 1))
+    }
+
+    #[inline]
+    fn shard(&self, hash: u64) -> Option<&Shard<V>> {
+        let (t, m) = self.position(hash);
+        self.tree.get(t)?.get(m).map(|s| &**s)
+    }
+
+    /// The shard for a hash, made unique to this map along its path.
+    fn shard_mut(&mut self, hash: u64) -> &mut Shard<V> {
+        let (t, m) = self.position(hash);
+        // In bounds by construction: `position` masks the hash to the tree's size.
+        let mid = Arc::make_mut(&mut Arc::make_mut(&mut self.tree)[t]);
+        Arc::make_mut(&mut mid[m])
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -124,7 +165,7 @@ impl<V: Keyed + Clone> ShardedMap<V> {
 
     #[inline]
     pub(crate) fn get(&self, hash: u64, key: &str) -> Option<&V> {
-        match self.shards[self.shard_index(hash)].get(&hash)? {
+        match self.shard(hash)?.get(&hash)? {
             Slot::One(v) => v.is_key(key).then_some(&**v),
             Slot::Many(vs) => vs.iter().find(|v| v.is_key(key)).map(|v| &**v),
         }
@@ -133,9 +174,7 @@ impl<V: Keyed + Clone> ShardedMap<V> {
     /// The value, made unique to this map (copying the shard and the value if shared).
     pub(crate) fn get_mut(&mut self, hash: u64, key: &str) -> Option<&mut V> {
         self.get(hash, key)?;
-        let i = self.shard_index(hash);
-        let shard = Arc::make_mut(&mut Arc::make_mut(&mut self.shards)[i]);
-        let arc = match shard.get_mut(&hash)? {
+        let arc = match self.shard_mut(hash).get_mut(&hash)? {
             Slot::One(v) => {
                 if v.key() == key {
                     v
@@ -160,9 +199,8 @@ impl<V: Keyed + Clone> ShardedMap<V> {
             self.len += 1;
             self.grow_if_crowded();
         }
-        let i = self.shard_index(hash);
-        let shard = Arc::make_mut(&mut Arc::make_mut(&mut self.shards)[i]);
-        let slot = shard
+        let slot = self
+            .shard_mut(hash)
             .entry(hash)
             .or_insert_with(|| Slot::One(Arc::new(make())));
         Arc::make_mut(find_or_push(slot, key, make))
@@ -170,8 +208,7 @@ impl<V: Keyed + Clone> ShardedMap<V> {
 
     /// Inserts or replaces the value with the same key.
     pub(crate) fn insert(&mut self, hash: u64, value: Arc<V>) {
-        let i = self.shard_index(hash);
-        let shard = Arc::make_mut(&mut Arc::make_mut(&mut self.shards)[i]);
+        let shard = self.shard_mut(hash);
         let mut added = true;
         match shard.get_mut(&hash) {
             None => {
@@ -205,8 +242,7 @@ impl<V: Keyed + Clone> ShardedMap<V> {
     /// Removes the value with the key, if present.
     pub(crate) fn remove(&mut self, hash: u64, key: &str) -> Option<Arc<V>> {
         self.get(hash, key)?;
-        let i = self.shard_index(hash);
-        let shard = Arc::make_mut(&mut Arc::make_mut(&mut self.shards)[i]);
+        let shard = self.shard_mut(hash);
         let removed = match shard.get_mut(&hash)? {
             Slot::One(_) => match shard.remove(&hash) {
                 Some(Slot::One(v)) => Some(v),
@@ -227,10 +263,13 @@ impl<V: Keyed + Clone> ShardedMap<V> {
         removed
     }
 
+    fn shards(&self) -> impl Iterator<Item = &Shard<V>> {
+        self.tree.iter().flat_map(|mid| mid.iter().map(|s| &**s))
+    }
+
     /// Every value, in no particular order.
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
-        self.shards
-            .iter()
+        self.shards()
             .flat_map(|shard| {
                 shard.values().flat_map(|slot| match slot {
                     Slot::One(v) => std::slice::from_ref(v).iter(),
@@ -240,16 +279,22 @@ impl<V: Keyed + Clone> ShardedMap<V> {
             .map(|v| &**v)
     }
 
-    /// Approximate bytes of the shard tables themselves (not of the values).
+    /// Approximate bytes of the tree and the shard tables (not of the values).
     pub(crate) fn table_bytes(&self) -> usize {
         let per_entry = size_of::<u64>() + size_of::<Slot<V>>() + 1;
-        self.shards.capacity() * size_of::<Arc<Shard<V>>>()
+        let nodes = self.tree.capacity() * size_of::<Node<V>>()
             + self
-                .shards
+                .tree
                 .iter()
+                .map(|mid| mid.capacity() * size_of::<Arc<Shard<V>>>() + 16)
+                .sum::<usize>();
+        nodes
+            + self
+                .shards()
                 .map(|s| {
                     s.capacity() * per_entry
                         + size_of::<Shard<V>>()
+                        + 16
                         + s.values()
                             .map(|slot| match slot {
                                 Slot::One(_) => 0,
@@ -260,26 +305,32 @@ impl<V: Keyed + Clone> ShardedMap<V> {
                 .sum::<usize>()
     }
 
-    /// Re-splits into more shards once they average four times the square root size, so an
-    /// update keeps copying O(√n) entries as the map grows. Amortised over the growth.
+    /// Re-splits into more shards once they hold four times the intended size, so a write
+    /// keeps copying O(∛n) entries as the map grows. Amortised over the growth.
     fn grow_if_crowded(&mut self) {
-        let count = self.mask + 1;
-        if self.len <= count.saturating_mul(count).saturating_mul(4) {
+        let fanout = 1usize << self.mid_bits;
+        if self.len
+            <= fanout
+                .saturating_mul(fanout)
+                .saturating_mul(fanout)
+                .saturating_mul(32)
+        {
             return;
         }
-        let new_count = shard_count_for(self.len);
-        if new_count <= count {
+        let bits = fanout_bits_for(self.len);
+        if bits <= self.mid_bits {
             return;
         }
-        let mut shards: Vec<Shard<V>> = (0..new_count).map(|_| Shard::default()).collect();
-        let new_mask = new_count - 1;
-        for shard in self.shards.iter() {
-            for (hash, slot) in shard.iter() {
-                shards[((hash >> 32) as usize) & new_mask].insert(*hash, slot.clone());
-            }
+        let mut grown = ShardedMap::<V>::with_capacity(self.len);
+        grown.len = self.len;
+        let mut moved: Vec<(u64, Slot<V>)> = Vec::with_capacity(self.len);
+        for shard in self.shards() {
+            moved.extend(shard.iter().map(|(h, slot)| (*h, slot.clone())));
         }
-        self.shards = Arc::new(shards.into_iter().map(Arc::new).collect());
-        self.mask = new_mask;
+        for (hash, slot) in moved {
+            grown.shard_mut(hash).insert(hash, slot);
+        }
+        *self = grown;
     }
 }
 
@@ -308,11 +359,6 @@ fn find_or_push<'s, V: Keyed>(
             &mut vs[pos]
         }
     }
-}
-
-fn shard_count_for(expected: usize) -> usize {
-    let root = (expected as f64).sqrt() as usize;
-    root.next_power_of_two().clamp(16, 1 << 16)
 }
 
 const CHUNK: usize = 64;
@@ -406,11 +452,12 @@ mod tests {
         let hasher = std::collections::hash_map::RandomState::new();
         let h = |s: &str| hasher.hash_one(s);
         let mut map: ShardedMap<Row> = ShardedMap::with_capacity(0);
-        for i in 0..5000u32 {
+        for i in 0..20_000u32 {
             let key = format!("user{i}");
             map.insert(h(&key), Arc::new(Row(key, i)));
         }
-        assert_eq!(map.len(), 5000);
+        assert_eq!(map.len(), 20_000);
+        assert!(map.mid_bits > 3, "the tree grew past its initial size");
         let snapshot = map.clone();
         map.get_mut(h("user7"), "user7").unwrap().1 = 70;
         map.remove(h("user8"), "user8");
@@ -422,8 +469,8 @@ mod tests {
         assert!(snapshot.get(h("user8"), "user8").is_some());
         assert_eq!(map.get(h("new"), "new").unwrap().1, 2);
         assert!(snapshot.get(h("new"), "new").is_none());
-        assert_eq!(map.len(), 5000);
-        assert_eq!(snapshot.values().count(), 5000);
+        assert_eq!(map.len(), 20_000);
+        assert_eq!(snapshot.values().count(), 20_000);
         assert!(map.get(h("nobody"), "nobody").is_none());
     }
 
