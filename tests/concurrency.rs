@@ -163,7 +163,8 @@ async fn task(shared: Arc<Shared>, id: usize, load: Load) -> TaskLog {
     let dir = &shared.dir;
     macro_rules! unexpected {
         ($what:expr, $e:expr) => {
-            log.unexpected.push(format!("task {id} {}: {:?}", $what, $e))
+            log.unexpected
+                .push(format!("task {id} {}: {:?}", $what, $e))
         };
     }
     for op in 0..load.ops {
@@ -216,7 +217,10 @@ async fn task(shared: Arc<Shared>, id: usize, load: Load) -> TaskLog {
                 _ => (keys::EMAIL, email(rng.random_range(0..load.emails))),
             };
             let changes = CustomerUserChanges::new().set(field, value.clone());
-            match dir.update_customer_user_checked(&read, changes, "load").await {
+            match dir
+                .update_customer_user_checked(&read, changes, "load")
+                .await
+            {
                 Ok(after) => {
                     log.updates.push(UpdateAck {
                         login: key.clone(),
@@ -298,7 +302,8 @@ async fn task(shared: Arc<Shared>, id: usize, load: Load) -> TaskLog {
                 Ok(()) => {
                     let mut perms: Vec<String> = set.iter().map(|p| p.to_string()).collect();
                     perms.sort();
-                    log.grants.push((login.to_lowercase(), group.to_owned(), perms));
+                    log.grants
+                        .push((login.to_lowercase(), group.to_owned(), perms));
                 }
                 Err(e) => unexpected!("grant", e),
             }
@@ -445,7 +450,10 @@ async fn run(kind: Kind, load: Load) {
         unexpected.len(),
         &unexpected[..unexpected.len().min(10)]
     );
-    assert!(adds > 0 && already > 0, "{kind:?}: the adds did not collide");
+    assert!(
+        adds > 0 && already > 0,
+        "{kind:?}: the adds did not collide"
+    );
     assert!(conflicts > 0, "{kind:?}: no update ever conflicted");
 
     // ------------------------------------------------------------ the database itself
