@@ -635,6 +635,7 @@ async fn run(kind: Kind, load: Load) {
     fx.finish().await;
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 const SERVER_LOAD: Load = Load {
     tasks: 8,
     ops: 2_000,

@@ -139,6 +139,9 @@ fn cheap_hashing() -> DirectoryConfig {
 
 const BY: &str = "hostile-input-test";
 
+/// What a search applies to and the expression the reference semantics evaluate.
+type Reference = (FieldSet, Expr);
+
 /// Records the outcome of a write: round trip checked by `check` on success, or a typed
 /// refusal naming one of `fields`.
 fn judge<T>(
@@ -416,7 +419,7 @@ async fn run_cases(dir: &Directory, backend: &str, collation: Collation) -> Tall
 
     for (label, v) in &cases {
         let v = v.as_str();
-        let searches: Vec<(&str, CustomerUserSearch, Option<(FieldSet, Expr)>)> = vec![
+        let searches: Vec<(&str, CustomerUserSearch, Option<Reference>)> = vec![
             (
                 "term search",
                 CustomerUserSearch::term(v),
