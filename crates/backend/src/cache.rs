@@ -2,6 +2,7 @@
 //! and dropped by the Directory on every write that could change them.
 
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clientele_model::CustomerUser;
@@ -41,15 +42,20 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
         hit
     }
 
-    fn put(&self, key: K, value: V) {
-        if !self.ttl.is_zero() {
-            self.map.insert(
-                key,
-                Entry {
-                    at: Instant::now(),
-                    value,
-                },
-            );
+    /// Stores `value` unless an invalidation happened since the reader took `seen` from
+    /// `generation`. The check and the insert happen under the entry's lock, and invalidations
+    /// bump the generation *before* removing, so a value read before a write can never be left
+    /// in the map after that write's invalidation.
+    fn put_if_current(&self, key: K, value: V, generation: &AtomicU64, seen: u64) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let entry = self.map.entry(key);
+        if generation.load(Ordering::SeqCst) == seen {
+            entry.insert(Entry {
+                at: Instant::now(),
+                value,
+            });
         }
     }
 
@@ -66,6 +72,8 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
 /// an entry exactly when the source compares logins case-insensitively.
 pub(crate) struct SourceCache {
     case_sensitive: bool,
+    /// Bumped by every invalidation; see [`TtlMap::put_if_current`].
+    generation: AtomicU64,
     users: TtlMap<String, Option<CustomerUser>>,
     searches: TtlMap<UserQuery, Vec<CustomerUser>>,
 }
@@ -75,6 +83,7 @@ impl SourceCache {
         let ttl = Duration::from_secs(ttl_seconds);
         SourceCache {
             case_sensitive,
+            generation: AtomicU64::new(0),
             users: TtlMap::new(ttl),
             searches: TtlMap::new(ttl),
         }
@@ -88,31 +97,42 @@ impl SourceCache {
         }
     }
 
+    /// The generation a read takes before it asks the source; pass it to the `put_*` call.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
     /// A cached look-up: `Some(None)` is a cached "no such user".
     pub(crate) fn user(&self, login: &str) -> Option<Option<CustomerUser>> {
         self.users.get(&self.key(login))
     }
 
-    pub(crate) fn put_user(&self, login: &str, user: Option<CustomerUser>) {
-        self.users.put(self.key(login), user);
+    /// Caches a look-up made by a read that started at generation `seen`.
+    pub(crate) fn put_user(&self, login: &str, user: Option<CustomerUser>, seen: u64) {
+        self.users
+            .put_if_current(self.key(login), user, &self.generation, seen);
     }
 
     pub(crate) fn search(&self, query: &UserQuery) -> Option<Vec<CustomerUser>> {
         self.searches.get(query)
     }
 
-    pub(crate) fn put_search(&self, query: UserQuery, users: Vec<CustomerUser>) {
-        self.searches.put(query, users);
+    /// Caches a search made by a read that started at generation `seen`.
+    pub(crate) fn put_search(&self, query: UserQuery, users: Vec<CustomerUser>, seen: u64) {
+        self.searches
+            .put_if_current(query, users, &self.generation, seen);
     }
 
     /// Drops what a write of `login` could have changed: its look-up and every search.
     pub(crate) fn invalidate_user(&self, login: &str) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.users.remove(&self.key(login));
         self.searches.clear();
     }
 
     /// Drops everything.
     pub(crate) fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.users.clear();
         self.searches.clear();
     }
@@ -136,20 +156,33 @@ mod tests {
     #[test]
     fn ttl_zero_stores_nothing() {
         let c = SourceCache::new(0, false);
-        c.put_user("jdoe", Some(user()));
+        c.put_user("jdoe", Some(user()), c.generation());
         assert!(c.user("jdoe").is_none());
     }
 
     #[test]
     fn folded_keys_and_invalidation() {
         let c = SourceCache::new(60, false);
-        c.put_user("JDoe", Some(user()));
+        c.put_user("JDoe", Some(user()), c.generation());
         assert!(c.user("jdoe").is_some());
         c.invalidate_user("JDOE");
         assert!(c.user("jdoe").is_none());
-        c.put_user("nobody", None);
+        c.put_user("nobody", None, c.generation());
         assert_eq!(c.user("nobody"), Some(None));
         c.clear();
         assert!(c.user("nobody").is_none());
+    }
+
+    #[test]
+    fn a_read_older_than_an_invalidation_is_not_stored() {
+        let c = SourceCache::new(60, false);
+        let seen = c.generation();
+        // A write invalidates while the read is in flight …
+        c.invalidate_user("jdoe");
+        // … so the read's possibly stale result must not be cached.
+        c.put_user("jdoe", Some(user()), seen);
+        assert!(c.user("jdoe").is_none());
+        c.put_user("jdoe", Some(user()), c.generation());
+        assert!(c.user("jdoe").is_some());
     }
 }

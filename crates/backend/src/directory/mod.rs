@@ -180,9 +180,10 @@ impl Slot {
         if let Some(hit) = self.cache.user(login) {
             return Ok(hit);
         }
+        let seen = self.cache.generation();
         let span = tracing::debug_span!("backend.get", backend = %self.name());
         let found = self.source.reader.get(login).instrument(span).await?;
-        self.cache.put_user(login, found.clone());
+        self.cache.put_user(login, found.clone(), seen);
         Ok(found)
     }
 
@@ -190,9 +191,10 @@ impl Slot {
         if let Some(hit) = self.cache.search(&query) {
             return Ok(hit);
         }
+        let seen = self.cache.generation();
         let span = tracing::debug_span!("backend.search", backend = %self.name());
         let found = self.source.reader.search(&query).instrument(span).await?;
-        self.cache.put_search(query, found.clone());
+        self.cache.put_search(query, found.clone(), seen);
         Ok(found)
     }
 }
@@ -878,9 +880,17 @@ impl Directory {
         expected: Expected,
         by: &str,
     ) -> Result<CustomerUser> {
-        let (current, i) = self.require(login).await?;
+        let (cached, i) = self.require(login).await?;
         let slot = &self.inner.slots[i];
         let writer = slot.writer()?.clone();
+        // Changes are applied to the stored record, never to a cached copy: applying them to a
+        // stale copy would write its old values back over another writer's change.
+        let current = slot
+            .source
+            .reader
+            .get(cached.login.as_str())
+            .await?
+            .ok_or_else(|| Error::user_not_found(login))?;
         let updated = changes.apply(&current, &slot.rules())?;
         let renamed = updated.login.as_str() != current.login.as_str();
         if renamed && !updated.login.eq_ignore_case(current.login.as_str()) {
