@@ -178,10 +178,16 @@ fn casbin_enforcer(rt: &tokio::runtime::Runtime, data: &Data) -> Enforcer {
         }
     }
     rt.block_on(async {
-        let model = DefaultModel::from_str(CASBIN_MODEL).await.expect("casbin model");
-        let mut e = Enforcer::new(model, NullAdapter).await.expect("casbin enforcer");
+        let model = DefaultModel::from_str(CASBIN_MODEL)
+            .await
+            .expect("casbin model");
+        let mut e = Enforcer::new(model, NullAdapter)
+            .await
+            .expect("casbin enforcer");
         e.add_policies(policies).await.expect("casbin policies");
-        e.add_grouping_policies(links).await.expect("casbin role links");
+        e.add_grouping_policies(links)
+            .await
+            .expect("casbin role links");
         e
     })
 }
