@@ -265,7 +265,9 @@ async fn postgres_restart_during_writes() {
     let down_at = Instant::now();
     let pg = tokio::task::spawn_blocking(move || {
         pg.ctl_stop_fast();
-        std::thread::sleep(Duration::from_millis(1_500));
+        // Longer than twice the acquire timeout: an add waiting for a connection cannot span
+        // the whole outage and succeed, so at least one add must see it.
+        std::thread::sleep(Duration::from_millis(5_000));
         pg.ctl_start();
         pg
     })
