@@ -237,6 +237,11 @@ fn rss_bytes() -> usize {
         .map_or(0, |pages| pages * 4096)
 }
 
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples.get(samples.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 fn mib(bytes: usize) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
@@ -309,6 +314,136 @@ fn main() {
     println!("ours and casbin agree on 16 sampled queries");
 
     let mask = QUERIES - 1;
+    let ours_has = |q: &Query| matrix.has(black_box(&q.login), q.group, q.ty);
+    let ours_groups = |q: &Query, out: &mut Vec<GroupId>| {
+        out.clear();
+        out.extend(matrix.groups(black_box(&q.login), q.ty));
+        out.len()
+    };
+    let casbin_has = |e: &Enforcer, q: &Query| {
+        e.enforce((q.login.as_str(), q.dom, q.obj.as_str()))
+            .expect("enforce")
+    };
+    // casbin lists permissions per domain; rw implies ro here, so a ro list asks both.
+    let casbin_groups = |e: &Enforcer, q: &Query| {
+        let mut n = e
+            .get_implicit_permissions_for_user(&q.login, Some(q.dom))
+            .len();
+        if q.dom == "ro" {
+            n += e
+                .get_implicit_permissions_for_user(&q.login, Some("rw"))
+                .len();
+        }
+        n
+    };
+    let random_grant = |rng: &mut Rng| {
+        let u = rng.below(USERS);
+        let grp = rng.below(GROUPS);
+        let rw = rng.below(2) == 0;
+        (u, grp, rw)
+    };
+    let change = |(u, grp, rw): (usize, usize, bool)| Change::SetUserGrant {
+        login: login(u),
+        group: group_id(grp),
+        permissions: perms(rw).to_vec(),
+    };
+    let ro = matrix.type_index("ro").expect("ro");
+    let rw = matrix.type_index("rw").expect("rw");
+
+    // Medians timed here, side by side, so the run prints them whatever criterion's filters.
+    {
+        let mut out: Vec<GroupId> = Vec::with_capacity(64);
+        let per_query = |f: &mut dyn FnMut(&Query)| {
+            let samples = (0..201)
+                .map(|_| {
+                    let t = Instant::now();
+                    queries.iter().for_each(&mut *f);
+                    t.elapsed().as_nanos() as f64 / QUERIES as f64
+                })
+                .collect();
+            median(samples)
+        };
+        let singles = |n: usize, f: &mut dyn FnMut(usize)| {
+            let samples = (0..n)
+                .map(|i| {
+                    let t = Instant::now();
+                    f(i);
+                    t.elapsed().as_nanos() as f64
+                })
+                .collect();
+            median(samples)
+        };
+        let has_ours = per_query(&mut |q| {
+            black_box(ours_has(q));
+        });
+        let has_hot = {
+            let hot = &queries[..16];
+            let samples = (0..201)
+                .map(|_| {
+                    let t = Instant::now();
+                    for _ in 0..64 {
+                        hot.iter().for_each(|q| {
+                            black_box(ours_has(q));
+                        });
+                    }
+                    t.elapsed().as_nanos() as f64 / (64 * 16) as f64
+                })
+                .collect();
+            median(samples)
+        };
+        let has_casbin = singles(15, &mut |i| {
+            black_box(casbin_has(&enforcer, &queries[(i * 67) & mask]));
+        });
+        let groups_ours = per_query(&mut |q| {
+            black_box(ours_groups(q, &mut out));
+        });
+        let groups_casbin = singles(15, &mut |i| {
+            black_box(casbin_groups(&enforcer, &queries[(i * 67) & mask]));
+        });
+        let resolver = PermissionResolver::new(matrix.clone());
+        let mut rng = Rng(SEED ^ 0x77);
+        let grant_resolver = singles(2001, &mut |_| {
+            resolver
+                .apply(&[change(random_grant(&mut rng))])
+                .expect("grant")
+        });
+        let grant_batch = singles(101, &mut |_| {
+            let batch: Vec<Change> = (0..100).map(|_| change(random_grant(&mut rng))).collect();
+            resolver.apply(&batch).expect("grant")
+        }) / 100.0;
+        let mut casbin_rng = Rng(SEED ^ 0x77);
+        let grant_casbin = singles(2001, &mut |_| {
+            let (u, grp, is_rw) = random_grant(&mut casbin_rng);
+            let ty = if is_rw { "rw" } else { "ro" };
+            rt.block_on(enforcer.add_policy(vec![login(u), ty.to_owned(), group_obj(grp)]))
+                .expect("add_policy");
+        });
+        drop(resolver);
+        println!();
+        println!("medians (ns), same facts, same queries, this run:");
+        println!(
+            "  has()                clientele {has_ours:>12.1}   casbin enforce() {has_casbin:>14.1}   ratio {:>10.0}x",
+            has_casbin / has_ours
+        );
+        println!("  has(), 16 hot users  clientele {has_hot:>12.1}");
+        println!(
+            "  user's group list    clientele {groups_ours:>12.1}   casbin implicit  {groups_casbin:>14.1}   ratio {:>10.0}x",
+            groups_casbin / groups_ours
+        );
+        println!(
+            "  grant (resolver)     clientele {grant_resolver:>12.1}   casbin add_policy {grant_casbin:>13.1}   ratio {:>10.2}x",
+            grant_casbin / grant_resolver
+        );
+        println!("  grant (batch of 100) clientele {grant_batch:>12.1} per grant");
+        println!(
+            "  build                clientele {:>12.0}   casbin {:>24.0}   ratio {:>10.1}x",
+            ours_build.as_nanos() as f64,
+            casbin_build.as_nanos() as f64,
+            casbin_build.as_secs_f64() / ours_build.as_secs_f64()
+        );
+        println!();
+    }
+
     {
         let mut g = c.benchmark_group("permissions/has");
         let mut i = 0usize;
@@ -316,7 +451,15 @@ fn main() {
             b.iter(|| {
                 let q = &queries[i & mask];
                 i = i.wrapping_add(1);
-                black_box(matrix.has(black_box(&q.login), q.group, q.ty))
+                ours_has(q)
+            })
+        });
+        let mut i = 0usize;
+        g.bench_function("clientele_16_hot_users", |b| {
+            b.iter(|| {
+                let q = &queries[i & 15];
+                i = i.wrapping_add(1);
+                ours_has(q)
             })
         });
         g.sampling_mode(SamplingMode::Flat).sample_size(10);
@@ -325,7 +468,7 @@ fn main() {
             b.iter(|| {
                 let q = &queries[(i * 67) & mask];
                 i = i.wrapping_add(1);
-                black_box(enforcer.enforce((q.login.as_str(), q.dom, q.obj.as_str())))
+                casbin_has(&enforcer, q)
             })
         });
         g.finish();
@@ -339,9 +482,7 @@ fn main() {
             b.iter(|| {
                 let q = &queries[i & mask];
                 i = i.wrapping_add(1);
-                out.clear();
-                out.extend(matrix.groups(&q.login, q.ty));
-                black_box(out.len())
+                ours_groups(q, &mut out)
             })
         });
         g.sampling_mode(SamplingMode::Flat).sample_size(10);
@@ -350,16 +491,7 @@ fn main() {
             b.iter(|| {
                 let q = &queries[(i * 67) & mask];
                 i = i.wrapping_add(1);
-                // casbin lists permissions per domain; rw implies ro here, so ask both.
-                let mut n = enforcer
-                    .get_implicit_permissions_for_user(&q.login, Some(q.dom))
-                    .len();
-                if q.dom == "ro" {
-                    n += enforcer
-                        .get_implicit_permissions_for_user(&q.login, Some("rw"))
-                        .len();
-                }
-                black_box(n)
+                casbin_groups(&enforcer, q)
             })
         });
         g.finish();
@@ -367,30 +499,20 @@ fn main() {
 
     {
         let mut g = c.benchmark_group("permissions/grant");
-        let ro = matrix.type_index("ro").expect("ro");
-        let rw = matrix.type_index("rw").expect("rw");
         let resolver = PermissionResolver::new(matrix.clone());
         let mut rng = Rng(SEED ^ 0x1234);
         g.bench_function("clientele_resolver", |b| {
             b.iter(|| {
-                let u = rng.below(USERS);
-                let grp = rng.below(GROUPS);
-                let ty = if rng.below(2) == 0 { "ro" } else { "rw" };
                 resolver
-                    .apply(&[Change::SetUserGrant {
-                        login: login(u),
-                        group: group_id(grp),
-                        permissions: vec![PermissionType::new(ty).expect("type")],
-                    }])
+                    .apply(&[change(random_grant(&mut rng))])
                     .expect("grant")
             })
         });
         let mut owned = matrix.clone();
         g.bench_function("clientele_in_place", |b| {
             b.iter(|| {
-                let u = rng.below(USERS);
-                let grp = rng.below(GROUPS);
-                let set = PermissionSet::single(if rng.below(2) == 0 { ro } else { rw });
+                let (u, grp, is_rw) = random_grant(&mut rng);
+                let set = PermissionSet::single(if is_rw { rw } else { ro });
                 owned
                     .set_user_grant(&login(u), group_id(grp), set)
                     .expect("grant")
@@ -399,9 +521,8 @@ fn main() {
         drop(owned);
         g.bench_function("casbin", |b| {
             b.iter(|| {
-                let u = rng.below(USERS);
-                let grp = rng.below(GROUPS);
-                let ty = if rng.below(2) == 0 { "ro" } else { "rw" };
+                let (u, grp, is_rw) = random_grant(&mut rng);
+                let ty = if is_rw { "rw" } else { "ro" };
                 rt.block_on(enforcer.add_policy(vec![login(u), ty.to_owned(), group_obj(grp)]))
                     .expect("add_policy")
             })
@@ -420,9 +541,5 @@ fn main() {
         g.finish();
     }
 
-    println!(
-        "single-shot builds: clientele {ours_build:.2?}, casbin {casbin_build:.2?} (ratio {:.0}x)",
-        casbin_build.as_secs_f64() / ours_build.as_secs_f64()
-    );
     c.final_summary();
 }
