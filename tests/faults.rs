@@ -11,6 +11,13 @@
 //!   never answers stands in for a hung PostgreSQL; connecting fails with `Timeout` or
 //!   `Unavailable` within a generous bound of the configured timeouts instead of hanging.
 //!
+//! * `postgres_frozen_mid_query_is_cut_by_the_timeout`: a throwaway instance is frozen with
+//!   `SIGSTOP` (the postmaster and every child process) while tasks read and write through one
+//!   Directory. Queries already on the wire and new operations fail with a retryable outage
+//!   error within a bound of the configured query timeout instead of hanging; after `SIGCONT`
+//!   the same Directory works again and every acknowledged write is in the database. A drop
+//!   guard sends `SIGCONT`, also when the test fails.
+//!
 //! slapd killed and restarted (LDAP users unavailable then back, DB users served throughout) is
 //! tested in `crates/ldap/tests/slapd/` (the outage tests); it is not repeated here.
 #![cfg(feature = "postgres")]
@@ -159,6 +166,124 @@ mod throwaway {
                     "stop",
                 ],
             );
+        }
+    }
+
+    /// The processes of a frozen instance; `SIGCONT` to all of them on drop.
+    pub struct Frozen {
+        pids: Vec<u32>,
+        thawed: bool,
+    }
+
+    fn signal(sig: &str, pids: &[u32]) -> std::process::ExitStatus {
+        Command::new("kill")
+            .arg(format!("-{sig}"))
+            .args(pids.iter().map(|p| p.to_string()))
+            .status()
+            .unwrap_or_else(|e| panic!("kill -{sig}: {e}"))
+    }
+
+    /// Every process below `root`, from the parent-pid field of `/proc/<pid>/stat` (one pass
+    /// over `/proc`).
+    fn descendants(root: u32) -> Vec<u32> {
+        let mut parent_of: Vec<(u32, u32)> = Vec::new();
+        for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+            let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                continue;
+            };
+            if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+                parent_of.push((pid, ppid));
+            }
+        }
+        let mut found: Vec<u32> = Vec::new();
+        let mut queue = vec![root];
+        while let Some(parent) = queue.pop() {
+            for &(pid, ppid) in &parent_of {
+                if ppid == parent && !found.contains(&pid) {
+                    found.push(pid);
+                    queue.push(pid);
+                }
+            }
+        }
+        found
+    }
+
+    /// The state letter of a process (`T` = stopped).
+    pub fn state_of(pid: u32) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat[stat.rfind(')')? + 1..]
+            .split_whitespace()
+            .next()?
+            .chars()
+            .next()
+    }
+
+    impl Pg {
+        /// The postmaster's process id (first line of `postmaster.pid`).
+        pub fn postmaster_pid(&self) -> u32 {
+            let text = std::fs::read_to_string(self.data.join("postmaster.pid"))
+                .expect("postmaster.pid of the running instance");
+            text.lines()
+                .next()
+                .and_then(|l| l.trim().parse().ok())
+                .expect("a process id in postmaster.pid")
+        }
+
+        /// Stops (`SIGSTOP`) the postmaster and every process below it with one `kill`, then
+        /// whatever a fork in between added: nothing of the server runs until
+        /// [`Frozen::thaw`] or the guard's drop. A stopped postmaster cannot fork, so the list
+        /// is complete once a pass finds nothing new.
+        pub fn freeze(&self) -> Frozen {
+            let postmaster = self.postmaster_pid();
+            let mut frozen = Frozen {
+                pids: Vec::new(),
+                thawed: false,
+            };
+            let mut batch = vec![postmaster];
+            batch.extend(descendants(postmaster));
+            while !batch.is_empty() {
+                // A child may exit between listing and signalling; the others are stopped.
+                signal("STOP", &batch);
+                frozen.pids.extend(batch);
+                batch = descendants(postmaster)
+                    .into_iter()
+                    .filter(|p| !frozen.pids.contains(p))
+                    .collect();
+            }
+            frozen
+        }
+    }
+
+    impl Frozen {
+        /// The processes stopped.
+        pub fn pids(&self) -> &[u32] {
+            &self.pids
+        }
+
+        /// `SIGCONT` to every stopped process.
+        pub fn thaw(mut self) {
+            self.thawed = true;
+            let status = signal("CONT", &self.pids);
+            assert!(status.success(), "kill -CONT {:?}", self.pids);
+        }
+    }
+
+    impl Drop for Frozen {
+        fn drop(&mut self) {
+            if !self.thawed {
+                let _ = signal("CONT", &self.pids);
+            }
         }
     }
 
@@ -402,4 +527,382 @@ async fn hanging_server_is_cut_by_the_timeout() {
         "faults hanging server: connect failed after {:.2} s with {e}",
         took.as_secs_f64()
     );
+}
+
+/// One operation of the freeze test's load: what it was, when it ran (from the load's start),
+/// and how it ended.
+#[cfg(feature = "postgres")]
+struct Op {
+    kind: &'static str,
+    started: Duration,
+    ended: Duration,
+    outcome: Result<(), clientele::Error>,
+    /// An acknowledged add (the login) or preference write (the value).
+    written: Option<String>,
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: run scripts/test.sh"]
+async fn postgres_frozen_mid_query_is_cut_by_the_timeout() {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use clientele::backend::password::{Argon2Params, PasswordConfig};
+    use clientele::db::sea_orm::{ConnectionTrait, Statement};
+    use clientele::model::search::CustomerUserSearch;
+    use clientele::model::{NewCustomerCompany, NewCustomerUser, Password};
+    use clientele::{DbBackend, Directory, DirectoryConfig};
+
+    const WORKERS: usize = 6;
+    const QUERY_TIMEOUT_MS: u64 = 2_000;
+    // Generous: a bound, not a measurement. The freeze lasts longer than the bound, so an
+    // operation that waited for the server instead of being cut would break it.
+    const BOUND: Duration = Duration::from_secs(15);
+    const FROZEN_FOR: Duration = Duration::from_secs(18);
+    const PREF_KEY: &str = "FaultLoad";
+
+    let pg = throwaway::Pg::start();
+    let mut config = fault_config();
+    config.query_timeout_ms = QUERY_TIMEOUT_MS;
+    // No cache: every read goes to the server.
+    config.settings.cache_ttl = 0;
+    config.company_settings.cache_ttl = 0;
+    let db = Arc::new(
+        DbBackend::connect(&pg.url(), config)
+            .await
+            .expect("connect to the throwaway instance"),
+    );
+    clientele::db::migrate(db.connection())
+        .await
+        .expect("migrate");
+    let dir = Arc::new(
+        Directory::builder()
+            .writable_source(db.clone())
+            .company_store(db.clone())
+            .relation_store(db.clone())
+            .preference_store(db.clone())
+            .config(DirectoryConfig {
+                passwords: PasswordConfig {
+                    argon2: Argon2Params {
+                        memory_kib: 1024,
+                        iterations: 1,
+                        parallelism: 1,
+                    },
+                    ..PasswordConfig::default()
+                },
+                ..DirectoryConfig::default()
+            })
+            .build()
+            .expect("directory"),
+    );
+    dir.add_company(NewCustomerCompany::new("ACME", "Acme"), "t")
+        .await
+        .expect("company");
+    for w in 0..WORKERS {
+        let login = format!("seed{w}");
+        let new = NewCustomerUser::new(
+            &login,
+            "Seed",
+            "User",
+            &format!("{login}@acme-corp.com"),
+            "ACME",
+        )
+        .password(Password::new("seed-pw"));
+        dir.add_customer_user(new, "t").await.expect("seed user");
+    }
+
+    // The load: each worker cycles through an add, a read, a search, a preference write and a
+    // login, back to back. Each operation is also capped at 60 s here, so a hang fails the
+    // test instead of stalling it.
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let (dir, stop) = (dir.clone(), stop.clone());
+            tokio::spawn(async move {
+                let seed = format!("seed{w}");
+                let mut ops = Vec::new();
+                let mut i = 0usize;
+                while !stop.load(Ordering::SeqCst) {
+                    let at = started.elapsed();
+                    let (kind, written) = match i % 5 {
+                        0 => ("add", Some(format!("f{w}x{i}"))),
+                        1 => ("read", None),
+                        2 => ("search", None),
+                        3 => ("preference", Some(i.to_string())),
+                        _ => ("login", None),
+                    };
+                    let op = async {
+                        match i % 5 {
+                            0 => {
+                                let login = written.as_deref().unwrap();
+                                let new = NewCustomerUser::new(
+                                    login,
+                                    "F",
+                                    "Load",
+                                    &format!("{login}@acme-corp.com"),
+                                    "ACME",
+                                )
+                                .password(Password::new("pw"));
+                                dir.add_customer_user(new, "t").await.map(|_| ())
+                            }
+                            1 => match dir.customer_user(&seed).await {
+                                Ok(Some(_)) => Ok(()),
+                                Ok(None) => panic!("seed user {seed} not found"),
+                                Err(e) => Err(e),
+                            },
+                            2 => dir
+                                .search(&CustomerUserSearch::term("seed*").limit(10))
+                                .await
+                                .map(|hits| assert_eq!(hits.len(), WORKERS, "search hits")),
+                            3 => {
+                                dir.set_preference(&seed, PREF_KEY, written.as_deref().unwrap())
+                                    .await
+                            }
+                            _ => dir
+                                .authenticate(&seed, &Password::new("seed-pw"))
+                                .await
+                                .map(|_| ()),
+                        }
+                    };
+                    let outcome = tokio::time::timeout(Duration::from_secs(60), op)
+                        .await
+                        .unwrap_or_else(|_| panic!("{kind} by worker {w} hung for 60 s"));
+                    ops.push(Op {
+                        kind,
+                        started: at,
+                        ended: started.elapsed(),
+                        outcome,
+                        written,
+                    });
+                    i += 1;
+                    tokio::task::yield_now().await;
+                }
+                ops
+            })
+        })
+        .collect();
+
+    // Load on a healthy server, then freeze it with queries on the wire.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let freeze_begin = started.elapsed();
+    let frozen = pg.freeze();
+    let freeze_done = started.elapsed();
+    let stopped = frozen
+        .pids()
+        .iter()
+        .filter(|p| throwaway::state_of(**p) == Some('T'))
+        .count();
+    assert!(
+        frozen.pids().len() >= 3 && stopped == frozen.pids().len(),
+        "not every server process is stopped: {stopped} of {:?}",
+        frozen.pids()
+    );
+    let stopped_count = frozen.pids().len();
+    tokio::time::sleep(FROZEN_FOR).await;
+    let thaw_begin = started.elapsed();
+    frozen.thaw();
+    let thaw_done = started.elapsed();
+    // Keep the load running on the thawed server, through the same Directory.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut per_worker = Vec::new();
+    for w in workers {
+        per_worker.push(w.await.expect("load task"));
+    }
+    let ops: Vec<&Op> = per_worker.iter().flatten().collect();
+
+    // Every operation ended within the bound, hung or not.
+    let slowest = ops.iter().map(|o| o.ended - o.started).max().unwrap();
+    assert!(slowest < BOUND, "an operation took {slowest:?}");
+    // Before the freeze everything worked.
+    for o in ops.iter().filter(|o| o.ended < freeze_begin) {
+        assert!(
+            o.outcome.is_ok(),
+            "{} failed on a healthy server: {:?}",
+            o.kind,
+            o.outcome
+        );
+    }
+    // Whatever failed failed as an outage (`Timeout`/`Unavailable`), retryable.
+    for o in &ops {
+        if let Err(e) = &o.outcome {
+            assert!(
+                e.is_outage() && e.is_retryable(),
+                "{} failed with a non-outage error: {e:?}",
+                o.kind
+            );
+        }
+    }
+    // In flight at the freeze: started before every server process was stopped, ended after.
+    // Those that had not finished their queries were cut; at least one was.
+    let in_flight: Vec<&&Op> = ops
+        .iter()
+        .filter(|o| o.started < freeze_done && o.ended > freeze_done)
+        .collect();
+    let cut_in_flight = in_flight.iter().filter(|o| o.outcome.is_err()).count();
+    assert!(
+        cut_in_flight >= 1,
+        "no operation in flight at the freeze was cut ({} in flight)",
+        in_flight.len()
+    );
+    // New operations on the frozen server: every one that ended before the thaw failed.
+    let new_while_frozen: Vec<&&Op> = ops
+        .iter()
+        .filter(|o| o.started > freeze_done && o.ended < thaw_begin)
+        .collect();
+    for o in &new_while_frozen {
+        assert!(
+            o.outcome.is_err(),
+            "{} succeeded on a frozen server (started {:?}, ended {:?})",
+            o.kind,
+            o.started,
+            o.ended
+        );
+    }
+    assert!(
+        new_while_frozen.len() >= WORKERS,
+        "only {} operations started and ended while the server was frozen",
+        new_while_frozen.len()
+    );
+    let frozen_kinds: HashSet<&str> = new_while_frozen.iter().map(|o| o.kind).collect();
+    let slowest_cut = ops
+        .iter()
+        .filter(|o| o.outcome.is_err())
+        .map(|o| o.ended - o.started)
+        .max()
+        .unwrap();
+    // Recovery through the same Directory: the first success of an operation started after
+    // the thaw, and every worker's last operation succeeded.
+    let recovered_at = ops
+        .iter()
+        .filter(|o| o.started >= thaw_done && o.outcome.is_ok())
+        .map(|o| o.ended)
+        .min()
+        .expect("no operation succeeded after the thaw: the Directory did not recover");
+    let after_thaw_ok = ops
+        .iter()
+        .filter(|o| o.started >= thaw_done && o.outcome.is_ok())
+        .count();
+    for (w, worker_ops) in per_worker.iter().enumerate() {
+        let last = worker_ops.last().expect("a worker ran no operation");
+        assert!(
+            last.outcome.is_ok(),
+            "worker {w}'s last {} failed after the thaw: {:?}",
+            last.kind,
+            last.outcome
+        );
+    }
+    assert!(
+        after_thaw_ok >= 10,
+        "only {after_thaw_ok} operations succeeded after the thaw"
+    );
+
+    // No acknowledged write is missing: every acknowledged add is stored, and each worker's
+    // preference holds its last acknowledged value or a value written after it whose
+    // acknowledgement was lost to the freeze (a cut write may have been committed).
+    let conn = db.connection();
+    let backend = conn.get_database_backend();
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT login FROM customer_user".to_owned(),
+        ))
+        .await
+        .expect("read back users");
+    let stored: HashSet<String> = rows
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect();
+    let acked_adds: Vec<&str> = ops
+        .iter()
+        .filter(|o| o.kind == "add" && o.outcome.is_ok())
+        .map(|o| o.written.as_deref().unwrap())
+        .collect();
+    let missing: Vec<&&str> = acked_adds
+        .iter()
+        .filter(|l| !stored.contains(**l))
+        .collect();
+    assert!(missing.is_empty(), "acknowledged adds missing: {missing:?}");
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            backend,
+            format!(
+                "SELECT user_id, preferences_value FROM customer_preferences \
+                 WHERE preferences_key = '{PREF_KEY}'"
+            ),
+        ))
+        .await
+        .expect("read back preferences");
+    let prefs: HashMap<String, String> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get_by_index::<String>(0).unwrap(),
+                r.try_get_by_index::<String>(1).unwrap(),
+            )
+        })
+        .collect();
+    let mut acked_prefs = 0;
+    for (w, worker_ops) in per_worker.iter().enumerate() {
+        let writes: Vec<&Op> = worker_ops
+            .iter()
+            .filter(|o| o.kind == "preference")
+            .collect();
+        let last_ok = writes
+            .iter()
+            .rposition(|o| o.outcome.is_ok())
+            .expect("no acknowledged preference write");
+        acked_prefs += writes.iter().filter(|o| o.outcome.is_ok()).count();
+        let allowed: Vec<&str> = writes[last_ok..]
+            .iter()
+            .map(|o| o.written.as_deref().unwrap())
+            .collect();
+        let value = prefs.get(&format!("seed{w}")).map(String::as_str);
+        assert!(
+            value.is_some_and(|v| allowed.contains(&v)),
+            "seed{w}'s preference is {value:?}, the last acknowledged write was {:?}",
+            allowed[0]
+        );
+    }
+
+    let failed: Vec<&&Op> = ops.iter().filter(|o| o.outcome.is_err()).collect();
+    let kinds: BTreeMap<String, usize> = failed.iter().fold(Default::default(), |mut m, o| {
+        let e = o.outcome.as_ref().unwrap_err();
+        let k = format!("{e:?}")
+            .split([' ', '{', '('])
+            .next()
+            .unwrap()
+            .to_owned();
+        *m.entry(k).or_default() += 1;
+        m
+    });
+    let example = failed[0].outcome.as_ref().unwrap_err();
+    println!(
+        "faults postgres frozen: {} operations by {WORKERS} workers ({} adds and {acked_prefs} \
+         preference writes acknowledged, all present); {} processes stopped for {:.1} s \
+         (freeze took {:.3} s); {} in flight at the freeze, {cut_in_flight} of them cut; {} new \
+         operations on the frozen server ({} kinds), all failed; failures {kinds:?} (e.g. \
+         {example}); slowest cut {:.2} s, slowest operation {:.2} s (query timeout {:.1} s, \
+         bound {} s); first success {:.2} s after the thaw, {after_thaw_ok} successes after it \
+         through the same Directory",
+        ops.len(),
+        acked_adds.len(),
+        stopped_count,
+        (thaw_begin - freeze_done).as_secs_f64(),
+        (freeze_done - freeze_begin).as_secs_f64(),
+        in_flight.len(),
+        new_while_frozen.len(),
+        frozen_kinds.len(),
+        slowest_cut.as_secs_f64(),
+        slowest.as_secs_f64(),
+        QUERY_TIMEOUT_MS as f64 / 1000.0,
+        BOUND.as_secs(),
+        (recovered_at - thaw_done).as_secs_f64(),
+    );
+    drop(dir);
+    let _ = db.connection().close_by_ref().await;
+    drop(pg);
 }

@@ -200,84 +200,98 @@ impl CompanyStore for DbBackend {
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.company_settings.name))]
     async fn company(&self, customer_id: &str) -> Result<Option<CustomerCompany>> {
-        let layout = self.company_layout();
-        let mut q = self.select_companies(&layout);
-        q.and_where(self.company_matches(customer_id)).limit(2);
-        let rows = self
-            .conn
-            .query_all(&q)
-            .await
-            .map_err(|e| self.company_err(e))?;
-        let mut found = rows
-            .iter()
-            .map(|r| company(&layout, r).map_err(|f| self.company_fail(f)))
-            .collect::<Result<Vec<_>>>()?;
-        let exact = found
-            .iter()
-            .position(|c| c.customer_id.as_str() == customer_id)
-            .unwrap_or(0);
-        Ok((!found.is_empty()).then(|| found.swap_remove(exact)))
+        self.bounded(self.company_name(), async {
+            let layout = self.company_layout();
+            let mut q = self.select_companies(&layout);
+            q.and_where(self.company_matches(customer_id)).limit(2);
+            let rows = self
+                .conn
+                .query_all(&q)
+                .await
+                .map_err(|e| self.company_err(e))?;
+            let mut found = rows
+                .iter()
+                .map(|r| company(&layout, r).map_err(|f| self.company_fail(f)))
+                .collect::<Result<Vec<_>>>()?;
+            let exact = found
+                .iter()
+                .position(|c| c.customer_id.as_str() == customer_id)
+                .unwrap_or(0);
+            Ok((!found.is_empty()).then(|| found.swap_remove(exact)))
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.company_settings.name))]
     async fn search_companies(&self, query: &CompanyQuery) -> Result<Vec<CustomerCompany>> {
-        if query.limit == 0 {
-            return Ok(Vec::new());
-        }
-        let s = &self.config.company_settings;
-        let layout = self.company_layout();
-        let mut q = self.select_companies(&layout);
-        if let Some(expr) = &query.expr {
-            let fields = columns_of(&s.map, &s.search_fields);
-            q.and_where(compile(self.dialect, expr, &fields, !query.case_sensitive));
-        }
-        if let (true, Some(v)) = (query.valid_only, self.config.company_valid_column()) {
-            q.and_where(col(v).is_in([1]));
-        }
-        q.order_by_expr(
-            self.dialect.sort_key(col(&self.config.company_key)),
-            Order::Asc,
-        );
-        crate::sql::limit(&mut q, query.limit);
-        let rows = self
-            .conn
-            .query_all(&q)
-            .await
-            .map_err(|e| self.company_err(e))?;
-        rows.iter()
-            .map(|r| company(&layout, r).map_err(|f| self.company_fail(f)))
-            .collect()
+        self.bounded(self.company_name(), async {
+            if query.limit == 0 {
+                return Ok(Vec::new());
+            }
+            let s = &self.config.company_settings;
+            let layout = self.company_layout();
+            let mut q = self.select_companies(&layout);
+            if let Some(expr) = &query.expr {
+                let fields = columns_of(&s.map, &s.search_fields);
+                q.and_where(compile(self.dialect, expr, &fields, !query.case_sensitive));
+            }
+            if let (true, Some(v)) = (query.valid_only, self.config.company_valid_column()) {
+                q.and_where(col(v).is_in([1]));
+            }
+            q.order_by_expr(
+                self.dialect.sort_key(col(&self.config.company_key)),
+                Order::Asc,
+            );
+            crate::sql::limit(&mut q, query.limit);
+            let rows = self
+                .conn
+                .query_all(&q)
+                .await
+                .map_err(|e| self.company_err(e))?;
+            rows.iter()
+                .map(|r| company(&layout, r).map_err(|f| self.company_fail(f)))
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.company_settings.name))]
     async fn add_company(&self, c: &CustomerCompany, by: &str) -> Result<()> {
-        self.refuse_company_read_only()?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.try_add_company(c, by).await {
-                Ok(()) => return Ok(()),
-                Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
-                Err(f) if is_unique(&f) => return Err(self.company_conflict(c).await),
-                Err(f) => return Err(self.company_fail(f)),
+        self.bounded(self.company_name(), async {
+            self.refuse_company_read_only()?;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match self.try_add_company(c, by).await {
+                    Ok(()) => return Ok(()),
+                    Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
+                    Err(f) if is_unique(&f) => return Err(self.company_conflict(c).await),
+                    Err(f) => return Err(self.company_fail(f)),
+                }
             }
-        }
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.company_settings.name))]
     async fn update_company(&self, c: &CustomerCompany, by: &str) -> Result<()> {
-        self.refuse_company_read_only()?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.try_update_company(c, by).await {
-                Ok(()) => return Ok(()),
-                Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
-                Err(f) if is_unique(&f) => {
-                    return Err(self.company_fail(self.company_exists(keys::COMPANY_NAME, &c.name)));
+        self.bounded(self.company_name(), async {
+            self.refuse_company_read_only()?;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match self.try_update_company(c, by).await {
+                    Ok(()) => return Ok(()),
+                    Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
+                    Err(f) if is_unique(&f) => {
+                        return Err(
+                            self.company_fail(self.company_exists(keys::COMPANY_NAME, &c.name))
+                        );
+                    }
+                    Err(f) => return Err(self.company_fail(f)),
                 }
-                Err(f) => return Err(self.company_fail(f)),
             }
-        }
+        })
+        .await
     }
 }

@@ -75,6 +75,18 @@ pub struct DbConfig {
     pub acquire_timeout_ms: u64,
     /// How long opening a connection may take, in milliseconds.
     pub connect_timeout_ms: u64,
+    /// How long one operation of the backend (a read, a write with its transaction and
+    /// retries, a login's password lookup) may take in all, in milliseconds, before it fails
+    /// with [`Error::Timeout`](clientele_backend::Error::Timeout) naming the backend and this
+    /// limit. `0` = no limit.
+    ///
+    /// The pool's timeouts above only cover getting a connection: a server that stops answering
+    /// in the middle of a query — a frozen VM, a network partition — would otherwise leave the
+    /// caller waiting forever, since the driver has no read timeout. The limit is enforced on the
+    /// client, so it also holds when the server cannot cancel anything. A write cut by it may
+    /// still have been committed (the reply was lost, not necessarily the commit); it is
+    /// reported as a timeout, never as a success.
+    pub query_timeout_ms: u64,
     /// SQLite: how long a writer waits for another writer's lock, in milliseconds.
     pub sqlite_busy_timeout_ms: u64,
 }
@@ -101,6 +113,7 @@ impl Default for DbConfig {
             max_connections: 10,
             acquire_timeout_ms: 30_000,
             connect_timeout_ms: 10_000,
+            query_timeout_ms: 30_000,
             sqlite_busy_timeout_ms: 5_000,
         }
     }
@@ -120,6 +133,11 @@ impl DbConfig {
     /// The acquire timeout as a [`Duration`].
     pub fn acquire_timeout(&self) -> Duration {
         Duration::from_millis(self.acquire_timeout_ms)
+    }
+
+    /// The query timeout as a [`Duration`], or `None` for `query_timeout_ms = 0` (no limit).
+    pub fn query_timeout(&self) -> Option<Duration> {
+        (self.query_timeout_ms > 0).then(|| Duration::from_millis(self.query_timeout_ms))
     }
 
     /// Refuses a configuration the backend cannot work with, saying what to fix.

@@ -62,6 +62,7 @@ mod relations;
 mod row;
 mod search;
 mod sql;
+mod timeout;
 mod users;
 
 use std::time::Duration;

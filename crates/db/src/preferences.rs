@@ -92,48 +92,57 @@ impl DbBackend {
 impl PreferenceStore for DbBackend {
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn preferences(&self, login: &str) -> Result<BTreeMap<String, String>> {
-        let q = Query::select()
-            .exprs([col(self.pref_key()), col(self.pref_value())])
-            .from(self.prefs())
-            .and_where(self.dialect.eq_exact(col(self.pref_user()), login))
-            .to_owned();
-        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
-        let mut out = BTreeMap::new();
-        for r in &rows {
-            let key = read_text(r, 0)
-                .map_err(|e| self.err(e))?
-                .unwrap_or_default();
-            let value = read_text(r, 1)
-                .map_err(|e| self.err(e))?
-                .unwrap_or_default();
-            out.insert(key, value);
-        }
-        Ok(out)
+        self.bounded(self.name(), async {
+            let q = Query::select()
+                .exprs([col(self.pref_key()), col(self.pref_value())])
+                .from(self.prefs())
+                .and_where(self.dialect.eq_exact(col(self.pref_user()), login))
+                .to_owned();
+            let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+            let mut out = BTreeMap::new();
+            for r in &rows {
+                let key = read_text(r, 0)
+                    .map_err(|e| self.err(e))?
+                    .unwrap_or_default();
+                let value = read_text(r, 1)
+                    .map_err(|e| self.err(e))?
+                    .unwrap_or_default();
+                out.insert(key, value);
+            }
+            Ok(out)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn set_preference(&self, login: &str, key: &str, value: &str) -> Result<()> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.try_set_preference(login, key, value).await {
-                Ok(()) => return Ok(()),
-                // Two writers of the same key: the unique index refused the second insert;
-                // running again replaces the first writer's value.
-                Err(f) if (is_retry(&f) || is_unique(&f)) && attempt < ATTEMPTS => continue,
-                Err(f) => return Err(self.fail(f)),
+        self.bounded(self.name(), async {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match self.try_set_preference(login, key, value).await {
+                    Ok(()) => return Ok(()),
+                    // Two writers of the same key: the unique index refused the second insert;
+                    // running again replaces the first writer's value.
+                    Err(f) if (is_retry(&f) || is_unique(&f)) && attempt < ATTEMPTS => continue,
+                    Err(f) => return Err(self.fail(f)),
+                }
             }
-        }
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn delete_preference(&self, login: &str, key: &str) -> Result<()> {
-        let delete = Query::delete()
-            .from_table(self.prefs())
-            .and_where(self.pref_row(login, key))
-            .to_owned();
-        self.conn.execute(&delete).await.map_err(|e| self.err(e))?;
-        Ok(())
+        self.bounded(self.name(), async {
+            let delete = Query::delete()
+                .from_table(self.prefs())
+                .and_where(self.pref_row(login, key))
+                .to_owned();
+            self.conn.execute(&delete).await.map_err(|e| self.err(e))?;
+            Ok(())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
@@ -142,54 +151,63 @@ impl PreferenceStore for DbBackend {
         key: &str,
         value: Option<&str>,
     ) -> Result<Vec<(String, String)>> {
-        let mut q = Query::select();
-        q.exprs([col(self.pref_user()), col(self.pref_value())])
-            .from(self.prefs())
-            .and_where(self.dialect.eq_exact(col(self.pref_key()), key));
-        if let Some(v) = value {
-            q.and_where(self.dialect.eq_exact(col(self.pref_value()), v));
-        }
-        q.order_by_expr(self.dialect.sort_key(col(self.pref_user())), Order::Asc);
-        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    read_text(r, 0)
-                        .map_err(|e| self.err(e))?
-                        .unwrap_or_default(),
-                    read_text(r, 1)
-                        .map_err(|e| self.err(e))?
-                        .unwrap_or_default(),
-                ))
-            })
-            .collect()
+        self.bounded(self.name(), async {
+            let mut q = Query::select();
+            q.exprs([col(self.pref_user()), col(self.pref_value())])
+                .from(self.prefs())
+                .and_where(self.dialect.eq_exact(col(self.pref_key()), key));
+            if let Some(v) = value {
+                q.and_where(self.dialect.eq_exact(col(self.pref_value()), v));
+            }
+            q.order_by_expr(self.dialect.sort_key(col(self.pref_user())), Order::Asc);
+            let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        read_text(r, 0)
+                            .map_err(|e| self.err(e))?
+                            .unwrap_or_default(),
+                        read_text(r, 1)
+                            .map_err(|e| self.err(e))?
+                            .unwrap_or_default(),
+                    ))
+                })
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn rename_preferences(&self, old: &str, new: &str) -> Result<()> {
-        if old == new {
-            return Ok(());
-        }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.try_rename_preferences(old, new).await {
-                Ok(()) => return Ok(()),
-                Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
-                Err(f) => return Err(self.fail(f)),
+        self.bounded(self.name(), async {
+            if old == new {
+                return Ok(());
             }
-        }
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match self.try_rename_preferences(old, new).await {
+                    Ok(()) => return Ok(()),
+                    Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
+                    Err(f) => return Err(self.fail(f)),
+                }
+            }
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn take_preference(&self, login: &str, key: &str, expected: &str) -> Result<bool> {
-        // One statement: of two concurrent takers only one deletes the row.
-        let delete = Query::delete()
-            .from_table(self.prefs())
-            .and_where(self.pref_row(login, key))
-            .and_where(self.dialect.eq_exact(col(self.pref_value()), expected))
-            .to_owned();
-        let result = self.conn.execute(&delete).await.map_err(|e| self.err(e))?;
-        Ok(result.rows_affected() > 0)
+        self.bounded(self.name(), async {
+            // One statement: of two concurrent takers only one deletes the row.
+            let delete = Query::delete()
+                .from_table(self.prefs())
+                .and_where(self.pref_row(login, key))
+                .and_where(self.dialect.eq_exact(col(self.pref_value()), expected))
+                .to_owned();
+            let result = self.conn.execute(&delete).await.map_err(|e| self.err(e))?;
+            Ok(result.rows_affected() > 0)
+        })
+        .await
     }
 }

@@ -422,114 +422,135 @@ impl RelationStore for DbBackend {
         active: bool,
         by: &str,
     ) -> Result<()> {
-        if !active {
-            let condition = self
-                .dialect
-                .eq_exact(col("user_id"), login)
-                .and(self.dialect.eq_exact(col("customer_id"), customer_id));
-            return self
-                .delete_where(USER_COMPANY, condition)
-                .await
-                .map(|_| ())
-                .map_err(|f| self.fail(f));
-        }
-        let extra = self.audit_values(by, true);
-        retrying!(
-            self,
-            self.try_relate(
-                USER_COMPANY,
-                vec![("user_id", login), ("customer_id", customer_id)],
-                extra.clone()
+        self.bounded(self.name(), async {
+            if !active {
+                let condition = self
+                    .dialect
+                    .eq_exact(col("user_id"), login)
+                    .and(self.dialect.eq_exact(col("customer_id"), customer_id));
+                return self
+                    .delete_where(USER_COMPANY, condition)
+                    .await
+                    .map(|_| ())
+                    .map_err(|f| self.fail(f));
+            }
+            let extra = self.audit_values(by, true);
+            retrying!(
+                self,
+                self.try_relate(
+                    USER_COMPANY,
+                    vec![("user_id", login), ("customer_id", customer_id)],
+                    extra.clone()
+                )
             )
-        )
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn user_companies(&self, login: &str) -> Result<Vec<CustomerId>> {
-        let q = Query::select()
-            .expr(col("customer_id"))
-            .from(t(USER_COMPANY))
-            .and_where(self.dialect.eq_exact(col("user_id"), login))
-            .order_by_expr(self.dialect.sort_key(col("customer_id")), Order::Asc)
-            .to_owned();
-        let mut ids: Vec<String> = self
-            .strings(&self.conn, &q, 1)
-            .await?
-            .into_iter()
-            .map(|mut r| r.remove(0))
-            .collect();
-        // A database without the unique index may hold a relation twice.
-        ids.dedup();
-        Ok(ids.into_iter().map(CustomerId::from_stored).collect())
+        self.bounded(self.name(), async {
+            let q = Query::select()
+                .expr(col("customer_id"))
+                .from(t(USER_COMPANY))
+                .and_where(self.dialect.eq_exact(col("user_id"), login))
+                .order_by_expr(self.dialect.sort_key(col("customer_id")), Order::Asc)
+                .to_owned();
+            let mut ids: Vec<String> = self
+                .strings(&self.conn, &q, 1)
+                .await?
+                .into_iter()
+                .map(|mut r| r.remove(0))
+                .collect();
+            // A database without the unique index may hold a relation twice.
+            ids.dedup();
+            Ok(ids.into_iter().map(CustomerId::from_stored).collect())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn company_users(&self, customer_id: &str) -> Result<Vec<Login>> {
-        let q = Query::select()
-            .expr(col("user_id"))
-            .from(t(USER_COMPANY))
-            .and_where(self.dialect.eq_exact(col("customer_id"), customer_id))
-            .order_by_expr(self.dialect.sort_key(col("user_id")), Order::Asc)
-            .to_owned();
-        let mut logins: Vec<String> = self
-            .strings(&self.conn, &q, 1)
-            .await?
-            .into_iter()
-            .map(|mut r| r.remove(0))
-            .collect();
-        logins.dedup();
-        Ok(logins.into_iter().map(Login::from_stored).collect())
+        self.bounded(self.name(), async {
+            let q = Query::select()
+                .expr(col("user_id"))
+                .from(t(USER_COMPANY))
+                .and_where(self.dialect.eq_exact(col("customer_id"), customer_id))
+                .order_by_expr(self.dialect.sort_key(col("user_id")), Order::Asc)
+                .to_owned();
+            let mut logins: Vec<String> = self
+                .strings(&self.conn, &q, 1)
+                .await?
+                .into_iter()
+                .map(|mut r| r.remove(0))
+                .collect();
+            logins.dedup();
+            Ok(logins.into_iter().map(Login::from_stored).collect())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn rename_user(&self, old: &str, new: &str) -> Result<()> {
-        if old == new {
-            return Ok(());
-        }
-        retrying!(self, self.try_rename_user(old, new))
+        self.bounded(self.name(), async {
+            if old == new {
+                return Ok(());
+            }
+            retrying!(self, self.try_rename_user(old, new))
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn add_group(&self, name: &str, validity: Validity, by: &str) -> Result<Group> {
-        let table = self.config.groups_table.clone();
-        let id: i64 = retrying!(
-            self,
-            self.try_add_named(&table, Entity::Group, name, validity, by)
-        )?;
-        Ok(Group {
-            id,
-            name: name.to_owned(),
-            validity,
+        self.bounded(self.name(), async {
+            let table = self.config.groups_table.clone();
+            let id: i64 = retrying!(
+                self,
+                self.try_add_named(&table, Entity::Group, name, validity, by)
+            )?;
+            Ok(Group {
+                id,
+                name: name.to_owned(),
+                validity,
+            })
         })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn set_group_validity(&self, group_id: i64, validity: Validity) -> Result<()> {
-        let update = Query::update()
-            .table(t(&self.config.groups_table))
-            .value(Alias::new("valid_id"), validity.id())
-            .value(Alias::new("change_time"), time_value(now_epoch()))
-            .and_where(col("id").eq(group_id))
-            .to_owned();
-        let result = self.conn.execute(&update).await.map_err(|e| self.err(e))?;
-        if result.rows_affected() == 0 {
-            return Err(Error::NotFound {
-                entity: Entity::Group,
-                key: group_id.to_string(),
-            });
-        }
-        Ok(())
+        self.bounded(self.name(), async {
+            let update = Query::update()
+                .table(t(&self.config.groups_table))
+                .value(Alias::new("valid_id"), validity.id())
+                .value(Alias::new("change_time"), time_value(now_epoch()))
+                .and_where(col("id").eq(group_id))
+                .to_owned();
+            let result = self.conn.execute(&update).await.map_err(|e| self.err(e))?;
+            if result.rows_affected() == 0 {
+                return Err(Error::NotFound {
+                    entity: Entity::Group,
+                    key: group_id.to_string(),
+                });
+            }
+            Ok(())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn groups(&self) -> Result<Vec<Group>> {
-        let table = self.config.groups_table.clone();
-        Ok(self
-            .list_named(&self.conn, &table)
-            .await?
-            .into_iter()
-            .map(|(id, name, validity)| Group { id, name, validity })
-            .collect())
+        self.bounded(self.name(), async {
+            let table = self.config.groups_table.clone();
+            Ok(self
+                .list_named(&self.conn, &table)
+                .await?
+                .into_iter()
+                .map(|(id, name, validity)| Group { id, name, validity })
+                .collect())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
@@ -540,10 +561,13 @@ impl RelationStore for DbBackend {
         permissions: &[String],
         by: &str,
     ) -> Result<()> {
-        retrying!(
-            self,
-            self.try_set_user_grant(login, group_id, permissions, by)
-        )
+        self.bounded(self.name(), async {
+            retrying!(
+                self,
+                self.try_set_user_grant(login, group_id, permissions, by)
+            )
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
@@ -555,122 +579,134 @@ impl RelationStore for DbBackend {
         permissions: &[String],
         by: &str,
     ) -> Result<()> {
-        retrying!(
-            self,
-            self.try_set_company_grant(customer_id, group_id, context, permissions, by)
-        )
+        self.bounded(self.name(), async {
+            retrying!(
+                self,
+                self.try_set_company_grant(customer_id, group_id, context, permissions, by)
+            )
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn relation_snapshot(&self) -> Result<RelationSnapshot> {
-        // One snapshot for all four reads, so a grant written meanwhile is either in every part
-        // or in none.
-        let tx = match self.dialect {
-            Dialect::Sqlite => self.conn.begin().await,
-            _ => {
-                self.conn
-                    .begin_with_config(
-                        Some(IsolationLevel::RepeatableRead),
-                        Some(AccessMode::ReadOnly),
-                    )
-                    .await
+        self.bounded(self.name(), async {
+            // One snapshot for all four reads, so a grant written meanwhile is either in every part
+            // or in none.
+            let tx = match self.dialect {
+                Dialect::Sqlite => self.conn.begin().await,
+                _ => {
+                    self.conn
+                        .begin_with_config(
+                            Some(IsolationLevel::RepeatableRead),
+                            Some(AccessMode::ReadOnly),
+                        )
+                        .await
+                }
             }
-        }
-        .map_err(|e| self.err(e))?;
-        let table = self.config.groups_table.clone();
-        let groups = self
-            .list_named(&tx, &table)
-            .await?
-            .into_iter()
-            .map(|(id, name, validity)| Group { id, name, validity })
-            .collect();
-        let q = Query::select()
-            .exprs([col("user_id"), col("group_id"), col("permission_key")])
-            .from(t(USER_GRANT))
-            .and_where(col("permission_value").eq(1))
-            .to_owned();
-        let rows = tx.query_all(&q).await.map_err(|e| self.err(e))?;
-        let mut user_grants = BTreeSet::new();
-        for r in &rows {
-            user_grants.insert(UserGrant {
-                login: read_text(r, 0)
-                    .map_err(|e| self.err(e))?
-                    .unwrap_or_default(),
-                group_id: read_int(r, 1).map_err(|e| self.err(e))?.unwrap_or(0),
-                permission: read_text(r, 2)
-                    .map_err(|e| self.err(e))?
-                    .unwrap_or_default(),
-            });
-        }
-        let q = Query::select()
-            .exprs([
-                col("customer_id"),
-                col("group_id"),
-                col("permission_key"),
-                col("permission_context"),
-            ])
-            .from(t(COMPANY_GRANT))
-            .and_where(col("permission_value").eq(1))
-            .to_owned();
-        let rows = tx.query_all(&q).await.map_err(|e| self.err(e))?;
-        let mut company_grants = BTreeSet::new();
-        for r in &rows {
-            company_grants.insert(CompanyGrant {
-                customer_id: read_text(r, 0)
-                    .map_err(|e| self.err(e))?
-                    .unwrap_or_default(),
-                group_id: read_int(r, 1).map_err(|e| self.err(e))?.unwrap_or(0),
-                permission: read_text(r, 2)
-                    .map_err(|e| self.err(e))?
-                    .unwrap_or_default(),
-                context: read_text(r, 3)
-                    .map_err(|e| self.err(e))?
-                    .unwrap_or_default(),
-            });
-        }
-        let q = Query::select()
-            .exprs([col("user_id"), col("customer_id")])
-            .from(t(USER_COMPANY))
-            .to_owned();
-        let user_companies: BTreeSet<(String, String)> = self
-            .strings(&tx, &q, 2)
-            .await?
-            .into_iter()
-            .map(|mut r| {
-                let c = r.remove(1);
-                (r.remove(0), c)
+            .map_err(|e| self.err(e))?;
+            let table = self.config.groups_table.clone();
+            let groups = self
+                .list_named(&tx, &table)
+                .await?
+                .into_iter()
+                .map(|(id, name, validity)| Group { id, name, validity })
+                .collect();
+            let q = Query::select()
+                .exprs([col("user_id"), col("group_id"), col("permission_key")])
+                .from(t(USER_GRANT))
+                .and_where(col("permission_value").eq(1))
+                .to_owned();
+            let rows = tx.query_all(&q).await.map_err(|e| self.err(e))?;
+            let mut user_grants = BTreeSet::new();
+            for r in &rows {
+                user_grants.insert(UserGrant {
+                    login: read_text(r, 0)
+                        .map_err(|e| self.err(e))?
+                        .unwrap_or_default(),
+                    group_id: read_int(r, 1).map_err(|e| self.err(e))?.unwrap_or(0),
+                    permission: read_text(r, 2)
+                        .map_err(|e| self.err(e))?
+                        .unwrap_or_default(),
+                });
+            }
+            let q = Query::select()
+                .exprs([
+                    col("customer_id"),
+                    col("group_id"),
+                    col("permission_key"),
+                    col("permission_context"),
+                ])
+                .from(t(COMPANY_GRANT))
+                .and_where(col("permission_value").eq(1))
+                .to_owned();
+            let rows = tx.query_all(&q).await.map_err(|e| self.err(e))?;
+            let mut company_grants = BTreeSet::new();
+            for r in &rows {
+                company_grants.insert(CompanyGrant {
+                    customer_id: read_text(r, 0)
+                        .map_err(|e| self.err(e))?
+                        .unwrap_or_default(),
+                    group_id: read_int(r, 1).map_err(|e| self.err(e))?.unwrap_or(0),
+                    permission: read_text(r, 2)
+                        .map_err(|e| self.err(e))?
+                        .unwrap_or_default(),
+                    context: read_text(r, 3)
+                        .map_err(|e| self.err(e))?
+                        .unwrap_or_default(),
+                });
+            }
+            let q = Query::select()
+                .exprs([col("user_id"), col("customer_id")])
+                .from(t(USER_COMPANY))
+                .to_owned();
+            let user_companies: BTreeSet<(String, String)> = self
+                .strings(&tx, &q, 2)
+                .await?
+                .into_iter()
+                .map(|mut r| {
+                    let c = r.remove(1);
+                    (r.remove(0), c)
+                })
+                .collect();
+            tx.commit().await.map_err(|e| self.err(e))?;
+            Ok(RelationSnapshot {
+                groups,
+                user_grants: user_grants.into_iter().collect(),
+                company_grants: company_grants.into_iter().collect(),
+                user_companies: user_companies.into_iter().collect(),
             })
-            .collect();
-        tx.commit().await.map_err(|e| self.err(e))?;
-        Ok(RelationSnapshot {
-            groups,
-            user_grants: user_grants.into_iter().collect(),
-            company_grants: company_grants.into_iter().collect(),
-            user_companies: user_companies.into_iter().collect(),
         })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn add_service(&self, name: &str, validity: Validity, by: &str) -> Result<Service> {
-        let id: i64 = retrying!(
-            self,
-            self.try_add_named(SERVICE, Entity::Service, name, validity, by)
-        )?;
-        Ok(Service {
-            id,
-            name: name.to_owned(),
-            validity,
+        self.bounded(self.name(), async {
+            let id: i64 = retrying!(
+                self,
+                self.try_add_named(SERVICE, Entity::Service, name, validity, by)
+            )?;
+            Ok(Service {
+                id,
+                name: name.to_owned(),
+                validity,
+            })
         })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn services(&self) -> Result<Vec<Service>> {
-        Ok(self
-            .list_named(&self.conn, SERVICE)
-            .await?
-            .into_iter()
-            .map(|(id, name, validity)| Service { id, name, validity })
-            .collect())
+        self.bounded(self.name(), async {
+            Ok(self
+                .list_named(&self.conn, SERVICE)
+                .await?
+                .into_iter()
+                .map(|(id, name, validity)| Service { id, name, validity })
+                .collect())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
@@ -681,38 +717,44 @@ impl RelationStore for DbBackend {
         active: bool,
         by: &str,
     ) -> Result<()> {
-        retrying!(
-            self,
-            self.try_set_user_service(login, service_id, active, by)
-        )
+        self.bounded(self.name(), async {
+            retrying!(
+                self,
+                self.try_set_user_service(login, service_id, active, by)
+            )
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn user_services(&self, login: &str) -> Result<Vec<Service>> {
-        let q = Query::select()
-            .distinct()
-            .exprs([
-                tcol(SERVICE, "id"),
-                tcol(SERVICE, "name"),
-                tcol(SERVICE, "valid_id"),
-            ])
-            .from(t(USER_SERVICE))
-            .inner_join(
-                t(SERVICE),
-                tcol(SERVICE, "id").equals((t(USER_SERVICE), t("service_id"))),
-            )
-            .and_where(
-                self.dialect
-                    .eq_exact(tcol(USER_SERVICE, "customer_user_login"), login),
-            )
-            .and_where(tcol(SERVICE, "valid_id").eq(1))
-            .order_by_expr(tcol(SERVICE, "id"), Order::Asc)
-            .to_owned();
-        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
-        Ok(self
-            .named_rows(&rows)?
-            .into_iter()
-            .map(|(id, name, validity)| Service { id, name, validity })
-            .collect())
+        self.bounded(self.name(), async {
+            let q = Query::select()
+                .distinct()
+                .exprs([
+                    tcol(SERVICE, "id"),
+                    tcol(SERVICE, "name"),
+                    tcol(SERVICE, "valid_id"),
+                ])
+                .from(t(USER_SERVICE))
+                .inner_join(
+                    t(SERVICE),
+                    tcol(SERVICE, "id").equals((t(USER_SERVICE), t("service_id"))),
+                )
+                .and_where(
+                    self.dialect
+                        .eq_exact(tcol(USER_SERVICE, "customer_user_login"), login),
+                )
+                .and_where(tcol(SERVICE, "valid_id").eq(1))
+                .order_by_expr(tcol(SERVICE, "id"), Order::Asc)
+                .to_owned();
+            let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+            Ok(self
+                .named_rows(&rows)?
+                .into_iter()
+                .map(|(id, name, validity)| Service { id, name, validity })
+                .collect())
+        })
+        .await
     }
 }

@@ -298,80 +298,92 @@ impl CustomerUserSource for DbBackend {
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn get(&self, login: &str) -> Result<Option<CustomerUser>> {
-        let mut q = self.select_users();
-        q.and_where(self.login_matches(login)).limit(2);
-        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
-        let mut users = self.users_from(&rows)?;
-        let exact = users
-            .iter()
-            .position(|u| u.login.as_str() == login)
-            .unwrap_or(0);
-        Ok((!users.is_empty()).then(|| users.swap_remove(exact)))
+        self.bounded(self.name(), async {
+            let mut q = self.select_users();
+            q.and_where(self.login_matches(login)).limit(2);
+            let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+            let mut users = self.users_from(&rows)?;
+            let exact = users
+                .iter()
+                .position(|u| u.login.as_str() == login)
+                .unwrap_or(0);
+            Ok((!users.is_empty()).then(|| users.swap_remove(exact)))
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn search(&self, query: &UserQuery) -> Result<Vec<CustomerUser>> {
-        if query.limit == 0 {
-            return Ok(Vec::new());
-        }
-        let (search_fields, postmaster_fields) = settings_fields(&self.config.settings);
-        let table = self.user_table();
-        let fields = table.fields(query.fields, search_fields, postmaster_fields);
-        let mut q = self.select_users();
-        q.and_where(compile(
-            self.dialect,
-            &query.expr,
-            &fields,
-            !query.case_sensitive,
-        ));
-        if let Some(v) = table.valid_filter(query.valid_only) {
-            q.and_where(v);
-        }
-        self.sort_by_login(&mut q, Order::Asc);
-        crate::sql::limit(&mut q, query.limit);
-        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
-        self.users_from(&rows)
+        self.bounded(self.name(), async {
+            if query.limit == 0 {
+                return Ok(Vec::new());
+            }
+            let (search_fields, postmaster_fields) = settings_fields(&self.config.settings);
+            let table = self.user_table();
+            let fields = table.fields(query.fields, search_fields, postmaster_fields);
+            let mut q = self.select_users();
+            q.and_where(compile(
+                self.dialect,
+                &query.expr,
+                &fields,
+                !query.case_sensitive,
+            ));
+            if let Some(v) = table.valid_filter(query.valid_only) {
+                q.and_where(v);
+            }
+            self.sort_by_login(&mut q, Order::Asc);
+            crate::sql::limit(&mut q, query.limit);
+            let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+            self.users_from(&rows)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn search_detail(&self, query: &DetailSearch) -> Result<Vec<Login>> {
-        if query.limit == Some(0) {
-            return Ok(Vec::new());
-        }
-        let table = self.user_table();
-        let mut q = Query::select();
-        q.expr(col(&self.config.customer_key))
-            .from(self.table())
-            .and_where(table.detail_condition(self.dialect, query));
-        table.detail_order(self.dialect, query, &mut q);
-        if let Some(limit) = query.limit {
-            crate::sql::limit(&mut q, limit);
-        }
-        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
-        rows.iter()
-            .map(|r| {
-                read_text(r, 0)
-                    .map(|l| Login::from_stored(l.unwrap_or_default()))
-                    .map_err(|e| self.err(e))
-            })
-            .collect()
+        self.bounded(self.name(), async {
+            if query.limit == Some(0) {
+                return Ok(Vec::new());
+            }
+            let table = self.user_table();
+            let mut q = Query::select();
+            q.expr(col(&self.config.customer_key))
+                .from(self.table())
+                .and_where(table.detail_condition(self.dialect, query));
+            table.detail_order(self.dialect, query, &mut q);
+            if let Some(limit) = query.limit {
+                crate::sql::limit(&mut q, limit);
+            }
+            let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+            rows.iter()
+                .map(|r| {
+                    read_text(r, 0)
+                        .map(|l| Login::from_stored(l.unwrap_or_default()))
+                        .map_err(|e| self.err(e))
+                })
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn count_detail(&self, query: &DetailSearch) -> Result<u64> {
-        let q = Query::select()
-            .expr(Expr::cust("COUNT(*)"))
-            .from(self.table())
-            .and_where(self.user_table().detail_condition(self.dialect, query))
-            .to_owned();
-        let row = self.conn.query_one(&q).await.map_err(|e| self.err(e))?;
-        let n = match row {
-            Some(r) => crate::row::read_int(&r, 0)
-                .map_err(|e| self.err(e))?
-                .unwrap_or(0),
-            None => 0,
-        };
-        Ok(u64::try_from(n).unwrap_or(0))
+        self.bounded(self.name(), async {
+            let q = Query::select()
+                .expr(Expr::cust("COUNT(*)"))
+                .from(self.table())
+                .and_where(self.user_table().detail_condition(self.dialect, query))
+                .to_owned();
+            let row = self.conn.query_one(&q).await.map_err(|e| self.err(e))?;
+            let n = match row {
+                Some(r) => crate::row::read_int(&r, 0)
+                    .map_err(|e| self.err(e))?
+                    .unwrap_or(0),
+                None => 0,
+            };
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
@@ -380,36 +392,39 @@ impl CustomerUserSource for DbBackend {
         term: Option<&Term>,
         valid_only: bool,
     ) -> Result<Vec<CustomerId>> {
-        let table = self.user_table();
-        let column = &self.config.customer_id_column;
-        let mut q = Query::select();
-        q.distinct()
-            .expr(col(column))
-            .from(self.table())
-            .and_where(self.dialect.present(col(column), true));
-        if let Some(term) = term {
-            let fields = table.fields(FieldSet::CustomerId, &[], &[]);
-            q.and_where(compile(
-                self.dialect,
-                term,
-                &fields,
-                !self.config.settings.case_sensitive,
-            ));
-        }
-        if let Some(v) = table.valid_filter(valid_only) {
-            q.and_where(v);
-        }
-        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
-        let mut ids = Vec::with_capacity(rows.len());
-        for r in &rows {
-            if let Some(id) = read_text(r, 0).map_err(|e| self.err(e))? {
-                ids.push(id);
+        self.bounded(self.name(), async {
+            let table = self.user_table();
+            let column = &self.config.customer_id_column;
+            let mut q = Query::select();
+            q.distinct()
+                .expr(col(column))
+                .from(self.table())
+                .and_where(self.dialect.present(col(column), true));
+            if let Some(term) = term {
+                let fields = table.fields(FieldSet::CustomerId, &[], &[]);
+                q.and_where(compile(
+                    self.dialect,
+                    term,
+                    &fields,
+                    !self.config.settings.case_sensitive,
+                ));
             }
-        }
-        ids.sort();
-        ids.dedup();
-        ids.sort_by_key(|a| a.to_lowercase());
-        Ok(ids.into_iter().map(CustomerId::from_stored).collect())
+            if let Some(v) = table.valid_filter(valid_only) {
+                q.and_where(v);
+            }
+            let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+            let mut ids = Vec::with_capacity(rows.len());
+            for r in &rows {
+                if let Some(id) = read_text(r, 0).map_err(|e| self.err(e))? {
+                    ids.push(id);
+                }
+            }
+            ids.sort();
+            ids.dedup();
+            ids.sort_by_key(|a| a.to_lowercase());
+            Ok(ids.into_iter().map(CustomerId::from_stored).collect())
+        })
+        .await
     }
 }
 
@@ -417,24 +432,27 @@ impl CustomerUserSource for DbBackend {
 impl CustomerUserWriter for DbBackend {
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn add(&self, user: &CustomerUser, password_hash: Option<&str>, by: &str) -> Result<()> {
-        self.refuse_read_only()?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.try_add(user, password_hash, by).await {
-                Ok(()) => return Ok(()),
-                Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
-                // The database's own unique index refused a login another writer just took.
-                Err(f) if is_unique(&f) => {
-                    return Err(self.fail(self.exists(
-                        Entity::CustomerUser,
-                        keys::LOGIN,
-                        user.login.as_str(),
-                    )));
+        self.bounded(self.name(), async {
+            self.refuse_read_only()?;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match self.try_add(user, password_hash, by).await {
+                    Ok(()) => return Ok(()),
+                    Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
+                    // The database's own unique index refused a login another writer just took.
+                    Err(f) if is_unique(&f) => {
+                        return Err(self.fail(self.exists(
+                            Entity::CustomerUser,
+                            keys::LOGIN,
+                            user.login.as_str(),
+                        )));
+                    }
+                    Err(f) => return Err(self.fail(f)),
                 }
-                Err(f) => return Err(self.fail(f)),
             }
-        }
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
@@ -445,45 +463,51 @@ impl CustomerUserWriter for DbBackend {
         expected: Expected,
         by: &str,
     ) -> Result<()> {
-        self.refuse_read_only()?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.try_update(login, user, expected, by).await {
-                Ok(()) => return Ok(()),
-                Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
-                Err(f) if is_unique(&f) => {
-                    return Err(self.fail(self.exists(
-                        Entity::CustomerUser,
-                        keys::LOGIN,
-                        user.login.as_str(),
-                    )));
+        self.bounded(self.name(), async {
+            self.refuse_read_only()?;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match self.try_update(login, user, expected, by).await {
+                    Ok(()) => return Ok(()),
+                    Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
+                    Err(f) if is_unique(&f) => {
+                        return Err(self.fail(self.exists(
+                            Entity::CustomerUser,
+                            keys::LOGIN,
+                            user.login.as_str(),
+                        )));
+                    }
+                    Err(f) => return Err(self.fail(f)),
                 }
-                Err(f) => return Err(self.fail(f)),
             }
-        }
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn set_password_hash(&self, login: &Login, hash: &str) -> Result<()> {
-        self.refuse_read_only()?;
-        let Some(pw) = &self.users.password else {
-            return Err(Error::Config(format!(
-                "db backend {:?}: the attribute map has no {} row, so passwords cannot be stored",
-                self.name(),
-                keys::PASSWORD
-            )));
-        };
-        let update = Query::update()
-            .table(self.table())
-            .value(Alias::new(pw.as_str()), hash)
-            .and_where(self.login_matches(login.as_str()))
-            .to_owned();
-        let result = self.conn.execute(&update).await.map_err(|e| self.err(e))?;
-        if result.rows_affected() == 0 {
-            return Err(Error::user_not_found(login.as_str()));
-        }
-        Ok(())
+        self.bounded(self.name(), async {
+            self.refuse_read_only()?;
+            let Some(pw) = &self.users.password else {
+                return Err(Error::Config(format!(
+                    "db backend {:?}: the attribute map has no {} row, so passwords cannot be stored",
+                    self.name(),
+                    keys::PASSWORD
+                )));
+            };
+            let update = Query::update()
+                .table(self.table())
+                .value(Alias::new(pw.as_str()), hash)
+                .and_where(self.login_matches(login.as_str()))
+                .to_owned();
+            let result = self.conn.execute(&update).await.map_err(|e| self.err(e))?;
+            if result.rows_affected() == 0 {
+                return Err(Error::user_not_found(login.as_str()));
+            }
+            Ok(())
+        })
+        .await
     }
 }
 
@@ -491,37 +515,40 @@ impl CustomerUserWriter for DbBackend {
 impl PasswordStore for DbBackend {
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn password_hash(&self, login: &str) -> Result<Option<(Login, Option<String>)>> {
-        let login_col = self
-            .config
-            .settings
-            .map
-            .storage_of(keys::LOGIN)
-            .unwrap_or(&self.config.customer_key)
-            .to_owned();
-        let mut q = Query::select();
-        q.expr(col(&login_col));
-        q.expr(match &self.users.password {
-            Some(pw) => col(pw),
-            None => Expr::cust("NULL"),
-        });
-        q.from(self.table())
-            .and_where(self.login_matches(login))
-            .limit(2);
-        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
-        let mut found = Vec::new();
-        for r in &rows {
-            let stored = read_text(r, 0)
-                .map_err(|e| self.err(e))?
-                .unwrap_or_default();
-            let hash = read_text(r, 1)
-                .map_err(|e| self.err(e))?
-                .filter(|h| !h.is_empty());
-            found.push((Login::from_stored(stored), hash));
-        }
-        let exact = found
-            .iter()
-            .position(|(l, _)| l.as_str() == login)
-            .unwrap_or(0);
-        Ok((!found.is_empty()).then(|| found.swap_remove(exact)))
+        self.bounded(self.name(), async {
+            let login_col = self
+                .config
+                .settings
+                .map
+                .storage_of(keys::LOGIN)
+                .unwrap_or(&self.config.customer_key)
+                .to_owned();
+            let mut q = Query::select();
+            q.expr(col(&login_col));
+            q.expr(match &self.users.password {
+                Some(pw) => col(pw),
+                None => Expr::cust("NULL"),
+            });
+            q.from(self.table())
+                .and_where(self.login_matches(login))
+                .limit(2);
+            let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+            let mut found = Vec::new();
+            for r in &rows {
+                let stored = read_text(r, 0)
+                    .map_err(|e| self.err(e))?
+                    .unwrap_or_default();
+                let hash = read_text(r, 1)
+                    .map_err(|e| self.err(e))?
+                    .filter(|h| !h.is_empty());
+                found.push((Login::from_stored(stored), hash));
+            }
+            let exact = found
+                .iter()
+                .position(|(l, _)| l.as_str() == login)
+                .unwrap_or(0);
+            Ok((!found.is_empty()).then(|| found.swap_remove(exact)))
+        })
+        .await
     }
 }
