@@ -1,8 +1,12 @@
-//! Write transactions and the lock that makes email uniqueness hold under concurrent writers.
+//! Write transactions and the locks that keep concurrent writers from interleaving.
 //!
 //! OTOBO's schema has no unique index on `email` (and existing databases may hold duplicates),
 //! so the check "no other user has this address" and the insert must not interleave with
-//! another writer's. Each database gets the cheapest lock that gives that:
+//! another writer's. Likewise a grant is replaced by "delete the old rows, insert the new
+//! ones", and OTOBO's grant tables have no unique index either: two writers replacing the same
+//! grant at once would both delete nothing and both insert, leaving the union of their sets.
+//! Each such write first locks a key (the folded email, or the grant's owner, group and
+//! context). Each database gets the cheapest lock that gives that:
 //!
 //! * **PostgreSQL**: `pg_advisory_xact_lock(class, hash(lower(email)))`, held until the
 //!   transaction ends; writers of different addresses do not wait for each other.
@@ -25,10 +29,10 @@ use crate::migration::constraints::LOCK_ROWS;
 use crate::sql::{Dialect, col};
 
 /// `pg_advisory_xact_lock` class id for Clientele's email locks ("Clie").
-const PG_LOCK_CLASS: i32 = 0x436c_6965;
+pub(crate) const PG_LOCK_CLASS: i32 = 0x436c_6965;
 
 /// FNV-1a: a hash that is the same in every process and build (the lock must be).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);
@@ -65,7 +69,26 @@ pub(crate) async fn lock_email(
     dialect: Dialect,
     email: &str,
 ) -> Result<(), Failure> {
-    let hash = fnv1a(email.to_lowercase().as_bytes());
+    lock_hash(tx, dialect, fnv1a(email.to_lowercase().as_bytes())).await
+}
+
+/// Serialises writers of the same key (its parts case-folded, so over-locking rather than
+/// under-locking on case-insensitive databases) until the transaction ends.
+pub(crate) async fn lock_key(
+    tx: &DatabaseTransaction,
+    dialect: Dialect,
+    scope: &str,
+    parts: &[&str],
+) -> Result<(), Failure> {
+    let mut key = scope.to_owned();
+    for p in parts {
+        key.push('\0');
+        key.push_str(&p.to_lowercase());
+    }
+    lock_hash(tx, dialect, fnv1a(key.as_bytes())).await
+}
+
+async fn lock_hash(tx: &DatabaseTransaction, dialect: Dialect, hash: u64) -> Result<(), Failure> {
     match dialect {
         Dialect::Sqlite => Ok(()),
         Dialect::Postgres => {
@@ -100,8 +123,8 @@ pub(crate) async fn lock_email(
 fn missing_lock_table() -> Failure {
     Failure::Api(Error::Config(
         "the clientele_lock table is missing or incomplete: run clientele_db::migrate on this \
-         database (it adds the constraints and lock rows email uniqueness needs), or turn \
-         email_unique_check off"
+         database (it adds the constraints and lock rows that email uniqueness and grant \
+         replacement need under concurrent writers)"
             .into(),
     ))
 }

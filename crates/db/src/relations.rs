@@ -14,7 +14,7 @@ use sea_orm::{
 };
 
 use crate::error::{Failure, is_retry, is_unique};
-use crate::lock::begin_write;
+use crate::lock::{begin_write, lock_key};
 use crate::row::{read_int, read_text, time_value};
 use crate::sql::{Dialect, col, tcol};
 use crate::{ATTEMPTS, DbBackend, agent_id, now_epoch};
@@ -162,6 +162,8 @@ impl DbBackend {
         by: &str,
     ) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
+        let group = group_id.to_string();
+        lock_key(&tx, self.dialect, USER_GRANT, &[login, &group]).await?;
         self.group_exists(&tx, group_id).await?;
         let delete = Query::delete()
             .from_table(t(USER_GRANT))
@@ -193,6 +195,14 @@ impl DbBackend {
         by: &str,
     ) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
+        let group = group_id.to_string();
+        lock_key(
+            &tx,
+            self.dialect,
+            COMPANY_GRANT,
+            &[customer_id, &group, context],
+        )
+        .await?;
         self.group_exists(&tx, group_id).await?;
         let delete = Query::delete()
             .from_table(t(COMPANY_GRANT))

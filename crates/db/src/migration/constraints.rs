@@ -17,7 +17,7 @@ use super::{alias, exec, quote};
 /// | `customer_user_login_lower` (PostgreSQL, SQLite) | `lower(login)`, unique | `Bob` and `bob` are one login |
 /// | `customer_company_customer_id_lower` (PostgreSQL, SQLite) | `lower(customer_id)`, unique | company ids compare case-insensitively |
 /// | `customer_user_email_lower` / `customer_user_email` | `lower(email)` / `email` | email checks and postmaster searches use an index |
-/// | table `clientele_lock` (MySQL/MariaDB) | 1024 rows | the row locks that serialise email-uniqueness checks |
+/// | table `clientele_lock` (MySQL/MariaDB) | 1024 rows | the row locks that serialise email-uniqueness checks and grant replacement |
 ///
 /// MySQL/MariaDB needs no lower-case login index: OTOBO's `customer_user_login` index already
 /// compares with the table's case-insensitive collation. Duplicate rows in the relation tables
@@ -90,7 +90,7 @@ const DEDUPES: &[Dedupe] = &[
     },
 ];
 
-/// Number of rows in `clientele_lock` (MySQL): email hashes are spread over these.
+/// Number of rows in `clientele_lock` (MySQL): email and grant-key hashes are spread over these.
 pub(crate) const LOCK_ROWS: i32 = 1024;
 
 /// Merges duplicate rows (same key) into one, keeping the largest value of each other column.
