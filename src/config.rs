@@ -24,6 +24,10 @@
 //! [passwords]                       # clientele_backend::password::PasswordConfig
 //! [email_check]                     # clientele_model::EmailCheckConfig
 //! [dynamic_field_mapping]           # clientele_dynamic_fields::DynamicFieldMappingConfig
+//!
+//! [change_feed]                     # clientele_db::ChangeFeedConfig; present = on: several
+//! poll_interval_ms = 1000           # app servers on one database drop each other's stale
+//!                                   # cache entries (PostgreSQL NOTIFY, else a change log)
 //! ```
 //!
 //! Every table is the serde form of a struct the crates already have, so the Rust and the file
@@ -58,7 +62,7 @@
 use std::path::{Path, PathBuf};
 
 use clientele_backend::{CompanySettings, DirectoryConfig, SourceSettings};
-use clientele_db::DbConfig;
+use clientele_db::{ChangeFeedConfig, DbConfig};
 use clientele_dynamic_fields::DynamicFieldMappingConfig;
 use serde::Deserialize;
 use toml::de::DeTable;
@@ -100,6 +104,12 @@ pub struct Config {
     /// `[dynamic_field_mapping]`: OTOBO `DynamicFieldFromCustomerUser::Mapping` and its event
     /// registration.
     pub dynamic_field_mapping: DynamicFieldMappingConfig,
+    /// `[change_feed]`: when present, [`open`] gives the Directory a
+    /// [`DbChangeFeed`](clientele_db::DbChangeFeed) on the first `db` source's database and
+    /// follows it, so that several application servers sharing that database drop what another
+    /// one changed from their caches (within `poll_interval_ms` on MySQL/MariaDB and SQLite, at
+    /// once on PostgreSQL). Absent: off, as for a single instance.
+    pub change_feed: Option<ChangeFeedConfig>,
 }
 
 /// One `[[customer_user]]` entry: a source of customer users and its settings.
@@ -234,6 +244,7 @@ impl Config {
             customer_company: CompanySettings::default(),
             directory: DirectoryConfig::default(),
             dynamic_field_mapping: DynamicFieldMappingConfig::default(),
+            change_feed: None,
         }
     }
 

@@ -15,7 +15,7 @@
 use std::fmt;
 
 use clientele_backend::{CompanySettings, DirectoryConfig};
-use clientele_db::DbConfig;
+use clientele_db::{ChangeFeedConfig, DbConfig};
 use clientele_dynamic_fields::DynamicFieldMappingConfig;
 use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
@@ -115,12 +115,15 @@ struct TopLevel {
     customer_user: Option<Vec<CustomerUserConfig>>,
     customer_company: Option<CompanySettings>,
     dynamic_field_mapping: Option<DynamicFieldMappingConfig>,
+    change_feed: Option<ChangeFeedConfig>,
 }
 
 impl<'de> Taker<'de> for TopLevel {
     fn claims(&self, key: &str) -> Claim {
         match key {
-            "customer_user" | "customer_company" | "dynamic_field_mapping" => Claim::Take,
+            "customer_user" | "customer_company" | "dynamic_field_mapping" | "change_feed" => {
+                Claim::Take
+            }
             "customer_user1" | "customer_user2" | "CustomerUser" | "CustomerUser1" => {
                 Claim::Reject(format!(
                     "`{key}`: sources are entries of one [[customer_user]] array, in OTOBO's \
@@ -135,6 +138,7 @@ impl<'de> Taker<'de> for TopLevel {
         match key {
             "customer_user" => self.customer_user = Some(map.next_value()?),
             "customer_company" => self.customer_company = Some(map.next_value()?),
+            "change_feed" => self.change_feed = Some(map.next_value()?),
             _ => self.dynamic_field_mapping = Some(map.next_value()?),
         }
         Ok(())
@@ -172,6 +176,7 @@ impl<'de> Visitor<'de> for ConfigVisitor {
             customer_company: top.customer_company.unwrap_or_default(),
             directory,
             dynamic_field_mapping: top.dynamic_field_mapping.unwrap_or_default(),
+            change_feed: top.change_feed,
         })
     }
 }

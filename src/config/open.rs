@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use clientele_backend::{Directory, Result, Source};
-use clientele_db::DbBackend;
+use clientele_backend::{Directory, Error, Result, Source};
+use clientele_db::{DbBackend, DbChangeFeed};
 use clientele_dynamic_fields::DynamicFieldMappingConfig;
 
 use super::{Config, CustomerUserConfig};
@@ -57,7 +57,10 @@ pub async fn open(config: &Config) -> Result<Opened> {
 /// * the **first** `db` source is also the company store (with `[customer_company]`'s settings),
 ///   the relation store (user ↔ company, groups, grants, services) and the preference store.
 ///   With no `db` source at all there are none of those, and the calls that need them answer
-///   [`Error::Config`](crate::Error::Config).
+///   [`Error::Config`](crate::Error::Config);
+/// * with `[change_feed]` ([`Config::change_feed`]), the Directory announces its writes on a
+///   [`DbChangeFeed`](clientele_db::DbChangeFeed) over the first `db` source's database and
+///   follows the other instances' announcements (a task on the current tokio runtime).
 ///
 /// An unreachable database is [`Error::Unavailable`](crate::Error::Unavailable).
 pub async fn open_with(config: &Config, options: OpenOptions) -> Result<Opened> {
@@ -98,7 +101,21 @@ pub async fn open_with(config: &Config, options: OpenOptions) -> Result<Opened> 
             }
         }
     }
+    if let Some(feed) = &config.change_feed {
+        let Some((_, db)) = databases.first() else {
+            return Err(Error::Config(
+                "[change_feed] needs a type = \"db\" source: the feed runs through its database"
+                    .into(),
+            ));
+        };
+        let feed = DbChangeFeed::new(db, feed.clone())?;
+        feed.check().await?;
+        builder = builder.change_feed(Arc::new(feed));
+    }
     let directory = builder.build()?;
+    if config.change_feed.is_some() {
+        directory.follow_changes()?;
+    }
     Ok(Opened {
         directory,
         dynamic_field_mapping: config.dynamic_field_mapping.clone(),
@@ -159,6 +176,37 @@ mod tests {
             opened.databases[0].1.config().company_settings.search_limit,
             5
         );
+    }
+
+    #[tokio::test]
+    async fn change_feed_is_read_and_needs_the_change_log() {
+        let text = "[change_feed]\npoll_interval_ms = 250\n\n[[customer_user]]\ntype = \"db\"\n\
+                    url = \"sqlite::memory:\"\n";
+        let config = Config::from_toml_str(text).unwrap();
+        assert_eq!(config.change_feed.as_ref().unwrap().poll_interval_ms, 250);
+        // Not migrated: no change log, and the error says what to do.
+        let e = open(&config).await.unwrap_err();
+        assert!(
+            matches!(&e, crate::Error::Config(m) if m.contains("clientele_change_log") && m.contains("migrate")),
+            "{e}"
+        );
+        let opened = open_with(&config, OpenOptions { migrate: true })
+            .await
+            .unwrap();
+        assert!(
+            opened.directory.follow_changes().is_err(),
+            "already following"
+        );
+        let bad =
+            Config::from_toml_str(&text.replace("poll_interval_ms = 250", "channel = \"No-Such\""))
+                .unwrap();
+        let e = open(&bad).await.unwrap_err();
+        assert!(
+            matches!(&e, crate::Error::Config(m) if m.contains("channel")),
+            "{e}"
+        );
+        let unknown = Config::from_toml_str(&text.replace("poll_interval_ms", "poll_intervall_ms"));
+        assert!(unknown.is_err());
     }
 
     #[tokio::test]

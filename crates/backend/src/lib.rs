@@ -12,6 +12,8 @@
 //! [`BindAuthenticator`], [`CompanyStore`], [`RelationStore`], [`PreferenceStore`]) are split so
 //! a read-only directory simply lacks the write side. [`InMemoryBackend`] implements all of them;
 //! the `conformance` module (feature `testkit`) is the suite every backend runs against itself.
+//! Several Directories sharing one store keep each other's caches current through a
+//! [`changes::ChangeFeed`].
 //!
 //! ```
 //! use std::sync::Arc;
@@ -45,6 +47,7 @@
 #![warn(missing_docs)]
 
 mod cache;
+pub mod changes;
 #[cfg(feature = "testkit")]
 pub mod conformance;
 pub mod directory;

@@ -51,6 +51,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod changes;
 mod companies;
 mod config;
 mod error;
@@ -71,6 +72,7 @@ use clientele_backend::{Error, Result};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
+pub use changes::{ChangeFeedConfig, DbChangeFeed};
 pub use clientele_backend::{
     CompanyStore, CustomerUserSource, CustomerUserWriter, PasswordStore, PreferenceStore,
     RelationStore,

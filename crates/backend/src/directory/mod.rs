@@ -3,7 +3,7 @@
 //! input, hashes passwords, caches, and owns the merge rules.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clientele_model::search::{
@@ -18,11 +18,13 @@ use clientele_model::{
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
+mod follow;
 mod permissions;
 
 pub use permissions::EffectivePermission;
 
 use crate::cache::SourceCache;
+use crate::changes::{Change, ChangeFeed};
 use crate::error::{Entity, Error, Result};
 use crate::memory::InMemoryBackend;
 use crate::password::{
@@ -227,6 +229,7 @@ pub struct DirectoryBuilder {
     companies: Option<Arc<dyn CompanyStore>>,
     relations: Option<Arc<dyn RelationStore>>,
     preferences: Option<Arc<dyn PreferenceStore>>,
+    feed: Option<Arc<dyn ChangeFeed>>,
     config: DirectoryConfig,
 }
 
@@ -265,6 +268,14 @@ impl DirectoryBuilder {
     /// Sets the preference store.
     pub fn preference_store(mut self, store: Arc<dyn PreferenceStore>) -> Self {
         self.preferences = Some(store);
+        self
+    }
+
+    /// Sets the feed on which this Directory announces its writes and hears of other
+    /// instances' (see [`changes`](crate::changes)); start listening with
+    /// [`Directory::follow_changes`].
+    pub fn change_feed(mut self, feed: Arc<dyn ChangeFeed>) -> Self {
+        self.feed = Some(feed);
         self
     }
 
@@ -329,6 +340,8 @@ impl DirectoryBuilder {
                 hasher: Arc::new(hasher),
                 config: self.config,
                 access: permissions::AccessState::default(),
+                feed: self.feed,
+                follower: Mutex::new(None),
             }),
         })
     }
@@ -343,6 +356,22 @@ struct Inner {
     hasher: Arc<PasswordHasher>,
     config: DirectoryConfig,
     access: permissions::AccessState,
+    feed: Option<Arc<dyn ChangeFeed>>,
+    /// The task started by [`Directory::follow_changes`], stopped with the last clone.
+    follower: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = self
+            .follower
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            task.abort();
+        }
+    }
 }
 
 /// The one object a host talks to: customer users across all sources, companies, relations,
@@ -392,6 +421,7 @@ impl Directory {
             companies: None,
             relations: None,
             preferences: None,
+            feed: None,
             config: DirectoryConfig::default(),
         }
     }
@@ -804,6 +834,11 @@ impl Directory {
         let result = writer.add(&user, Some(&hash), by).instrument(span).await;
         slot.cache.invalidate_user(user.login.as_str());
         result?;
+        self.announce(&[Change::User {
+            source: slot.name().to_owned(),
+            login: user.login.as_str().to_owned(),
+        }])
+        .await;
         Ok(Added {
             login: user.login,
             source: slot.name().to_owned(),
@@ -918,6 +953,17 @@ impl Directory {
         self.inner.access.forget_user(current.login.as_str());
         self.inner.access.forget_user(updated.login.as_str());
         result?;
+        let mut announced = vec![Change::User {
+            source: slot.name().to_owned(),
+            login: current.login.as_str().to_owned(),
+        }];
+        if renamed {
+            announced.push(Change::User {
+                source: slot.name().to_owned(),
+                login: updated.login.as_str().to_owned(),
+            });
+            announced.push(Change::Permissions);
+        }
         if renamed {
             // Grants moved to the new login in the store; rebuild the matrix from it.
             self.inner.access.reset();
@@ -934,7 +980,12 @@ impl Directory {
             && !pw.is_empty()
         {
             let hash = self.hash(pw).await?;
-            writer.set_password_hash(&updated.login, &hash).await?;
+            let stored = writer.set_password_hash(&updated.login, &hash).await;
+            // The record changed even if the password could not be stored.
+            self.announce(&announced).await;
+            stored?;
+        } else {
+            self.announce(&announced).await;
         }
         self.require(updated.login.as_str()).await.map(|(u, _)| u)
     }
@@ -969,6 +1020,11 @@ impl Directory {
         let hash = self.hash(password).await?;
         writer.set_password_hash(&user.login, &hash).await?;
         slot.cache.invalidate_user(user.login.as_str());
+        self.announce(&[Change::User {
+            source: slot.name().to_owned(),
+            login: user.login.as_str().to_owned(),
+        }])
+        .await;
         Ok(())
     }
 
@@ -1112,6 +1168,7 @@ impl Directory {
         self.inner
             .access
             .company_validity_changed(company.customer_id.as_str(), company.validity.is_valid());
+        self.announce(&[Change::Permissions]).await;
         Ok(store
             .company(company.customer_id.as_str())
             .await?
@@ -1150,6 +1207,9 @@ impl Directory {
         self.inner
             .access
             .company_validity_changed(updated.customer_id.as_str(), updated.validity.is_valid());
+        if updated.validity != current.validity {
+            self.announce(&[Change::Permissions]).await;
+        }
         Ok(store.company(customer_id).await?.unwrap_or(updated))
     }
 
@@ -1204,6 +1264,10 @@ impl Directory {
             .set_user_company(user.login.as_str(), customer_id, active, by)
             .await?;
         self.inner.access.forget_user(user.login.as_str());
+        self.announce(&[Change::Relations {
+            login: user.login.as_str().to_owned(),
+        }])
+        .await;
         Ok(())
     }
 
@@ -1225,6 +1289,7 @@ impl Directory {
             .add_group(name, Validity::Valid, by)
             .await?;
         self.inner.access.reset();
+        self.announce(&[Change::Permissions]).await;
         Ok(g)
     }
 
@@ -1250,6 +1315,7 @@ impl Directory {
         let g = self.group(name).await?;
         self.relations()?.set_group_validity(g.id, validity).await?;
         self.inner.access.reset();
+        self.announce(&[Change::Permissions]).await;
         Ok(())
     }
 
@@ -1271,6 +1337,7 @@ impl Directory {
         self.inner
             .access
             .user_grant_changed(user.login.as_str(), g.id, &perms);
+        self.announce(&[Change::Permissions]).await;
         Ok(())
     }
 
@@ -1306,6 +1373,7 @@ impl Directory {
         self.inner
             .access
             .company_grant_changed(customer_id, g.id, context, &perms);
+        self.announce(&[Change::Permissions]).await;
         Ok(())
     }
 
@@ -1435,9 +1503,13 @@ impl Directory {
         self.preference_store()?
             .set_preference(user.login.as_str(), key, value)
             .await?;
-        self.inner.slots[i]
-            .cache
-            .invalidate_user(user.login.as_str());
+        let slot = &self.inner.slots[i];
+        slot.cache.invalidate_user(user.login.as_str());
+        self.announce(&[Change::User {
+            source: slot.name().to_owned(),
+            login: user.login.as_str().to_owned(),
+        }])
+        .await;
         Ok(())
     }
 

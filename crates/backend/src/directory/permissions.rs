@@ -8,6 +8,7 @@
 //! matrix the first time the user is checked and again after any write that could change them;
 //! after that a check is a lookup in memory, with no query.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use clientele_model::permission::{GroupId, PermissionContext, PermissionType};
@@ -26,6 +27,9 @@ pub(crate) struct AccessState {
     resolver: RwLock<Option<Arc<PermissionResolver>>>,
     /// Logins (as stored) whose customer ids in the matrix are current.
     fresh: DashSet<String>,
+    /// Bumped by every change, before it is applied: a matrix built from a snapshot (or a
+    /// user's ids read) before a change is not kept after it (see [`Directory::resolver`]).
+    generation: AtomicU64,
 }
 
 impl AccessState {
@@ -36,8 +40,17 @@ impl AccessState {
             .clone()
     }
 
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
     /// Drops the matrix; the next check rebuilds it from the store.
     pub(crate) fn reset(&self) {
+        self.bump();
         *self
             .resolver
             .write()
@@ -47,10 +60,12 @@ impl AccessState {
 
     /// The user's customer ids or validity may have changed.
     pub(crate) fn forget_user(&self, login: &str) {
+        self.bump();
         self.fresh.remove(login);
     }
 
     pub(crate) fn user_grant_changed(&self, login: &str, group: i64, permissions: &[String]) {
+        self.bump();
         let Some(r) = self.resolver() else { return };
         let change = types(permissions).map(|permissions| Change::SetUserGrant {
             login: login.to_owned(),
@@ -67,6 +82,7 @@ impl AccessState {
         context: &str,
         permissions: &[String],
     ) {
+        self.bump();
         let Some(r) = self.resolver() else { return };
         let change = types(permissions).and_then(|permissions| {
             Some(Change::SetCompanyGrant {
@@ -80,6 +96,7 @@ impl AccessState {
     }
 
     pub(crate) fn company_validity_changed(&self, customer_id: &str, valid: bool) {
+        self.bump();
         let Some(r) = self.resolver() else { return };
         let change = Change::SetCompanyValid {
             customer_id: customer_id.to_owned(),
@@ -124,6 +141,7 @@ impl Directory {
         if let Some(r) = self.inner.access.resolver() {
             return Ok(r);
         }
+        let seen = self.inner.access.generation();
         let snapshot = self.relations()?.relation_snapshot().await?;
         let mut facts = PermissionFacts::new(self.inner.config.permissions.clone());
         for g in &snapshot.groups {
@@ -173,6 +191,11 @@ impl Directory {
             .resolver
             .write()
             .unwrap_or_else(PoisonError::into_inner);
+        if self.inner.access.generation() != seen {
+            // Something changed after the snapshot was read: this matrix may miss it, so it
+            // answers this one call (which raced the change) and is not kept.
+            return Ok(resolver);
+        }
         // Another task may have built it meanwhile; keep theirs so no update is lost.
         Ok(slot.get_or_insert(resolver).clone())
     }
@@ -183,6 +206,7 @@ impl Directory {
         let stored = user.login.as_str().to_owned();
         let resolver = self.resolver().await?;
         if !self.inner.access.fresh.contains(&stored) {
+            let seen = self.inner.access.generation();
             let ids = self.customer_ids(&stored).await?;
             let ids: Vec<String> = ids.into_iter().map(|c| c.into_string()).collect();
             let customer_ids =
@@ -200,7 +224,9 @@ impl Directory {
             resolver
                 .apply(&changes)
                 .map_err(|e| Error::backend("permissions", e.to_string()))?;
-            self.inner.access.fresh.insert(stored.clone());
+            if self.inner.access.generation() == seen {
+                self.inner.access.fresh.insert(stored.clone());
+            }
         }
         Ok((resolver.snapshot(), stored))
     }

@@ -7,18 +7,23 @@
 //! 2. [`CorrectnessConstraints`] adds what OTOBO lacks and correctness needs: unique relation,
 //!    grant, service and preference rows (duplicates are merged first), case-insensitive login
 //!    and company-id uniqueness on PostgreSQL and SQLite, an email lookup index, and on MySQL the
-//!    `clientele_lock` rows that serialise email-uniqueness checks. An existing OTOBO database
-//!    can take it; the one thing it cannot fix alone is two logins that differ only in case on
-//!    PostgreSQL, which it reports.
+//!    `clientele_lock` rows that serialise email-uniqueness checks and grant replacement. An
+//!    existing OTOBO database can take it; the one thing it cannot fix alone is two logins that
+//!    differ only in case on PostgreSQL, which it reports.
+//! 3. [`ChangeLog`] adds `clientele_change_log` on MySQL/MariaDB and SQLite, through which
+//!    [`DbChangeFeed`](crate::DbChangeFeed) tells other instances what to drop from their caches
+//!    (PostgreSQL uses `NOTIFY` instead and gets no table).
 //!
 //! Applied migrations are recorded in `clientele_migrations`.
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use sea_orm_migration::prelude::*;
 
+pub(crate) mod change_log;
 pub(crate) mod constraints;
 pub(crate) mod tables;
 
+pub use change_log::ChangeLog;
 pub use constraints::CorrectnessConstraints;
 pub use tables::OtoboTables;
 
@@ -29,7 +34,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(OtoboTables), Box::new(CorrectnessConstraints)]
+        vec![
+            Box::new(OtoboTables),
+            Box::new(CorrectnessConstraints),
+            Box::new(ChangeLog),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

@@ -1,0 +1,108 @@
+//! Keeping several Directories over one shared store current.
+//!
+//! When Clientele is embedded in several application servers that share one database (or one
+//! replicated LDAP), each process has its own [`Directory`](crate::Directory) with its own
+//! caches and permission matrix. A write through one instance must not leave the others
+//! serving the old record until their cache TTL runs out (OTOBO's default is a day).
+//!
+//! A [`ChangeFeed`] carries that news between instances: every write through a Directory that
+//! has a feed is announced with [`ChangeFeed::publish`], and
+//! [`Directory::follow_changes`](crate::Directory::follow_changes) starts a task that receives
+//! the other instances' announcements and drops exactly what they make stale. What is sent is
+//! *what* changed ([`Change`]), never the new value: the receiver reads the store again, so the
+//! order in which announcements arrive does not matter.
+//!
+//! `clientele-db` implements a feed on the database itself (PostgreSQL `LISTEN`/`NOTIFY`, a
+//! polled change-log table on MariaDB/MySQL and SQLite). A feed that may have lost
+//! announcements (a dropped connection, a log pruned past the reader) says so with
+//! [`Delivery::Gap`], and the Directory then drops everything it cached.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use clientele_backend::changes::{Change, ChangeFeed, Delivery};
+//! use clientele_backend::{Directory, InMemoryBackend, Result};
+//! use clientele_model::NewCustomerUser;
+//!
+//! /// A feed that records what it is told and delivers nothing (one instance alone).
+//! #[derive(Default)]
+//! struct Recorder(std::sync::Mutex<Vec<Change>>);
+//!
+//! #[async_trait::async_trait]
+//! impl ChangeFeed for Recorder {
+//!     async fn publish(&self, change: &Change) -> Result<()> {
+//!         self.0.lock().unwrap().push(change.clone());
+//!         Ok(())
+//!     }
+//!     async fn next(&self) -> Result<Delivery> {
+//!         std::future::pending().await
+//!     }
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let feed = Arc::new(Recorder::default());
+//! let store = Arc::new(InMemoryBackend::new());
+//! let dir = Directory::builder()
+//!     .writable_source(store.clone())
+//!     .relation_store(store.clone())
+//!     .change_feed(feed.clone())
+//!     .build()?;
+//! dir.add_customer_user(NewCustomerUser::new("jdoe", "J", "D", "j@acme-corp.com", "ACME"), "admin")
+//!     .await?;
+//! assert_eq!(
+//!     feed.0.lock().unwrap()[0],
+//!     Change::User { source: "CustomerUser".into(), login: "jdoe".into() }
+//! );
+//! # Ok::<(), clientele_backend::Error>(())
+//! # }).unwrap();
+//! ```
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// What a write changed, as far as other instances' caches are concerned.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Change {
+    /// A customer user's record, password, validity or preferences changed (or it was added,
+    /// or renamed: then both logins are announced).
+    User {
+        /// The name of the source the user lives in.
+        source: String,
+        /// The login as stored.
+        login: String,
+    },
+    /// A user's company relations (its customer ids) changed.
+    Relations {
+        /// The login as stored.
+        login: String,
+    },
+    /// Something the permission matrix is built from changed: a group or its validity, a user
+    /// or company grant, a company's validity, or a login (renamed with its grants).
+    Permissions,
+}
+
+/// What [`ChangeFeed::next`] delivers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Changes other instances announced, oldest first.
+    Changes(Vec<Change>),
+    /// Announcements may have been lost (the connection dropped, or the log was pruned past
+    /// this reader): everything cached must be dropped.
+    Gap,
+}
+
+/// A channel between the Directories that share a store. Implementations must not deliver an
+/// instance's own announcements back to it (they would only drop its caches needlessly).
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// Announces a change this instance made. Called after the write succeeded.
+    async fn publish(&self, change: &Change) -> Result<()>;
+
+    /// Waits for the next changes made by other instances. Only one task calls this at a time.
+    /// An error means the feed could not be read now; the follower waits and asks again, and
+    /// treats the next delivery as a [`Delivery::Gap`].
+    async fn next(&self) -> Result<Delivery>;
+}

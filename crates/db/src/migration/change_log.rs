@@ -1,0 +1,54 @@
+//! Migration 3: the change log that carries cache invalidations between instances on
+//! MySQL/MariaDB and SQLite (PostgreSQL uses `NOTIFY` and needs no table).
+
+use sea_orm::DbBackend;
+use sea_orm_migration::prelude::*;
+
+use super::alias;
+use crate::changes::CHANGE_LOG;
+
+/// Creates `clientele_change_log` (MySQL/MariaDB, SQLite): one row per write announced by a
+/// [`DbChangeFeed`](crate::DbChangeFeed) — an auto-increment `id` the readers follow, the
+/// announcing `instance`, the `payload` (which user, relation or permission changed; never a
+/// value such as a password) and `created_at` (epoch seconds) for pruning. On PostgreSQL it
+/// does nothing.
+pub struct ChangeLog;
+
+impl MigrationName for ChangeLog {
+    fn name(&self) -> &str {
+        "m20261127_000003_change_log"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ChangeLog {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let b = manager.get_database_backend();
+        if b == DbBackend::Postgres {
+            return Ok(());
+        }
+        let mut t = Table::create();
+        t.table(alias(CHANGE_LOG))
+            .if_not_exists()
+            .col(
+                ColumnDef::new(alias("id"))
+                    .big_integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
+            .col(ColumnDef::new(alias("instance")).string_len(64).not_null())
+            .col(ColumnDef::new(alias("payload")).text().not_null())
+            .col(ColumnDef::new(alias("created_at")).big_integer().not_null());
+        if b == DbBackend::MySql {
+            t.engine("InnoDB").character_set("utf8mb4");
+        }
+        manager.create_table(t).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(alias(CHANGE_LOG)).if_exists().take())
+            .await
+    }
+}
