@@ -134,6 +134,8 @@ pub struct DbChangeFeed {
     dialect: Dialect,
     name: String,
     config: ChangeFeedConfig,
+    /// The backend's `query_timeout_ms`: bounds each announcement and each read of the log.
+    timeout: Option<Duration>,
     instance: String,
     published: AtomicU64,
     reader: Mutex<Reader>,
@@ -174,6 +176,7 @@ impl DbChangeFeed {
             conn: backend.connection().clone(),
             dialect: backend.dialect,
             name: backend.config().settings.name.clone(),
+            timeout: backend.config().query_timeout(),
             config,
             instance: format!("{:032x}", rand::random::<u128>()),
             published: AtomicU64::new(0),
@@ -236,7 +239,11 @@ impl DbChangeFeed {
             ])
             .to_owned();
         self.conn.execute(&insert).await.map_err(|e| self.err(e))?;
-        if self.published.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == 0 {
+        if self
+            .published
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(PRUNE_EVERY)
+        {
             let horizon = now - i64::try_from(self.config.retention_secs).unwrap_or(i64::MAX);
             let delete = Query::delete()
                 .from_table(t(CHANGE_LOG))
@@ -368,11 +375,65 @@ impl DbChangeFeed {
             }
         }
     }
+
+    /// `op` under the backend's query timeout.
+    async fn bounded<T>(&self, op: impl Future<Output = Result<T>>) -> Result<T> {
+        let Some(limit) = self.timeout else {
+            return op.await;
+        };
+        tokio::time::timeout(limit, op).await.unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                backend: self.name.clone(),
+                millis: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            })
+        })
+    }
 }
 
 #[async_trait]
 impl ChangeFeed for DbChangeFeed {
     async fn publish(&self, change: &Change) -> Result<()> {
+        self.bounded(self.publish_now(change)).await
+    }
+
+    async fn next(&self) -> Result<Delivery> {
+        let mut reader = self.reader.lock().await;
+        loop {
+            match &mut *reader {
+                Reader::Idle => {
+                    let started = self
+                        .bounded(async {
+                            Ok(match self.dialect {
+                                #[cfg(feature = "postgres")]
+                                Dialect::Postgres => Reader::Listening(self.listen().await?),
+                                _ => Reader::Polling(Poll {
+                                    last: self.max_id().await?,
+                                    missing: BTreeMap::new(),
+                                    read_at: Instant::now(),
+                                }),
+                            })
+                        })
+                        .await?;
+                    *reader = started;
+                    // Whatever was cached before the feed was read may be stale.
+                    return Ok(Delivery::Gap);
+                }
+                // Waiting for a notification has no time limit: silence is normal.
+                #[cfg(feature = "postgres")]
+                Reader::Listening(l) => return self.receive(l).await,
+                Reader::Polling(poll) => {
+                    if let Some(d) = self.bounded(self.poll_once(poll)).await? {
+                        return Ok(d);
+                    }
+                    tokio::time::sleep(Duration::from_millis(self.config.poll_interval_ms)).await;
+                }
+            }
+        }
+    }
+}
+
+impl DbChangeFeed {
+    async fn publish_now(&self, change: &Change) -> Result<()> {
         let payload = self.encode(change)?;
         match self.dialect {
             Dialect::Postgres => {
@@ -386,35 +447,6 @@ impl ChangeFeed for DbChangeFeed {
                 Ok(())
             }
             Dialect::MySql | Dialect::Sqlite => self.append(payload).await,
-        }
-    }
-
-    async fn next(&self) -> Result<Delivery> {
-        let mut reader = self.reader.lock().await;
-        loop {
-            match &mut *reader {
-                Reader::Idle => {
-                    *reader = match self.dialect {
-                        #[cfg(feature = "postgres")]
-                        Dialect::Postgres => Reader::Listening(self.listen().await?),
-                        _ => Reader::Polling(Poll {
-                            last: self.max_id().await?,
-                            missing: BTreeMap::new(),
-                            read_at: Instant::now(),
-                        }),
-                    };
-                    // Whatever was cached before the feed was read may be stale.
-                    return Ok(Delivery::Gap);
-                }
-                #[cfg(feature = "postgres")]
-                Reader::Listening(l) => return self.receive(l).await,
-                Reader::Polling(poll) => {
-                    if let Some(d) = self.poll_once(poll).await? {
-                        return Ok(d);
-                    }
-                    tokio::time::sleep(Duration::from_millis(self.config.poll_interval_ms)).await;
-                }
-            }
         }
     }
 }
