@@ -193,12 +193,10 @@ async fn flow(dir: &Directory, out: &mut Rendered, tag: &str) -> Vec<String> {
 
     // Tokens: generate, check right, wrong and for another user, and a reuse.
     let token = dir.generate_token(&given_login).await;
-    // The token comes back as a plain `String` (it is meant to be mailed to the user), so its
-    // own `Debug` shows it; only an error from generating it is rendered here.
-    if let Err(e) = &token {
-        out.error("generate token", e);
-    }
+    out.result("generate token", &token);
     let token = token.expect("token");
+    out.debug("token", &token);
+    let token = token.expose().to_owned();
     let wrong: String = token.chars().rev().collect();
     for (what, login, t) in [
         ("token wrong", given_login.as_str(), wrong.as_str()),

@@ -48,7 +48,7 @@ pub use company::{COMPANY_KEYS, CustomerCompany, CustomerCompanyChanges, NewCust
 pub use email::{EmailCheck, EmailCheckConfig};
 pub use error::ValidationError;
 pub use ids::{CustomerId, Email, Login};
-pub use secret::Password;
+pub use secret::{Password, Token};
 pub use user::{Audit, CustomerUser, CustomerUserChanges, NewCustomerUser, STANDARD_KEYS};
 pub use validation::{Mode, Rules, validate};
 pub use validity::Validity;

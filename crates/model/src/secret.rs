@@ -59,3 +59,37 @@ impl<'de> Deserialize<'de> for Password {
         String::deserialize(d).map(Password::new)
     }
 }
+
+/// A one-time token (for a password-reset link, say) as the Directory hands it out: meant to
+/// reach the user once, never a log.
+///
+/// Like [`Password`], it never shows in `Debug` output (`Token(<redacted>)`), has no
+/// `Display` and no `Serialize`, and its memory is zeroised when dropped; [`Token::expose`]
+/// gives the text to put in the mail.
+///
+/// ```
+/// use clientele_model::Token;
+/// let t = Token::new("k3Wq9");
+/// assert_eq!(format!("{t:?}"), "Token(<redacted>)");
+/// assert_eq!(t.expose(), "k3Wq9");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(Zeroizing<String>);
+
+impl Token {
+    /// Wraps a token's text.
+    pub fn new(text: impl Into<String>) -> Self {
+        Token(Zeroizing::new(text.into()))
+    }
+
+    /// The token's text, to send to its user or to check.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}

@@ -13,7 +13,7 @@ use clientele_model::search::{
 use clientele_model::{
     AttributeValue, CustomerCompany, CustomerCompanyChanges, CustomerId, CustomerUser,
     CustomerUserChanges, EmailCheck, EmailCheckConfig, Login, NewCustomerCompany, NewCustomerUser,
-    Password, Rules, ValidationError, Validity, keys,
+    Password, Rules, Token, ValidationError, Validity, keys,
 };
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
@@ -1524,12 +1524,17 @@ impl Directory {
     // ---------------------------------------------------------------- tokens
 
     /// A new one-time token for the user (OTOBO `TokenGenerate`), e.g. for a password-reset
-    /// link. Only a digest is stored; a new token replaces the old one.
-    pub async fn generate_token(&self, login: &str) -> Result<String> {
+    /// link. Only a digest is stored; a new token replaces the old one. The [`Token`] never
+    /// shows in `Debug` output; [`Token::expose`] gives its text.
+    pub async fn generate_token(&self, login: &str) -> Result<Token> {
         let (user, _) = self.require(login).await?;
-        let token = generate_token();
+        let token = Token::new(generate_token());
         self.preference_store()?
-            .set_preference(user.login.as_str(), PREF_TOKEN, &token_digest(&token))
+            .set_preference(
+                user.login.as_str(),
+                PREF_TOKEN,
+                &token_digest(token.expose()),
+            )
             .await?;
         Ok(token)
     }
