@@ -311,21 +311,24 @@ fn fault_config() -> DbConfig {
     config
 }
 
+/// A migrated database on the throwaway instance and a Directory over it (cheap hashing, every
+/// store on the one backend) holding the company `ACME`.
 #[cfg(feature = "postgres")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs PostgreSQL: run scripts/test.sh"]
-async fn postgres_restart_during_writes() {
+async fn migrated_directory(
+    pg: &throwaway::Pg,
+    config: DbConfig,
+) -> (
+    std::sync::Arc<clientele::DbBackend>,
+    std::sync::Arc<clientele::Directory>,
+) {
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
 
     use clientele::backend::password::{Argon2Params, PasswordConfig};
-    use clientele::db::sea_orm::{ConnectionTrait, Statement};
-    use clientele::model::{NewCustomerCompany, NewCustomerUser, Password};
+    use clientele::model::NewCustomerCompany;
     use clientele::{DbBackend, Directory, DirectoryConfig};
 
-    let pg = throwaway::Pg::start();
     let db = Arc::new(
-        DbBackend::connect(&pg.url(), fault_config())
+        DbBackend::connect(&pg.url(), config)
             .await
             .expect("connect to the throwaway instance"),
     );
@@ -355,6 +358,21 @@ async fn postgres_restart_during_writes() {
     dir.add_company(NewCustomerCompany::new("ACME", "Acme"), "t")
         .await
         .expect("company");
+    (db, dir)
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: run scripts/test.sh"]
+async fn postgres_restart_during_writes() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use clientele::db::sea_orm::{ConnectionTrait, Statement};
+    use clientele::model::{NewCustomerUser, Password};
+
+    let pg = throwaway::Pg::start();
+    let (db, dir) = migrated_directory(&pg, fault_config()).await;
 
     // The write load: one add after another, each login new; outcome and time of each.
     let stop = Arc::new(AtomicBool::new(false));
@@ -549,11 +567,9 @@ async fn postgres_frozen_mid_query_is_cut_by_the_timeout() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    use clientele::backend::password::{Argon2Params, PasswordConfig};
     use clientele::db::sea_orm::{ConnectionTrait, Statement};
     use clientele::model::search::CustomerUserSearch;
-    use clientele::model::{NewCustomerCompany, NewCustomerUser, Password};
-    use clientele::{DbBackend, Directory, DirectoryConfig};
+    use clientele::model::{NewCustomerUser, Password};
 
     const WORKERS: usize = 6;
     const QUERY_TIMEOUT_MS: u64 = 2_000;
@@ -569,37 +585,7 @@ async fn postgres_frozen_mid_query_is_cut_by_the_timeout() {
     // No cache: every read goes to the server.
     config.settings.cache_ttl = 0;
     config.company_settings.cache_ttl = 0;
-    let db = Arc::new(
-        DbBackend::connect(&pg.url(), config)
-            .await
-            .expect("connect to the throwaway instance"),
-    );
-    clientele::db::migrate(db.connection())
-        .await
-        .expect("migrate");
-    let dir = Arc::new(
-        Directory::builder()
-            .writable_source(db.clone())
-            .company_store(db.clone())
-            .relation_store(db.clone())
-            .preference_store(db.clone())
-            .config(DirectoryConfig {
-                passwords: PasswordConfig {
-                    argon2: Argon2Params {
-                        memory_kib: 1024,
-                        iterations: 1,
-                        parallelism: 1,
-                    },
-                    ..PasswordConfig::default()
-                },
-                ..DirectoryConfig::default()
-            })
-            .build()
-            .expect("directory"),
-    );
-    dir.add_company(NewCustomerCompany::new("ACME", "Acme"), "t")
-        .await
-        .expect("company");
+    let (db, dir) = migrated_directory(&pg, config).await;
     for w in 0..WORKERS {
         let login = format!("seed{w}");
         let new = NewCustomerUser::new(

@@ -96,6 +96,19 @@ async fn first_name(dir: &Directory, login: &str) -> Result<String, Error> {
         .unwrap_or_default())
 }
 
+/// Company ACME and its user `jdoe` ("John"), through `dir`.
+async fn seed(dir: &Directory) {
+    dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "1")
+        .await
+        .expect("company");
+    dir.add_customer_user(
+        NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
+        "1",
+    )
+    .await
+    .expect("user");
+}
+
 async fn run(kind: Kind) {
     let fx = Fixture::new(kind).await;
     let url = fx.test_db.url.clone();
@@ -103,15 +116,7 @@ async fn run(kind: Kind) {
     let b = open(&url, true).await;
     let stale = open(&url, false).await;
 
-    a.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "1")
-        .await
-        .expect("company");
-    a.add_customer_user(
-        NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
-        "1",
-    )
-    .await
-    .expect("user");
+    seed(&a).await;
     a.add_group("support", "1").await.expect("group");
 
     // B and the feed-less Directory cache the record, a search and the permission matrix.
@@ -249,15 +254,7 @@ async fn postgres_listener_loss_is_a_gap() {
     let url = fx.test_db.url.clone();
     let a = open(&url, true).await;
     let b = open(&url, true).await;
-    a.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "1")
-        .await
-        .expect("company");
-    a.add_customer_user(
-        NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
-        "1",
-    )
-    .await
-    .expect("user");
+    seed(&a).await;
     assert_eq!(first_name(&b, "jdoe").await.unwrap(), "John");
 
     // Wait until both listeners are connected, then terminate them.

@@ -50,7 +50,7 @@
 //!     .await?;
 //! assert_eq!(
 //!     feed.0.lock().unwrap()[0],
-//!     Change::User { source: "CustomerUser".into(), login: "jdoe".into() }
+//!     Change::User { source: "memory".into(), login: "jdoe".into() }
 //! );
 //! # Ok::<(), clientele_backend::Error>(())
 //! # }).unwrap();

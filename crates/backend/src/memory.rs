@@ -524,23 +524,13 @@ impl RelationStore for InMemoryBackend {
     }
 
     async fn add_group(&self, name: &str, validity: Validity, _by: &str) -> Result<Group> {
-        let mut state = self.state();
-        if state.groups.values().any(|g| g.name == name) {
-            return Err(Error::AlreadyExists {
-                entity: Entity::Group,
-                field: "name".into(),
-                value: name.into(),
-                backend: Some(self.name()),
-            });
-        }
-        let id = state.groups.keys().next_back().copied().unwrap_or(0) + 1;
-        let group = Group {
-            id,
-            name: name.to_owned(),
-            validity,
-        };
-        state.groups.insert(id, group.clone());
-        Ok(group)
+        add_named(
+            &mut self.state().groups,
+            Entity::Group,
+            name,
+            self.name(),
+            |id, name| Group { id, name, validity },
+        )
     }
 
     async fn set_group_validity(&self, group_id: i64, validity: Validity) -> Result<()> {
@@ -568,12 +558,7 @@ impl RelationStore for InMemoryBackend {
         _by: &str,
     ) -> Result<()> {
         let mut state = self.state();
-        if !state.groups.contains_key(&group_id) {
-            return Err(Error::NotFound {
-                entity: Entity::Group,
-                key: group_id.to_string(),
-            });
-        }
+        state.require_group(group_id)?;
         state
             .user_grants
             .retain(|g| !(g.login == login && g.group_id == group_id));
@@ -596,12 +581,7 @@ impl RelationStore for InMemoryBackend {
         _by: &str,
     ) -> Result<()> {
         let mut state = self.state();
-        if !state.groups.contains_key(&group_id) {
-            return Err(Error::NotFound {
-                entity: Entity::Group,
-                key: group_id.to_string(),
-            });
-        }
+        state.require_group(group_id)?;
         state.company_grants.retain(|g| {
             !(g.customer_id == customer_id && g.group_id == group_id && g.context == context)
         });
@@ -627,23 +607,13 @@ impl RelationStore for InMemoryBackend {
     }
 
     async fn add_service(&self, name: &str, validity: Validity, _by: &str) -> Result<Service> {
-        let mut state = self.state();
-        if state.services.values().any(|s| s.name == name) {
-            return Err(Error::AlreadyExists {
-                entity: Entity::Service,
-                field: "name".into(),
-                value: name.into(),
-                backend: Some(self.name()),
-            });
-        }
-        let id = state.services.keys().next_back().copied().unwrap_or(0) + 1;
-        let service = Service {
-            id,
-            name: name.to_owned(),
-            validity,
-        };
-        state.services.insert(id, service.clone());
-        Ok(service)
+        add_named(
+            &mut self.state().services,
+            Entity::Service,
+            name,
+            self.name(),
+            |id, name| Service { id, name, validity },
+        )
     }
 
     async fn services(&self) -> Result<Vec<Service>> {
@@ -749,6 +719,58 @@ impl PreferenceStore for InMemoryBackend {
             Ok(true)
         } else {
             Ok(false)
+        }
+    }
+}
+
+/// Something with an id and a unique name: a group or a service.
+trait Named {
+    fn name(&self) -> &str;
+}
+
+impl Named for Group {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for Service {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Adds a uniquely named row with the next id, built by `make`, and returns it.
+fn add_named<T: Named + Clone>(
+    rows: &mut BTreeMap<i64, T>,
+    entity: Entity,
+    name: &str,
+    backend: String,
+    make: impl FnOnce(i64, String) -> T,
+) -> Result<T> {
+    if rows.values().any(|r| r.name() == name) {
+        return Err(Error::AlreadyExists {
+            entity,
+            field: "name".into(),
+            value: name.into(),
+            backend: Some(backend),
+        });
+    }
+    let id = rows.keys().next_back().copied().unwrap_or(0) + 1;
+    let row = make(id, name.to_owned());
+    rows.insert(id, row.clone());
+    Ok(row)
+}
+
+impl State {
+    fn require_group(&self, group_id: i64) -> Result<()> {
+        if self.groups.contains_key(&group_id) {
+            Ok(())
+        } else {
+            Err(Error::NotFound {
+                entity: Entity::Group,
+                key: group_id.to_string(),
+            })
         }
     }
 }
