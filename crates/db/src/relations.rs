@@ -146,6 +146,25 @@ impl DbBackend {
         Ok(())
     }
 
+    /// The `wanted` column of the user ↔ company relations whose `by` column is `value`, sorted
+    /// and without repeats (a database without the unique index may hold a relation twice).
+    async fn related(&self, wanted: &str, by: &str, value: &str) -> Result<Vec<String>> {
+        let q = Query::select()
+            .expr(col(wanted))
+            .from(t(USER_COMPANY))
+            .and_where(self.dialect.eq_exact(col(by), value))
+            .order_by_expr(self.dialect.sort_key(col(wanted)), Order::Asc)
+            .to_owned();
+        let mut values: Vec<String> = self
+            .strings(&self.conn, &q, 1)
+            .await?
+            .into_iter()
+            .map(|mut r| r.remove(0))
+            .collect();
+        values.dedup();
+        Ok(values)
+    }
+
     async fn delete_where(&self, table: &str, condition: Expr) -> Result<u64, Failure> {
         let delete = Query::delete()
             .from_table(t(table))
@@ -460,20 +479,7 @@ impl RelationStore for DbBackend {
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn user_companies(&self, login: &str) -> Result<Vec<CustomerId>> {
         self.bounded(self.name(), async {
-            let q = Query::select()
-                .expr(col("customer_id"))
-                .from(t(USER_COMPANY))
-                .and_where(self.dialect.eq_exact(col("user_id"), login))
-                .order_by_expr(self.dialect.sort_key(col("customer_id")), Order::Asc)
-                .to_owned();
-            let mut ids: Vec<String> = self
-                .strings(&self.conn, &q, 1)
-                .await?
-                .into_iter()
-                .map(|mut r| r.remove(0))
-                .collect();
-            // A database without the unique index may hold a relation twice.
-            ids.dedup();
+            let ids = self.related("customer_id", "user_id", login).await?;
             Ok(ids.into_iter().map(CustomerId::from_stored).collect())
         })
         .await
@@ -482,19 +488,7 @@ impl RelationStore for DbBackend {
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn company_users(&self, customer_id: &str) -> Result<Vec<Login>> {
         self.bounded(self.name(), async {
-            let q = Query::select()
-                .expr(col("user_id"))
-                .from(t(USER_COMPANY))
-                .and_where(self.dialect.eq_exact(col("customer_id"), customer_id))
-                .order_by_expr(self.dialect.sort_key(col("user_id")), Order::Asc)
-                .to_owned();
-            let mut logins: Vec<String> = self
-                .strings(&self.conn, &q, 1)
-                .await?
-                .into_iter()
-                .map(|mut r| r.remove(0))
-                .collect();
-            logins.dedup();
+            let logins = self.related("user_id", "customer_id", customer_id).await?;
             Ok(logins.into_iter().map(Login::from_stored).collect())
         })
         .await
