@@ -57,18 +57,16 @@ fn fk(name: &str, from: (&str, &str), to: (&str, &str)) -> ForeignKeyCreateState
 async fn index(
     manager: &SchemaManager<'_>,
     table: &str,
-    name: &str,
-    columns: &[&str],
+    column: &str,
     unique: bool,
 ) -> Result<(), DbErr> {
-    if manager.has_index(table, name).await? {
+    // OTOBO's names: `<table>_<column>`.
+    let name = format!("{table}_{column}");
+    if manager.has_index(table, &name).await? {
         return Ok(());
     }
     let mut i = Index::create();
-    i.name(name).table(alias(table));
-    for c in columns {
-        i.col(alias(c));
-    }
+    i.name(&name).table(alias(table)).col(alias(column));
     if unique {
         i.unique();
     }
@@ -91,7 +89,7 @@ impl MigrationTrait for OtoboTables {
             .col(string("name", 200).not_null());
         audit(&mut valid, true);
         manager.create_table(valid).await?;
-        index(manager, "valid", "valid_name", &["name"], true).await?;
+        index(manager, "valid", "name", true).await?;
         seed_valid(manager).await?;
 
         let mut groups = table(b, "groups_table");
@@ -113,14 +111,7 @@ impl MigrationTrait for OtoboTables {
             ("valid", "id"),
         ));
         manager.create_table(groups).await?;
-        index(
-            manager,
-            "groups_table",
-            "groups_table_name",
-            &["name"],
-            true,
-        )
-        .await?;
+        index(manager, "groups_table", "name", true).await?;
 
         let mut service = table(b, "service");
         service
@@ -141,7 +132,7 @@ impl MigrationTrait for OtoboTables {
             ("valid", "id"),
         ));
         manager.create_table(service).await?;
-        index(manager, "service", "service_name", &["name"], true).await?;
+        index(manager, "service", "name", true).await?;
 
         let mut company = table(b, "customer_company");
         company
@@ -156,14 +147,7 @@ impl MigrationTrait for OtoboTables {
             .col(ColumnDef::new(alias("valid_id")).small_integer().not_null());
         audit(&mut company, true);
         manager.create_table(company).await?;
-        index(
-            manager,
-            "customer_company",
-            "customer_company_name",
-            &["name"],
-            true,
-        )
-        .await?;
+        index(manager, "customer_company", "name", true).await?;
 
         let mut user = table(b, "customer_user");
         user.col(
@@ -196,36 +180,15 @@ impl MigrationTrait for OtoboTables {
             ("valid", "id"),
         ));
         manager.create_table(user).await?;
-        index(
-            manager,
-            "customer_user",
-            "customer_user_login",
-            &["login"],
-            true,
-        )
-        .await?;
+        index(manager, "customer_user", "login", true).await?;
 
         let mut cuc = table(b, "customer_user_customer");
         cuc.col(string("user_id", 191).not_null())
             .col(string("customer_id", 150).not_null());
         audit(&mut cuc, true);
         manager.create_table(cuc).await?;
-        index(
-            manager,
-            "customer_user_customer",
-            "customer_user_customer_user_id",
-            &["user_id"],
-            false,
-        )
-        .await?;
-        index(
-            manager,
-            "customer_user_customer",
-            "customer_user_customer_customer_id",
-            &["customer_id"],
-            false,
-        )
-        .await?;
+        index(manager, "customer_user_customer", "user_id", false).await?;
+        index(manager, "customer_user_customer", "customer_id", false).await?;
 
         let mut gcu = table(b, "group_customer_user");
         gcu.col(string("user_id", 191).not_null())
@@ -243,22 +206,8 @@ impl MigrationTrait for OtoboTables {
             ("groups_table", "id"),
         ));
         manager.create_table(gcu).await?;
-        index(
-            manager,
-            "group_customer_user",
-            "group_customer_user_user_id",
-            &["user_id"],
-            false,
-        )
-        .await?;
-        index(
-            manager,
-            "group_customer_user",
-            "group_customer_user_group_id",
-            &["group_id"],
-            false,
-        )
-        .await?;
+        index(manager, "group_customer_user", "user_id", false).await?;
+        index(manager, "group_customer_user", "group_id", false).await?;
 
         let mut gc = table(b, "group_customer");
         gc.col(string("customer_id", 150).not_null())
@@ -277,22 +226,8 @@ impl MigrationTrait for OtoboTables {
             ("groups_table", "id"),
         ));
         manager.create_table(gc).await?;
-        index(
-            manager,
-            "group_customer",
-            "group_customer_customer_id",
-            &["customer_id"],
-            false,
-        )
-        .await?;
-        index(
-            manager,
-            "group_customer",
-            "group_customer_group_id",
-            &["group_id"],
-            false,
-        )
-        .await?;
+        index(manager, "group_customer", "customer_id", false).await?;
+        index(manager, "group_customer", "group_id", false).await?;
 
         let mut scu = table(b, "service_customer_user");
         scu.col(string("customer_user_login", 191).not_null())
@@ -307,19 +242,11 @@ impl MigrationTrait for OtoboTables {
         index(
             manager,
             "service_customer_user",
-            "service_customer_user_customer_user_login",
-            &["customer_user_login"],
+            "customer_user_login",
             false,
         )
         .await?;
-        index(
-            manager,
-            "service_customer_user",
-            "service_customer_user_service_id",
-            &["service_id"],
-            false,
-        )
-        .await?;
+        index(manager, "service_customer_user", "service_id", false).await?;
 
         let mut prefs = table(b, "customer_preferences");
         prefs
@@ -327,14 +254,7 @@ impl MigrationTrait for OtoboTables {
             .col(string("preferences_key", 150).not_null())
             .col(string("preferences_value", 250).null());
         manager.create_table(prefs).await?;
-        index(
-            manager,
-            "customer_preferences",
-            "customer_preferences_user_id",
-            &["user_id"],
-            false,
-        )
-        .await?;
+        index(manager, "customer_preferences", "user_id", false).await?;
         Ok(())
     }
 
