@@ -77,7 +77,10 @@ async fn prepare(n: usize) -> DatabaseConnection {
         .await
         .expect("PostgreSQL reachable (scripts/test.sh starts it)");
     let url = format!("{}/{DB_NAME}", server());
-    if let Ok(conn) = Database::connect(&url).await {
+    // The pool DbBackend::connect would open (its PostgreSQL session settings included); both
+    // sides' statements run on it.
+    let options = || clientele::db::connect_options(&url, &DbConfig::default());
+    if let Ok(conn) = Database::connect(options()).await {
         let have = scalar_i64(&conn, "SELECT n FROM clientele_bench_meta").await;
         let seed = scalar_i64(&conn, "SELECT seed FROM clientele_bench_meta").await;
         if have == Some(n as i64) && seed == Some(SEED as i64) {
@@ -96,7 +99,7 @@ async fn prepare(n: usize) -> DatabaseConnection {
         &format!("CREATE DATABASE {DB_NAME} ENCODING 'UTF8'"),
     )
     .await;
-    let conn = Database::connect(&url)
+    let conn = Database::connect(options())
         .await
         .expect("connect clientele_bench");
     clientele::db::migrate(&conn).await.expect("migrate");

@@ -5,7 +5,8 @@ def ours(fields, pat, op="LIKE"):
     for c in fields:
         cmp = f"LOWER(\"{c}\") LIKE LOWER('{pat}') ESCAPE '\\'" if op=="LIKE" else f"LOWER(\"{c}\") = LOWER('{pat}')"
         parts.append(f"(\"{c}\" IS NOT NULL AND \"{c}\" <> '' AND {cmp})")
-    return "SELECT * FROM customer_user WHERE (" + " OR ".join(parts) + ") AND \"valid_id\" IN (1) ORDER BY \"login\" COLLATE \"C\" ASC LIMIT 250;"
+    # The first 250 matches in whatever order is cheapest, then only those sorted by login.
+    return "SELECT * FROM (SELECT * FROM customer_user WHERE (" + " OR ".join(parts) + ") AND \"valid_id\" IN (1) LIMIT 250) AS \"clientele_hits\" ORDER BY \"login\" COLLATE \"C\" ASC;"
 def otobo(table, fields, pat, op="LIKE", paren=True):
     parts=[f"LOWER({c}) LIKE LOWER('{pat}')" if op=="LIKE" else f"LOWER({c}) = LOWER('{pat}')" for c in fields]
     cond=" OR ".join(parts)

@@ -19,8 +19,8 @@ const SEARCH_COLUMNS: &[&str] = &["login", "first_name", "last_name", "customer_
 ///   `lower(col)` (serves `LOWER(col) LIKE LOWER('%term%')`, also with a leading wildcard, and
 ///   prefix patterns of three or more characters) and a b-tree `lower(col) text_pattern_ops`
 ///   index (serves `LIKE 'smi%'` prefixes of any length in every collation); and a b-tree on
-///   `login COLLATE "C"`, the order search results are returned in, so a common term with a
-///   limit can stop after the first matching rows.
+///   `login COLLATE "C"`, the order results are returned in (a detail search ordered by login can
+///   walk it; a plain search fetches its limited rows first and sorts only those).
 /// * **MySQL/MariaDB**: a b-tree index per search column (prefix terms; the backend's
 ///   `CAST(LOWER(col) AS BINARY) LIKE …` shape cannot use it, see the README); no index serves
 ///   `*term*` — the scan is the documented fallback.

@@ -115,7 +115,8 @@ fn is_sqlite_memory(url: &str) -> bool {
 /// The sea-orm connect options [`DbBackend::connect`] uses for `url`: pool size and timeouts
 /// from `config`; for SQLite also the `REGEXP` function and the `clientele_folded` collation
 /// (case-insensitive search and ordering need them), a busy timeout, WAL journaling for files, creating a missing file, and exactly one
-/// connection for an in-memory database.
+/// connection for an in-memory database; for PostgreSQL `plan_cache_mode = force_custom_plan`
+/// (a search's best plan depends on its term, see docs/benchmarks.md).
 ///
 /// Use it to open a [`DatabaseConnection`] yourself for [`DbBackend::from_connection`].
 pub fn connect_options(url: &str, config: &DbConfig) -> ConnectOptions {
@@ -155,6 +156,16 @@ pub fn connect_options(url: &str, config: &DbConfig) -> ConnectOptions {
         }
     } else {
         opts.max_connections(config.max_connections);
+        #[cfg(feature = "postgres")]
+        if url.starts_with("postgres") {
+            // Every statement is planned for its values (PostgreSQL 12 or later). Prepared
+            // statements are cached per connection, and after five runs PostgreSQL may switch
+            // one to a generic plan that ignores its values. A search's best plan depends on
+            // its term: trigram indexes for a rare one (`*98765*`), a scan that stops at the
+            // first matches for a common one (`*ann*`); a generic plan picked after rare terms
+            // ran `*ann*` through the trigram bitmaps, 5× slower (docs/benchmarks.md).
+            opts.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
+        }
     }
     opts
 }

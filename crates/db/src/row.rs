@@ -196,6 +196,20 @@ pub(crate) fn read_text(row: &QueryResult, i: usize) -> Result<Option<String>, D
 
 /// An integer value of any width (PostgreSQL does not widen `SMALLINT` on its own).
 pub(crate) fn read_int(row: &QueryResult, i: usize) -> Result<Option<i64>, DbErr> {
+    #[cfg(feature = "postgres")]
+    if let Some(width) = pg_int_width(row, i) {
+        // The column's type is known: no failed decode (each builds an error message) per
+        // value of a search result.
+        return match width {
+            2 => row
+                .try_get_by_index::<Option<i16>>(i)
+                .map(|v| v.map(i64::from)),
+            4 => row
+                .try_get_by_index::<Option<i32>>(i)
+                .map(|v| v.map(i64::from)),
+            _ => row.try_get_by_index::<Option<i64>>(i),
+        };
+    }
     if let Ok(v) = row.try_get_by_index::<Option<i64>>(i) {
         return Ok(v);
     }
@@ -216,6 +230,19 @@ pub(crate) fn read_int(row: &QueryResult, i: usize) -> Result<Option<i64>, DbErr
             .map(Some)
             .map_err(|_| DbErr::Type(format!("column {i}: {s:?} is not an integer"))),
         Err(e) => Err(e),
+    }
+}
+
+/// The width in bytes of a PostgreSQL integer column (`INT2`, `INT4`, `INT8`), if it is one.
+#[cfg(feature = "postgres")]
+fn pg_int_width(row: &QueryResult, i: usize) -> Option<u8> {
+    use sea_orm::sqlx::{Column, Row, TypeInfo};
+    let column = row.try_as_pg_row()?.columns().get(i)?;
+    match column.type_info().name() {
+        "INT2" => Some(2),
+        "INT4" => Some(4),
+        "INT8" => Some(8),
+        _ => None,
     }
 }
 

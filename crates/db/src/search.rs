@@ -2,7 +2,9 @@
 
 use clientele_model::search::{DetailSearch, Direction, Expr as Term, FieldSet};
 use clientele_model::{AttributeMap, StorageType, keys};
-use sea_orm::sea_query::{Expr, ExprTrait, NullOrdering, Order, SelectStatement};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, NullOrdering, Order, Query, SelectStatement,
+};
 
 use crate::row::Column;
 use crate::sql::{Dialect, all, any, col};
@@ -200,4 +202,38 @@ impl UserTable<'_> {
             is_text: row.storage_type != StorageType::Integer,
         })
     }
+}
+
+/// The alias of the limited result a user search sorts ([`first_hits`]).
+const HITS: &str = "clientele_hits";
+
+/// `SELECT * FROM (<select> LIMIT n) AS clientele_hits`: the first `limit` matching rows in
+/// whatever order the database finds them cheapest, for the caller to sort.
+///
+/// A user search returns at most `limit` users sorted by login. Sorting *before* the limit
+/// (`ORDER BY login LIMIT n`) makes PostgreSQL either walk the login index and test row after
+/// row until `n` match, or fetch and sort every match: on a million users a common term
+/// (`*ann*`) or a prefix (`smi*`) took 4–6× as long as OTOBO's unordered statement. Limiting
+/// first lets the planner stop at the first `n` matches of the cheapest scan (a trigram or
+/// prefix index, or a sequential scan that ends early), and only those `n` rows are sorted.
+/// When fewer than `limit` users match, the result is exactly the same; when more match,
+/// which `limit` of them are returned is the database's choice, as in OTOBO.
+///
+/// `key` (the login column) is added to the inner select list when `layout` does not select
+/// it, so the outer query can sort by it.
+pub(crate) fn first_hits(
+    mut select: SelectStatement,
+    layout: &crate::row::Layout,
+    key: &str,
+    limit: usize,
+) -> SelectStatement {
+    if !layout.columns.iter().any(|c| c.name == key) {
+        select.expr(col(key));
+    }
+    crate::sql::limit(&mut select, limit);
+    let mut outer = Query::select();
+    outer
+        .column(Asterisk)
+        .from_subquery(select, Alias::new(HITS));
+    outer
 }

@@ -13,7 +13,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{begin_write, lock_email};
 use crate::row::{AUDIT_COLUMNS, read_text, read_time, time_value};
-use crate::search::{UserTable, columns_of, compile};
+use crate::search::{UserTable, columns_of, compile, first_hits};
 use crate::sql::{Dialect, any, col};
 use crate::{ATTEMPTS, DbBackend, agent_id, now_epoch};
 
@@ -331,8 +331,13 @@ impl CustomerUserSource for DbBackend {
             if let Some(v) = table.valid_filter(query.valid_only) {
                 q.and_where(v);
             }
+            let mut q = first_hits(
+                q,
+                &self.users.layout,
+                &self.config.customer_key,
+                query.limit,
+            );
             self.sort_by_login(&mut q, Order::Asc);
-            crate::sql::limit(&mut q, query.limit);
             let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
             self.users_from(&rows)
         })

@@ -118,6 +118,37 @@ async fn postgres_searches_use_the_search_indexes() {
     assert!(p.contains("Index Scan on customer_user_login_"), "{p}");
     assert!(!p.contains("Seq Scan"), "{p}");
 
+    // A common term, cut by the limit (`user1*`: 11 111 users): the limit is applied below
+    // the sort, so only the 250 rows fetched are sorted — no sort of every match and no walk
+    // along the login index testing row after row.
+    let common = db.search(&query("user1", &prefix)).await.unwrap();
+    assert_eq!(common.len(), 250);
+    assert!(
+        common.iter().all(|u| u.login.as_str().starts_with("user1")),
+        "only matching users"
+    );
+    assert!(
+        common
+            .windows(2)
+            .all(|w| w[0].login.as_str() < w[1].login.as_str()),
+        "sorted by login"
+    );
+    let stmt = last.lock().unwrap().clone().unwrap();
+    let p = plan(&db, &stmt).await;
+    let sort = p.find("Sort").unwrap_or_else(|| panic!("no sort: {p}"));
+    let limit = p.find("Limit").unwrap_or_else(|| panic!("no limit: {p}"));
+    assert!(sort < limit, "the sort must be above the limit: {p}");
+    assert!(!p.contains("customer_user_login_c"), "{p}");
+
+    // A term fewer users match than the limit: every one of them, sorted.
+    let few = db.search(&query("user1234", &prefix)).await.unwrap();
+    let logins: Vec<&str> = few.iter().map(|u| u.login.as_str()).collect();
+    let mut expected: Vec<String> = std::iter::once("user1234".to_owned())
+        .chain((0..10).map(|d| format!("user1234{d}")))
+        .collect();
+    expected.sort();
+    assert_eq!(logins, expected);
+
     drop(db);
     test_db.drop().await;
 }
