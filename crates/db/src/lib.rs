@@ -55,6 +55,7 @@ mod changes;
 mod companies;
 mod config;
 mod error;
+mod import;
 mod indexes;
 mod lock;
 pub mod migration;
@@ -78,6 +79,7 @@ pub use clientele_backend::{
     RelationStore,
 };
 pub use config::DbConfig;
+pub use import::{ImportOptions, ImportReport, ImportRow, RejectedRow};
 pub use indexes::{enable_search_indexes, search_index_statements};
 pub use migration::Migrator;
 /// The sea-orm version this crate is built on, for naming its types (`DatabaseConnection`, …).
