@@ -3,8 +3,19 @@
 //! Import is streaming and idempotent: rows are read in batches, each row is an upsert by its
 //! key (login or customer id) through the Directory — added when new, updated when an attribute
 //! differs, left alone when nothing does — and a bad row is reported with its line number.
-//! clientele-db has no bulk API, so every row is its own transaction: a row is either stored
-//! whole or not at all, and rows before a failure stay stored (a re-run skips them).
+//!
+//! New customer users go through the database's bulk path
+//! ([`DbBackend::import_customer_users`](clientele::DbBackend::import_customer_users)) when
+//! the target is a `db` source and the only source, and bad rows do not stop the import: the
+//! batch's new users without a password are validated and written with multi-row inserts in a
+//! few transactions. Every other row — an existing login (an update), a row with a password
+//! (hashed by the Directory), a key seen twice in the batch, a row the bulk path refused — is
+//! its own transaction through the Directory. A row is either stored whole or not at all, and
+//! rows before a failure stay stored (a re-run skips them).
+//!
+//! A new user without a password column gets no password on either path that counts: the
+//! bulk path stores none, and the Directory's generated one was never shown. Set one with
+//! `clientele user set-password`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -12,12 +23,13 @@ use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use clientele::db::ImportRow;
 use clientele::model::search::CustomerUserSearch;
 use clientele::model::{
     AttributeMap, AttributeValue, CustomerCompanyChanges, CustomerId, CustomerUserChanges,
-    NewCustomerCompany, NewCustomerUser, Password, keys,
+    EmailCheck, NewCustomerCompany, NewCustomerUser, Password, Rules, keys,
 };
-use clientele::{Directory, Error};
+use clientele::{DbBackend, Directory, Error};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -375,6 +387,119 @@ async fn upsert_company(
     }
 }
 
+/// The bulk path for new customer users: the target database, when it is the only source.
+struct Bulk<'a> {
+    db: &'a DbBackend,
+    email: EmailCheck,
+    /// A new user's company must exist (the Directory's `require_company` with company support).
+    require_company: bool,
+    /// Company ids looked up so far, and whether they exist.
+    companies: HashMap<String, bool>,
+}
+
+impl<'a> Bulk<'a> {
+    /// The bulk path for `source`, if it can take the import's new users: a `db` source, the
+    /// Directory's only one.
+    fn for_source(ctx: &'a Context, source: &str) -> CliResult<Option<Bulk<'a>>> {
+        let dir = ctx.dir();
+        if dir.source_names().len() != 1 {
+            return Ok(None);
+        }
+        let Some((_, db)) = ctx.opened.databases.iter().find(|(name, _)| name == source) else {
+            return Ok(None);
+        };
+        let company_support = dir
+            .source_settings(source)
+            .is_some_and(|s| s.company_support);
+        Ok(Some(Bulk {
+            db: db.as_ref(),
+            email: EmailCheck::new(&ctx.config.directory.email_check).map_err(Error::from)?,
+            require_company: ctx.config.directory.require_company && company_support,
+            companies: HashMap::new(),
+        }))
+    }
+
+    /// Writes the batch's new users that need nothing but an insert, and answers which rows it
+    /// added. A row is left to the per-row path (`None`) when its key is not unique in the
+    /// batch, it has a password, it does not validate as a new user, its company is missing,
+    /// or the database refused it (its login or address is taken: an update, or a conflict
+    /// the per-row path reports in its usual words).
+    async fn add_new(
+        &mut self,
+        t: &UserTarget<'_>,
+        batch: &[Result<Row, BadRow>],
+    ) -> Result<Vec<bool>, Error> {
+        let mut keys_seen: HashMap<String, usize> = HashMap::new();
+        for row in batch.iter().flatten() {
+            let k = row.get(keys::LOGIN).unwrap_or_default().to_lowercase();
+            *keys_seen.entry(k).or_insert(0) += 1;
+        }
+        let rules = Rules {
+            map: t.map,
+            email: &self.email,
+        };
+        let mut rows = Vec::new();
+        let mut positions = Vec::new();
+        'rows: for (i, r) in batch.iter().enumerate() {
+            let Ok(row) = r else { continue };
+            let Some(login) = row.get(keys::LOGIN).filter(|l| !l.trim().is_empty()) else {
+                continue;
+            };
+            if row.password.is_some() || keys_seen.get(&login.to_lowercase()) != Some(&1) {
+                continue;
+            }
+            let mut new = NewCustomerUser::default();
+            for (k, v) in &row.values {
+                match value_for(t.map, k, v) {
+                    Ok(value) if !value.is_empty() => new = new.with(k.as_str(), value),
+                    Ok(_) => {}
+                    Err(_) => continue 'rows,
+                }
+            }
+            let Ok(user) = new.validate(&rules) else {
+                continue;
+            };
+            if self.require_company
+                && !company_exists(&mut self.companies, t.dir, user.customer_id.as_str()).await?
+            {
+                continue;
+            }
+            rows.push(ImportRow::new(user));
+            positions.push(i);
+        }
+        let mut added = vec![false; batch.len()];
+        if rows.is_empty() {
+            return Ok(added);
+        }
+        let report = self.db.import_customer_users(&rows, t.by).await?;
+        for &p in &positions {
+            added[p] = true;
+        }
+        for r in &report.rejected {
+            added[positions[r.index]] = false;
+        }
+        if report.inserted > 0 {
+            // Nothing the Directory remembers may say these logins are free.
+            t.dir.clear_caches();
+        }
+        Ok(added)
+    }
+}
+
+/// Whether the company `id` exists, looked up once per import.
+async fn company_exists(
+    known: &mut HashMap<String, bool>,
+    dir: &Directory,
+    id: &str,
+) -> Result<bool, Error> {
+    if let Some(k) = known.get(id) {
+        return Ok(*k);
+    }
+    let exists = dir.company(id).await?.is_some();
+    known.insert(id.to_owned(), exists);
+    Ok(exists)
+}
+
 /// A row-level refusal (bad input) becomes a failed row; an outage or backend failure stops the
 /// import.
 fn classify(result: Result<Outcome, Error>) -> Result<Outcome, Error> {
@@ -517,6 +642,12 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
         map: &map,
         by: &ctx.by,
     });
+    // The bulk path writes rows out of input order, so only when a bad row does not stop the
+    // import.
+    let mut bulk = match (&source, args.on_error) {
+        (Some(s), OnError::Continue) => Bulk::for_source(ctx, s)?,
+        _ => None,
+    };
     let mut done = false;
     let mut fatal = None;
     while !done {
@@ -530,11 +661,32 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
                 }
             }
         }
+        let mut outcomes: Vec<Option<Result<Outcome, Error>>> =
+            (0..batch.len()).map(|_| None).collect();
+        if let (Some(b), Some(t)) = (bulk.as_mut(), target.as_ref()) {
+            match b.add_new(t, &batch).await {
+                Ok(added) => {
+                    for (i, a) in added.into_iter().enumerate() {
+                        if a {
+                            outcomes[i] = Some(Ok(Outcome::Added));
+                        }
+                    }
+                }
+                Err(e) => {
+                    pb.suspend(|| eprintln!("{e}"));
+                    fatal = Some(e);
+                    break;
+                }
+            }
+        }
         // A key seen twice in a batch is handled after its first row (waves), so two rows for
         // one new login never race each other into a duplicate add.
         let mut waves: Vec<Vec<usize>> = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, r) in batch.iter().enumerate() {
+            if outcomes[i].is_some() {
+                continue;
+            }
             let wave = match r {
                 Ok(row) => {
                     let k = row.get(key_attr).unwrap_or_default().to_lowercase();
@@ -549,8 +701,6 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
             }
             waves[wave].push(i);
         }
-        let mut outcomes: Vec<Option<Result<Outcome, Error>>> =
-            (0..batch.len()).map(|_| None).collect();
         let process = |i: usize| {
             let (batch, target, map, by) = (&batch, &target, &map, ctx.by.as_str());
             async move {
