@@ -676,14 +676,25 @@ async fn postgres_frozen_mid_query_is_cut_by_the_timeout() {
     let freeze_begin = started.elapsed();
     let frozen = pg.freeze();
     let freeze_done = started.elapsed();
-    let stopped = frozen
-        .pids()
-        .iter()
-        .filter(|p| throwaway::state_of(**p) == Some('T'))
-        .count();
+    // A signal takes effect asynchronously: wait (boundedly) until no server process runs. A
+    // process that exited meanwhile (gone, or a zombie its stopped parent can't reap) does not.
+    let running = || {
+        frozen
+            .pids()
+            .iter()
+            .filter(
+                |p| matches!(throwaway::state_of(**p), Some(c) if !matches!(c, 'T' | 'Z' | 'X')),
+            )
+            .count()
+    };
+    let waited = Instant::now();
+    while running() > 0 && waited.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert!(
-        frozen.pids().len() >= 3 && stopped == frozen.pids().len(),
-        "not every server process is stopped: {stopped} of {:?}",
+        frozen.pids().len() >= 3 && running() == 0,
+        "not every server process is stopped: {} still running of {:?}",
+        running(),
         frozen.pids()
     );
     let stopped_count = frozen.pids().len();
