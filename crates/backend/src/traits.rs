@@ -30,7 +30,9 @@ pub trait CustomerUserSource: Send + Sync {
     /// (`settings().case_sensitive`; case-insensitive by default).
     async fn get(&self, login: &str) -> Result<Option<CustomerUser>>;
 
-    /// Users matching the query, at most `query.limit`, sorted by login. One query to the store.
+    /// Users matching the query, at most `query.limit`, sorted by login. When more match, which
+    /// ones are returned is the store's choice (the limit may be applied before the sort). One
+    /// query to the store.
     async fn search(&self, query: &UserQuery) -> Result<Vec<CustomerUser>>;
 
     /// Logins matching a detail search, ordered as asked (the login breaks ties).
