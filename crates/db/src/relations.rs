@@ -621,17 +621,21 @@ impl RelationStore for DbBackend {
                 .from(t(USER_GRANT))
                 .and_where(col("permission_value").eq(1))
                 .to_owned();
+            let text = |r: &QueryResult, i| -> Result<String> {
+                Ok(read_text(r, i)
+                    .map_err(|e| self.err(e))?
+                    .unwrap_or_default())
+            };
+            let int = |r: &QueryResult, i| -> Result<i64> {
+                Ok(read_int(r, i).map_err(|e| self.err(e))?.unwrap_or(0))
+            };
             let rows = tx.query_all(&q).await.map_err(|e| self.err(e))?;
             let mut user_grants = BTreeSet::new();
             for r in &rows {
                 user_grants.insert(UserGrant {
-                    login: read_text(r, 0)
-                        .map_err(|e| self.err(e))?
-                        .unwrap_or_default(),
-                    group_id: read_int(r, 1).map_err(|e| self.err(e))?.unwrap_or(0),
-                    permission: read_text(r, 2)
-                        .map_err(|e| self.err(e))?
-                        .unwrap_or_default(),
+                    login: text(r, 0)?,
+                    group_id: int(r, 1)?,
+                    permission: text(r, 2)?,
                 });
             }
             let q = Query::select()
@@ -648,16 +652,10 @@ impl RelationStore for DbBackend {
             let mut company_grants = BTreeSet::new();
             for r in &rows {
                 company_grants.insert(CompanyGrant {
-                    customer_id: read_text(r, 0)
-                        .map_err(|e| self.err(e))?
-                        .unwrap_or_default(),
-                    group_id: read_int(r, 1).map_err(|e| self.err(e))?.unwrap_or(0),
-                    permission: read_text(r, 2)
-                        .map_err(|e| self.err(e))?
-                        .unwrap_or_default(),
-                    context: read_text(r, 3)
-                        .map_err(|e| self.err(e))?
-                        .unwrap_or_default(),
+                    customer_id: text(r, 0)?,
+                    group_id: int(r, 1)?,
+                    permission: text(r, 2)?,
+                    context: text(r, 3)?,
                 });
             }
             let q = Query::select()

@@ -25,6 +25,31 @@ struct Current {
 }
 
 impl DbBackend {
+    /// Runs a user write transaction, again on deadlock or serialization failure; a unique
+    /// violation means the database's own index refused `login`, which another writer just took.
+    async fn write_user<F, Fut>(&self, login: &Login, mut write: F) -> Result<()>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(), Failure>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match write().await {
+                Ok(()) => return Ok(()),
+                Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
+                Err(f) if is_unique(&f) => {
+                    return Err(self.fail(self.exists(
+                        Entity::CustomerUser,
+                        keys::LOGIN,
+                        login.as_str(),
+                    )));
+                }
+                Err(f) => return Err(self.fail(f)),
+            }
+        }
+    }
+
     fn table(&self) -> Alias {
         Alias::new(self.config.table.as_str())
     }
@@ -439,23 +464,8 @@ impl CustomerUserWriter for DbBackend {
     async fn add(&self, user: &CustomerUser, password_hash: Option<&str>, by: &str) -> Result<()> {
         self.bounded(self.name(), async {
             self.refuse_read_only()?;
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match self.try_add(user, password_hash, by).await {
-                    Ok(()) => return Ok(()),
-                    Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
-                    // The database's own unique index refused a login another writer just took.
-                    Err(f) if is_unique(&f) => {
-                        return Err(self.fail(self.exists(
-                            Entity::CustomerUser,
-                            keys::LOGIN,
-                            user.login.as_str(),
-                        )));
-                    }
-                    Err(f) => return Err(self.fail(f)),
-                }
-            }
+            self.write_user(&user.login, || self.try_add(user, password_hash, by))
+                .await
         })
         .await
     }
@@ -470,22 +480,8 @@ impl CustomerUserWriter for DbBackend {
     ) -> Result<()> {
         self.bounded(self.name(), async {
             self.refuse_read_only()?;
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match self.try_update(login, user, expected, by).await {
-                    Ok(()) => return Ok(()),
-                    Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
-                    Err(f) if is_unique(&f) => {
-                        return Err(self.fail(self.exists(
-                            Entity::CustomerUser,
-                            keys::LOGIN,
-                            user.login.as_str(),
-                        )));
-                    }
-                    Err(f) => return Err(self.fail(f)),
-                }
-            }
+            self.write_user(&user.login, || self.try_update(login, user, expected, by))
+                .await
         })
         .await
     }
