@@ -20,7 +20,6 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clientele::backend::password::{Argon2Params, PasswordConfig};
 use clientele::db::sea_orm::{ConnectionTrait, Statement};
 use clientele::model::search::CustomerUserSearch;
 use clientele::model::{
@@ -33,6 +32,8 @@ use rand::{Rng, SeedableRng};
 
 #[path = "../crates/db/tests/common/mod.rs"]
 mod common;
+#[path = "../crates/backend/tests/support/kat.rs"]
+mod kat;
 
 use common::{Fixture, Kind};
 
@@ -130,17 +131,7 @@ impl Shared {
 }
 
 fn directory_config() -> DirectoryConfig {
-    let mut config = DirectoryConfig {
-        passwords: PasswordConfig {
-            argon2: Argon2Params {
-                memory_kib: 1024,
-                iterations: 1,
-                parallelism: 1,
-            },
-            ..PasswordConfig::default()
-        },
-        ..DirectoryConfig::default()
-    };
+    let mut config = kat::cheap_hashing();
     config.permissions.permission_types =
         PermissionTypes::new(["ro", "move_into", "create", "rw"]).unwrap();
     config

@@ -28,6 +28,10 @@ use std::time::{Duration, Instant};
 use clientele::DbConfig;
 
 #[cfg(feature = "postgres")]
+#[path = "../crates/backend/tests/support/kat.rs"]
+mod kat;
+
+#[cfg(feature = "postgres")]
 mod throwaway {
     use std::path::{Path, PathBuf};
     use std::process::Command;
@@ -323,9 +327,8 @@ async fn migrated_directory(
 ) {
     use std::sync::Arc;
 
-    use clientele::backend::password::{Argon2Params, PasswordConfig};
     use clientele::model::NewCustomerCompany;
-    use clientele::{DbBackend, Directory, DirectoryConfig};
+    use clientele::{DbBackend, Directory};
 
     let db = Arc::new(
         DbBackend::connect(&pg.url(), config)
@@ -341,17 +344,7 @@ async fn migrated_directory(
             .company_store(db.clone())
             .relation_store(db.clone())
             .preference_store(db.clone())
-            .config(DirectoryConfig {
-                passwords: PasswordConfig {
-                    argon2: Argon2Params {
-                        memory_kib: 1024,
-                        iterations: 1,
-                        parallelism: 1,
-                    },
-                    ..PasswordConfig::default()
-                },
-                ..DirectoryConfig::default()
-            })
+            .config(kat::cheap_hashing())
             .build()
             .expect("directory"),
     );

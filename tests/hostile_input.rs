@@ -19,8 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use clientele_backend::matching::{field_keys, matches_expr};
-use clientele_backend::password::{Argon2Params, PasswordConfig};
-use clientele_backend::{Directory, DirectoryConfig, Error, InMemoryBackend};
+use clientele_backend::{Directory, Error, InMemoryBackend};
 use clientele_model::search::{CustomerUserSearch, Expr, FieldSet, Pattern, parse_term};
 use clientele_model::{
     CustomerUser, CustomerUserChanges, NewCustomerCompany, NewCustomerUser, keys,
@@ -28,6 +27,8 @@ use clientele_model::{
 
 #[path = "../crates/db/tests/common/mod.rs"]
 mod common;
+#[path = "../crates/backend/tests/support/kat.rs"]
+mod kat;
 
 use common::{Fixture, Kind};
 
@@ -120,20 +121,6 @@ fn refused_field(e: &Error) -> Option<String> {
         Error::Invalid(v) => Some(v.field().to_owned()),
         Error::AlreadyExists { field, .. } => Some(field.clone()),
         _ => None,
-    }
-}
-
-fn cheap_hashing() -> DirectoryConfig {
-    DirectoryConfig {
-        passwords: PasswordConfig {
-            argon2: Argon2Params {
-                memory_kib: 1024,
-                iterations: 1,
-                parallelism: 1,
-            },
-            ..PasswordConfig::default()
-        },
-        ..DirectoryConfig::default()
     }
 }
 
@@ -554,7 +541,7 @@ fn finish(t: Tally, backend: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_input_in_memory() {
-    let dir = Directory::in_memory_with(Arc::new(InMemoryBackend::new()), cheap_hashing());
+    let dir = Directory::in_memory_with(Arc::new(InMemoryBackend::new()), kat::cheap_hashing());
     let t = run_cases(&dir, "in-memory", Collation::Exact).await;
     assert_login_variants(&dir, Collation::Exact, &t).await;
     finish(t, "in-memory");
@@ -568,7 +555,7 @@ async fn on_db(kind: Kind, collation: Collation) {
         .company_store(db.clone())
         .relation_store(db.clone())
         .preference_store(db.clone())
-        .config(cheap_hashing())
+        .config(kat::cheap_hashing())
         .build()
         .expect("directory");
     let name = format!("{kind:?}");

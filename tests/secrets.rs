@@ -11,14 +11,15 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use clientele::Directory;
-use clientele_backend::password::{Argon2Params, PasswordConfig};
-use clientele_backend::{DirectoryConfig, InMemoryBackend};
+use clientele_backend::InMemoryBackend;
 use clientele_model::{CustomerUserChanges, NewCustomerCompany, NewCustomerUser, Password};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
 #[path = "../crates/db/tests/common/mod.rs"]
 mod common;
+#[path = "../crates/backend/tests/support/kat.rs"]
+mod kat;
 
 use common::{Fixture, Kind};
 
@@ -74,20 +75,6 @@ impl Rendered {
             self.0.push_str(&format!("{what} caused by: {s} / {s:?}\n"));
             source = s.source();
         }
-    }
-}
-
-fn cheap_hashing() -> DirectoryConfig {
-    DirectoryConfig {
-        passwords: PasswordConfig {
-            argon2: Argon2Params {
-                memory_kib: 1024,
-                iterations: 1,
-                parallelism: 1,
-            },
-            ..PasswordConfig::default()
-        },
-        ..DirectoryConfig::default()
     }
 }
 
@@ -230,7 +217,7 @@ async fn no_secret_in_logs_debug_or_errors() {
         .map(String::from)
         .to_vec();
 
-    let memory = Directory::in_memory_with(Arc::new(InMemoryBackend::new()), cheap_hashing());
+    let memory = Directory::in_memory_with(Arc::new(InMemoryBackend::new()), kat::cheap_hashing());
     secrets.extend(flow(&memory, &mut out, "mem").await);
 
     let fx = Fixture::new(Kind::SqliteFile).await;
@@ -240,7 +227,7 @@ async fn no_secret_in_logs_debug_or_errors() {
         .company_store(db.clone())
         .relation_store(db.clone())
         .preference_store(db.clone())
-        .config(cheap_hashing())
+        .config(kat::cheap_hashing())
         .build()
         .expect("directory");
     out.debug("db backend", &db);
