@@ -1,29 +1,67 @@
-//! Search at scale on PostgreSQL: Clientele's search (`DbBackend::search`, the statement the
-//! backend builds, over the opt-in `enable_search_indexes`) side by side with **the SQL OTOBO
-//! issues for the same term** (reference §3.2/§4), on the same generated users; plus a cached
-//! vs uncached lookup by login through the Directory.
+//! Search at scale on PostgreSQL, SQLite and MySQL/MariaDB: Clientele's search
+//! (`DbBackend::search`, the statement the backend builds, over the opt-in
+//! `enable_search_indexes`) side by side with **the SQL OTOBO issues for the same term**
+//! (reference §3.2/§4), on the same generated users; plus a cached vs uncached lookup by login
+//! through the Directory. One run covers every engine selected; each gets its own database and
+//! its own table of medians.
 //!
 //! ```sh
-//! cargo bench --bench search --features postgres
+//! cargo bench --bench search                             # SQLite only (the default feature)
+//! cargo bench --bench search --features postgres,mysql   # all three
+//! CLIENTELE_BENCH_ENGINES=mysql cargo bench --bench search --features mysql
 //! ```
 //!
 //! Environment:
-//! * `CLIENTELE_BENCH_POSTGRES_URL` — server (default `postgres://postgres@127.0.0.1:5432`);
-//!   the benchmark creates the database `clientele_bench` on it.
-//! * `CLIENTELE_BENCH_USERS` — how many users (default 1 000 000).
-//! * `CLIENTELE_BENCH_KEEP=1` — keep `clientele_bench` afterwards; a later run with the same
-//!   number of users reuses it instead of generating again. Without it the database is dropped
-//!   at the end.
+//! * `CLIENTELE_BENCH_ENGINES` — comma list of `postgres`, `sqlite`, `mysql` (also
+//!   `postgresql`, `mariadb`), run in that order; default every engine compiled in (features
+//!   `sqlite` — on by default —, `postgres`, `mysql`), in the order PostgreSQL, SQLite, MySQL.
+//!   Naming an engine whose feature is off is an error.
+//! * `CLIENTELE_BENCH_POSTGRES_URL` — PostgreSQL server (default
+//!   `postgres://postgres@127.0.0.1:5432`); the benchmark creates the database
+//!   `clientele_bench` on it.
+//! * `CLIENTELE_BENCH_MYSQL_URL` — MySQL/MariaDB server (default `mysql://root@127.0.0.1:3306`);
+//!   the benchmark creates the database `clientele_bench` on it (utf8mb4, `utf8mb4_unicode_ci`,
+//!   like OTOBO's MySQL schema).
+//! * `CLIENTELE_BENCH_SQLITE_PATH` — the SQLite file (default
+//!   `target/clientele_bench.sqlite3` in the workspace), opened with
+//!   `clientele::db::connect_options` (which registers the `REGEXP` function and the
+//!   `clientele_folded` collation the backend needs; WAL journal).
+//! * `CLIENTELE_BENCH_USERS` — how many users on every engine; `CLIENTELE_BENCH_USERS_POSTGRES`,
+//!   `CLIENTELE_BENCH_USERS_SQLITE`, `CLIENTELE_BENCH_USERS_MYSQL` override it for one engine.
+//!   Defaults: 1 000 000 on PostgreSQL and SQLite, 100 000 on MySQL/MariaDB.
+//! * `CLIENTELE_BENCH_KEEP=1` — keep the databases (and the SQLite file) afterwards; a later
+//!   run with the same number of users reuses them instead of generating again (checked by the
+//!   table `clientele_bench_meta`: number of users and seed). Without it they are dropped at
+//!   the end.
 //!
-//! OTOBO's statements run twice: on `otobo_customer_user`, a copy of the same rows with only
-//! the indexes of OTOBO's own schema (what an OTOBO installation runs), and on `customer_user`
+//! What runs against what, per engine:
+//! * **Clientele**: `DbBackend::search` on `customer_user`, after `enable_search_indexes` (what
+//!   that creates differs per engine, see `clientele_db::search_index_statements`).
+//! * **OTOBO's statement** (`CustomerSearch` with `SearchCaseSensitive` 0, `Prepare(Limit =>
+//!   250)`) written out for that engine, values bound — with `$1` on PostgreSQL, with `?` (the
+//!   value bound once per placeholder) on MySQL and SQLite:
+//!   * `Search` (`QueryCondition`, §4): `LOWER(col) LIKE LOWER(?)` per search field on
+//!     PostgreSQL; on MySQL plain `col LIKE ?`, because OTOBO treats MySQL as a
+//!     case-insensitive database and leaves the case (and accents) to the column's collation;
+//!   * `PostMasterSearch`: `LOWER(email) = LOWER(?)`; `CustomerID`: `LOWER(customer_id) LIKE
+//!     LOWER(?)`, on every engine (these two depend only on `SearchCaseSensitive`).
+//!   * OTOBO does not run on SQLite. There the statements take the shape OTOBO uses on the
+//!     other case-sensitive databases, `LOWER(col) LIKE LOWER(?)` (SQLite's `LOWER` folds ASCII
+//!     only, which is enough for the ASCII terms of the cases).
+//!
+//! OTOBO's statements run twice: on `otobo_customer_user`, a copy of the same rows
+//! (`CREATE TABLE … AS SELECT * FROM customer_user`, taken before the search indexes are
+//! built) with only the index of OTOBO's own schema on that table (unique `login`) — what an
+//! OTOBO installation runs —, and on `customer_user`
 //! with Clientele's indexes (to show what the query shape alone gives). The ratio printed is
-//! OTOBO-on-its-schema / Clientele.
+//! OTOBO-on-its-schema / Clientele. Before each case the row counts of both sides are printed
+//! (and repeated in the table): the times are only comparable when they find the same users.
 
 #[path = "support/gen.rs"]
 mod datagen;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,18 +77,143 @@ use tokio::runtime::Runtime;
 const SEED: u64 = 20_251_127;
 const DB_NAME: &str = "clientele_bench";
 
-fn server() -> String {
+/// A database engine the benchmark can run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Postgres,
+    Sqlite,
+    MySql,
+}
+
+/// Every engine, in the default order.
+const KINDS: [Kind; 3] = [Kind::Postgres, Kind::Sqlite, Kind::MySql];
+
+impl Kind {
+    /// The name in `CLIENTELE_BENCH_ENGINES`, the feature, and the benchmark ids.
+    fn key(self) -> &'static str {
+        match self {
+            Kind::Postgres => "postgres",
+            Kind::Sqlite => "sqlite",
+            Kind::MySql => "mysql",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Kind> {
+        match name.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" | "pg" => Some(Kind::Postgres),
+            "sqlite" | "sqlite3" => Some(Kind::Sqlite),
+            "mysql" | "mariadb" => Some(Kind::MySql),
+            _ => None,
+        }
+    }
+
+    /// Whether the feature this engine needs is enabled in this build.
+    fn compiled(self) -> bool {
+        match self {
+            Kind::Postgres => cfg!(feature = "postgres"),
+            Kind::Sqlite => cfg!(feature = "sqlite"),
+            Kind::MySql => cfg!(feature = "mysql"),
+        }
+    }
+
+    fn engine(self) -> Engine {
+        match self {
+            Kind::Postgres => Engine::Postgres,
+            Kind::Sqlite => Engine::Sqlite,
+            Kind::MySql => Engine::MySql,
+        }
+    }
+
+    /// How many users: `CLIENTELE_BENCH_USERS_<ENGINE>`, else `CLIENTELE_BENCH_USERS`, else
+    /// 1 000 000 (100 000 on MySQL/MariaDB).
+    fn users(self) -> usize {
+        let default = match self {
+            Kind::Postgres | Kind::Sqlite => 1_000_000,
+            Kind::MySql => 100_000,
+        };
+        let var = format!("CLIENTELE_BENCH_USERS_{}", self.key().to_ascii_uppercase());
+        env_usize(&var)
+            .or_else(|| env_usize("CLIENTELE_BENCH_USERS"))
+            .unwrap_or(default)
+    }
+
+    /// The URL of the benchmark database.
+    fn url(self) -> String {
+        match self {
+            Kind::Postgres => format!("{}/{DB_NAME}", postgres_server()),
+            Kind::MySql => format!("{}/{DB_NAME}", mysql_server()),
+            Kind::Sqlite => format!("sqlite://{}", sqlite_path().display()),
+        }
+    }
+
+    /// `ANALYZE` for one table.
+    fn analyze(self, table: &str) -> String {
+        match self {
+            Kind::MySql => format!("ANALYZE TABLE {table}"),
+            Kind::Postgres | Kind::Sqlite => format!("ANALYZE {table}"),
+        }
+    }
+
+    /// The server's version, for the table heading.
+    fn version_sql(self) -> &'static str {
+        match self {
+            Kind::Postgres => "SELECT 'PostgreSQL ' || current_setting('server_version')",
+            Kind::Sqlite => "SELECT 'SQLite ' || sqlite_version()",
+            Kind::MySql => "SELECT CONCAT('MySQL/MariaDB ', VERSION())",
+        }
+    }
+}
+
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").trim().parse().ok())
+}
+
+/// The engines of `CLIENTELE_BENCH_ENGINES`, or every one compiled in.
+fn engines() -> Vec<Kind> {
+    let list = std::env::var("CLIENTELE_BENCH_ENGINES").unwrap_or_default();
+    if list.trim().is_empty() {
+        return KINDS.into_iter().filter(|k| k.compiled()).collect();
+    }
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let kind = Kind::parse(name).unwrap_or_else(|| {
+            panic!("CLIENTELE_BENCH_ENGINES: unknown engine {name:?} (postgres, sqlite, mysql)")
+        });
+        assert!(
+            kind.compiled(),
+            "CLIENTELE_BENCH_ENGINES names {name}, but this build lacks the `{0}` feature \
+             (cargo bench --bench search --features {0})",
+            kind.key()
+        );
+        if !out.contains(&kind) {
+            out.push(kind);
+        }
+    }
+    out
+}
+
+fn postgres_server() -> String {
     std::env::var("CLIENTELE_BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
         .trim_end_matches('/')
         .to_owned()
 }
 
-fn users() -> usize {
-    std::env::var("CLIENTELE_BENCH_USERS")
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(1_000_000)
+fn mysql_server() -> String {
+    std::env::var("CLIENTELE_BENCH_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+fn sqlite_path() -> PathBuf {
+    std::env::var_os("CLIENTELE_BENCH_SQLITE_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/clientele_bench.sqlite3")
+        })
 }
 
 fn keep() -> bool {
@@ -63,58 +226,132 @@ async fn exec(conn: &DatabaseConnection, sql: &str) {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
-async fn scalar_i64(conn: &DatabaseConnection, sql: &str) -> Option<i64> {
+async fn scalar<T: clientele::db::sea_orm::TryGetable>(
+    conn: &DatabaseConnection,
+    sql: &str,
+) -> Option<T> {
     let row = conn
-        .query_one_raw(Statement::from_string(Engine::Postgres, sql.to_owned()))
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            sql.to_owned(),
+        ))
         .await
         .ok()??;
-    row.try_get_by_index::<i64>(0).ok()
+    row.try_get_by_index::<T>(0).ok()
 }
 
-/// `clientele_bench` with `n` users, generated unless a kept database already holds them.
-async fn prepare(n: usize) -> DatabaseConnection {
-    let admin = Database::connect(format!("{}/postgres", server()))
+/// The server connection the database is created and dropped on (none for SQLite).
+async fn admin(kind: Kind) -> Option<DatabaseConnection> {
+    let url = match kind {
+        Kind::Postgres => format!("{}/postgres", postgres_server()),
+        Kind::MySql => mysql_server(),
+        Kind::Sqlite => return None,
+    };
+    let conn = Database::connect(url).await.unwrap_or_else(|e| {
+        panic!(
+            "{} server reachable (scripts/test.sh starts it): {e}",
+            kind.key()
+        )
+    });
+    Some(conn)
+}
+
+/// Drops the benchmark database (SQLite: deletes the file and its WAL files).
+async fn drop_database(kind: Kind) {
+    match kind {
+        Kind::Sqlite => {
+            let path = sqlite_path();
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.clone().into_os_string();
+                p.push(suffix);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => panic!("remove {}: {e}", PathBuf::from(p).display()),
+                }
+            }
+        }
+        Kind::Postgres | Kind::MySql => {
+            let admin = admin(kind).await.expect("server connection");
+            let sql = match kind {
+                Kind::Postgres => format!("DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"),
+                _ => format!("DROP DATABASE IF EXISTS {DB_NAME}"),
+            };
+            exec(&admin, &sql).await;
+            let _ = admin.close().await;
+        }
+    }
+}
+
+/// An empty benchmark database (an existing one is dropped first).
+async fn create_database(kind: Kind) {
+    drop_database(kind).await;
+    match kind {
+        Kind::Sqlite => {
+            if let Some(dir) = sqlite_path().parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).expect("directory of the SQLite file");
+            }
+            // connect_options creates the missing file.
+        }
+        Kind::Postgres | Kind::MySql => {
+            let admin = admin(kind).await.expect("server connection");
+            let sql = match kind {
+                Kind::Postgres => format!("CREATE DATABASE {DB_NAME} ENCODING 'UTF8'"),
+                _ => format!(
+                    "CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                ),
+            };
+            exec(&admin, &sql).await;
+            let _ = admin.close().await;
+        }
+    }
+}
+
+/// The pool `DbBackend::connect` would open (its session settings, and on SQLite its `REGEXP`
+/// function and collation, included); both sides' statements run on it.
+async fn open(kind: Kind) -> Result<DatabaseConnection, String> {
+    let url = kind.url();
+    Database::connect(clientele::db::connect_options(&url, &DbConfig::default()))
         .await
-        .expect("PostgreSQL reachable (scripts/test.sh starts it)");
-    let url = format!("{}/{DB_NAME}", server());
-    // The pool DbBackend::connect would open (its PostgreSQL session settings included); both
-    // sides' statements run on it.
-    let options = || clientele::db::connect_options(&url, &DbConfig::default());
-    if let Ok(conn) = Database::connect(options()).await {
-        let have = scalar_i64(&conn, "SELECT n FROM clientele_bench_meta").await;
-        let seed = scalar_i64(&conn, "SELECT seed FROM clientele_bench_meta").await;
+        .map_err(|e| format!("{url}: {e}"))
+}
+
+/// `clientele_bench` on `kind` with `n` users, generated unless a kept database already holds
+/// them.
+async fn prepare(kind: Kind, n: usize) -> DatabaseConnection {
+    let exists = match kind {
+        Kind::Sqlite => sqlite_path().exists(),
+        Kind::Postgres | Kind::MySql => true,
+    };
+    if exists && let Ok(conn) = open(kind).await {
+        let have = scalar::<i64>(&conn, "SELECT n FROM clientele_bench_meta").await;
+        let seed = scalar::<i64>(&conn, "SELECT seed FROM clientele_bench_meta").await;
         if have == Some(n as i64) && seed == Some(SEED as i64) {
-            eprintln!("search bench: reusing {DB_NAME} with {n} users");
+            eprintln!(
+                "search bench [{}]: reusing {DB_NAME} with {n} users",
+                kind.key()
+            );
             return conn;
         }
         let _ = conn.close().await;
     }
-    exec(
-        &admin,
-        &format!("DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"),
-    )
-    .await;
-    exec(
-        &admin,
-        &format!("CREATE DATABASE {DB_NAME} ENCODING 'UTF8'"),
-    )
-    .await;
-    let conn = Database::connect(options())
+    create_database(kind).await;
+    let conn = open(kind)
         .await
-        .expect("connect clientele_bench");
+        .unwrap_or_else(|e| panic!("connect {DB_NAME}: {e}"));
     clientele::db::migrate(&conn).await.expect("migrate");
 
     let t = Instant::now();
     datagen::load(&conn, SEED, n).await.expect("load users");
-    eprintln!("search bench: {n} users loaded in {:.1?}", t.elapsed());
-
-    let t = Instant::now();
-    clientele::db::enable_search_indexes(&conn)
-        .await
-        .expect("search indexes");
-    eprintln!("search bench: search indexes built in {:.1?}", t.elapsed());
+    eprintln!(
+        "search bench [{}]: {n} users loaded in {:.1?}",
+        kind.key(),
+        t.elapsed()
+    );
 
     // OTOBO's schema: the same rows, only OTOBO's own index on customer_user (unique login).
+    // Copied before the search indexes exist: on MySQL/MariaDB they add generated columns to
+    // customer_user, which `SELECT *` would copy as plain ones.
     let t = Instant::now();
     exec(
         &conn,
@@ -126,41 +363,87 @@ async fn prepare(n: usize) -> DatabaseConnection {
         "CREATE UNIQUE INDEX otobo_customer_user_login ON otobo_customer_user (login)",
     )
     .await;
-    exec(&conn, "ANALYZE customer_user").await;
-    exec(&conn, "ANALYZE otobo_customer_user").await;
+    eprintln!(
+        "search bench [{}]: OTOBO copy in {:.1?}",
+        kind.key(),
+        t.elapsed()
+    );
+
+    let t = Instant::now();
+    clientele::db::enable_search_indexes(&conn)
+        .await
+        .expect("search indexes");
+    eprintln!(
+        "search bench [{}]: search indexes built in {:.1?}",
+        kind.key(),
+        t.elapsed()
+    );
+
+    let t = Instant::now();
+    exec(&conn, &kind.analyze("customer_user")).await;
+    exec(&conn, &kind.analyze("otobo_customer_user")).await;
     exec(
         &conn,
-        &format!(
-            "CREATE TABLE clientele_bench_meta AS SELECT {n}::bigint AS n, {SEED}::bigint AS seed"
-        ),
+        "CREATE TABLE clientele_bench_meta (n BIGINT NOT NULL, seed BIGINT NOT NULL)",
+    )
+    .await;
+    exec(
+        &conn,
+        &format!("INSERT INTO clientele_bench_meta (n, seed) VALUES ({n}, {SEED})"),
     )
     .await;
     eprintln!(
-        "search bench: OTOBO copy and ANALYZE in {:.1?}",
+        "search bench [{}]: ANALYZE in {:.1?}",
+        kind.key(),
         t.elapsed()
     );
-    let _ = admin.close().await;
     conn
 }
 
-async fn drop_database() {
-    let admin = Database::connect(format!("{}/postgres", server()))
-        .await
-        .expect("PostgreSQL reachable");
-    exec(
-        &admin,
-        &format!("DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"),
-    )
-    .await;
-    let _ = admin.close().await;
+/// Which of OTOBO's `CustomerSearch` branches a case takes (reference §3.2).
+#[derive(Clone, Copy)]
+enum Otobo {
+    /// `Search`: `QueryCondition` over the four default search fields.
+    Search,
+    /// `PostMasterSearch` over the one postmaster field, `email`.
+    PostMaster,
+    /// `CustomerID` with a wildcard.
+    CustomerId,
 }
 
-/// One search case: Clientele's query and OTOBO's statement with its bound values.
+/// OTOBO's default `CustomerUserSearchFields`.
+const OTOBO_SEARCH_FIELDS: [&str; 4] = ["login", "first_name", "last_name", "customer_id"];
+
+impl Otobo {
+    /// The condition OTOBO writes on `kind` with `SearchCaseSensitive` 0.
+    fn condition(self, kind: Kind) -> String {
+        let p = match kind {
+            Kind::Postgres => "$1",
+            Kind::Sqlite | Kind::MySql => "?",
+        };
+        match self {
+            // QueryCondition: MySQL counts as a case-insensitive database, so the plain
+            // comparison (the collation decides); elsewhere `LOWER(k) LIKE LOWER(?)`.
+            Otobo::Search => {
+                let one = |c: &&str| match kind {
+                    Kind::MySql => format!("{c} LIKE {p}"),
+                    Kind::Postgres | Kind::Sqlite => format!("LOWER({c}) LIKE LOWER({p})"),
+                };
+                let parts: Vec<String> = OTOBO_SEARCH_FIELDS.iter().map(one).collect();
+                format!("(({}))", parts.join(" OR "))
+            }
+            Otobo::PostMaster => format!("LOWER(email) = LOWER({p})"),
+            Otobo::CustomerId => format!("LOWER(customer_id) LIKE LOWER({p})"),
+        }
+    }
+}
+
+/// One search case: Clientele's query and OTOBO's statement with its bound value.
 struct Case {
     name: &'static str,
     query: UserQuery,
-    otobo_where: String,
-    otobo_values: Vec<String>,
+    otobo: Otobo,
+    otobo_value: String,
 }
 
 fn syntax(prefix: &str, suffix: &str) -> SearchSyntax {
@@ -181,14 +464,6 @@ fn user_query(fields: FieldSet, expr: Expr) -> UserQuery {
     }
 }
 
-/// OTOBO `QueryCondition` for one word over the four default search fields
-/// (`SearchCaseSensitive` 0 on PostgreSQL: `LOWER(col) LIKE LOWER(?)`, bound).
-fn otobo_search_fields() -> String {
-    "((LOWER(login) LIKE LOWER($1) OR LOWER(first_name) LIKE LOWER($1) \
-     OR LOWER(last_name) LIKE LOWER($1) OR LOWER(customer_id) LIKE LOWER($1)))"
-        .to_owned()
-}
-
 fn cases(n: usize) -> Vec<Case> {
     let fields = FieldSet::SearchFields {
         exclude_customer_id: false,
@@ -204,20 +479,20 @@ fn cases(n: usize) -> Vec<Case> {
                 fields,
                 parse_term("98765", &SearchSyntax::default()).unwrap(),
             ),
-            otobo_where: otobo_search_fields(),
-            otobo_values: vec!["%98765%".into()],
+            otobo: Otobo::Search,
+            otobo_value: "%98765%".into(),
         },
         Case {
             name: "common substring *ann* (limit 250)",
             query: user_query(fields, parse_term("ann", &SearchSyntax::default()).unwrap()),
-            otobo_where: otobo_search_fields(),
-            otobo_values: vec!["%ann%".into()],
+            otobo: Otobo::Search,
+            otobo_value: "%ann%".into(),
         },
         Case {
             name: "prefix smi* (prefix '')",
             query: user_query(fields, parse_term("smi", &syntax("", "*")).unwrap()),
-            otobo_where: otobo_search_fields(),
-            otobo_values: vec!["smi%".into()],
+            otobo: Otobo::Search,
+            otobo_value: "smi%".into(),
         },
         Case {
             name: "exact email (postmaster)",
@@ -225,9 +500,8 @@ fn cases(n: usize) -> Vec<Case> {
                 FieldSet::PostmasterFields,
                 Expr::Match(Pattern::exact(email.clone())),
             ),
-            // OTOBO PostMasterSearch: `LOWER(email) = LOWER(?)` per postmaster field.
-            otobo_where: "LOWER(email) = LOWER($1)".into(),
-            otobo_values: vec![email],
+            otobo: Otobo::PostMaster,
+            otobo_value: email,
         },
         Case {
             name: "customer-id wildcard",
@@ -236,24 +510,26 @@ fn cases(n: usize) -> Vec<Case> {
                 Expr::Match(Pattern::from_wildcards(&customer_wildcard)),
             ),
             // OTOBO CustomerID: `*` → `%`, no implicit wrap.
-            otobo_where: "LOWER(customer_id) LIKE LOWER($1)".into(),
-            otobo_values: vec![customer_wildcard.replace('*', "%")],
+            otobo: Otobo::CustomerId,
+            otobo_value: customer_wildcard.replace('*', "%"),
         },
     ]
 }
 
-/// OTOBO's statement (`CustomerSearch`: key + list fields, validity, `Prepare(Limit => 250)`).
-fn otobo_statement(table: &str, case: &Case) -> Statement {
+/// OTOBO's statement (`CustomerSearch`: key + list fields, validity, `Prepare(Limit => 250)`)
+/// on `kind`: `$1` bound once on PostgreSQL, the value bound once per `?` elsewhere.
+fn otobo_statement(kind: Kind, table: &str, case: &Case) -> Statement {
+    let condition = case.otobo.condition(kind);
+    let binds = match kind {
+        Kind::Postgres => 1,
+        Kind::Sqlite | Kind::MySql => condition.matches('?').count(),
+    };
     Statement::from_sql_and_values(
-        Engine::Postgres,
+        kind.engine(),
         format!(
-            "SELECT login, first_name, last_name, email FROM {table} WHERE {} AND valid_id IN (1) LIMIT 250",
-            case.otobo_where
+            "SELECT login, first_name, last_name, email FROM {table} WHERE {condition} AND valid_id IN (1) LIMIT 250"
         ),
-        case.otobo_values
-            .iter()
-            .map(|v| Value::from(v.clone()))
-            .collect::<Vec<_>>(),
+        vec![Value::from(case.otobo_value.clone()); binds],
     )
 }
 
@@ -279,37 +555,45 @@ fn median(v: &[Duration]) -> Duration {
     }
 }
 
-fn bench(c: &mut Criterion) {
-    let rt = Runtime::new().expect("tokio runtime");
-    let n = users();
-    let conn = rt.block_on(prepare(n));
+/// Runs every case and the lookups on one engine; returns its markdown table.
+fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
+    let n = kind.users();
+    let conn = rt.block_on(prepare(kind, n));
+    let version = rt
+        .block_on(scalar::<String>(&conn, kind.version_sql()))
+        .unwrap_or_else(|| kind.key().to_owned());
     let mut config = DbConfig::default();
     config.settings.cache_ttl = 0;
     let db = Arc::new(
         DbBackend::from_connection(conn.clone(), config).expect("backend over clientele_bench"),
     );
     let samples: Samples = Arc::default();
+    let mut rows = BTreeMap::new();
 
     for case in cases(n) {
         // Row counts first: the cases are only comparable if both find the same users.
         let ours = rt
             .block_on(db.search(&case.query))
-            .expect("clientele search");
+            .expect("clientele search")
+            .len();
         let theirs = rt
-            .block_on(conn.query_all_raw(otobo_statement("otobo_customer_user", &case)))
-            .expect("otobo query");
+            .block_on(conn.query_all_raw(otobo_statement(kind, "otobo_customer_user", &case)))
+            .expect("otobo query")
+            .len();
         eprintln!(
-            "search bench: {:<36} clientele {:>3} rows, OTOBO {:>3} rows",
+            "search bench [{}]: {:<36} clientele {ours:>3} rows, OTOBO {theirs:>3} rows{}",
+            kind.key(),
             case.name,
-            ours.len(),
-            theirs.len()
+            if ours == theirs { "" } else { "  (differ!)" }
         );
+        rows.insert(case.name, (ours, theirs));
 
-        let mut g = c.benchmark_group(case.name);
+        let group = format!("{} {}", kind.key(), case.name);
+        let mut g = c.benchmark_group(&group);
         g.sample_size(10)
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(3));
-        let id = format!("{}/clientele", case.name);
+        let id = format!("{group}/clientele");
         g.bench_function("clientele", |b| {
             b.iter_custom(|iters| {
                 let t = Instant::now();
@@ -325,8 +609,8 @@ fn bench(c: &mut Criterion) {
             ("otobo", "otobo_customer_user"),
             ("otobo-sql-on-clientele-indexes", "customer_user"),
         ] {
-            let id = format!("{}/{label}", case.name);
-            let stmt = otobo_statement(table, &case);
+            let id = format!("{group}/{label}");
+            let stmt = otobo_statement(kind, table, &case);
             g.bench_function(label, |b| {
                 b.iter_custom(|iters| {
                     let t = Instant::now();
@@ -355,12 +639,13 @@ fn bench(c: &mut Criterion) {
         .writable_source(cached_db)
         .build()
         .expect("directory");
-    let mut g = c.benchmark_group("lookup by login");
+    let lookup = format!("{} lookup by login", kind.key());
+    let mut g = c.benchmark_group(&lookup);
     g.sample_size(20)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(2));
     for (label, dir) in [("uncached", &uncached), ("cached", &cached)] {
-        let id = format!("lookup by login/{label}");
+        let id = format!("{lookup}/{label}");
         g.bench_function(label, |b| {
             b.iter_custom(|iters| {
                 let t = Instant::now();
@@ -378,32 +663,40 @@ fn bench(c: &mut Criterion) {
     // The table: medians per case and the ratio OTOBO / Clientele.
     let s = samples.lock().unwrap();
     let get = |id: &str| s.get(id).map(|v| median(v)).unwrap_or_default();
-    println!("\nSearch on PostgreSQL, {n} customer users (median per call)\n");
-    println!(
-        "| case | Clientele | OTOBO SQL, OTOBO schema | ratio | OTOBO SQL, Clientele indexes |"
+    let mut out = format!("\nSearch on {version}, {n} customer users (median per call)\n\n");
+    out.push_str(
+        "| case | rows Clientele / OTOBO | Clientele | OTOBO SQL, OTOBO schema | ratio | OTOBO SQL, Clientele indexes |\n",
     );
-    println!("|---|---:|---:|---:|---:|");
+    out.push_str("|---|---:|---:|---:|---:|---:|\n");
     for case in cases(n) {
-        let ours = get(&format!("{}/clientele", case.name));
-        let theirs = get(&format!("{}/otobo", case.name));
-        let theirs_idx = get(&format!("{}/otobo-sql-on-clientele-indexes", case.name));
-        println!(
-            "| {} | {:.3?} | {:.3?} | {:.1}× | {:.3?} |",
+        let group = format!("{} {}", kind.key(), case.name);
+        let ours = get(&format!("{group}/clientele"));
+        let theirs = get(&format!("{group}/otobo"));
+        let theirs_idx = get(&format!("{group}/otobo-sql-on-clientele-indexes"));
+        let (rows_ours, rows_theirs) = rows[case.name];
+        out.push_str(&format!(
+            "| {} | {rows_ours} / {rows_theirs} | {ours:.3?} | {theirs:.3?} | {:.1}× | {theirs_idx:.3?} |\n",
             case.name,
-            ours,
-            theirs,
             theirs.as_secs_f64() / ours.as_secs_f64().max(1e-12),
-            theirs_idx
+        ));
+    }
+    if kind == Kind::Sqlite {
+        out.push_str(
+            "\nOTOBO does not run on SQLite: its columns use OTOBO's statement shape \
+             `LOWER(col) LIKE LOWER(?)`.\n",
         );
     }
-    let un = get("lookup by login/uncached");
-    let ca = get("lookup by login/cached");
-    println!("\n| lookup by login | median |\n|---|---:|");
-    println!("| uncached (PostgreSQL) | {un:.3?} |\n| cached (Directory) | {ca:.3?} |");
-    println!(
-        "| ratio | {:.0}× |",
+    let un = get(&format!("{lookup}/uncached"));
+    let ca = get(&format!("{lookup}/cached"));
+    out.push_str("\n| lookup by login | median |\n|---|---:|\n");
+    out.push_str(&format!(
+        "| uncached ({}) | {un:.3?} |\n| cached (Directory) | {ca:.3?} |\n",
+        kind.key()
+    ));
+    out.push_str(&format!(
+        "| ratio | {:.0}× |\n",
         un.as_secs_f64() / ca.as_secs_f64().max(1e-12)
-    );
+    ));
     drop(s);
 
     drop(uncached);
@@ -412,9 +705,35 @@ fn bench(c: &mut Criterion) {
     rt.block_on(async {
         let _ = conn.close().await;
         if !keep() {
-            drop_database().await;
+            drop_database(kind).await;
         }
     });
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = Runtime::new().expect("tokio runtime");
+    let kinds = engines();
+    if kinds.is_empty() {
+        eprintln!(
+            "search bench: no engine selected (features sqlite, postgres, mysql; \
+             CLIENTELE_BENCH_ENGINES)"
+        );
+        return;
+    }
+    let mut tables = Vec::new();
+    for kind in kinds {
+        let table = bench_engine(c, &rt, kind);
+        // Printed as soon as the engine is done, and all together at the end.
+        println!("{table}");
+        tables.push(table);
+    }
+    if tables.len() > 1 {
+        println!("\n## Search, every engine\n");
+        for t in &tables {
+            println!("{t}");
+        }
+    }
 }
 
 criterion_group!(benches, bench);
