@@ -53,7 +53,14 @@ pub struct Cli {
 pub enum Command {
     /// Create or update the database schema (OTOBO-compatible tables, constraints, and a column
     /// for every extra attribute of the map)
-    Init,
+    Init {
+        /// Also create the search indexes for large tables on `customer_user` (PostgreSQL:
+        /// trigram and prefix indexes; SQLite: a trigram full-text index and NOCASE b-trees;
+        /// MariaDB: indexed lower-case generated columns). Safe to repeat; see
+        /// docs/benchmarks.md for what they cost and serve
+        #[arg(long)]
+        search_indexes: bool,
+    },
     /// Check the configuration file and show the sources it describes (connects to nothing)
     CheckConfig,
     /// Customer companies (OTOBO "Customers")

@@ -72,7 +72,7 @@ async fn run(cli: Cli) -> CliResult {
     if let Command::CheckConfig = cli.command {
         return commands::init::check_config(&config, config_path.as_deref(), cli.json);
     }
-    let migrate = matches!(cli.command, Command::Init);
+    let migrate = matches!(cli.command, Command::Init { .. });
     let opened = config.open_with(OpenOptions { migrate }).await?;
     let ctx = Context {
         config,
@@ -82,7 +82,7 @@ async fn run(cli: Cli) -> CliResult {
         by: cli.by,
     };
     match cli.command {
-        Command::Init => commands::init::init(&ctx).await,
+        Command::Init { search_indexes } => commands::init::init(&ctx, search_indexes).await,
         Command::CheckConfig => Ok(()),
         Command::Company(c) => commands::company::run(&ctx, c).await,
         Command::User(c) => commands::user::run(&ctx, c).await,

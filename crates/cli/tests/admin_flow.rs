@@ -448,3 +448,43 @@ fn no_config_file_means_a_local_sqlite_database() {
     );
     assert!(dir.path().join("clientele.sqlite").exists());
 }
+
+#[test]
+fn init_creates_search_indexes_that_searches_then_use() {
+    let env = Env::new("");
+    let init = env.ok(&["init", "--search-indexes"]);
+    assert!(init.contains("search indexes: ready"), "{init}");
+    // Again: nothing to do, still fine.
+    let again = env.json(&["init", "--search-indexes"]);
+    assert_eq!(again["sources"][0]["search_indexes"], "ready");
+    env.ok(&["company", "add", "ACME", "--name", "Acme Corporation"]);
+    for (login, first, last) in [
+        ("jdoe", "John", "Doe"),
+        ("anna", "Anna", "Smith"),
+        ("bmüller", "Björn", "Müller"),
+    ] {
+        env.ok(&[
+            "user",
+            "add",
+            "--login",
+            login,
+            "--first-name",
+            first,
+            "--last-name",
+            last,
+            "--email",
+            &format!("{first}@acme-corp.com").to_lowercase(),
+            "--customer-id",
+            "ACME",
+        ]);
+    }
+    assert_eq!(logins(&env.json(&["user", "search", "smit"])), ["anna"]);
+    assert_eq!(logins(&env.json(&["user", "search", "MÜLL"])), ["bmüller"]);
+    assert_eq!(
+        logins(&env.json(&["user", "search", "%"])),
+        Vec::<String>::new()
+    );
+    env.ok(&["user", "update", "anna", "--last-name", "Jones"]);
+    assert!(logins(&env.json(&["user", "search", "smit"])).is_empty());
+    assert_eq!(logins(&env.json(&["user", "search", "jone"])), ["anna"]);
+}

@@ -67,7 +67,8 @@ mod sql;
 mod timeout;
 mod users;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clientele_backend::{Error, Result};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
@@ -86,6 +87,7 @@ pub use migration::Migrator;
 pub use sea_orm;
 
 use crate::error::{Failure, map_db_err};
+use crate::indexes::SearchIndexes;
 use crate::row::UserLayout;
 use crate::sql::Dialect;
 
@@ -98,7 +100,12 @@ pub struct DbBackend {
     config: DbConfig,
     dialect: Dialect,
     users: UserLayout,
+    /// The search indexes last found on the user table, and when.
+    indexes: std::sync::Mutex<Option<(Instant, Arc<SearchIndexes>)>>,
 }
+
+/// How long a backend trusts what it found of the search indexes before it looks again.
+const INDEX_RECHECK: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for DbBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -199,7 +206,43 @@ impl DbBackend {
             config,
             dialect,
             users,
+            indexes: std::sync::Mutex::default(),
         })
+    }
+
+    /// Creates the opt-in search indexes on `customer_user` ([`enable_search_indexes`]) and
+    /// uses them from this backend's next search on.
+    pub async fn enable_search_indexes(&self) -> Result<()> {
+        enable_search_indexes(&self.conn).await?;
+        *self.lock_indexes() = None;
+        Ok(())
+    }
+
+    fn lock_indexes(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Arc<SearchIndexes>)>> {
+        self.indexes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The search indexes on the user table: looked up on the first search and again a minute
+    /// later (indexes another process creates are picked up then). PostgreSQL needs no look-up:
+    /// its planner finds expression indexes by itself.
+    pub(crate) async fn search_indexes(&self) -> Result<Arc<SearchIndexes>> {
+        if self.dialect == Dialect::Postgres {
+            return Ok(Arc::default());
+        }
+        if let Some((at, found)) = self.lock_indexes().as_ref()
+            && at.elapsed() < INDEX_RECHECK
+        {
+            return Ok(Arc::clone(found));
+        }
+        let found = Arc::new(
+            SearchIndexes::find(&self.conn, &self.config.table)
+                .await
+                .map_err(|e| self.err(e))?,
+        );
+        *self.lock_indexes() = Some((Instant::now(), Arc::clone(&found)));
+        Ok(found)
     }
 
     /// The connection pool (to run [`migrate`], or queries of your own).

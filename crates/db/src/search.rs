@@ -1,13 +1,14 @@
 //! Compiling the model's parsed searches into one SQL condition.
 
-use clientele_model::search::{DetailSearch, Direction, Expr as Term, FieldSet};
+use clientele_model::search::{DetailSearch, Direction, Expr as Term, FieldSet, Part, Pattern};
 use clientele_model::{AttributeMap, StorageType, keys};
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, NullOrdering, Order, Query, SelectStatement,
+    Alias, Asterisk, Expr, ExprTrait, JoinType, NullOrdering, Order, Query, SelectStatement,
 };
 
+use crate::indexes::SearchIndexes;
 use crate::row::Column;
-use crate::sql::{Dialect, all, any, col};
+use crate::sql::{Dialect, all, any, col, tcol};
 
 /// The columns of storage fields that are in the map (and not dynamic fields), in order.
 pub(crate) fn columns_of(map: &AttributeMap, storage_fields: &[String]) -> Vec<Column> {
@@ -33,22 +34,168 @@ pub(crate) fn columns_of(map: &AttributeMap, storage_fields: &[String]) -> Vec<C
 /// The condition for a parsed term over `fields`: a positive word matches when any field
 /// matches it, a negated word when none does (a `NULL` field never matches).
 pub(crate) fn compile(d: Dialect, term: &Term, fields: &[Column], case_insensitive: bool) -> Expr {
-    match term {
-        Term::And(children) => all(children
+    Matcher {
+        d,
+        fields,
+        case_insensitive,
+        indexes: &SearchIndexes::default(),
+    }
+    .condition(term)
+}
+
+/// Where a word sits in a term: whether every matching user must match it, and whether it is
+/// negated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// AND-ed at the top: [`Matcher::fts_driver`] may serve it.
+    Top,
+    /// Under an OR: an index can narrow it on its own.
+    Positive,
+    /// Under a NOT: no index helps.
+    Negated,
+}
+
+/// Compiles a parsed term, using the search indexes a backend found on its table.
+pub(crate) struct Matcher<'a> {
+    pub(crate) d: Dialect,
+    pub(crate) fields: &'a [Column],
+    pub(crate) case_insensitive: bool,
+    pub(crate) indexes: &'a SearchIndexes,
+}
+
+impl Matcher<'_> {
+    /// The condition for the term (see [`compile`]).
+    pub(crate) fn condition(&self, term: &Term) -> Expr {
+        self.place(term, Place::Top)
+    }
+
+    fn place(&self, term: &Term, place: Place) -> Expr {
+        match term {
+            Term::And(children) => all(children.iter().map(|c| self.place(c, place)).collect()),
+            Term::Or(children) => {
+                let inner = if place == Place::Negated {
+                    place
+                } else {
+                    Place::Positive
+                };
+                any(children.iter().map(|c| self.place(c, inner)).collect())
+            }
+            Term::Not(child) => {
+                let inner = if place == Place::Negated {
+                    Place::Positive
+                } else {
+                    Place::Negated
+                };
+                self.place(child, inner).not()
+            }
+            Term::Match(pattern) => {
+                let fts = self.fts(pattern);
+                // SQLite: the b-tree guards only when the trigram index does not serve the word.
+                let fts_used = fts.is_some();
+                let word = any(self
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        let exact =
+                            self.d
+                                .matches(col(&f.name), f.is_text, pattern, self.case_insensitive);
+                        match self.guard(f, pattern) {
+                            Some((guard, _)) if !fts_used => guard.and(exact),
+                            _ => exact,
+                        }
+                    })
+                    .collect());
+                match (place, fts) {
+                    // `id IN (…)`: under an OR each word reads its own rows from the index.
+                    (Place::Positive, Some((table, query))) => self
+                        .d
+                        .cust(
+                            &format!(
+                                "{{}} IN (SELECT rowid FROM {table} WHERE {table} MATCH {{}})"
+                            ),
+                            vec![col("id"), Expr::val(query)],
+                        )
+                        .and(word),
+                    _ => word,
+                }
+            }
+        }
+    }
+
+    /// The b-tree guard of one field ([`Dialect::index_guard`]), text fields only.
+    fn guard(&self, field: &Column, pattern: &Pattern) -> Option<(Expr, usize)> {
+        if !field.is_text || pattern.matches_everything() {
+            return None;
+        }
+        self.d.index_guard(&field.name, pattern, self.indexes)
+    }
+
+    /// SQLite: the FTS table and `MATCH` query that find every row where a field could match
+    /// `pattern`, when the trigram index covers the fields, the pattern has a literal of three
+    /// characters or more, and the b-tree guards do not already narrow every field by three
+    /// characters or more (a prefix range is the tighter of the two).
+    fn fts(&self, pattern: &Pattern) -> Option<(&str, String)> {
+        if self.d != Dialect::Sqlite || pattern.matches_everything() {
+            return None;
+        }
+        let table = self.indexes.fts_over(self.fields)?;
+        let narrow = |f: &Column| self.guard(f, pattern).is_some_and(|(_, n)| n >= 3);
+        if self.fields.iter().all(narrow) {
+            return None;
+        }
+        let literals: Vec<String> = pattern
+            .parts()
             .iter()
-            .map(|c| compile(d, c, fields, case_insensitive))
-            .collect()),
-        Term::Or(children) => any(children
-            .iter()
-            .map(|c| compile(d, c, fields, case_insensitive))
-            .collect()),
-        Term::Not(child) => compile(d, child, fields, case_insensitive).not(),
-        Term::Match(pattern) => any(fields
-            .iter()
-            .map(|f| d.matches(col(&f.name), f.is_text, pattern, case_insensitive))
-            .collect()),
+            .filter_map(|p| match p {
+                Part::Literal(l) if l.chars().count() >= 3 && !l.contains('\0') => {
+                    Some(format!("\"{}\"", l.replace('"', "\"\"")))
+                }
+                _ => None,
+            })
+            .collect();
+        if literals.is_empty() {
+            return None;
+        }
+        let columns: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+        Some((
+            table,
+            format!("{{{}}} : ({})", columns.join(" "), literals.join(" AND ")),
+        ))
+    }
+
+    /// SQLite: the FTS table and `MATCH` query of the first word AND-ed at the top of `term`
+    /// that the trigram index can serve. The caller joins the search to the index's rows
+    /// ([`from_fts`]): SQLite then reads matching rows from the index in turn and stops at the
+    /// limit, where `id IN (…)` would first collect every match.
+    pub(crate) fn fts_driver(&self, term: &Term) -> Option<(&str, String)> {
+        match term {
+            Term::Match(pattern) => self.fts(pattern),
+            Term::And(children) => children.iter().find_map(|c| self.fts_driver(c)),
+            _ => None,
+        }
     }
 }
+
+/// Makes `select` read from the rows of FTS table `fts` that `query` matches, joined to user
+/// table `table` by row id, the index's rows first: `FROM (SELECT rowid … MATCH ?) CROSS JOIN
+/// table WHERE id = rowid …` (SQLite keeps the tables of a `CROSS JOIN` in the order written). Left to
+/// itself, SQLite's planner may scan the user table and probe the index row by row.
+pub(crate) fn from_fts(select: &mut SelectStatement, table: &str, fts: &str, query: String) {
+    let mut rows = Query::select();
+    rows.expr_as(Expr::cust("rowid"), Alias::new(FTS_ID))
+        .from(Alias::new(fts))
+        .and_where(Expr::cust_with_values(format!("{fts} MATCH ?"), [query]));
+    let same_row = tcol(table, "id").equals((Alias::new(FTS_ROWS), Alias::new(FTS_ID)));
+    // sea-query writes a CROSS JOIN without its ON, so the condition goes into the WHERE.
+    select
+        .from_subquery(rows, Alias::new(FTS_ROWS))
+        .join(JoinType::CrossJoin, Alias::new(table), same_row.clone())
+        .and_where(same_row);
+}
+
+/// The alias of the FTS rows [`from_fts`] joins, and of their row id.
+const FTS_ROWS: &str = "clientele_fts";
+const FTS_ID: &str = "clientele_fts_id";
 
 /// What a user search needs to know about the table.
 pub(crate) struct UserTable<'a> {
@@ -221,7 +368,12 @@ const HITS: &str = "clientele_hits";
 ///
 /// `key` (the login column) is added to the inner select list when `layout` does not select
 /// it, so the outer query can sort by it.
+///
+/// On SQLite the inner select also gets `OFFSET 0`: SQLite otherwise flattens the subquery
+/// into `… ORDER BY login LIMIT n`, which reads and sorts every match (a million-row scan for
+/// `*ann*`), the very thing the limit first is for.
 pub(crate) fn first_hits(
+    d: Dialect,
     mut select: SelectStatement,
     layout: &crate::row::Layout,
     key: &str,
@@ -231,6 +383,10 @@ pub(crate) fn first_hits(
         select.expr(col(key));
     }
     crate::sql::limit(&mut select, limit);
+    // (No limit is set beyond `i64`, and SQLite has no OFFSET without LIMIT.)
+    if d == Dialect::Sqlite && i64::try_from(limit).is_ok() {
+        select.offset(0);
+    }
     let mut outer = Query::select();
     outer
         .column(Asterisk)

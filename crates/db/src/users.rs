@@ -13,7 +13,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{begin_write, lock_email};
 use crate::row::{AUDIT_COLUMNS, read_text, read_time, time_value};
-use crate::search::{UserTable, columns_of, compile, first_hits};
+use crate::search::{Matcher, UserTable, columns_of, compile, first_hits, from_fts};
 use crate::sql::{Dialect, any, col};
 use crate::{ATTEMPTS, DbBackend, agent_id, now_epoch};
 
@@ -346,17 +346,27 @@ impl CustomerUserSource for DbBackend {
             let (search_fields, postmaster_fields) = settings_fields(&self.config.settings);
             let table = self.user_table();
             let fields = table.fields(query.fields, search_fields, postmaster_fields);
-            let mut q = self.select_users();
-            q.and_where(compile(
-                self.dialect,
-                &query.expr,
-                &fields,
-                !query.case_sensitive,
-            ));
+            let indexes = self.search_indexes().await?;
+            let matcher = Matcher {
+                d: self.dialect,
+                fields: &fields,
+                case_insensitive: !query.case_sensitive,
+                indexes: &indexes,
+            };
+            let mut q = Query::select();
+            self.users.layout.select(&mut q);
+            match matcher.fts_driver(&query.expr) {
+                Some((fts, words)) => from_fts(&mut q, &self.config.table, fts, words),
+                None => {
+                    q.from(self.table());
+                }
+            }
+            q.and_where(matcher.condition(&query.expr));
             if let Some(v) = table.valid_filter(query.valid_only) {
                 q.and_where(v);
             }
             let mut q = first_hits(
+                self.dialect,
                 q,
                 &self.users.layout,
                 &self.config.customer_key,

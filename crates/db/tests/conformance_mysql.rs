@@ -5,5 +5,13 @@
 #[macro_use]
 mod common;
 
-db_harness!(MySql, crate::common::Kind::MySql);
-clientele_backend::conformance_suite!(MySql, #[ignore = "needs MariaDB: run scripts/test.sh"]);
+mod plain {
+    db_harness!(MySql, crate::common::Kind::MySql);
+    clientele_backend::conformance_suite!(MySql, #[ignore = "needs MariaDB: run scripts/test.sh"]);
+}
+
+/// With the opt-in search indexes (generated lower-case columns and their b-trees).
+mod indexed {
+    db_harness!(MySqlIndexed, crate::common::Kind::MySql, indexed);
+    clientele_backend::conformance_suite!(MySqlIndexed, #[ignore = "needs MariaDB: run scripts/test.sh"]);
+}

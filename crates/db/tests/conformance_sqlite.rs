@@ -1,5 +1,6 @@
 //! The backend conformance suite, through a Directory over `DbBackend`, on SQLite in memory and
-//! in a file.
+//! in a file, and in memory with the opt-in search indexes (the trigram index and the NOCASE
+//! b-trees change the statements searches emit, never their results).
 
 #[macro_use]
 mod common;
@@ -12,4 +13,9 @@ mod memory {
 mod file {
     db_harness!(SqliteFile, crate::common::Kind::SqliteFile);
     clientele_backend::conformance_suite!(SqliteFile);
+}
+
+mod indexed {
+    db_harness!(SqliteIndexed, crate::common::Kind::SqliteMemory, indexed);
+    clientele_backend::conformance_suite!(SqliteIndexed);
 }

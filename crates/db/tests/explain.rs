@@ -1,48 +1,57 @@
 //! The opt-in search indexes (`enable_search_indexes`) are used by the statements the backend
 //! really emits: each search below is captured through sea-orm's metric callback and run again
-//! under `EXPLAIN` on a table of 20 000 users.
-#![cfg(feature = "postgres")]
+//! under `EXPLAIN` (SQLite: `EXPLAIN QUERY PLAN`) on a table of 20 000 users, on each database.
 
 mod common;
 
 use std::sync::{Arc, Mutex};
 
 use clientele_backend::CustomerUserSource;
-use clientele_db::sea_orm::{ConnectionTrait, Statement};
+use clientele_db::sea_orm::{ConnectionTrait, DbBackend as Engine, Statement};
 use clientele_db::{DbBackend, DbConfig};
 use clientele_model::search::{FieldSet, SearchSyntax, UserQuery, parse_term};
 use common::{Kind, TestDb};
 
 const USERS: usize = 20_000;
 
+/// The plan of `stmt`, one line per step.
 async fn plan(db: &DbBackend, stmt: &Statement) -> String {
+    let engine = db.connection().get_database_backend();
     let explain = Statement {
-        sql: format!("EXPLAIN {}", stmt.sql),
+        sql: match engine {
+            Engine::Sqlite => format!("EXPLAIN QUERY PLAN {}", stmt.sql),
+            _ => format!("EXPLAIN {}", stmt.sql),
+        },
         ..stmt.clone()
     };
     let rows = db.connection().query_all_raw(explain).await.unwrap();
     rows.iter()
-        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .map(|r| match engine {
+            Engine::Sqlite => r.try_get::<String>("", "detail").unwrap(),
+            Engine::MySql => {
+                let get = |c: &str| {
+                    r.try_get::<Option<String>>("", c)
+                        .unwrap()
+                        .unwrap_or_default()
+                };
+                format!(
+                    "table={} type={} key={} extra={}",
+                    get("table"),
+                    get("type"),
+                    get("key"),
+                    get("Extra")
+                )
+            }
+            _ => r.try_get_by_index::<String>(0).unwrap(),
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
-fn query(term: &str, syntax: &SearchSyntax) -> UserQuery {
-    UserQuery {
-        fields: FieldSet::SearchFields {
-            exclude_customer_id: false,
-        },
-        expr: parse_term(term, syntax).unwrap(),
-        valid_only: true,
-        limit: 250,
-        case_sensitive: false,
-    }
-}
-
-#[tokio::test]
-#[ignore = "needs PostgreSQL: run scripts/test.sh"]
-async fn postgres_searches_use_the_search_indexes() {
-    let test_db = TestDb::empty(Kind::Postgres).await;
+/// A backend on a fresh database of `kind` with 20 000 generated users, and the last statement
+/// it ran.
+async fn backend(kind: Kind) -> (TestDb, DbBackend, Arc<Mutex<Option<Statement>>>) {
+    let test_db = TestDb::empty(kind).await;
     let config = DbConfig::default();
     let mut conn = clientele_db::sea_orm::Database::connect(clientele_db::connect_options(
         &test_db.url,
@@ -56,15 +65,104 @@ async fn postgres_searches_use_the_search_indexes() {
         *sink.lock().unwrap() = Some(info.statement.clone());
     });
     clientele_db::migrate(&conn).await.unwrap();
-    conn.execute_unprepared(&format!(
-        "INSERT INTO customer_user (login, email, customer_id, first_name, last_name, valid_id, \
-         create_time, create_by, change_time, change_by) \
-         SELECT 'user' || i, 'user' || i || '@example.com', 'cust-' || (i % 500), \
-         'Fïrst' || i, 'Lâst' || i, 1, now(), 1, now(), 1 FROM generate_series(1, {USERS}) i"
-    ))
-    .await
-    .unwrap();
+    let columns = "login, email, customer_id, first_name, last_name, valid_id, \
+                   create_time, create_by, change_time, change_by";
+    let insert = match kind {
+        Kind::Postgres => format!(
+            "INSERT INTO customer_user ({columns}) \
+             SELECT 'user' || i, 'user' || i || '@example.com', 'acme-' || (i % 500), \
+             'Fïrst' || i, 'Lâst' || i, 1, now(), 1, now(), 1 FROM generate_series(1, {USERS}) i"
+        ),
+        Kind::MySql => format!(
+            "INSERT INTO customer_user ({columns}) \
+             SELECT CONCAT('user', seq), CONCAT('user', seq, '@example.com'), \
+             CONCAT('acme-', seq % 500), CONCAT('Fïrst', seq), CONCAT('Lâst', seq), 1, NOW(), 1, \
+             NOW(), 1 FROM seq_1_to_{USERS}"
+        ),
+        _ => format!(
+            "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {USERS}) \
+             INSERT INTO customer_user ({columns}) \
+             SELECT 'user' || i, 'user' || i || '@example.com', 'acme-' || (i % 500), \
+             'Fïrst' || i, 'Lâst' || i, 1, '2025-01-01 00:00:00', 1, '2025-01-01 00:00:00', 1 \
+             FROM s"
+        ),
+    };
+    conn.execute_unprepared(&insert).await.unwrap();
     let db = DbBackend::from_connection(conn, config).unwrap();
+    (test_db, db, last)
+}
+
+async fn analyze(db: &DbBackend) {
+    let sql = match db.connection().get_database_backend() {
+        Engine::MySql => "ANALYZE TABLE customer_user",
+        _ => "ANALYZE customer_user",
+    };
+    db.connection().execute_unprepared(sql).await.unwrap();
+}
+
+/// The statement `db` ran for `q`, its plan and the logins found.
+async fn run(
+    db: &DbBackend,
+    last: &Mutex<Option<Statement>>,
+    q: &UserQuery,
+) -> (Statement, String, Vec<String>) {
+    let found = db.search(q).await.unwrap();
+    let stmt = last.lock().unwrap().clone().unwrap();
+    let p = plan(db, &stmt).await;
+    let logins = found.into_iter().map(|u| u.login.into_string()).collect();
+    (stmt, p, logins)
+}
+
+fn query(term: &str, syntax: &SearchSyntax) -> UserQuery {
+    query_in(
+        FieldSet::SearchFields {
+            exclude_customer_id: false,
+        },
+        term,
+        syntax,
+    )
+}
+
+fn query_in(fields: FieldSet, term: &str, syntax: &SearchSyntax) -> UserQuery {
+    UserQuery {
+        fields,
+        expr: parse_term(term, syntax).unwrap(),
+        valid_only: true,
+        limit: 250,
+        case_sensitive: false,
+    }
+}
+
+/// `user1234` and `user12340` … `user12349`, sorted.
+fn user1234() -> Vec<String> {
+    let mut expected: Vec<String> = std::iter::once("user1234".to_owned())
+        .chain((0..10).map(|d| format!("user1234{d}")))
+        .collect();
+    expected.sort();
+    expected
+}
+
+/// No implicit wildcards: `*` only where written.
+fn exact_syntax() -> SearchSyntax {
+    SearchSyntax {
+        prefix: String::new(),
+        suffix: String::new(),
+        ..SearchSyntax::default()
+    }
+}
+
+fn prefix_syntax() -> SearchSyntax {
+    SearchSyntax {
+        prefix: String::new(),
+        ..SearchSyntax::default()
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run scripts/test.sh"]
+async fn postgres_searches_use_the_search_indexes() {
+    let (test_db, db, last) = backend(Kind::Postgres).await;
 
     let rare = query("12345", &SearchSyntax::default());
     db.search(&rare).await.unwrap();
@@ -148,6 +246,215 @@ async fn postgres_searches_use_the_search_indexes() {
         .collect();
     expected.sort();
     assert_eq!(logins, expected);
+
+    drop(db);
+    test_db.drop().await;
+}
+
+/// Whether the plan reads the whole user table (SQLite).
+fn scans_table(p: &str) -> bool {
+    p.lines().any(|l| l.trim() == "SCAN customer_user")
+}
+
+#[tokio::test]
+async fn sqlite_searches_use_the_search_indexes() {
+    let (test_db, db, last) = backend(Kind::SqliteFile).await;
+    let rare = query("12345", &SearchSyntax::default());
+    let (_, p, found) = run(&db, &last, &rare).await;
+    assert!(scans_table(&p), "{p}");
+    assert_eq!(found, ["user12345"]);
+
+    db.enable_search_indexes().await.unwrap();
+    // Idempotent, and a second call does not fill the index again.
+    db.enable_search_indexes().await.unwrap();
+    analyze(&db).await;
+
+    // `*12345*`: the trigram index drives, rows are read by primary key, no table scan.
+    let (stmt, p, found) = run(&db, &last, &rare).await;
+    assert_eq!(found, ["user12345"], "the index holds each row once");
+    assert!(stmt.sql.contains("MATCH"), "{}", stmt.sql);
+    assert!(p.contains("VIRTUAL TABLE INDEX"), "{p}");
+    assert!(
+        p.contains("SEARCH customer_user USING INTEGER PRIMARY KEY"),
+        "{p}"
+    );
+    assert!(!scans_table(&p), "{p}");
+
+    // Non-ASCII text, matched case-insensitively through the index: `*ÏRST1234*`.
+    let (_, p, found) = run(&db, &last, &query("ÏRST1234", &SearchSyntax::default())).await;
+    assert_eq!(found, user1234());
+    assert!(p.contains("VIRTUAL TABLE INDEX"), "{p}");
+
+    // A common term, cut by the limit: 250 matching users, sorted, and no table scan.
+    let (_, p, found) = run(&db, &last, &query("rst1", &SearchSyntax::default())).await;
+    assert_eq!(found.len(), 250);
+    assert!(found.windows(2).all(|w| w[0] < w[1]), "sorted by login");
+    assert!(!scans_table(&p), "{p}");
+    assert!(
+        p.contains("CO-ROUTINE"),
+        "the limit stays below the sort: {p}"
+    );
+
+    // Prefix `user1234*`: its leading `u` alone is too short for the b-tree, so the trigram
+    // index serves it.
+    let (_, p, found) = run(&db, &last, &query("user1234", &prefix_syntax())).await;
+    assert_eq!(found, user1234());
+    assert!(p.contains("VIRTUAL TABLE INDEX"), "{p}");
+    assert!(!scans_table(&p), "{p}");
+
+    // Prefix `acme-123*` over the four search fields: one NOCASE b-tree range per field.
+    let (_, p, found) = run(&db, &last, &query("acme-123", &prefix_syntax())).await;
+    assert_eq!(found.len(), 40);
+    assert!(p.contains("MULTI-INDEX OR"), "{p}");
+    for c in ["login", "first_name", "last_name", "customer_id"] {
+        assert!(
+            p.contains(&format!("USING INDEX customer_user_{c}_nocase")),
+            "{c}: {p}"
+        );
+    }
+    assert!(!scans_table(&p), "{p}");
+
+    // A two-letter prefix is still a b-tree range (`zz*`, which no customer id starts with).
+    let (_, p, found) = run(
+        &db,
+        &last,
+        &query_in(FieldSet::CustomerId, "zz", &prefix_syntax()),
+    )
+    .await;
+    assert!(found.is_empty());
+    assert!(
+        p.contains("USING INDEX customer_user_customer_id_nocase"),
+        "{p}"
+    );
+
+    // Exact email (postmaster search).
+    let email = query_in(
+        FieldSet::PostmasterFields,
+        "USER777@example.com",
+        &exact_syntax(),
+    );
+    let (_, p, found) = run(&db, &last, &email).await;
+    assert_eq!(found, ["user777"]);
+    assert!(!scans_table(&p), "{p}");
+
+    // `12345 OR 12346`: each word reads its own rows from the index.
+    let (_, p, found) = run(
+        &db,
+        &last,
+        &query("12345 OR 12346", &SearchSyntax::default()),
+    )
+    .await;
+    assert_eq!(found, ["user12345", "user12346"]);
+    assert!(p.matches("VIRTUAL TABLE INDEX").count() >= 2, "{p}");
+
+    // A negated word cannot use an index, and still means "no field matches".
+    let (_, p, found) = run(&db, &last, &query("user1234+!user12345", &prefix_syntax())).await;
+    let mut expected = user1234();
+    expected.retain(|l| l != "user12345");
+    assert_eq!(found, expected);
+    assert!(!scans_table(&p), "{p}");
+
+    // The triggers keep the index in step with inserts, updates and deletes.
+    let exec = |sql: &'static str| {
+        let conn = db.connection().clone();
+        async move { conn.execute_unprepared(sql).await.unwrap() }
+    };
+    exec(
+        "INSERT INTO customer_user (login, email, customer_id, first_name, last_name, valid_id, \
+         create_time, create_by, change_time, change_by) VALUES ('zz-new', 'zz@example.com', \
+         'acme-1', 'Don', 'Quixotic', 1, '2025-01-01 00:00:00', 1, '2025-01-01 00:00:00', 1)",
+    )
+    .await;
+    let quixot = query("QUIXOT", &SearchSyntax::default());
+    assert_eq!(run(&db, &last, &quixot).await.2, ["zz-new"]);
+    exec("UPDATE customer_user SET last_name = 'Bland' WHERE login = 'zz-new'").await;
+    assert!(run(&db, &last, &quixot).await.2.is_empty());
+    let bland = query("blan", &SearchSyntax::default());
+    assert_eq!(run(&db, &last, &bland).await.2, ["zz-new"]);
+    exec("DELETE FROM customer_user WHERE login = 'zz-new'").await;
+    assert!(run(&db, &last, &bland).await.2.is_empty());
+
+    drop(db);
+    test_db.drop().await;
+}
+
+/// Whether the plan reads every row of the user table (MariaDB; the outer sort of the limited
+/// rows reads its own derived table).
+fn reads_all(p: &str) -> bool {
+    p.lines()
+        .any(|l| l.starts_with("table=customer_user ") && l.contains("type=ALL"))
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test]
+#[ignore = "needs MariaDB: run scripts/test.sh"]
+async fn mariadb_prefix_searches_use_the_search_indexes() {
+    let (test_db, db, last) = backend(Kind::MySql).await;
+    let email = query_in(
+        FieldSet::PostmasterFields,
+        "USER777@example.com",
+        &exact_syntax(),
+    );
+    let (_, p, found) = run(&db, &last, &email).await;
+    assert!(!p.contains("type=range"), "no index narrows it yet: {p}");
+    assert_eq!(found, ["user777"]);
+
+    db.enable_search_indexes().await.unwrap();
+    db.enable_search_indexes().await.unwrap();
+    analyze(&db).await;
+
+    // Exact email: a range on the lower-cased email's index.
+    let (stmt, p, found) = run(&db, &last, &email).await;
+    assert_eq!(found, ["user777"]);
+    assert!(
+        stmt.sql.contains("`clientele_lc_email` LIKE LOWER(?)"),
+        "{}",
+        stmt.sql
+    );
+    assert!(p.contains("key=customer_user_clientele_lc_email"), "{p}");
+    assert!(!reads_all(&p), "{p}");
+
+    // Customer-id wildcard `acme-123*`.
+    let (_, p, found) = run(
+        &db,
+        &last,
+        &query_in(FieldSet::CustomerId, "ACME-123*", &exact_syntax()),
+    )
+    .await;
+    assert_eq!(found.len(), 40);
+    assert!(
+        p.contains("key=customer_user_clientele_lc_customer_id"),
+        "{p}"
+    );
+    assert!(!reads_all(&p), "{p}");
+
+    // Prefix `user1234*` over the four search fields: one range per field, merged.
+    let (_, p, found) = run(&db, &last, &query("USER1234", &prefix_syntax())).await;
+    assert_eq!(found, user1234());
+    assert!(p.contains("clientele_lc_login"), "{p}");
+    assert!(!reads_all(&p), "{p}");
+
+    // `*12345*`: no MariaDB index serves a leading wildcard; the documented fallback scans,
+    // with the same result.
+    let (stmt, p, found) = run(&db, &last, &query("12345", &SearchSyntax::default())).await;
+    assert_eq!(found, ["user12345"]);
+    assert!(!stmt.sql.contains("clientele_lc_"), "{}", stmt.sql);
+    assert!(
+        !p.contains("type=range") && !p.contains("clientele_lc"),
+        "{p}"
+    );
+
+    // Rows written afterwards are in the index (the generated column is the row's own).
+    db.connection()
+        .execute_unprepared(
+            "INSERT INTO customer_user (login, email, customer_id, first_name, last_name, \
+             valid_id, create_time, create_by, change_time, change_by) VALUES ('ZZ-New', \
+             'zz@example.com', 'acme-1', 'Don', 'Quixotic', 1, NOW(), 1, NOW(), 1)",
+        )
+        .await
+        .unwrap();
+    let (_, _, found) = run(&db, &last, &query("zz-n", &prefix_syntax())).await;
+    assert_eq!(found, ["ZZ-New"]);
 
     drop(db);
     test_db.drop().await;

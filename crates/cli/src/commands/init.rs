@@ -100,8 +100,9 @@ fn on_off(b: bool) -> &'static str {
 }
 
 /// `clientele init`: the migrations ran when the sources were opened; this adds the columns of
-/// extra map attributes that the tables lack and reports.
-pub async fn init(ctx: &Context) -> CliResult {
+/// extra map attributes that the tables lack, creates the search indexes when asked, and
+/// reports.
+pub async fn init(ctx: &Context, search_indexes: bool) -> CliResult {
     let mut report = Vec::new();
     for (i, (name, db)) in ctx.opened.databases.iter().enumerate() {
         let conn = db.connection();
@@ -112,19 +113,33 @@ pub async fn init(ctx: &Context) -> CliResult {
                 add_missing_columns(conn, &cfg.company_table, &cfg.company_settings.map).await?,
             );
         }
-        report.push((name.clone(), added));
+        let indexes = if !search_indexes {
+            "not requested"
+        } else if cfg.table != "customer_user" {
+            // The indexes are defined for OTOBO's table; another table keeps its own.
+            "skipped: they are made for the table customer_user"
+        } else {
+            db.enable_search_indexes().await?;
+            "ready"
+        };
+        report.push((name.clone(), added, indexes));
     }
     if ctx.json {
         let sources: Vec<_> = report
             .iter()
-            .map(|(name, added)| json!({ "source": name, "added_columns": added }))
+            .map(|(name, added, indexes)| {
+                json!({ "source": name, "added_columns": added, "search_indexes": indexes })
+            })
             .collect();
         return json(&json!({ "schema": "ready", "sources": sources }));
     }
-    for (name, added) in &report {
+    for (name, added, indexes) in &report {
         say(format!("source {name:?}: schema ready"));
         for column in added {
             say(format!("  added column {column}"));
+        }
+        if search_indexes {
+            say(format!("  search indexes: {indexes}"));
         }
     }
     if report.is_empty() {

@@ -242,10 +242,17 @@ pub fn test_config() -> DbConfig {
 }
 
 /// A conformance-suite harness: a Directory over one `DbBackend` (as users, companies,
-/// relations and preferences store) on a fresh database of `$kind` with default settings.
+/// relations and preferences store) on a fresh database of `$kind` with default settings;
+/// with `indexed`, the opt-in search indexes are created first.
 #[allow(unused_macros)]
 macro_rules! db_harness {
     ($name:ident, $kind:expr) => {
+        db_harness!($name, $kind, false);
+    };
+    ($name:ident, $kind:expr, indexed) => {
+        db_harness!($name, $kind, true);
+    };
+    ($name:ident, $kind:expr, $indexed:literal) => {
         /// A Directory over a `DbBackend` on a fresh database.
         pub struct $name {
             directory: clientele_backend::Directory,
@@ -259,6 +266,9 @@ macro_rules! db_harness {
                     $crate::common::Fixture::with_config($kind, clientele_db::DbConfig::default())
                         .await;
                 let db = std::sync::Arc::clone(&fixture.db);
+                if $indexed {
+                    db.enable_search_indexes().await.expect("search indexes");
+                }
                 let directory = clientele_backend::Directory::builder()
                     .writable_source(db.clone())
                     .company_store(db.clone())

@@ -1,0 +1,144 @@
+//! The opt-in search indexes change how SQLite finds rows, never which: on random values and
+//! random terms, drawn from characters whose case folding is irregular (`ſ`, `K` (Kelvin), `ẞ`,
+//! `ς`, `İ`, …) and from SQL and full-text specials (`%`, `_`, `\`, `"`), a backend with the
+//! trigram index and the NOCASE b-trees finds exactly the users one without them finds.
+
+use std::sync::Arc;
+
+use clientele_backend::{CustomerUserSource, CustomerUserWriter};
+use clientele_db::{DbBackend, DbConfig};
+use clientele_model::search::{Expr, FieldSet, Pattern, UserQuery};
+use clientele_model::{AttributeMap, EmailCheck, NewCustomerUser, Rules};
+use proptest::prelude::*;
+use tokio::runtime::Runtime;
+
+/// Characters the values and terms are drawn from.
+const ALPHABET: &[char] = &[
+    'a', 'A', 's', 'S', 'ſ', 'k', 'K', '\u{212A}', 'ß', 'ẞ', 'σ', 'ς', 'Σ', 'é', 'É', 'e', 'i',
+    'I', 'İ', 'ı', 'ö', 'Ö', '%', '_', '\\', '"', ' ', 'x', '1',
+];
+
+fn text(max: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(ALPHABET), 1..=max)
+        .prop_map(|chars| chars.into_iter().collect())
+}
+
+/// A term: literal runs and `*` wildcards.
+fn term() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop_oneof![3 => text(4), 1 => Just("*".to_owned())], 1..=4)
+        .prop_map(|parts| parts.concat())
+}
+
+struct Pair {
+    plain: Arc<DbBackend>,
+    indexed: Arc<DbBackend>,
+}
+
+async fn backend() -> Arc<DbBackend> {
+    let mut config = DbConfig::default();
+    config.settings.cache_ttl = 0;
+    let db = DbBackend::connect("sqlite::memory:", config).await.unwrap();
+    clientele_db::migrate(db.connection()).await.unwrap();
+    Arc::new(db)
+}
+
+fn pair(rt: &Runtime, last_names: &[String]) -> Pair {
+    rt.block_on(async {
+        let plain = backend().await;
+        let indexed = backend().await;
+        indexed.enable_search_indexes().await.unwrap();
+        let map = AttributeMap::otobo_customer_user();
+        let email = EmailCheck::default();
+        for (i, last) in last_names.iter().enumerate() {
+            let login = format!("u{i:02}");
+            let user =
+                NewCustomerUser::new(&login, "First", last, &format!("u{i}@acme-corp.com"), "ACME")
+                    .validate(&Rules {
+                        map: &map,
+                        email: &email,
+                    })
+                    .unwrap();
+            plain.add(&user, None, "1").await.unwrap();
+            indexed.add(&user, None, "1").await.unwrap();
+        }
+        Pair { plain, indexed }
+    })
+}
+
+async fn logins(db: &DbBackend, pattern: &Pattern, case_sensitive: bool) -> Vec<String> {
+    let q = UserQuery {
+        fields: FieldSet::SearchFields {
+            exclude_customer_id: false,
+        },
+        expr: Expr::Match(pattern.clone()),
+        valid_only: true,
+        limit: 1000,
+        case_sensitive,
+    };
+    db.search(&q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.login.into_string())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn indexes_never_change_search_results(
+        last_names in prop::collection::vec(text(8), 1..24),
+        terms in prop::collection::vec(term(), 1..12),
+    ) {
+        let rt = Runtime::new().unwrap();
+        let dbs = pair(&rt, &last_names);
+        for t in &terms {
+            let pattern = Pattern::from_wildcards(t);
+            for case_sensitive in [false, true] {
+                let (plain, indexed) = rt.block_on(async {
+                    (
+                        logins(&dbs.plain, &pattern, case_sensitive).await,
+                        logins(&dbs.indexed, &pattern, case_sensitive).await,
+                    )
+                });
+                prop_assert_eq!(plain, indexed, "term {:?} (case-sensitive: {})", t, case_sensitive);
+            }
+        }
+    }
+}
+
+/// The characters whose folding is irregular, one by one: the index finds what the scan finds.
+#[test]
+fn irregular_case_folding_agrees() {
+    let rt = Runtime::new().unwrap();
+    let values: Vec<String> = [
+        "ſmith",
+        "Smith",
+        "\u{212A}arl",
+        "Karl",
+        "ẞtraße",
+        "straße",
+        "ΣΟΦΟΣ",
+        "σοφος",
+        "İstanbul",
+        "istanbul",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let dbs = pair(&rt, &values);
+    for t in [
+        "smi*", "*smi*", "SMI*", "kar*", "*KAR*", "*straß*", "*STRASS*", "*σοφ*", "*ΣΟΦ*", "*οσ",
+        "*stanbul", "ist*", "İST*",
+    ] {
+        let pattern = Pattern::from_wildcards(t);
+        let (plain, indexed) = rt.block_on(async {
+            (
+                logins(&dbs.plain, &pattern, false).await,
+                logins(&dbs.indexed, &pattern, false).await,
+            )
+        });
+        assert_eq!(plain, indexed, "{t}");
+    }
+}
