@@ -468,7 +468,12 @@ fn cases(n: usize) -> Vec<Case> {
     let fields = FieldSet::SearchFields {
         exclude_customer_id: false,
     };
-    let email = datagen::user(SEED, n * 2 / 3).email;
+    // A valid user's email (one in twenty generated users is invalid and would find nothing).
+    let email = (n * 2 / 3..n)
+        .map(|i| datagen::user(SEED, i))
+        .find(|u| u.valid_id == 1)
+        .map(|u| u.email)
+        .unwrap_or_default();
     let customer = datagen::company_id(n / datagen::USERS_PER_COMPANY / 3);
     // `globex-0012` → `globex-001*`: ten companies.
     let customer_wildcard = format!("{}*", &customer[..customer.len() - 1]);

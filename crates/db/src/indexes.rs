@@ -197,7 +197,7 @@ pub async fn enable_search_indexes(conn: &DatabaseConnection) -> Result<()> {
         }
         Engine::MySql => {
             let columns = mysql_columns(conn).await.map_err(fail)?;
-            let lowered = mysql_lowered(conn, TABLE).await.map_err(fail)?;
+            let lowered = mysql_lowered(&mysql_collations(conn, TABLE).await.map_err(fail)?);
             for c in &columns {
                 let [add, index] = <[String; 2]>::try_from(mysql_statements(c))
                     .unwrap_or_else(|_| unreachable!("two statements per column"));
@@ -265,30 +265,35 @@ async fn mysql_columns(conn: &DatabaseConnection) -> std::result::Result<Vec<MyS
     Ok(out)
 }
 
-/// Column → its generated lower-case column, on MySQL/MariaDB.
-async fn mysql_lowered(
+/// Column → its collation, for every text column of `table` on MySQL/MariaDB.
+async fn mysql_collations(
     conn: &impl ConnectionTrait,
     table: &str,
 ) -> std::result::Result<HashMap<String, String>, DbErr> {
     let rows = conn
         .query_all_raw(Statement::from_sql_and_values(
             Engine::MySql,
-            "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
-             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME LIKE ?",
-            [
-                table.into(),
-                format!("{LOWERED}%").replace('_', "\\_").into(),
-            ],
+            "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLLATION_NAME IS NOT NULL",
+            [table.into()],
         ))
         .await?;
     let mut out = HashMap::new();
     for r in rows {
-        let name: String = r.try_get_by_index(0)?;
-        if let Some(column) = name.strip_prefix(LOWERED) {
-            out.insert(column.to_owned(), name.clone());
-        }
+        out.insert(r.try_get_by_index(0)?, r.try_get_by_index(1)?);
     }
     Ok(out)
+}
+
+/// Column → its generated lower-case column, among `collations`' columns.
+fn mysql_lowered(collations: &HashMap<String, String>) -> HashMap<String, String> {
+    collations
+        .keys()
+        .filter_map(|name| {
+            let column = name.strip_prefix(LOWERED)?;
+            Some((column.to_owned(), name.clone()))
+        })
+        .collect()
 }
 
 async fn sqlite_has_table(
@@ -305,8 +310,8 @@ async fn sqlite_has_table(
     Ok(row.is_some())
 }
 
-/// What a backend found of the search indexes on its user table. PostgreSQL needs none of
-/// this: its planner picks expression indexes by itself.
+/// What a backend found of the search indexes (and, on MySQL, of the collations) of its user
+/// table. PostgreSQL needs none of this: its planner picks expression indexes by itself.
 #[derive(Debug, Default)]
 pub(crate) struct SearchIndexes {
     /// SQLite: the FTS5 trigram table and the columns it covers.
@@ -315,6 +320,9 @@ pub(crate) struct SearchIndexes {
     pub(crate) nocase: Vec<String>,
     /// MySQL/MariaDB: column → its generated lower-case column.
     pub(crate) lowered: HashMap<String, String>,
+    /// MySQL/MariaDB: text columns of a case-insensitive collation (`…_ci`), on which the
+    /// collation's own `LIKE` can pre-filter (not an index: found on every MySQL table).
+    pub(crate) folding: Vec<String>,
 }
 
 impl SearchIndexes {
@@ -324,10 +332,18 @@ impl SearchIndexes {
         table: &str,
     ) -> std::result::Result<SearchIndexes, DbErr> {
         match conn.get_database_backend() {
-            Engine::MySql => Ok(SearchIndexes {
-                lowered: mysql_lowered(conn, table).await?,
-                ..SearchIndexes::default()
-            }),
+            Engine::MySql => {
+                let collations = mysql_collations(conn, table).await?;
+                Ok(SearchIndexes {
+                    lowered: mysql_lowered(&collations),
+                    folding: collations
+                        .into_iter()
+                        .filter(|(_, collation)| collation.ends_with("_ci"))
+                        .map(|(column, _)| column)
+                        .collect(),
+                    ..SearchIndexes::default()
+                })
+            }
             Engine::Sqlite => {
                 let mut out = SearchIndexes::default();
                 let fts = fts_table(table);

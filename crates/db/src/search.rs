@@ -90,8 +90,6 @@ impl Matcher<'_> {
             }
             Term::Match(pattern) => {
                 let fts = self.fts(pattern);
-                // SQLite: the b-tree guards only when the trigram index does not serve the word.
-                let fts_used = fts.is_some();
                 let word = any(self
                     .fields
                     .iter()
@@ -100,8 +98,8 @@ impl Matcher<'_> {
                             self.d
                                 .matches(col(&f.name), f.is_text, pattern, self.case_insensitive);
                         match self.guard(f, pattern) {
-                            Some((guard, _)) if !fts_used => guard.and(exact),
-                            _ => exact,
+                            Some(guard) => guard.and(exact),
+                            None => exact,
                         }
                     })
                     .collect());
@@ -122,8 +120,8 @@ impl Matcher<'_> {
         }
     }
 
-    /// The b-tree guard of one field ([`Dialect::index_guard`]), text fields only.
-    fn guard(&self, field: &Column, pattern: &Pattern) -> Option<(Expr, usize)> {
+    /// The b-tree guard of one field on MySQL ([`Dialect::index_guard`]), text fields only.
+    fn guard(&self, field: &Column, pattern: &Pattern) -> Option<Expr> {
         if !field.is_text || pattern.matches_everything() {
             return None;
         }
@@ -139,7 +137,7 @@ impl Matcher<'_> {
             return None;
         }
         let table = self.indexes.fts_over(self.fields)?;
-        let narrow = |f: &Column| self.guard(f, pattern).is_some_and(|(_, n)| n >= 3);
+        let narrow = |f: &Column| self.d.narrows_by(&f.name, pattern, self.indexes) >= 3;
         if self.fields.iter().all(narrow) {
             return None;
         }

@@ -68,6 +68,76 @@ pub(crate) fn like_pattern(pattern: &Pattern) -> String {
         .collect()
 }
 
+/// A `LIKE` pattern every value matching `pattern` also matches, by either case rule, with
+/// SQLite's `LIKE` (which folds ASCII letters only): ASCII characters stand for themselves,
+/// except `s` and `k`, whose Unicode case folding also takes in `ſ` (long s) and `K` (Kelvin
+/// sign); those and every other character become `_` (any one character). With how many
+/// characters it starts before its first `_` or `%` (what a `COLLATE NOCASE` b-tree narrows by).
+pub(crate) fn sqlite_like(pattern: &Pattern) -> (String, usize) {
+    let mut out = String::new();
+    let mut leading = 0;
+    let mut open = true;
+    for p in pattern.parts() {
+        match p {
+            Part::Literal(l) => {
+                for c in l.chars() {
+                    if c.is_ascii() && !matches!(c, 's' | 'S' | 'k' | 'K') {
+                        out.push_str(&like_escape(c.encode_utf8(&mut [0; 4])));
+                        if open {
+                            leading += 1;
+                        }
+                    } else {
+                        out.push('_');
+                        open = false;
+                    }
+                }
+            }
+            Part::Wildcard => {
+                out.push('%');
+                open = false;
+            }
+        }
+    }
+    (out, leading)
+}
+
+/// MySQL/MariaDB: a `LIKE` pattern that, in a case-insensitive (`…_ci`) collation, every value
+/// matching `pattern` by the backend's rule (lower-cased bytes) also matches. ASCII characters
+/// stand for themselves (in a `_ci` collation a character and its lower case compare equal),
+/// except `i` and `k`: `İ` (dotted capital I) and `K` (Kelvin sign) lower-case to them but
+/// compare unequal in some collations (`utf8mb4_general_ci`); those and every other character
+/// become `_` (any one character). `tests/mysql.rs` checks the premise, code point by code
+/// point, in each common collation of the server it runs on.
+pub(crate) fn mysql_like(pattern: &Pattern) -> String {
+    let mut out = String::new();
+    for p in pattern.parts() {
+        match p {
+            Part::Literal(l) => {
+                for c in l.chars() {
+                    if c.is_ascii() && !matches!(c, 'i' | 'I' | 'k' | 'K') {
+                        out.push_str(&like_escape(c.encode_utf8(&mut [0; 4])));
+                    } else {
+                        out.push('_');
+                    }
+                }
+            }
+            Part::Wildcard => out.push('%'),
+        }
+    }
+    out
+}
+
+/// SQLite: `text LIKE <superset> AND text REGEXP <exact>`. The `LIKE` is SQLite's own C code
+/// and drops most rows before the `REGEXP` callback runs; a `COLLATE NOCASE` index serves it
+/// when the pattern starts with text.
+fn sqlite_regexp(text: Expr, pattern: &Pattern, case_insensitive: bool) -> Expr {
+    let (superset, _) = sqlite_like(pattern);
+    like(text.clone(), Expr::val(superset)).and(text.binary(
+        BinOper::Custom("REGEXP"),
+        Expr::val(regex_pattern(pattern, case_insensitive)),
+    ))
+}
+
 /// An anchored regular expression for a [`Pattern`] (SQLite's `REGEXP`).
 pub(crate) fn regex_pattern(pattern: &Pattern, case_insensitive: bool) -> String {
     let mut out = String::from(if case_insensitive { "(?is)^" } else { "(?s)^" });
@@ -183,10 +253,7 @@ impl Dialect {
             return self.equals(text, exact, case_insensitive);
         }
         match self {
-            Dialect::Sqlite => text.binary(
-                BinOper::Custom("REGEXP"),
-                Expr::val(regex_pattern(pattern, case_insensitive)),
-            ),
+            Dialect::Sqlite => sqlite_regexp(text, pattern, case_insensitive),
             _ => {
                 let p = Expr::val(like_pattern(pattern));
                 let (left, right) = if case_insensitive {
@@ -202,53 +269,55 @@ impl Dialect {
         }
     }
 
-    /// An index-friendly condition every value `column` matching `pattern` (by either case
-    /// rule) also meets, when this column has the index for it (the indexes of
-    /// [`enable_search_indexes`](crate::enable_search_indexes)); AND-ed to the exact condition,
-    /// it lets the database narrow the rows by the index first; with the number of characters
-    /// of the pattern's leading text the index narrows by. `None` when no index helps.
+    /// MySQL: a cheaper condition every value of `column` matching `pattern` (by either case
+    /// rule) also meets, AND-ed in front of the exact comparison:
     ///
-    /// * SQLite: `column LIKE 'abc%'`, served by the `COLLATE NOCASE` b-tree. SQLite's `LIKE`
-    ///   folds ASCII letters only, so only the pattern's leading ASCII text is used, and it
-    ///   stops before `s` and `k`: Unicode case folding also matches `ſ` (long s) and `K`
-    ///   (Kelvin sign) to them, which `LIKE` would miss.
-    /// * MySQL: `clientele_lc_column LIKE LOWER('abc%')` on the generated lower-case column of
-    ///   binary collation and its index; for patterns that do not start with a wildcard (an
-    ///   index cannot help those, and the generated column would be computed twice).
+    /// * `clientele_lc_column LIKE LOWER('abc%')`, on the indexed generated lower-case column
+    ///   of binary collation ([`enable_search_indexes`](crate::enable_search_indexes)), when the
+    ///   column has one and the pattern starts with text: MariaDB reads a range of the index;
+    /// * otherwise `column LIKE '%abc%'` in the column's own case-insensitive collation (see
+    ///   [`mysql_like`]): a range of the column's own index for a prefix (OTOBO's `login`,
+    ///   `email`), and in a scan a test that needs no `LOWER()` and no conversion, so the exact
+    ///   comparison runs on few rows only.
+    ///
+    /// (SQLite needs no guard: [`compare`](Self::compare) always starts with a `LIKE` that a
+    /// `COLLATE NOCASE` index serves.)
     pub(crate) fn index_guard(
         self,
         column: &str,
         pattern: &Pattern,
         indexes: &crate::indexes::SearchIndexes,
-    ) -> Option<(Expr, usize)> {
-        let Some(Part::Literal(first)) = pattern.parts().first() else {
+    ) -> Option<Expr> {
+        if self != Dialect::MySql {
             return None;
-        };
+        }
+        if let (Some(lowered), Some(Part::Literal(_))) =
+            (indexes.lowered.get(column), pattern.parts().first())
+        {
+            let p: Expr = Func::lower(Expr::val(like_pattern(pattern))).into();
+            return Some(like(col(lowered), p));
+        }
+        if indexes.folding.iter().any(|c| c == column) {
+            return Some(like(col(column), Expr::val(mysql_like(pattern))));
+        }
+        None
+    }
+
+    /// How many leading characters of `pattern` a b-tree on `column` narrows the rows by
+    /// (0: none).
+    pub(crate) fn narrows_by(
+        self,
+        column: &str,
+        pattern: &Pattern,
+        indexes: &crate::indexes::SearchIndexes,
+    ) -> usize {
         match self {
-            Dialect::Sqlite => {
-                if !indexes.nocase.iter().any(|c| c == column) {
-                    return None;
-                }
-                let safe: String = first
-                    .chars()
-                    .take_while(|c| c.is_ascii() && !matches!(c, 's' | 'S' | 'k' | 'K'))
-                    .collect();
-                if safe.is_empty() {
-                    return None;
-                }
-                let whole = pattern.is_exact() && safe.len() == first.len();
-                let mut p = like_escape(&safe);
-                if !whole {
-                    p.push('%');
-                }
-                Some((like(col(column), Expr::val(p)), safe.len()))
-            }
-            Dialect::MySql => {
-                let lowered = indexes.lowered.get(column)?;
-                let p: Expr = Func::lower(Expr::val(like_pattern(pattern))).into();
-                Some((like(col(lowered), p), first.chars().count()))
-            }
-            Dialect::Postgres => None,
+            Dialect::Sqlite if indexes.nocase.iter().any(|c| c == column) => sqlite_like(pattern).1,
+            Dialect::MySql if indexes.lowered.contains_key(column) => match pattern.parts() {
+                [Part::Literal(first), ..] => first.chars().count(),
+                _ => 0,
+            },
+            _ => 0,
         }
     }
 
@@ -259,10 +328,7 @@ impl Dialect {
             (Dialect::Sqlite, true) if value.is_ascii() => {
                 Expr::expr(Func::lower(text)).eq(Func::lower(v))
             }
-            (Dialect::Sqlite, true) => text.binary(
-                BinOper::Custom("REGEXP"),
-                Expr::val(regex_pattern(&Pattern::exact(value), true)),
-            ),
+            (Dialect::Sqlite, true) => sqlite_regexp(text, &Pattern::exact(value), true),
             (_, true) => self
                 .binary(Func::lower(text).into())
                 .eq(self.binary(Func::lower(v).into())),

@@ -395,9 +395,18 @@ async fn mariadb_prefix_searches_use_the_search_indexes() {
         "USER777@example.com",
         &exact_syntax(),
     );
-    let (_, p, found) = run(&db, &last, &email).await;
-    assert!(!p.contains("type=range"), "no index narrows it yet: {p}");
+    // Without the search indexes the collation's own `LIKE` pre-filter already reads a range
+    // of the email index every OTOBO schema has.
+    let (stmt, p, found) = run(&db, &last, &email).await;
     assert_eq!(found, ["user777"]);
+    assert!(stmt.sql.contains("`email` LIKE ?"), "{}", stmt.sql);
+    assert!(p.contains("type=range key=customer_user_email "), "{p}");
+
+    // `*12345*`: the same pre-filter, in a scan.
+    let (stmt, p, found) = run(&db, &last, &query("12345", &SearchSyntax::default())).await;
+    assert_eq!(found, ["user12345"]);
+    assert!(stmt.sql.contains("`login` LIKE ?"), "{}", stmt.sql);
+    assert!(!p.contains("type=range"), "{p}");
 
     db.enable_search_indexes().await.unwrap();
     db.enable_search_indexes().await.unwrap();
@@ -434,8 +443,8 @@ async fn mariadb_prefix_searches_use_the_search_indexes() {
     assert!(p.contains("clientele_lc_login"), "{p}");
     assert!(!reads_all(&p), "{p}");
 
-    // `*12345*`: no MariaDB index serves a leading wildcard; the documented fallback scans,
-    // with the same result.
+    // `*12345*`: no MariaDB index serves a leading wildcard; the documented fallback scans
+    // (with the collation pre-filter), with the same result.
     let (stmt, p, found) = run(&db, &last, &query("12345", &SearchSyntax::default())).await;
     assert_eq!(found, ["user12345"]);
     assert!(!stmt.sql.contains("clientele_lc_"), "{}", stmt.sql);

@@ -3,6 +3,8 @@
 //! `ς`, `İ`, …) and from SQL and full-text specials (`%`, `_`, `\`, `"`), a backend with the
 //! trigram index and the NOCASE b-trees finds exactly the users one without them finds.
 
+mod common;
+
 use std::sync::Arc;
 
 use clientele_backend::{CustomerUserSource, CustomerUserWriter};
@@ -51,13 +53,18 @@ fn pair(rt: &Runtime, last_names: &[String]) -> Pair {
         let email = EmailCheck::default();
         for (i, last) in last_names.iter().enumerate() {
             let login = format!("u{i:02}");
-            let user =
-                NewCustomerUser::new(&login, "First", last, &format!("u{i}@acme-corp.com"), "ACME")
-                    .validate(&Rules {
-                        map: &map,
-                        email: &email,
-                    })
-                    .unwrap();
+            let user = NewCustomerUser::new(
+                &login,
+                "First",
+                last,
+                &format!("u{i}@acme-corp.com"),
+                "ACME",
+            )
+            .validate(&Rules {
+                map: &map,
+                email: &email,
+            })
+            .unwrap();
             plain.add(&user, None, "1").await.unwrap();
             indexed.add(&user, None, "1").await.unwrap();
         }
@@ -141,4 +148,109 @@ fn irregular_case_folding_agrees() {
         });
         assert_eq!(plain, indexed, "{t}");
     }
+}
+
+/// MariaDB: searches put cheaper conditions in front of the exact comparison (the collation's
+/// own `LIKE`, and with the search indexes a `LIKE` on the generated lower-case column). On
+/// random values and terms the backend finds exactly the users the exact comparison alone
+/// finds, written out here by hand.
+#[cfg(feature = "mysql")]
+#[test]
+#[ignore = "needs MariaDB: run scripts/test.sh"]
+fn mariadb_pre_filters_never_change_search_results() {
+    use clientele_db::sea_orm::{ConnectionTrait, DbBackend as Engine, Statement, Value};
+
+    let rt = Runtime::new().unwrap();
+    let (plain, indexed) = rt.block_on(async {
+        let plain = common::Fixture::new(common::Kind::MySql).await;
+        let indexed = common::Fixture::new(common::Kind::MySql).await;
+        indexed.db.enable_search_indexes().await.unwrap();
+        (plain, indexed)
+    });
+    let exact = |term: &str| {
+        let fields = ["login", "first_name", "last_name", "customer_id"];
+        let condition = fields
+            .iter()
+            .map(|f| {
+                format!("CAST(LOWER({f}) AS BINARY) LIKE CAST(LOWER(?) AS BINARY) ESCAPE '\\\\'")
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let pattern = clientele_model::search::Pattern::from_wildcards(term);
+        let like: String = pattern
+            .parts()
+            .iter()
+            .map(|p| match p {
+                clientele_model::search::Part::Literal(l) => l
+                    .chars()
+                    .map(|c| match c {
+                        '\\' | '%' | '_' => format!("\\{c}"),
+                        c => c.to_string(),
+                    })
+                    .collect(),
+                clientele_model::search::Part::Wildcard => "%".to_owned(),
+            })
+            .collect();
+        Statement::from_sql_and_values(
+            Engine::MySql,
+            format!(
+                "SELECT login FROM customer_user WHERE ({condition}) AND valid_id IN (1) ORDER BY CAST(login AS BINARY)"
+            ),
+            vec![Value::from(like); 4],
+        )
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(24));
+    runner
+        .run(
+            &(
+                prop::collection::vec(text(8), 1..16),
+                prop::collection::vec(term(), 1..8),
+            ),
+            |(last_names, terms)| {
+                rt.block_on(async {
+                    for f in [&plain, &indexed] {
+                        f.exec("DELETE FROM customer_user").await;
+                        let map = AttributeMap::otobo_customer_user();
+                        let email = EmailCheck::default();
+                        for (i, last) in last_names.iter().enumerate() {
+                            let user = NewCustomerUser::new(
+                                &format!("u{i:02}"),
+                                "First",
+                                last,
+                                &format!("u{i}@acme-corp.com"),
+                                "ACME",
+                            )
+                            .validate(&Rules {
+                                map: &map,
+                                email: &email,
+                            })
+                            .unwrap();
+                            f.db.add(&user, None, "1").await.unwrap();
+                        }
+                    }
+                    for t in &terms {
+                        let pattern = Pattern::from_wildcards(t);
+                        let expected: Vec<String> = plain
+                            .db
+                            .connection()
+                            .query_all_raw(exact(t))
+                            .await
+                            .unwrap()
+                            .iter()
+                            .map(|r| r.try_get_by_index::<String>(0).unwrap())
+                            .collect();
+                        for f in [&plain, &indexed] {
+                            let got = logins(&f.db, &pattern, false).await;
+                            prop_assert_eq!(&got, &expected, "term {:?}", t);
+                        }
+                    }
+                    Ok(())
+                })
+            },
+        )
+        .unwrap();
+    rt.block_on(async {
+        plain.finish().await;
+        indexed.finish().await;
+    });
 }
