@@ -236,8 +236,16 @@ impl UserTable<'_> {
     }
 
     /// `valid_id IN (1)` when the table has a validity column.
-    pub(crate) fn valid_filter(&self, valid_only: bool) -> Option<Expr> {
+    ///
+    /// On MySQL it is written `valid_id + 0 IN (1)`, which no index can serve: nearly every
+    /// user is valid, yet MariaDB would otherwise read a search's rows through the `valid_id`
+    /// index of OTOBO's foreign key (a row lookup per user instead of one pass over the table),
+    /// twice as slow for a term that matches few users.
+    pub(crate) fn valid_filter(&self, d: Dialect, valid_only: bool) -> Option<Expr> {
         match (valid_only, self.valid) {
+            (true, Some(v)) if d == Dialect::MySql => {
+                Some(d.cust("{} + 0", vec![col(v)]).is_in([1]))
+            }
             (true, Some(v)) => Some(col(v).is_in([1])),
             _ => None,
         }
@@ -286,7 +294,7 @@ impl UserTable<'_> {
         if !q.customer_ids.is_empty() {
             parts.push(d.in_exact(col(self.customer_id), &q.customer_ids));
         }
-        if let Some(v) = self.valid_filter(q.valid_only) {
+        if let Some(v) = self.valid_filter(d, q.valid_only) {
             parts.push(v);
         }
         all(parts)
@@ -390,4 +398,39 @@ pub(crate) fn first_hits(
         .column(Asterisk)
         .from_subquery(select, Alias::new(HITS));
     outer
+}
+
+/// MySQL: `SELECT <records> FROM (<ids> LIMIT n) AS clientele_hits JOIN table ON table.id =
+/// clientele_hits.id`, where `ids` selects only the row id. InnoDB copies every selected column
+/// of every row it *reads* before testing the condition, so a search that scans (a `*term*`)
+/// and selected whole records took half as long again as OTOBO's statement, which selects four
+/// columns; selecting the id alone while scanning and the ≤ `limit` records by primary key
+/// afterwards reads what OTOBO's statement reads.
+pub(crate) fn hits_by_id(
+    ids: SelectStatement,
+    layout: &crate::row::Layout,
+    table: &str,
+    key: &str,
+    limit: usize,
+) -> SelectStatement {
+    let mut ids = ids;
+    crate::sql::limit(&mut ids, limit);
+    let mut records = Query::select();
+    for c in &layout.columns {
+        records.expr(tcol(table, &c.name));
+    }
+    if layout.audit {
+        for a in crate::row::AUDIT_COLUMNS {
+            records.expr(tcol(table, a));
+        }
+    }
+    if !layout.columns.iter().any(|c| c.name == key) {
+        records.expr(tcol(table, key));
+    }
+    records.from_subquery(ids, Alias::new(HITS)).join(
+        JoinType::InnerJoin,
+        Alias::new(table),
+        tcol(table, "id").equals((Alias::new(HITS), Alias::new("id"))),
+    );
+    records
 }

@@ -13,8 +13,8 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{begin_write, lock_email};
 use crate::row::{AUDIT_COLUMNS, read_text, read_time, time_value};
-use crate::search::{Matcher, UserTable, columns_of, compile, first_hits, from_fts};
-use crate::sql::{Dialect, any, col};
+use crate::search::{Matcher, UserTable, columns_of, compile, first_hits, from_fts, hits_by_id};
+use crate::sql::{Dialect, any, col, tcol};
 use crate::{ATTEMPTS, DbBackend, agent_id, now_epoch};
 
 /// The stored state of a user a write starts from.
@@ -354,7 +354,12 @@ impl CustomerUserSource for DbBackend {
                 indexes: &indexes,
             };
             let mut q = Query::select();
-            self.users.layout.select(&mut q);
+            if self.dialect == Dialect::MySql {
+                // Only the row id while scanning; the records of the hits afterwards.
+                q.expr(tcol(&self.config.table, "id"));
+            } else {
+                self.users.layout.select(&mut q);
+            }
             match matcher.fts_driver(&query.expr) {
                 Some((fts, words)) => from_fts(&mut q, &self.config.table, fts, words),
                 None => {
@@ -362,16 +367,26 @@ impl CustomerUserSource for DbBackend {
                 }
             }
             q.and_where(matcher.condition(&query.expr));
-            if let Some(v) = table.valid_filter(query.valid_only) {
+            if let Some(v) = table.valid_filter(self.dialect, query.valid_only) {
                 q.and_where(v);
             }
-            let mut q = first_hits(
-                self.dialect,
-                q,
-                &self.users.layout,
-                &self.config.customer_key,
-                query.limit,
-            );
+            let mut q = if self.dialect == Dialect::MySql {
+                hits_by_id(
+                    q,
+                    &self.users.layout,
+                    &self.config.table,
+                    &self.config.customer_key,
+                    query.limit,
+                )
+            } else {
+                first_hits(
+                    self.dialect,
+                    q,
+                    &self.users.layout,
+                    &self.config.customer_key,
+                    query.limit,
+                )
+            };
             self.sort_by_login(&mut q, Order::Asc);
             let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
             self.users_from(&rows)
@@ -449,7 +464,7 @@ impl CustomerUserSource for DbBackend {
                     !self.config.settings.case_sensitive,
                 ));
             }
-            if let Some(v) = table.valid_filter(valid_only) {
+            if let Some(v) = table.valid_filter(self.dialect, valid_only) {
                 q.and_where(v);
             }
             let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
