@@ -19,6 +19,8 @@
 mod datagen;
 #[path = "support/ldap.rs"]
 mod ldap_support;
+#[path = "../crates/ldap/tests/slapd/server.rs"]
+mod slapd_server;
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -31,7 +33,8 @@ use clientele_ldap::{LdapBackend, LdapConfig, Paging};
 use clientele_model::search::{CustomerUserSearch, Expr, FieldSet, Pattern, UserQuery, parse_term};
 use clientele_model::{Password, StorageType, keys};
 
-use ldap_support::{CUSTOMERS, Slapd, customer_of};
+use ldap_support::{CUSTOMERS, customer_of};
+use slapd_server::Slapd;
 
 const SEED: u64 = 0x1da9_5eed_0009;
 const VALID: usize = 10_000;

@@ -1,131 +1,13 @@
-//! A throwaway slapd for the LDAP benchmark (scripts/slapd.sh, loopback only, its own
-//! directory), and the generated customer users it is loaded with.
-//!
-//! The same start/stop handling as the slapd tests (`crates/ldap/tests/slapd/common.rs`), which
-//! a bench cannot reach: kernel-chosen ports, the script's `export` lines parsed, the server
-//! stopped and its directory removed on drop.
+//! The generated customer users the LDAP benchmark loads into its throwaway slapd (the server
+//! itself is the tests' `crates/ldap/tests/slapd/server.rs`).
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use crate::datagen;
 
 /// Where the generated customer users live (the script's seed uses `ou=people`).
 pub const CUSTOMERS: &str = "ou=customers,dc=example,dc=org";
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slapd.sh")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-/// Parses the `export NAME='value'` lines scripts/slapd.sh prints.
-fn parse_exports(stdout: &str) -> HashMap<String, String> {
-    stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("export "))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| {
-            let v = v
-                .strip_prefix('\'')
-                .and_then(|v| v.strip_suffix('\''))
-                .unwrap_or(v);
-            (k.to_owned(), v.replace(r"'\''", "'"))
-        })
-        .collect()
-}
-
-/// A running slapd in its own directory; stopped and removed on drop.
-pub struct Slapd {
-    dir: PathBuf,
-    env: HashMap<String, String>,
-}
-
-impl Slapd {
-    /// Starts a fresh, seeded server (scripts/slapd.sh installs slapd and ldap-utils first if
-    /// they are missing). Panics when it cannot.
-    pub fn start() -> Slapd {
-        let mut last = String::new();
-        for _ in 0..3 {
-            let (ldap, ldaps) = (free_port(), free_port());
-            let out = Command::new("bash")
-                .arg(script())
-                .arg("start")
-                .env("CLIENTELE_LDAP_PORT", ldap.to_string())
-                .env("CLIENTELE_LDAPS_PORT", ldaps.to_string())
-                .output()
-                .expect("scripts/slapd.sh could not be run");
-            if out.status.success() {
-                let env = parse_exports(&String::from_utf8_lossy(&out.stdout));
-                let dir = PathBuf::from(
-                    env.get("CLIENTELE_LDAP_DIR")
-                        .expect("scripts/slapd.sh printed no CLIENTELE_LDAP_DIR"),
-                );
-                return Slapd { dir, env };
-            }
-            last = String::from_utf8_lossy(&out.stderr).into_owned();
-            if !last.contains("in use") && !last.contains("could not bind") {
-                break;
-            }
-        }
-        panic!("scripts/slapd.sh start failed:\n{last}");
-    }
-
-    /// A variable from the script's output, e.g. `CLIENTELE_LDAP_URL`.
-    pub fn var(&self, name: &str) -> String {
-        self.env
-            .get(name)
-            .unwrap_or_else(|| panic!("scripts/slapd.sh printed no {name}"))
-            .clone()
-    }
-
-    pub fn url(&self) -> String {
-        self.var("CLIENTELE_LDAP_URL")
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Adds the entries of an LDIF text as the rootdn, in one `ldapadd` run.
-    pub fn ldapadd(&self, ldif: &str) {
-        let file = self.dir.join("bench.ldif");
-        std::fs::write(&file, ldif).expect("write bench.ldif");
-        let out = Command::new("ldapadd")
-            .env("LDAPNOINIT", "1")
-            .args(["-x", "-H", &self.url()])
-            .args(["-D", &self.var("CLIENTELE_LDAP_ADMIN_DN")])
-            .args(["-w", &self.var("CLIENTELE_LDAP_ADMIN_PW")])
-            .arg("-f")
-            .arg(&file)
-            .stdout(Stdio::null())
-            .output()
-            .expect("ldapadd could not be run");
-        assert!(
-            out.status.success(),
-            "ldapadd failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for Slapd {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .arg("stop")
-            .arg(&self.dir)
-            .output();
-    }
-}
 
 /// Standard base64 (RFC 4648), for LDIF `attr:: value` lines.
 fn base64(bytes: &[u8]) -> String {

@@ -14,4 +14,5 @@ mod outage;
 mod paging;
 mod queries;
 mod read_side;
+mod server;
 mod tls;
