@@ -121,7 +121,7 @@ impl Matcher<'_> {
     }
 
     /// The b-tree guard of one field on MySQL ([`Dialect::index_guard`]), text fields only.
-    fn guard(&self, field: &Column, pattern: &Pattern) -> Option<Expr> {
+    pub(crate) fn guard(&self, field: &Column, pattern: &Pattern) -> Option<Expr> {
         if !field.is_text || pattern.matches_everything() {
             return None;
         }
@@ -433,4 +433,64 @@ pub(crate) fn hits_by_id(
         tcol(table, "id").equals((Alias::new(HITS), Alias::new("id"))),
     );
     records
+}
+
+/// MySQL: the ids of at most `limit` users matching one prefix word (`smi*`) over `fields`, as
+/// a `UNION` of one limited select per field, each a range of that field's generated
+/// lower-case index ([`Dialect::index_guard`]); `None` unless every field has such an index
+/// and the word starts with text.
+///
+/// With the fields OR-ed in one select, MariaDB merges the four index ranges, which collects
+/// *every* match before the limit applies: a common prefix (`smi*`: some 60 000 of a million
+/// users) took 10 ms, half as long again as OTOBO's scan that stops at the 250th match. Each
+/// branch of the union stops at `limit` rows of its own range (3 ms below OTOBO's scan at a
+/// million users), and a rare prefix reads a few index entries per field.
+pub(crate) fn mysql_prefix_union(
+    matcher: &Matcher<'_>,
+    term: &Term,
+    table: &str,
+    valid: Option<Expr>,
+    limit: usize,
+) -> Option<(String, sea_orm::sea_query::Values)> {
+    use sea_orm::sea_query::MysqlQueryBuilder;
+    let Term::Match(pattern) = term else {
+        return None;
+    };
+    if matcher.d != Dialect::MySql
+        || matcher.fields.is_empty()
+        || i64::try_from(limit).is_err()
+        || !matches!(pattern.parts().first(), Some(Part::Literal(_)))
+        || !matcher
+            .fields
+            .iter()
+            .all(|f| f.is_text && matcher.indexes.lowered.contains_key(&f.name))
+    {
+        return None;
+    }
+    let mut branches = Vec::new();
+    let mut values = Vec::new();
+    for f in matcher.fields {
+        let guard = matcher.guard(f, pattern)?;
+        let mut q = Query::select();
+        q.expr(tcol(table, "id"))
+            .from(Alias::new(table))
+            .and_where(guard)
+            .and_where(matcher.d.matches(
+                col(&f.name),
+                f.is_text,
+                pattern,
+                matcher.case_insensitive,
+            ));
+        if let Some(v) = valid.clone() {
+            q.and_where(v);
+        }
+        crate::sql::limit(&mut q, limit);
+        let (sql, branch_values) = q.build(MysqlQueryBuilder);
+        branches.push(format!("({sql})"));
+        values.extend(branch_values.0);
+    }
+    Some((
+        format!("{} LIMIT {limit}", branches.join(" UNION ")),
+        sea_orm::sea_query::Values(values),
+    ))
 }

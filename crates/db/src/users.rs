@@ -8,12 +8,14 @@ use clientele_backend::{
 use clientele_model::search::{DetailSearch, Expr as Term, FieldSet, UserQuery};
 use clientele_model::{CustomerId, CustomerUser, Login, keys};
 use sea_orm::sea_query::{Alias, Expr, Order, Query, SelectStatement, Value};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend as Engine, QueryResult, Statement};
 
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{begin_write, lock_email};
 use crate::row::{AUDIT_COLUMNS, read_text, read_time, time_value};
-use crate::search::{Matcher, UserTable, columns_of, compile, first_hits, from_fts, hits_by_id};
+use crate::search::{
+    Matcher, UserTable, columns_of, compile, first_hits, from_fts, hits_by_id, mysql_prefix_union,
+};
 use crate::sql::{Dialect, any, col, tcol};
 use crate::{ATTEMPTS, DbBackend, agent_id, now_epoch};
 
@@ -306,6 +308,39 @@ impl DbBackend {
             .collect()
     }
 
+    /// MySQL: `SELECT <records> FROM (<ids>) AS clientele_hits JOIN <table> ON id … ORDER BY
+    /// login`, for ids selected by a statement written out as text.
+    fn records_of(&self, ids: &str) -> String {
+        let quote = |name: &str| format!("`{}`", name.replace('`', "``"));
+        let table = quote(&self.config.table);
+        let layout = &self.users.layout;
+        let mut columns: Vec<String> = layout
+            .columns
+            .iter()
+            .map(|c| format!("{table}.{}", quote(&c.name)))
+            .collect();
+        if layout.audit {
+            columns.extend(
+                crate::row::AUDIT_COLUMNS
+                    .iter()
+                    .map(|a| format!("{table}.{}", quote(a))),
+            );
+        }
+        let key = quote(&self.config.customer_key);
+        if !layout
+            .columns
+            .iter()
+            .any(|c| c.name == self.config.customer_key)
+        {
+            columns.push(format!("{table}.{key}"));
+        }
+        format!(
+            "SELECT {} FROM ({ids}) AS clientele_hits JOIN {table} ON {table}.`id` = \
+             clientele_hits.`id` ORDER BY CAST({table}.{key} AS BINARY) ASC",
+            columns.join(", ")
+        )
+    }
+
     fn sort_by_login(&self, q: &mut SelectStatement, order: Order) {
         q.order_by_expr(self.dialect.sort_key(col(&self.config.customer_key)), order);
     }
@@ -353,6 +388,21 @@ impl CustomerUserSource for DbBackend {
                 case_insensitive: !query.case_sensitive,
                 indexes: &indexes,
             };
+            if let Some((ids, values)) = mysql_prefix_union(
+                &matcher,
+                &query.expr,
+                &self.config.table,
+                table.valid_filter(self.dialect, query.valid_only),
+                query.limit,
+            ) {
+                let sql = self.records_of(&ids);
+                let rows = self
+                    .conn
+                    .query_all_raw(Statement::from_sql_and_values(Engine::MySql, sql, values))
+                    .await
+                    .map_err(|e| self.err(e))?;
+                return self.users_from(&rows);
+            }
             let mut q = Query::select();
             if self.dialect == Dialect::MySql {
                 // Only the row id while scanning; the records of the hits afterwards.
