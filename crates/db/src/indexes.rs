@@ -265,7 +265,8 @@ async fn mysql_columns(conn: &DatabaseConnection) -> std::result::Result<Vec<MyS
     Ok(out)
 }
 
-/// Column → its collation, for every text column of `table` on MySQL/MariaDB.
+/// Column → its collation (empty for a column that is not text), for every column of `table`
+/// on MySQL/MariaDB.
 async fn mysql_collations(
     conn: &impl ConnectionTrait,
     table: &str,
@@ -273,8 +274,8 @@ async fn mysql_collations(
     let rows = conn
         .query_all_raw(Statement::from_sql_and_values(
             Engine::MySql,
-            "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
-             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLLATION_NAME IS NOT NULL",
+            "SELECT COLUMN_NAME, COALESCE(COLLATION_NAME, '') FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
             [table.into()],
         ))
         .await?;
@@ -320,6 +321,9 @@ pub(crate) struct SearchIndexes {
     pub(crate) nocase: Vec<String>,
     /// MySQL/MariaDB: column → its generated lower-case column.
     pub(crate) lowered: HashMap<String, String>,
+    /// MySQL/MariaDB: the table has an `id` column (OTOBO's tables do; a foreign table may
+    /// not), so a search can scan for ids and read the records of its hits afterwards.
+    pub(crate) has_id: bool,
     /// MySQL/MariaDB: text columns of a case-insensitive collation (`…_ci`), on which the
     /// collation's own `LIKE` can pre-filter (not an index: found on every MySQL table).
     pub(crate) folding: Vec<String>,
@@ -336,6 +340,7 @@ impl SearchIndexes {
                 let collations = mysql_collations(conn, table).await?;
                 Ok(SearchIndexes {
                     lowered: mysql_lowered(&collations),
+                    has_id: collations.contains_key("id"),
                     folding: collations
                         .into_iter()
                         .filter(|(_, collation)| collation.ends_with("_ci"))

@@ -457,6 +457,7 @@ pub(crate) fn mysql_prefix_union(
         return None;
     };
     if matcher.d != Dialect::MySql
+        || !matcher.indexes.has_id
         || matcher.fields.is_empty()
         || i64::try_from(limit).is_err()
         || !matches!(pattern.parts().first(), Some(Part::Literal(_)))

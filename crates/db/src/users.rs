@@ -403,8 +403,9 @@ impl CustomerUserSource for DbBackend {
                     .map_err(|e| self.err(e))?;
                 return self.users_from(&rows);
             }
+            let by_id = self.dialect == Dialect::MySql && indexes.has_id;
             let mut q = Query::select();
-            if self.dialect == Dialect::MySql {
+            if by_id {
                 // Only the row id while scanning; the records of the hits afterwards.
                 q.expr(tcol(&self.config.table, "id"));
             } else {
@@ -420,7 +421,7 @@ impl CustomerUserSource for DbBackend {
             if let Some(v) = table.valid_filter(self.dialect, query.valid_only) {
                 q.and_where(v);
             }
-            let mut q = if self.dialect == Dialect::MySql {
+            let mut q = if by_id {
                 hits_by_id(
                     q,
                     &self.users.layout,
