@@ -328,9 +328,9 @@ pub async fn load(conn: &DatabaseConnection, seed: u64, n: usize) -> Result<(), 
     Ok(())
 }
 
-/// The users as CSV (header `login,email,customer_id,title,first_name,last_name,phone,city,valid_id`),
-/// for import benchmarks and `COPY`.
-pub fn csv(seed: u64, n: usize) -> String {
+/// One user as a CSV line without its line end: `login,email,customer_id,title,first_name,
+/// last_name,phone,city,valid_id`, fields quoted where CSV needs it.
+pub fn csv_fields(u: &GenUser) -> String {
     fn field(s: &str) -> String {
         if s.contains([',', '"', '\n']) {
             format!("\"{}\"", s.replace('"', "\"\""))
@@ -338,22 +338,16 @@ pub fn csv(seed: u64, n: usize) -> String {
             s.to_owned()
         }
     }
-    let mut out = String::with_capacity(n * 160);
-    out.push_str("login,email,customer_id,title,first_name,last_name,phone,city,valid_id\n");
-    for i in 0..n {
-        let u = user(seed, i);
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
-            field(&u.login),
-            field(&u.email),
-            field(&u.customer_id),
-            u.title.unwrap_or(""),
-            field(u.first_name),
-            field(u.last_name),
-            field(&u.phone),
-            field(u.city),
-            u.valid_id
-        ));
-    }
-    out
+    format!(
+        "{},{},{},{},{},{},{},{},{}",
+        field(&u.login),
+        field(&u.email),
+        field(&u.customer_id),
+        u.title.unwrap_or(""),
+        field(u.first_name),
+        field(u.last_name),
+        field(&u.phone),
+        field(u.city),
+        u.valid_id
+    )
 }

@@ -155,10 +155,10 @@ fn sqlite_nocase_statements() -> Vec<String> {
 }
 
 /// The generated column and its index for one column (MySQL/MariaDB).
-fn mysql_statements(c: &MySqlColumn) -> Vec<String> {
+fn mysql_statements(c: &MySqlColumn) -> [String; 2] {
     let name = &c.name;
     let charset = &c.charset;
-    vec![
+    [
         format!(
             "ALTER TABLE {TABLE} ADD COLUMN {LOWERED}{name} VARCHAR({}) CHARACTER SET {charset} \
              COLLATE {charset}_bin AS (LOWER({name})) VIRTUAL",
@@ -199,8 +199,7 @@ pub async fn enable_search_indexes(conn: &DatabaseConnection) -> Result<()> {
             let columns = mysql_columns(conn).await.map_err(fail)?;
             let lowered = mysql_lowered(&mysql_collations(conn, TABLE).await.map_err(fail)?);
             for c in &columns {
-                let [add, index] = <[String; 2]>::try_from(mysql_statements(c))
-                    .unwrap_or_else(|_| unreachable!("two statements per column"));
+                let [add, index] = mysql_statements(c);
                 if !lowered.contains_key(&c.name) {
                     conn.execute_unprepared(&add).await.map_err(fail)?;
                 }

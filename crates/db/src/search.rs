@@ -137,7 +137,9 @@ impl Matcher<'_> {
             return None;
         }
         let table = self.indexes.fts_over(self.fields)?;
-        let narrow = |f: &Column| self.d.narrows_by(&f.name, pattern, self.indexes) >= 3;
+        let narrow = |f: &Column| {
+            self.indexes.nocase.contains(&f.name) && crate::sql::sqlite_like(pattern).1 >= 3
+        };
         if self.fields.iter().all(narrow) {
             return None;
         }
@@ -400,41 +402,6 @@ pub(crate) fn first_hits(
     outer
 }
 
-/// MySQL: `SELECT <records> FROM (<ids> LIMIT n) AS clientele_hits JOIN table ON table.id =
-/// clientele_hits.id`, where `ids` selects only the row id. InnoDB copies every selected column
-/// of every row it *reads* before testing the condition, so a search that scans (a `*term*`)
-/// and selected whole records took half as long again as OTOBO's statement, which selects four
-/// columns; selecting the id alone while scanning and the ≤ `limit` records by primary key
-/// afterwards reads what OTOBO's statement reads.
-pub(crate) fn hits_by_id(
-    ids: SelectStatement,
-    layout: &crate::row::Layout,
-    table: &str,
-    key: &str,
-    limit: usize,
-) -> SelectStatement {
-    let mut ids = ids;
-    crate::sql::limit(&mut ids, limit);
-    let mut records = Query::select();
-    for c in &layout.columns {
-        records.expr(tcol(table, &c.name));
-    }
-    if layout.audit {
-        for a in crate::row::AUDIT_COLUMNS {
-            records.expr(tcol(table, a));
-        }
-    }
-    if !layout.columns.iter().any(|c| c.name == key) {
-        records.expr(tcol(table, key));
-    }
-    records.from_subquery(ids, Alias::new(HITS)).join(
-        JoinType::InnerJoin,
-        Alias::new(table),
-        tcol(table, "id").equals((Alias::new(HITS), Alias::new("id"))),
-    );
-    records
-}
-
 /// MySQL: the ids of at most `limit` users matching one prefix word (`smi*`) over `fields`, as
 /// a `UNION` of one limited select per field, each a range of that field's generated
 /// lower-case index ([`Dialect::index_guard`]); `None` unless every field has such an index
@@ -457,7 +424,6 @@ pub(crate) fn mysql_prefix_union(
         return None;
     };
     if matcher.d != Dialect::MySql
-        || !matcher.indexes.has_id
         || matcher.fields.is_empty()
         || i64::try_from(limit).is_err()
         || !matches!(pattern.parts().first(), Some(Part::Literal(_)))

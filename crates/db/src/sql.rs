@@ -68,12 +68,11 @@ pub(crate) fn like_pattern(pattern: &Pattern) -> String {
         .collect()
 }
 
-/// A `LIKE` pattern every value matching `pattern` also matches, by either case rule, with
-/// SQLite's `LIKE` (which folds ASCII letters only): ASCII characters stand for themselves,
-/// except `s` and `k`, whose Unicode case folding also takes in `ſ` (long s) and `K` (Kelvin
-/// sign); those and every other character become `_` (any one character). With how many
-/// characters it starts before its first `_` or `%` (what a `COLLATE NOCASE` b-tree narrows by).
-pub(crate) fn sqlite_like(pattern: &Pattern) -> (String, usize) {
+/// A `LIKE` pattern every value matching `pattern` also matches: the characters `exact`
+/// accepts stand for themselves (escaped), every other one becomes `_` (any one character), a
+/// wildcard `%`. With how many characters it starts before its first `_` or `%` (what a b-tree
+/// range narrows by).
+fn like_superset(pattern: &Pattern, exact: impl Fn(char) -> bool) -> (String, usize) {
     let mut out = String::new();
     let mut leading = 0;
     let mut open = true;
@@ -81,11 +80,9 @@ pub(crate) fn sqlite_like(pattern: &Pattern) -> (String, usize) {
         match p {
             Part::Literal(l) => {
                 for c in l.chars() {
-                    if c.is_ascii() && !matches!(c, 's' | 'S' | 'k' | 'K') {
+                    if exact(c) {
                         out.push_str(&like_escape(c.encode_utf8(&mut [0; 4])));
-                        if open {
-                            leading += 1;
-                        }
+                        leading += usize::from(open);
                     } else {
                         out.push('_');
                         open = false;
@@ -101,30 +98,25 @@ pub(crate) fn sqlite_like(pattern: &Pattern) -> (String, usize) {
     (out, leading)
 }
 
-/// MySQL/MariaDB: a `LIKE` pattern that, in a case-insensitive (`…_ci`) collation, every value
-/// matching `pattern` by the backend's rule (lower-cased bytes) also matches. ASCII characters
-/// stand for themselves (in a `_ci` collation a character and its lower case compare equal),
-/// except `i` and `k`: `İ` (dotted capital I) and `K` (Kelvin sign) lower-case to them but
-/// compare unequal in some collations (`utf8mb4_general_ci`); those and every other character
-/// become `_` (any one character). `tests/mysql.rs` checks the premise, code point by code
-/// point, in each common collation of the server it runs on.
+/// SQLite's superset pattern ([`like_superset`]): SQLite's `LIKE` folds ASCII letters only, so
+/// ASCII characters stand for themselves except `s` and `k`, whose Unicode case folding also
+/// takes in `ſ` (long s) and `K` (Kelvin sign).
+pub(crate) fn sqlite_like(pattern: &Pattern) -> (String, usize) {
+    like_superset(pattern, |c| {
+        c.is_ascii() && !matches!(c, 's' | 'S' | 'k' | 'K')
+    })
+}
+
+/// MySQL/MariaDB: the superset pattern ([`like_superset`]) for a case-insensitive (`…_ci`)
+/// collation, where a character and its lower case compare equal. ASCII characters stand for
+/// themselves except `i` and `k`: `İ` (dotted capital I) and `K` (Kelvin sign) lower-case to
+/// them but compare unequal in some collations (`utf8mb4_general_ci`). `tests/mysql.rs` checks
+/// the premise, code point by code point, in each common collation of the server it runs on.
 pub(crate) fn mysql_like(pattern: &Pattern) -> String {
-    let mut out = String::new();
-    for p in pattern.parts() {
-        match p {
-            Part::Literal(l) => {
-                for c in l.chars() {
-                    if c.is_ascii() && !matches!(c, 'i' | 'I' | 'k' | 'K') {
-                        out.push_str(&like_escape(c.encode_utf8(&mut [0; 4])));
-                    } else {
-                        out.push('_');
-                    }
-                }
-            }
-            Part::Wildcard => out.push('%'),
-        }
-    }
-    out
+    like_superset(pattern, |c| {
+        c.is_ascii() && !matches!(c, 'i' | 'I' | 'k' | 'K')
+    })
+    .0
 }
 
 /// SQLite: `text LIKE <superset> AND text REGEXP <exact>`. The `LIKE` is SQLite's own C code
@@ -301,24 +293,6 @@ impl Dialect {
             return Some(like(col(column), Expr::val(mysql_like(pattern))));
         }
         None
-    }
-
-    /// How many leading characters of `pattern` a b-tree on `column` narrows the rows by
-    /// (0: none).
-    pub(crate) fn narrows_by(
-        self,
-        column: &str,
-        pattern: &Pattern,
-        indexes: &crate::indexes::SearchIndexes,
-    ) -> usize {
-        match self {
-            Dialect::Sqlite if indexes.nocase.iter().any(|c| c == column) => sqlite_like(pattern).1,
-            Dialect::MySql if indexes.lowered.contains_key(column) => match pattern.parts() {
-                [Part::Literal(first), ..] => first.chars().count(),
-                _ => 0,
-            },
-            _ => 0,
-        }
     }
 
     /// Whole-value equality under the case rule (the column must be text).

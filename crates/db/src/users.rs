@@ -7,14 +7,14 @@ use clientele_backend::{
 };
 use clientele_model::search::{DetailSearch, Expr as Term, FieldSet, UserQuery};
 use clientele_model::{CustomerId, CustomerUser, Login, keys};
-use sea_orm::sea_query::{Alias, Expr, Order, Query, SelectStatement, Value};
+use sea_orm::sea_query::{Alias, Expr, MysqlQueryBuilder, Order, Query, SelectStatement, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend as Engine, QueryResult, Statement};
 
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{begin_write, lock_email};
 use crate::row::{AUDIT_COLUMNS, read_text, read_time, time_value};
 use crate::search::{
-    Matcher, UserTable, columns_of, compile, first_hits, from_fts, hits_by_id, mysql_prefix_union,
+    Matcher, UserTable, columns_of, compile, first_hits, from_fts, mysql_prefix_union,
 };
 use crate::sql::{Dialect, any, col, tcol};
 use crate::{ATTEMPTS, DbBackend, agent_id, now_epoch};
@@ -309,7 +309,8 @@ impl DbBackend {
     }
 
     /// MySQL: `SELECT <records> FROM (<ids>) AS clientele_hits JOIN <table> ON id … ORDER BY
-    /// login`, for ids selected by a statement written out as text.
+    /// login`: the records of the hits whose ids the statement `ids` (which applies the limit)
+    /// selects, read by primary key.
     fn records_of(&self, ids: &str) -> String {
         let quote = |name: &str| format!("`{}`", name.replace('`', "``"));
         let table = quote(&self.config.table);
@@ -388,29 +389,43 @@ impl CustomerUserSource for DbBackend {
                 case_insensitive: !query.case_sensitive,
                 indexes: &indexes,
             };
-            if let Some((ids, values)) = mysql_prefix_union(
-                &matcher,
-                &query.expr,
-                &self.config.table,
-                table.valid_filter(self.dialect, query.valid_only),
-                query.limit,
-            ) {
-                let sql = self.records_of(&ids);
+            let valid = table.valid_filter(self.dialect, query.valid_only);
+            if self.dialect == Dialect::MySql && indexes.has_id {
+                // The ids of the hits first (InnoDB copies every selected column of every row
+                // it reads), their records afterwards.
+                let (ids, values) = match mysql_prefix_union(
+                    &matcher,
+                    &query.expr,
+                    &self.config.table,
+                    valid.clone(),
+                    query.limit,
+                ) {
+                    Some(union) => union,
+                    None => {
+                        let mut q = Query::select();
+                        q.expr(tcol(&self.config.table, "id"))
+                            .from(self.table())
+                            .and_where(matcher.condition(&query.expr));
+                        if let Some(v) = valid {
+                            q.and_where(v);
+                        }
+                        crate::sql::limit(&mut q, query.limit);
+                        q.build(MysqlQueryBuilder)
+                    }
+                };
                 let rows = self
                     .conn
-                    .query_all_raw(Statement::from_sql_and_values(Engine::MySql, sql, values))
+                    .query_all_raw(Statement::from_sql_and_values(
+                        Engine::MySql,
+                        self.records_of(&ids),
+                        values,
+                    ))
                     .await
                     .map_err(|e| self.err(e))?;
                 return self.users_from(&rows);
             }
-            let by_id = self.dialect == Dialect::MySql && indexes.has_id;
             let mut q = Query::select();
-            if by_id {
-                // Only the row id while scanning; the records of the hits afterwards.
-                q.expr(tcol(&self.config.table, "id"));
-            } else {
-                self.users.layout.select(&mut q);
-            }
+            self.users.layout.select(&mut q);
             match matcher.fts_driver(&query.expr) {
                 Some((fts, words)) => from_fts(&mut q, &self.config.table, fts, words),
                 None => {
@@ -418,26 +433,16 @@ impl CustomerUserSource for DbBackend {
                 }
             }
             q.and_where(matcher.condition(&query.expr));
-            if let Some(v) = table.valid_filter(self.dialect, query.valid_only) {
+            if let Some(v) = valid {
                 q.and_where(v);
             }
-            let mut q = if by_id {
-                hits_by_id(
-                    q,
-                    &self.users.layout,
-                    &self.config.table,
-                    &self.config.customer_key,
-                    query.limit,
-                )
-            } else {
-                first_hits(
-                    self.dialect,
-                    q,
-                    &self.users.layout,
-                    &self.config.customer_key,
-                    query.limit,
-                )
-            };
+            let mut q = first_hits(
+                self.dialect,
+                q,
+                &self.users.layout,
+                &self.config.customer_key,
+                query.limit,
+            );
             self.sort_by_login(&mut q, Order::Asc);
             let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
             self.users_from(&rows)

@@ -44,30 +44,34 @@ async fn backend() -> Arc<DbBackend> {
     Arc::new(db)
 }
 
+/// Adds users `u00`, `u01`, … with these last names.
+async fn fill(db: &DbBackend, last_names: &[String]) {
+    let map = AttributeMap::otobo_customer_user();
+    let email = EmailCheck::default();
+    for (i, last) in last_names.iter().enumerate() {
+        let user = NewCustomerUser::new(
+            &format!("u{i:02}"),
+            "First",
+            last,
+            &format!("u{i}@acme-corp.com"),
+            "ACME",
+        )
+        .validate(&Rules {
+            map: &map,
+            email: &email,
+        })
+        .unwrap();
+        db.add(&user, None, "1").await.unwrap();
+    }
+}
+
 fn pair(rt: &Runtime, last_names: &[String]) -> Pair {
     rt.block_on(async {
         let plain = backend().await;
         let indexed = backend().await;
         indexed.enable_search_indexes().await.unwrap();
-        let map = AttributeMap::otobo_customer_user();
-        let email = EmailCheck::default();
-        for (i, last) in last_names.iter().enumerate() {
-            let login = format!("u{i:02}");
-            let user = NewCustomerUser::new(
-                &login,
-                "First",
-                last,
-                &format!("u{i}@acme-corp.com"),
-                "ACME",
-            )
-            .validate(&Rules {
-                map: &map,
-                email: &email,
-            })
-            .unwrap();
-            plain.add(&user, None, "1").await.unwrap();
-            indexed.add(&user, None, "1").await.unwrap();
-        }
+        fill(&plain, last_names).await;
+        fill(&indexed, last_names).await;
         Pair { plain, indexed }
     })
 }
@@ -210,23 +214,7 @@ fn mariadb_pre_filters_never_change_search_results() {
                 rt.block_on(async {
                     for f in [&plain, &indexed] {
                         f.exec("DELETE FROM customer_user").await;
-                        let map = AttributeMap::otobo_customer_user();
-                        let email = EmailCheck::default();
-                        for (i, last) in last_names.iter().enumerate() {
-                            let user = NewCustomerUser::new(
-                                &format!("u{i:02}"),
-                                "First",
-                                last,
-                                &format!("u{i}@acme-corp.com"),
-                                "ACME",
-                            )
-                            .validate(&Rules {
-                                map: &map,
-                                email: &email,
-                            })
-                            .unwrap();
-                            f.db.add(&user, None, "1").await.unwrap();
-                        }
+                        fill(&f.db, &last_names).await;
                     }
                     for t in &terms {
                         let pattern = Pattern::from_wildcards(t);
