@@ -1,7 +1,7 @@
 //! One test per rule of reference §7 (and the places where Clientele differs).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use clientele_model::permission::{GroupId, PermissionContext, PermissionType, PermissionTypes};
 
@@ -643,11 +643,15 @@ fn resolver_batches_are_atomic() {
     assert!(resolver.snapshot().has("anna", GroupId(2), ro));
 
     // Readers never see anna in both groups or in neither while a writer moves her.
+    // The writer keeps going until every reader has checked a number of snapshots: on a busy
+    // machine a reader thread may otherwise not run before 500 writes are done.
     let stop = Arc::new(AtomicBool::new(false));
+    let checks: Arc<[AtomicU64; 2]> = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
     let readers: Vec<_> = (0..2)
-        .map(|_| {
+        .map(|r| {
             let resolver = Arc::clone(&resolver);
             let stop = Arc::clone(&stop);
+            let checks = Arc::clone(&checks);
             std::thread::spawn(move || {
                 let mut seen = 0u64;
                 while !stop.load(Ordering::Relaxed) {
@@ -656,12 +660,14 @@ fn resolver_batches_are_atomic() {
                     let b = m.has("anna", GroupId(3), ro);
                     assert!(a != b, "half-applied change seen");
                     seen += 1;
+                    checks[r].store(seen, Ordering::Relaxed);
                 }
                 seen
             })
         })
         .collect();
-    for i in 0..500 {
+    let mut i = 0;
+    while i < 500 || checks.iter().any(|c| c.load(Ordering::Relaxed) < 100) {
         let (from, to) = if i % 2 == 0 { (2, 3) } else { (3, 2) };
         resolver
             .apply(&[
@@ -672,6 +678,23 @@ fn resolver_batches_are_atomic() {
                 Change::SetUserGrant {
                     login: "anna".into(),
                     group: GroupId(to),
+                    permissions: vec![ro_()],
+                },
+            ])
+            .unwrap();
+        i += 1;
+    }
+    // An even number of moves leaves anna where she started.
+    if i % 2 == 1 {
+        resolver
+            .apply(&[
+                Change::RevokeUserGrant {
+                    login: "anna".into(),
+                    group: GroupId(3),
+                },
+                Change::SetUserGrant {
+                    login: "anna".into(),
+                    group: GroupId(2),
                     permissions: vec![ro_()],
                 },
             ])
