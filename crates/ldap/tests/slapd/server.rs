@@ -44,6 +44,23 @@ fn parse_exports(stdout: &str) -> HashMap<String, String> {
         .collect()
 }
 
+/// True when every thread of process `pid` is in the stopped state (`T` in
+/// `/proc/<pid>/task/<tid>/stat`). A thread that exits meanwhile is not counted.
+fn all_threads_stopped(pid: &str) -> bool {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/task: {e} (did slapd exit?)"));
+    tasks.flatten().all(|task| {
+        match std::fs::read_to_string(task.path().join("stat")) {
+            // The state follows the command name, which is in parentheses and may hold spaces.
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next())
+                .is_some_and(|state| state == 'T'),
+            Err(_) => true,
+        }
+    })
+}
+
 /// A running slapd in its own directory; stopped and removed on drop.
 pub struct Slapd {
     dir: PathBuf,
@@ -130,8 +147,22 @@ impl Slapd {
     }
 
     /// Freezes slapd (SIGSTOP): connections are accepted by the kernel, nothing is answered.
+    ///
+    /// Returns only once every thread of slapd is stopped. `kill` returns as soon as the signal
+    /// is queued, and the kernel wakes a single thread to carry out the stop; until that thread
+    /// is scheduled, slapd's other threads go on answering requests. On a busy machine that
+    /// window is long enough for a request sent right after `kill` to be served.
     pub fn freeze(&self) {
         self.signal("STOP");
+        let pid = self.var("CLIENTELE_LDAP_PID");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !all_threads_stopped(&pid) {
+            assert!(
+                Instant::now() < deadline,
+                "slapd {pid} still has running threads 10 s after SIGSTOP"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// Thaws a frozen slapd.
