@@ -9,6 +9,8 @@ use clientele_model::CustomerUser;
 use clientele_model::search::UserQuery;
 use dashmap::DashMap;
 
+use crate::traits::ListedUser;
+
 struct Entry<V> {
     at: Instant,
     value: V,
@@ -76,6 +78,7 @@ pub(crate) struct SourceCache {
     generation: AtomicU64,
     users: TtlMap<String, Option<CustomerUser>>,
     searches: TtlMap<UserQuery, Vec<CustomerUser>>,
+    lists: TtlMap<UserQuery, Vec<ListedUser>>,
 }
 
 impl SourceCache {
@@ -86,6 +89,7 @@ impl SourceCache {
             generation: AtomicU64::new(0),
             users: TtlMap::new(ttl),
             searches: TtlMap::new(ttl),
+            lists: TtlMap::new(ttl),
         }
     }
 
@@ -123,11 +127,22 @@ impl SourceCache {
             .put_if_current(query, users, &self.generation, seen);
     }
 
+    pub(crate) fn list(&self, query: &UserQuery) -> Option<Vec<ListedUser>> {
+        self.lists.get(query)
+    }
+
+    /// Caches a list search made by a read that started at generation `seen`.
+    pub(crate) fn put_list(&self, query: UserQuery, users: Vec<ListedUser>, seen: u64) {
+        self.lists
+            .put_if_current(query, users, &self.generation, seen);
+    }
+
     /// Drops what a write of `login` could have changed: its look-up and every search.
     pub(crate) fn invalidate_user(&self, login: &str) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.users.remove(&self.key(login));
         self.searches.clear();
+        self.lists.clear();
     }
 
     /// Drops everything.
@@ -135,6 +150,7 @@ impl SourceCache {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.users.clear();
         self.searches.clear();
+        self.lists.clear();
     }
 }
 

@@ -87,11 +87,39 @@ fn email_local(login: &str) -> String {
     out
 }
 
+/// The logins a search finds, sorted.
+///
+/// Every search also runs as a list search first (so the list comes from the source, not from
+/// the cached full search), which must find the same users in the same order, with the same
+/// sources and display strings.
 async fn logins(dir: &Directory, search: CustomerUserSearch) -> Vec<String> {
-    let mut v: Vec<String> = dir
+    let listed = dir
+        .search_list(&search)
+        .await
+        .unwrap_or_else(|e| panic!("list search {search:?} failed: {e}"));
+    let hits = dir
         .search(&search)
         .await
-        .unwrap_or_else(|e| panic!("search {search:?} failed: {e}"))
+        .unwrap_or_else(|e| panic!("search {search:?} failed: {e}"));
+    let as_listed: Vec<(String, String, String)> = hits
+        .iter()
+        .map(|h| {
+            (
+                h.user.login.to_string(),
+                h.source.clone(),
+                h.display.clone(),
+            )
+        })
+        .collect();
+    let listed: Vec<(String, String, String)> = listed
+        .into_iter()
+        .map(|h| (h.login.into_string(), h.source, h.display))
+        .collect();
+    assert_eq!(
+        listed, as_listed,
+        "search_list and search disagree on {search:?}"
+    );
+    let mut v: Vec<String> = hits
         .into_iter()
         .map(|h| h.user.login.into_string())
         .collect();

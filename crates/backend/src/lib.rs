@@ -58,7 +58,9 @@ pub mod password;
 pub mod settings;
 pub mod traits;
 
-pub use directory::{Added, Directory, DirectoryBuilder, DirectoryConfig, SearchHit, Source};
+pub use directory::{
+    Added, Directory, DirectoryBuilder, DirectoryConfig, ListHit, SearchHit, Source,
+};
 pub use error::{BoxError, Entity, Error, Result};
 pub use memory::InMemoryBackend;
 pub use settings::{CompanySettings, SourceSettings};

@@ -1,7 +1,7 @@
 //! Per-source settings: the OTOBO `CustomerUser`/`CustomerCompany` keys every backend shares.
 
-use clientele_model::AttributeMap;
 use clientele_model::search::{DEFAULT_SEARCH_LIMIT, SearchSyntax};
+use clientele_model::{AttributeMap, CustomerUser};
 use serde::{Deserialize, Serialize};
 
 /// OTOBO's default `CacheTTL` for a DB backend: one day, in seconds.
@@ -102,6 +102,17 @@ impl SourceSettings {
         storage_fields
             .iter()
             .filter_map(|f| self.map.by_storage(f).map(|r| r.key.clone()))
+            .collect()
+    }
+
+    /// The user's values of the list fields (`CustomerUserListFields`) as text, in that order;
+    /// fields the user has no value for are left out. These are what OTOBO's display string
+    /// is made of.
+    pub fn list_values(&self, user: &CustomerUser) -> Vec<String> {
+        self.keys_for(&self.list_fields)
+            .iter()
+            .filter_map(|k| user.attribute(k))
+            .map(|v| v.to_text())
             .collect()
     }
 }

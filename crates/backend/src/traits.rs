@@ -35,6 +35,18 @@ pub trait CustomerUserSource: Send + Sync {
     /// query to the store.
     async fn search(&self, query: &UserQuery) -> Result<Vec<CustomerUser>>;
 
+    /// Like [`search`](Self::search), but each user only as its login and list-field values:
+    /// what OTOBO's `CustomerSearch` returns, enough for a result list or an autocomplete.
+    /// Same users, same order, same limit as `search`.
+    ///
+    /// The default runs `search` and keeps those fields. A store that can read fewer columns
+    /// (the SQL backend does) overrides it.
+    async fn search_list(&self, query: &UserQuery) -> Result<Vec<ListedUser>> {
+        let users = self.search(query).await?;
+        let settings = self.settings();
+        Ok(users.iter().map(|u| ListedUser::of(u, settings)).collect())
+    }
+
     /// Logins matching a detail search, ordered as asked (the login breaks ties).
     async fn search_detail(&self, query: &DetailSearch) -> Result<Vec<Login>>;
 
@@ -48,6 +60,39 @@ pub trait CustomerUserSource: Send + Sync {
         term: Option<&Expr>,
         valid_only: bool,
     ) -> Result<Vec<CustomerId>>;
+}
+
+/// One user of a list search ([`CustomerUserSource::search_list`]): the login and the values of
+/// the source's list fields.
+///
+/// ```
+/// use clientele_backend::{ListedUser, SourceSettings};
+/// use clientele_model::{EmailCheck, NewCustomerUser, Rules};
+///
+/// let settings = SourceSettings::default();
+/// let user = NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme.example", "acme")
+///     .validate(&Rules { map: &settings.map, email: &EmailCheck::disabled() })
+///     .unwrap();
+/// let listed = ListedUser::of(&user, &settings);
+/// assert_eq!(listed.login.as_str(), "jdoe");
+/// assert_eq!(listed.list_values, ["John", "Doe", "jdoe@acme.example"]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedUser {
+    /// The stored login.
+    pub login: Login,
+    /// The user's values of `list_fields`, as [`SourceSettings::list_values`] gives them.
+    pub list_values: Vec<String>,
+}
+
+impl ListedUser {
+    /// The listed form of a whole record.
+    pub fn of(user: &CustomerUser, settings: &SourceSettings) -> ListedUser {
+        ListedUser {
+            login: user.login.clone(),
+            list_values: settings.list_values(user),
+        }
+    }
 }
 
 /// What a write is checked against: the version the caller read.

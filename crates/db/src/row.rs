@@ -1,9 +1,10 @@
 //! Reading rows into records and records into column values, driven by the attribute map.
 
 use chrono::{DateTime, NaiveDateTime};
+use clientele_backend::{ListedUser, SourceSettings};
 use clientele_model::{
-    AttributeMap, AttributeValue, Attributes, Audit, CustomerCompany, CustomerUser, StorageType,
-    keys,
+    AttributeMap, AttributeValue, Attributes, Audit, CustomerCompany, CustomerUser, Login,
+    StorageType, ValidationError, keys,
 };
 use sea_orm::sea_query::{SelectStatement, Value};
 use sea_orm::{DbErr, QueryResult};
@@ -35,7 +36,50 @@ pub(crate) struct Layout {
 #[derive(Clone, Debug)]
 pub(crate) struct UserLayout {
     pub(crate) layout: Layout,
+    /// What a list search reads: the login and the list fields.
+    pub(crate) list: ListLayout,
     pub(crate) password: Option<String>,
+}
+
+/// The columns of the login and the list fields (no audit columns), and how a row of them
+/// becomes a [`ListedUser`].
+#[derive(Clone, Debug)]
+pub(crate) struct ListLayout {
+    pub(crate) layout: Layout,
+    /// The login's map row in `layout.rows`, and per list field its map row and whether every
+    /// record has that attribute (an absent value is then the empty text, as
+    /// [`CustomerUser::attribute`] gives it). `None` when a list field needs the rules of a
+    /// whole record (validity, the customer-id list, the password, a field the layout does not
+    /// read): such rows are read into a partial [`CustomerUser`] first.
+    direct: Option<(usize, Vec<(usize, bool)>)>,
+}
+
+impl ListLayout {
+    fn new(settings: &SourceSettings, audit_free_map: &AttributeMap) -> ListLayout {
+        let layout = Layout::new(audit_free_map, false);
+        let row_of = |key: &str| layout.rows.iter().rposition(|r| r.0 == key);
+        let always = [
+            keys::LOGIN,
+            keys::FIRST_NAME,
+            keys::LAST_NAME,
+            keys::EMAIL,
+            keys::CUSTOMER_ID,
+        ];
+        let direct = row_of(keys::LOGIN).and_then(|login| {
+            let fields = settings
+                .keys_for(&settings.list_fields)
+                .iter()
+                .map(|k| {
+                    if [keys::VALID, keys::CUSTOMER_IDS, keys::PASSWORD].contains(&k.as_str()) {
+                        return None;
+                    }
+                    Some((row_of(k)?, always.contains(&k.as_str())))
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some((login, fields))
+        });
+        ListLayout { layout, direct }
+    }
 }
 
 impl Layout {
@@ -74,6 +118,40 @@ impl Layout {
         }
     }
 
+    /// The value of every map row, in the order of `rows`, from a row selected by
+    /// [`select`](Self::select) starting at column `offset`: integer map rows stored as text are
+    /// parsed, and empty values are `None`.
+    fn row_values(
+        &self,
+        row: &QueryResult,
+        offset: usize,
+    ) -> Result<Vec<Option<AttributeValue>>, DbErr> {
+        let mut columns = Vec::with_capacity(self.columns.len());
+        for (i, c) in self.columns.iter().enumerate() {
+            columns.push(if c.is_text {
+                read_text(row, offset + i)?.map(AttributeValue::Text)
+            } else {
+                read_int(row, offset + i)?.map(AttributeValue::Integer)
+            });
+        }
+        Ok(self
+            .rows
+            .iter()
+            .map(|(_, index, ty, _)| {
+                let value = match (ty, columns[*index].clone()?) {
+                    (StorageType::Integer, AttributeValue::Text(t)) => {
+                        match t.trim().parse::<i64>() {
+                            Ok(i) => AttributeValue::Integer(i),
+                            Err(_) => AttributeValue::Text(t),
+                        }
+                    }
+                    (_, v) => v,
+                };
+                (!value.is_empty()).then_some(value)
+            })
+            .collect())
+    }
+
     /// The attributes and audit data of a row selected by [`select`](Self::select), starting at
     /// column `offset`.
     pub(crate) fn read(
@@ -81,27 +159,9 @@ impl Layout {
         row: &QueryResult,
         offset: usize,
     ) -> Result<(Attributes, Audit), DbErr> {
-        let mut values = Vec::with_capacity(self.columns.len());
-        for (i, c) in self.columns.iter().enumerate() {
-            values.push(if c.is_text {
-                read_text(row, offset + i)?.map(AttributeValue::Text)
-            } else {
-                read_int(row, offset + i)?.map(AttributeValue::Integer)
-            });
-        }
         let mut attributes = Attributes::new();
-        for (key, index, ty, _) in &self.rows {
-            let Some(value) = values[*index].clone() else {
-                continue;
-            };
-            let value = match (ty, value) {
-                (StorageType::Integer, AttributeValue::Text(t)) => match t.trim().parse::<i64>() {
-                    Ok(i) => AttributeValue::Integer(i),
-                    Err(_) => AttributeValue::Text(t),
-                },
-                (_, v) => v,
-            };
-            if !value.is_empty() {
+        for ((key, ..), value) in self.rows.iter().zip(self.row_values(row, offset)?) {
+            if let Some(value) = value {
                 attributes.insert(key.clone(), value);
             }
         }
@@ -147,8 +207,20 @@ impl Layout {
 
 impl UserLayout {
     pub(crate) fn new(config: &DbConfig) -> UserLayout {
+        let settings = &config.settings;
+        let listed = settings.keys_for(&settings.list_fields);
+        let list_map = AttributeMap::new(
+            settings
+                .map
+                .rows()
+                .iter()
+                .filter(|r| r.key == keys::LOGIN || listed.contains(&r.key))
+                .cloned()
+                .collect(),
+        );
         UserLayout {
             layout: Layout::new(&config.settings.map, !config.foreign_db),
+            list: ListLayout::new(settings, &list_map),
             password: config
                 .settings
                 .map
@@ -156,6 +228,39 @@ impl UserLayout {
                 .filter(|r| r.storage_type != StorageType::DynamicField)
                 .map(|r| r.storage.clone()),
         }
+    }
+
+    /// A listed user from a row selected with the list layout: the same login and list values
+    /// as [`ListedUser::of`] gives for the whole record, read straight from the row when the
+    /// list fields allow it.
+    pub(crate) fn listed(
+        &self,
+        row: &QueryResult,
+        settings: &SourceSettings,
+    ) -> Result<ListedUser, Failure> {
+        let Some((login, fields)) = &self.list.direct else {
+            let (attributes, _) = self.list.layout.read(row, 0)?;
+            let user = CustomerUser::from_attributes(attributes)
+                .map_err(clientele_backend::Error::from)?;
+            return Ok(ListedUser::of(&user, settings));
+        };
+        let values = self.list.layout.row_values(row, 0)?;
+        let Some(login) = values[*login].as_ref() else {
+            let missing = ValidationError::Required {
+                field: keys::LOGIN.into(),
+            };
+            return Err(clientele_backend::Error::from(missing).into());
+        };
+        Ok(ListedUser {
+            login: Login::from_stored(login.to_text()),
+            list_values: fields
+                .iter()
+                .filter_map(|(i, always)| match &values[*i] {
+                    Some(v) => Some(v.to_text()),
+                    None => always.then(String::new),
+                })
+                .collect(),
+        })
     }
 
     /// A customer user from a row selected with the layout.

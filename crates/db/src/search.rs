@@ -3,7 +3,7 @@
 use clientele_model::search::{DetailSearch, Direction, Expr as Term, FieldSet, Part, Pattern};
 use clientele_model::{AttributeMap, StorageType, keys};
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, JoinType, NullOrdering, Order, Query, SelectStatement,
+    Alias, Expr, ExprTrait, JoinType, NullOrdering, Order, Query, SelectStatement,
 };
 
 use crate::indexes::SearchIndexes;
@@ -94,9 +94,13 @@ impl Matcher<'_> {
                     .fields
                     .iter()
                     .map(|f| {
-                        let exact =
-                            self.d
-                                .matches(col(&f.name), f.is_text, pattern, self.case_insensitive);
+                        let (column, ci) = (col(&f.name), self.case_insensitive);
+                        let exact = match place {
+                            Place::Negated => self.d.matches(column, f.is_text, pattern, ci),
+                            Place::Top | Place::Positive => {
+                                self.d.matches_positive(column, f.is_text, pattern, ci)
+                            }
+                        };
                         match self.guard(f, pattern) {
                             Some(guard) => guard.and(exact),
                             None => exact,
@@ -359,49 +363,6 @@ impl UserTable<'_> {
     }
 }
 
-/// The alias of the limited result a user search sorts ([`first_hits`]).
-const HITS: &str = "clientele_hits";
-
-/// `SELECT * FROM (<select> LIMIT n) AS clientele_hits`: the first `limit` matching rows in
-/// whatever order the database finds them cheapest, for the caller to sort.
-///
-/// A user search returns at most `limit` users sorted by login. Sorting *before* the limit
-/// (`ORDER BY login LIMIT n`) makes PostgreSQL either walk the login index and test row after
-/// row until `n` match, or fetch and sort every match: on a million users a common term
-/// (`*ann*`) or a prefix (`smi*`) took 4–6× as long as OTOBO's unordered statement. Limiting
-/// first lets the planner stop at the first `n` matches of the cheapest scan (a trigram or
-/// prefix index, or a sequential scan that ends early), and only those `n` rows are sorted.
-/// When fewer than `limit` users match, the result is exactly the same; when more match,
-/// which `limit` of them are returned is the database's choice, as in OTOBO.
-///
-/// `key` (the login column) is added to the inner select list when `layout` does not select
-/// it, so the outer query can sort by it.
-///
-/// On SQLite the inner select also gets `OFFSET 0`: SQLite otherwise flattens the subquery
-/// into `… ORDER BY login LIMIT n`, which reads and sorts every match (a million-row scan for
-/// `*ann*`), the very thing the limit first is for.
-pub(crate) fn first_hits(
-    d: Dialect,
-    mut select: SelectStatement,
-    layout: &crate::row::Layout,
-    key: &str,
-    limit: usize,
-) -> SelectStatement {
-    if !layout.columns.iter().any(|c| c.name == key) {
-        select.expr(col(key));
-    }
-    crate::sql::limit(&mut select, limit);
-    // (No limit is set beyond `i64`, and SQLite has no OFFSET without LIMIT.)
-    if d == Dialect::Sqlite && i64::try_from(limit).is_ok() {
-        select.offset(0);
-    }
-    let mut outer = Query::select();
-    outer
-        .column(Asterisk)
-        .from_subquery(select, Alias::new(HITS));
-    outer
-}
-
 /// MySQL: the ids of at most `limit` users matching one prefix word (`smi*`) over `fields`, as
 /// a `UNION` of one limited select per field, each a range of that field's generated
 /// lower-case index ([`Dialect::index_guard`]); `None` unless every field has such an index
@@ -442,7 +403,7 @@ pub(crate) fn mysql_prefix_union(
         q.expr(tcol(table, "id"))
             .from(Alias::new(table))
             .and_where(guard)
-            .and_where(matcher.d.matches(
+            .and_where(matcher.d.matches_positive(
                 col(&f.name),
                 f.is_text,
                 pattern,

@@ -240,6 +240,34 @@ impl Dialect {
         present.and(self.compare(text, pattern, case_insensitive))
     }
 
+    /// Like [`matches`](Self::matches), for a place where a `NULL` result counts as no match:
+    /// a word that is not under a `NOT` (an odd number of them), inside `AND`s and `OR`s only,
+    /// where SQL's `NULL` can only end as "row left out", never as "row found". There the
+    /// presence test is left out when the pattern needs at least one character, because
+    /// neither a `NULL` nor an empty value can then match; a scan saves two comparisons per
+    /// field and row.
+    pub(crate) fn matches_positive(
+        self,
+        column: Expr,
+        is_text: bool,
+        pattern: &Pattern,
+        case_insensitive: bool,
+    ) -> Expr {
+        let needs_text = pattern
+            .parts()
+            .iter()
+            .any(|p| matches!(p, Part::Literal(l) if !l.is_empty()));
+        if !needs_text {
+            return self.matches(column, is_text, pattern, case_insensitive);
+        }
+        let text = if is_text {
+            column
+        } else {
+            self.as_text(column)
+        };
+        self.compare(text, pattern, case_insensitive)
+    }
+
     fn compare(self, text: Expr, pattern: &Pattern, case_insensitive: bool) -> Expr {
         if let Some(exact) = pattern.as_exact() {
             return self.equals(text, exact, case_insensitive);

@@ -199,6 +199,55 @@ impl Slot {
         self.cache.put_search(query, found.clone(), seen);
         Ok(found)
     }
+
+    /// A list search: from a cached list, from a cached full search of the same query, or from
+    /// the source (and then cached).
+    async fn search_list(&self, query: UserQuery) -> Result<Vec<ListedUser>> {
+        if let Some(hit) = self.cache.list(&query) {
+            return Ok(hit);
+        }
+        if let Some(users) = self.cache.search(&query) {
+            let settings = self.settings();
+            return Ok(users.iter().map(|u| ListedUser::of(u, settings)).collect());
+        }
+        let seen = self.cache.generation();
+        let span = tracing::debug_span!("backend.search_list", backend = %self.name());
+        let found = self
+            .source
+            .reader
+            .search_list(&query)
+            .instrument(span)
+            .await?;
+        self.cache.put_list(query, found.clone(), seen);
+        Ok(found)
+    }
+}
+
+/// What a Directory search collects from each source: whole records ([`Directory::search`]) or
+/// listed users ([`Directory::search_list`]).
+trait Found: Sized + Send {
+    fn login(&self) -> &Login;
+    fn fetch(slot: &Slot, query: UserQuery) -> BoxFuture<'_, Result<Vec<Self>>>;
+}
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+impl Found for CustomerUser {
+    fn login(&self) -> &Login {
+        &self.login
+    }
+    fn fetch(slot: &Slot, query: UserQuery) -> BoxFuture<'_, Result<Vec<Self>>> {
+        Box::pin(slot.search(query))
+    }
+}
+
+impl Found for ListedUser {
+    fn login(&self) -> &Login {
+        &self.login
+    }
+    fn fetch(slot: &Slot, query: UserQuery) -> BoxFuture<'_, Result<Vec<Self>>> {
+        Box::pin(slot.search_list(query))
+    }
 }
 
 /// A search result: the user, the source it came from, and OTOBO's display string.
@@ -206,6 +255,18 @@ impl Slot {
 pub struct SearchHit {
     /// The user.
     pub user: CustomerUser,
+    /// The source's name.
+    pub source: String,
+    /// The list fields joined with spaces, shaped as `"Name" <email>` (OTOBO's display string).
+    pub display: String,
+}
+
+/// A list-search result ([`Directory::search_list`]): the login, the source it came from, and
+/// OTOBO's display string, without the rest of the record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ListHit {
+    /// The stored login.
+    pub login: Login,
     /// The source's name.
     pub source: String,
     /// The list fields joined with spaces, shaped as `"Name" <email>` (OTOBO's display string).
@@ -574,13 +635,7 @@ impl Directory {
         let Some(s) = settings else {
             return user.login.to_string();
         };
-        let parts: Vec<String> = s
-            .keys_for(&s.list_fields)
-            .iter()
-            .filter_map(|k| user.attribute(k))
-            .map(|v| v.to_text())
-            .collect();
-        mail_string(&parts)
+        mail_string(&s.list_values(user))
     }
 
     /// The user's customer ids (OTOBO `CustomerIDs`): the secondary ids stored on the user, then
@@ -651,7 +706,63 @@ impl Directory {
 
     /// Searches every source (one query each), merges by login — the earlier source wins — and
     /// cuts the merged list to the overall limit (OTOBO `CustomerSearch`).
+    ///
+    /// For a result list that shows only names and emails, [`search_list`](Self::search_list)
+    /// finds the same users and reads less.
     pub async fn search(&self, search: &CustomerUserSearch) -> Result<Vec<SearchHit>> {
+        let found = self.collect::<CustomerUser>(search).await?;
+        Ok(found
+            .into_iter()
+            .map(|(slot, user)| SearchHit {
+                display: mail_string(&slot.settings().list_values(&user)),
+                source: slot.name().to_owned(),
+                user,
+            })
+            .collect())
+    }
+
+    /// The same search as [`search`](Self::search) — same users, order and limit — returning
+    /// only each user's login, source and display string, which is what OTOBO's
+    /// `CustomerSearch` returns. Sources read just the login and list-field columns
+    /// ([`CustomerUserSource::search_list`]), so a search with many hits costs less than one
+    /// returning whole records.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use clientele_backend::{Directory, InMemoryBackend};
+    /// use clientele_model::{NewCustomerCompany, NewCustomerUser};
+    /// use clientele_model::search::CustomerUserSearch;
+    ///
+    /// let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
+    /// dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin").await?;
+    /// dir.add_customer_user(
+    ///     NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
+    ///     "admin",
+    /// )
+    /// .await?;
+    /// let hits = dir.search_list(&CustomerUserSearch::term("doe")).await?;
+    /// assert_eq!(hits[0].login.as_str(), "jdoe");
+    /// assert_eq!(hits[0].display, "\"John Doe\" <jdoe@acme-corp.com>");
+    /// # Ok::<(), clientele_backend::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn search_list(&self, search: &CustomerUserSearch) -> Result<Vec<ListHit>> {
+        let found = self.collect::<ListedUser>(search).await?;
+        Ok(found
+            .into_iter()
+            .map(|(slot, listed)| ListHit {
+                display: mail_string(&listed.list_values),
+                source: slot.name().to_owned(),
+                login: listed.login,
+            })
+            .collect())
+    }
+
+    /// The merge behind [`search`](Self::search) and [`search_list`](Self::search_list): one
+    /// query per source, a source that is down left out while another answers, the first
+    /// source's user kept for a login, sorted by login, cut to the overall limit.
+    async fn collect<T: Found>(&self, search: &CustomerUserSearch) -> Result<Vec<(&Slot, T)>> {
         let (field, value) = match &search.kind {
             SearchKind::Term { term, .. } => ("Search", term),
             SearchKind::Email(email) => ("PostMasterSearch", email),
@@ -667,7 +778,7 @@ impl Directory {
         for slot in &self.inner.slots {
             let query = self.query_for(slot, search)?;
             // A source that is down is left out (logged) while another one answers.
-            let found = match slot.search(query).await {
+            let found = match T::fetch(slot, query).await {
                 Ok(found) => {
                     answered = true;
                     found
@@ -679,21 +790,16 @@ impl Directory {
                 }
                 Err(e) => return Err(e),
             };
-            for user in found {
-                if seen.insert(user.login.folded()) {
-                    let display = self.display_string(&user, slot.name());
-                    hits.push(SearchHit {
-                        user,
-                        source: slot.name().to_owned(),
-                        display,
-                    });
+            for item in found {
+                if seen.insert(item.login().folded()) {
+                    hits.push((slot, item));
                 }
             }
         }
         if let (false, Some(e)) = (answered, outage) {
             return Err(e);
         }
-        hits.sort_by(|a, b| a.user.login.as_str().cmp(b.user.login.as_str()));
+        hits.sort_by(|a, b| a.1.login().as_str().cmp(b.1.login().as_str()));
         let cap = self
             .inner
             .config

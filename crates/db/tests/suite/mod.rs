@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clientele_backend::{
     CompanyStore, CustomerUserSource, CustomerUserWriter, DEFAULT_SERVICES_LOGIN, Entity, Error,
-    Expected, PasswordStore, PreferenceStore, RelationStore,
+    Expected, ListedUser, PasswordStore, PreferenceStore, RelationStore,
 };
 use clientele_db::{DbBackend, DbConfig};
 use clientele_model::search::{
@@ -29,7 +29,8 @@ macro_rules! db_tests {
     ($kind:expr $(, #[$attr:meta])*) => {
         db_tests!(@each $kind, [$(#[$attr])*],
             users_roundtrip, passwords, duplicate_login_and_email, email_check_off, updates,
-            read_only_rows_are_kept, search_terms, search_field_sets, hostile_input, case_rule,
+            read_only_rows_are_kept, search_terms, list_search, search_field_sets, hostile_input,
+            case_rule,
             detail_search, detail_search_many_company_ids, customer_id_list, companies,
             user_companies, groups_and_grants, services, preferences, extra_attribute_room,
             no_n_plus_one, race_same_login, race_same_email, concurrent_take_preference,
@@ -585,6 +586,76 @@ pub async fn search_terms(kind: Kind) {
     assert_eq!(found[0].phone.as_deref(), Some("+49 30 555"));
     assert_eq!(found[0].city.as_deref(), Some("Hamburg"));
     f.finish().await;
+}
+
+/// `search_list` finds the users `search` finds, in the same order, with the list values
+/// `ListedUser::of` takes from the whole records: for OTOBO's list fields, for list fields
+/// that some users lack (title, phone, city) or that repeat one, and for list fields read
+/// through a partial record (validity).
+pub async fn list_search(kind: Kind) {
+    let lists: [&[&str]; 3] = [
+        &["first_name", "last_name", "email"],
+        &[
+            "login",
+            "title",
+            "phone",
+            "city",
+            "first_name",
+            "email",
+            "phone",
+        ],
+        &["valid_id", "customer_id", "email"],
+    ];
+    for list in lists {
+        let mut config = test_config();
+        config.settings.search_fields.push("phone".into());
+        config.settings.list_fields = list.iter().map(|f| f.to_string()).collect();
+        let f = Fixture::with_config(kind, config.clone()).await;
+        let db = &f.db;
+        people(db).await;
+        let mut terms: Vec<UserQuery> = ["smith", "!555", "*", "anna OR dora", "nobody", "555"]
+            .iter()
+            .map(|t| term(t))
+            .collect();
+        let mut all = term("*");
+        all.valid_only = false;
+        terms.push(all.clone());
+        for q in terms {
+            let listed = db.search_list(&q).await.unwrap();
+            let records = db.search(&q).await.unwrap();
+            let expected: Vec<ListedUser> = records
+                .iter()
+                .map(|u| ListedUser::of(u, &config.settings))
+                .collect();
+            assert_eq!(listed, expected, "list fields {list:?}, query {:?}", q.expr);
+        }
+        // With more matches than the limit, which users come back is the database's choice;
+        // they are sorted all the same.
+        all.limit = 2;
+        let two = db.search_list(&all).await.unwrap();
+        assert_eq!(two.len(), 2);
+        assert!(two[0].login.as_str() < two[1].login.as_str());
+        let bob = db.search_list(&term("bob")).await.unwrap();
+        let values: Vec<&str> = bob[0].list_values.iter().map(String::as_str).collect();
+        match list.len() {
+            3 if list[0] == "first_name" => {
+                assert_eq!(values, ["Bob", "Smithers", "bob@acme-corp.com"])
+            }
+            3 => assert_eq!(values, ["1", "ACME", "bob@acme-corp.com"]),
+            _ => assert_eq!(
+                values,
+                [
+                    "bob",
+                    "+49 30 555",
+                    "Hamburg",
+                    "Bob",
+                    "bob@acme-corp.com",
+                    "+49 30 555"
+                ]
+            ),
+        }
+        f.finish().await;
+    }
 }
 
 pub async fn search_field_sets(kind: Kind) {
