@@ -55,7 +55,8 @@ pub enum Command {
     /// for every extra attribute of the map)
     Init {
         /// Also create the search indexes for large tables on `customer_user` (PostgreSQL:
-        /// trigram and prefix indexes; SQLite: a trigram full-text index and NOCASE b-trees;
+        /// trigram and prefix indexes and a generated lower-case search column; SQLite: a
+        /// trigram full-text index and NOCASE b-trees;
         /// MariaDB: indexed lower-case generated columns). Safe to repeat; see
         /// docs/benchmarks.md for what they cost and serve
         #[arg(long)]

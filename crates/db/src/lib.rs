@@ -225,12 +225,9 @@ impl DbBackend {
     }
 
     /// The search indexes on the user table: looked up on the first search and again a minute
-    /// later (indexes another process creates are picked up then). PostgreSQL needs no look-up:
-    /// its planner finds expression indexes by itself.
+    /// later (indexes another process creates are picked up then). On PostgreSQL, whose planner
+    /// finds expression indexes by itself, the look-up is for the `clientele_search` column.
     pub(crate) async fn search_indexes(&self) -> Result<Arc<SearchIndexes>> {
-        if self.dialect == Dialect::Postgres {
-            return Ok(Arc::default());
-        }
         if let Some((at, found)) = self.lock_indexes().as_ref()
             && at.elapsed() < INDEX_RECHECK
         {

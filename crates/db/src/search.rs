@@ -107,6 +107,17 @@ impl Matcher<'_> {
                         }
                     })
                     .collect());
+                // PostgreSQL: one `LIKE` on the joined lower-case search text first.
+                let word = if place != Place::Negated
+                    && self.d == Dialect::Postgres
+                    && self.case_insensitive
+                    && crate::sql::needs_text(pattern)
+                    && self.indexes.search_text_over(self.fields)
+                {
+                    self.d.search_text_filter(pattern).and(word)
+                } else {
+                    word
+                };
                 match (place, fts) {
                     // `id IN (…)`: under an OR each word reads its own rows from the index.
                     (Place::Positive, Some((table, query))) => self

@@ -253,11 +253,7 @@ impl Dialect {
         pattern: &Pattern,
         case_insensitive: bool,
     ) -> Expr {
-        let needs_text = pattern
-            .parts()
-            .iter()
-            .any(|p| matches!(p, Part::Literal(l) if !l.is_empty()));
-        if !needs_text {
+        if !needs_text(pattern) {
             return self.matches(column, is_text, pattern, case_insensitive);
         }
         let text = if is_text {
@@ -266,6 +262,29 @@ impl Dialect {
             self.as_text(column)
         };
         self.compare(text, pattern, case_insensitive)
+    }
+
+    /// PostgreSQL: `clientele_search LIKE LOWER('%…%')`, a test every user with a search column
+    /// matching `pattern` case-insensitively also passes: the column holds the lower-cased
+    /// search columns joined ([`enable_search_indexes`](crate::enable_search_indexes)), so a
+    /// lower-cased value matching the pattern is a piece of it, and the pattern with a `%` on
+    /// either end finds that piece. AND-ed in front of a word's per-field comparison, it lets a
+    /// scan drop most rows with one `LIKE` on ready lower-case text, where the comparison
+    /// lower-cases every field of every row.
+    pub(crate) fn search_text_filter(self, pattern: &Pattern) -> Expr {
+        let parts = pattern.parts();
+        let open = |part: Option<&Part>| match part {
+            Some(Part::Wildcard) => "",
+            _ => "%",
+        };
+        let text = format!(
+            "{}{}{}",
+            open(parts.first()),
+            like_pattern(pattern),
+            open(parts.last())
+        );
+        let p: Expr = Func::lower(Expr::val(text)).into();
+        like(col(crate::indexes::SEARCH_TEXT), p)
     }
 
     fn compare(self, text: Expr, pattern: &Pattern, case_insensitive: bool) -> Expr {
@@ -426,6 +445,14 @@ fn like(left: Expr, right: Expr) -> Expr {
         Box::new(Expr::Constant(Value::Char(Some('\\')))),
     );
     left.binary(BinOper::Like, escaped)
+}
+
+/// Whether every value matching `pattern` has at least one character (it has literal text).
+pub(crate) fn needs_text(pattern: &Pattern) -> bool {
+    pattern
+        .parts()
+        .iter()
+        .any(|p| matches!(p, Part::Literal(l) if !l.is_empty()))
 }
 
 /// `LIMIT n`, left out when `n` is beyond what a database can take (a caller asking for

@@ -177,10 +177,8 @@ async fn postgres_searches_use_the_search_indexes() {
     clientele_db::enable_search_indexes(db.connection())
         .await
         .unwrap();
-    // Idempotent.
-    clientele_db::enable_search_indexes(db.connection())
-        .await
-        .unwrap();
+    // Idempotent; through the backend, which then looks for the new column at once.
+    db.enable_search_indexes().await.unwrap();
     db.connection()
         .execute_unprepared("ANALYZE customer_user")
         .await
@@ -203,6 +201,37 @@ async fn postgres_searches_use_the_search_indexes() {
         );
     }
     assert!(!p.contains("Seq Scan"), "{p}");
+    assert!(
+        stmt.sql.contains("\"clientele_search\" LIKE LOWER($"),
+        "{}",
+        stmt.sql
+    );
+
+    // A common substring (`*rst1*`, in thousands of first names): whatever the plan, each row
+    // is tested against the joined lower-case search text before any field is lower-cased.
+    let common = db
+        .search(&query("rst1", &SearchSyntax::default()))
+        .await
+        .unwrap();
+    assert_eq!(common.len(), 250);
+    assert!(
+        common
+            .iter()
+            .all(|u| u.first_name.to_lowercase().contains("rst1")
+                || u.last_name.to_lowercase().contains("rst1")
+                || u.login.as_str().contains("rst1")),
+        "only matching users"
+    );
+    let stmt = last.lock().unwrap().clone().unwrap();
+    let p = plan(&db, &stmt).await;
+    let filter = p
+        .lines()
+        .find(|l| l.contains("Filter:"))
+        .unwrap_or_else(|| panic!("no filter: {p}"));
+    assert!(
+        filter.contains("(clientele_search ~~ '%rst1%'::text)"),
+        "the joined search text comes first: {p}"
+    );
 
     // Prefix search (prefix '', suffix `*`): `user1234*` is served by an index, no scan.
     let prefix = SearchSyntax {
