@@ -451,19 +451,20 @@ impl SearchIndexes {
 
     /// PostgreSQL: whether [`SEARCH_TEXT`] holds every one of `columns`.
     pub(crate) fn search_text_over(&self, columns: &[crate::row::Column]) -> bool {
-        !columns.is_empty()
-            && columns
-                .iter()
-                .all(|c| c.is_text && self.search_text.iter().any(|f| f == &c.name))
+        covers(&self.search_text, columns)
     }
 
     /// SQLite: the FTS table when it covers every one of `columns`.
     pub(crate) fn fts_over(&self, columns: &[crate::row::Column]) -> Option<&str> {
         let (table, covered) = self.fts.as_ref()?;
-        let all = !columns.is_empty()
-            && columns
-                .iter()
-                .all(|c| c.is_text && covered.iter().any(|f| f == &c.name));
-        all.then_some(table.as_str())
+        covers(covered, columns).then_some(table.as_str())
     }
+}
+
+/// Whether `columns` are some text columns, every one of them among `covered`.
+fn covers(covered: &[String], columns: &[crate::row::Column]) -> bool {
+    !columns.is_empty()
+        && columns
+            .iter()
+            .all(|c| c.is_text && covered.iter().any(|f| f == &c.name))
 }

@@ -55,8 +55,18 @@ pub(crate) struct ListLayout {
 }
 
 impl ListLayout {
-    fn new(settings: &SourceSettings, audit_free_map: &AttributeMap) -> ListLayout {
-        let layout = Layout::new(audit_free_map, false);
+    fn new(settings: &SourceSettings) -> ListLayout {
+        let listed = settings.keys_for(&settings.list_fields);
+        let map = AttributeMap::new(
+            settings
+                .map
+                .rows()
+                .iter()
+                .filter(|r| r.key == keys::LOGIN || listed.contains(&r.key))
+                .cloned()
+                .collect(),
+        );
+        let layout = Layout::new(&map, false);
         let row_of = |key: &str| layout.rows.iter().rposition(|r| r.0 == key);
         let always = [
             keys::LOGIN,
@@ -66,8 +76,7 @@ impl ListLayout {
             keys::CUSTOMER_ID,
         ];
         let direct = row_of(keys::LOGIN).and_then(|login| {
-            let fields = settings
-                .keys_for(&settings.list_fields)
+            let fields = listed
                 .iter()
                 .map(|k| {
                     if [keys::VALID, keys::CUSTOMER_IDS, keys::PASSWORD].contains(&k.as_str()) {
@@ -207,20 +216,9 @@ impl Layout {
 
 impl UserLayout {
     pub(crate) fn new(config: &DbConfig) -> UserLayout {
-        let settings = &config.settings;
-        let listed = settings.keys_for(&settings.list_fields);
-        let list_map = AttributeMap::new(
-            settings
-                .map
-                .rows()
-                .iter()
-                .filter(|r| r.key == keys::LOGIN || listed.contains(&r.key))
-                .cloned()
-                .collect(),
-        );
         UserLayout {
             layout: Layout::new(&config.settings.map, !config.foreign_db),
-            list: ListLayout::new(settings, &list_map),
+            list: ListLayout::new(&config.settings),
             password: config
                 .settings
                 .map

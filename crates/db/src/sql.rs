@@ -232,12 +232,7 @@ impl Dialect {
         if pattern.matches_everything() {
             return present;
         }
-        let text = if is_text {
-            column
-        } else {
-            self.as_text(column)
-        };
-        present.and(self.compare(text, pattern, case_insensitive))
+        present.and(self.compare_column(column, is_text, pattern, case_insensitive))
     }
 
     /// Like [`matches`](Self::matches), for a place where a `NULL` result counts as no match:
@@ -256,6 +251,18 @@ impl Dialect {
         if !needs_text(pattern) {
             return self.matches(column, is_text, pattern, case_insensitive);
         }
+        self.compare_column(column, is_text, pattern, case_insensitive)
+    }
+
+    /// The comparison of [`matches`](Self::matches) without the presence test, on the column's
+    /// text (an integer column is compared as its text).
+    fn compare_column(
+        self,
+        column: Expr,
+        is_text: bool,
+        pattern: &Pattern,
+        case_insensitive: bool,
+    ) -> Expr {
         let text = if is_text {
             column
         } else {

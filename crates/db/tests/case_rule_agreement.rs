@@ -16,7 +16,6 @@ use clientele_backend::{CustomerUserSource, CustomerUserWriter, InMemoryBackend}
 use clientele_model::search::{
     DetailSearch, Direction, Expr, FieldCondition, FieldSet, Pattern, UserQuery,
 };
-use clientele_model::{AttributeMap, EmailCheck, NewCustomerUser, Rules};
 
 use common::{Fixture, Kind};
 
@@ -94,24 +93,7 @@ const PATTERNS: &[&str] = &[
 ];
 
 async fn fill(db: &(dyn CustomerUserWriter + Send + Sync)) {
-    let map = AttributeMap::otobo_customer_user();
-    let email = EmailCheck::default();
-    for (i, last) in LAST_NAMES.iter().enumerate() {
-        let login = format!("u{i:02}");
-        let user = NewCustomerUser::new(
-            &login,
-            "Test",
-            last,
-            &format!("{login}@acme-corp.com"),
-            "ACME",
-        )
-        .validate(&Rules {
-            map: &map,
-            email: &email,
-        })
-        .unwrap();
-        db.add(&user, None, "1").await.unwrap();
-    }
+    common::add_users_named(db, "Test", LAST_NAMES).await;
 }
 
 type Source = Arc<dyn CustomerUserSource + Send + Sync>;

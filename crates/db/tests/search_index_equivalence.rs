@@ -9,10 +9,9 @@ mod common;
 
 use std::sync::Arc;
 
-use clientele_backend::{CustomerUserSource, CustomerUserWriter};
+use clientele_backend::CustomerUserSource;
 use clientele_db::{DbBackend, DbConfig};
 use clientele_model::search::{Expr, FieldSet, Pattern, UserQuery};
-use clientele_model::{AttributeMap, EmailCheck, NewCustomerUser, Rules};
 use proptest::prelude::*;
 use tokio::runtime::Runtime;
 
@@ -48,23 +47,7 @@ async fn backend() -> Arc<DbBackend> {
 
 /// Adds users `u00`, `u01`, … with these last names.
 async fn fill(db: &DbBackend, last_names: &[String]) {
-    let map = AttributeMap::otobo_customer_user();
-    let email = EmailCheck::default();
-    for (i, last) in last_names.iter().enumerate() {
-        let user = NewCustomerUser::new(
-            &format!("u{i:02}"),
-            "First",
-            last,
-            &format!("u{i}@acme-corp.com"),
-            "ACME",
-        )
-        .validate(&Rules {
-            map: &map,
-            email: &email,
-        })
-        .unwrap();
-        db.add(&user, None, "1").await.unwrap();
-    }
+    common::add_users_named(db, "First", last_names).await;
 }
 
 fn pair(rt: &Runtime, last_names: &[String]) -> Pair {
@@ -78,12 +61,13 @@ fn pair(rt: &Runtime, last_names: &[String]) -> Pair {
     })
 }
 
-async fn logins(db: &DbBackend, pattern: &Pattern, case_sensitive: bool) -> Vec<String> {
+/// The logins a search for `expr` over the search fields finds (valid users, up to 1000).
+async fn logins(db: &DbBackend, expr: Expr, case_sensitive: bool) -> Vec<String> {
     let q = UserQuery {
         fields: FieldSet::SearchFields {
             exclude_customer_id: false,
         },
-        expr: Expr::Match(pattern.clone()),
+        expr,
         valid_only: true,
         limit: 1000,
         case_sensitive,
@@ -107,14 +91,13 @@ proptest! {
     ) {
         let rt = Runtime::new().unwrap();
         let dbs = pair(&rt, &last_names);
-        let terms: Vec<String> = random_terms.into_iter().chain(cut_terms(&last_names, &picks)).collect();
-        for t in &terms {
+        for t in &terms(random_terms, &last_names, &picks) {
             let pattern = Pattern::from_wildcards(t);
             for case_sensitive in [false, true] {
                 let (plain, indexed) = rt.block_on(async {
                     (
-                        logins(&dbs.plain, &pattern, case_sensitive).await,
-                        logins(&dbs.indexed, &pattern, case_sensitive).await,
+                        logins(&dbs.plain, Expr::Match(pattern.clone()), case_sensitive).await,
+                        logins(&dbs.indexed, Expr::Match(pattern.clone()), case_sensitive).await,
                     )
                 });
                 prop_assert_eq!(plain, indexed, "term {:?} (case-sensitive: {})", t, case_sensitive);
@@ -150,8 +133,8 @@ fn irregular_case_folding_agrees() {
         let pattern = Pattern::from_wildcards(t);
         let (plain, indexed) = rt.block_on(async {
             (
-                logins(&dbs.plain, &pattern, false).await,
-                logins(&dbs.indexed, &pattern, false).await,
+                logins(&dbs.plain, Expr::Match(pattern.clone()), false).await,
+                logins(&dbs.indexed, Expr::Match(pattern.clone()), false).await,
             )
         });
         assert_eq!(plain, indexed, "{t}");
@@ -169,12 +152,7 @@ fn mariadb_pre_filters_never_change_search_results() {
     use clientele_db::sea_orm::{ConnectionTrait, DbBackend as Engine, Statement, Value};
 
     let rt = Runtime::new().unwrap();
-    let (plain, indexed) = rt.block_on(async {
-        let plain = common::Fixture::new(common::Kind::MySql).await;
-        let indexed = common::Fixture::new(common::Kind::MySql).await;
-        indexed.db.enable_search_indexes().await.unwrap();
-        (plain, indexed)
-    });
+    let (plain, indexed) = rt.block_on(server_pair(common::Kind::MySql));
     let exact = |term: &str| {
         let fields = ["login", "first_name", "last_name", "customer_id"];
         let condition = fields
@@ -209,47 +187,66 @@ fn mariadb_pre_filters_never_change_search_results() {
     };
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(24));
     runner
-        .run(
-            &(
-                prop::collection::vec(text(8), 1..16),
-                prop::collection::vec(term(), 1..4),
-                picks(),
-            ),
-            |(last_names, random_terms, picks)| {
-                rt.block_on(async {
-                    for f in [&plain, &indexed] {
-                        f.exec("DELETE FROM customer_user").await;
-                        fill(&f.db, &last_names).await;
-                    }
-                    let terms: Vec<String> = random_terms
-                        .into_iter()
-                        .chain(cut_terms(&last_names, &picks))
+        .run(&server_case(), |(last_names, random_terms, picks)| {
+            rt.block_on(async {
+                refill(&plain, &indexed, &last_names).await;
+                for t in &terms(random_terms, &last_names, &picks) {
+                    let expected: Vec<String> = plain
+                        .db
+                        .connection()
+                        .query_all_raw(exact(t))
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.try_get_by_index::<String>(0).unwrap())
                         .collect();
-                    for t in &terms {
-                        let pattern = Pattern::from_wildcards(t);
-                        let expected: Vec<String> = plain
-                            .db
-                            .connection()
-                            .query_all_raw(exact(t))
-                            .await
-                            .unwrap()
-                            .iter()
-                            .map(|r| r.try_get_by_index::<String>(0).unwrap())
-                            .collect();
-                        for f in [&plain, &indexed] {
-                            let got = logins(&f.db, &pattern, false).await;
-                            prop_assert_eq!(&got, &expected, "term {:?}", t);
-                        }
+                    for f in [&plain, &indexed] {
+                        let word = Expr::Match(Pattern::from_wildcards(t));
+                        let got = logins(&f.db, word, false).await;
+                        prop_assert_eq!(&got, &expected, "term {:?}", t);
                     }
-                    Ok(())
-                })
-            },
-        )
+                }
+                Ok(())
+            })
+        })
         .unwrap();
     rt.block_on(async {
         plain.finish().await;
         indexed.finish().await;
     });
+}
+
+/// The random terms followed by the terms [`cut_terms`] cuts from `values`.
+fn terms(random: Vec<String>, values: &[String], picks: &[Pick]) -> Vec<String> {
+    random.into_iter().chain(cut_terms(values, picks)).collect()
+}
+
+/// One case of the server property tests: last names, random terms, terms to cut.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn server_case() -> impl Strategy<Value = (Vec<String>, Vec<String>, Vec<Pick>)> {
+    (
+        prop::collection::vec(text(8), 1..16),
+        prop::collection::vec(term(), 1..4),
+        picks(),
+    )
+}
+
+/// Two fresh databases on a server, the second with the search indexes.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+async fn server_pair(kind: common::Kind) -> (common::Fixture, common::Fixture) {
+    let plain = common::Fixture::new(kind).await;
+    let indexed = common::Fixture::new(kind).await;
+    indexed.db.enable_search_indexes().await.unwrap();
+    (plain, indexed)
+}
+
+/// Replaces the users of both databases with ones of these last names.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+async fn refill(plain: &common::Fixture, indexed: &common::Fixture, last_names: &[String]) {
+    for f in [plain, indexed] {
+        f.exec("DELETE FROM customer_user").await;
+        fill(&f.db, last_names).await;
+    }
 }
 
 /// What [`cut_terms`] cuts: which value, where, how long, upper-cased or not, which ends get
@@ -301,72 +298,34 @@ fn cut_terms(
 #[ignore = "needs PostgreSQL: run scripts/test.sh"]
 fn postgres_search_text_never_changes_search_results() {
     let rt = Runtime::new().unwrap();
-    let (plain, indexed) = rt.block_on(async {
-        let plain = common::Fixture::new(common::Kind::Postgres).await;
-        let indexed = common::Fixture::new(common::Kind::Postgres).await;
-        indexed.db.enable_search_indexes().await.unwrap();
-        (plain, indexed)
-    });
-    let search = |db: &Arc<DbBackend>, expr: Expr, case_sensitive: bool| {
-        let db = Arc::clone(db);
-        async move {
-            let q = UserQuery {
-                fields: FieldSet::SearchFields {
-                    exclude_customer_id: false,
-                },
-                expr,
-                valid_only: true,
-                limit: 1000,
-                case_sensitive,
-            };
-            db.search(&q)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|u| u.login.into_string())
-                .collect::<Vec<_>>()
-        }
-    };
+    let (plain, indexed) = rt.block_on(server_pair(common::Kind::Postgres));
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(24));
     let found = std::sync::atomic::AtomicUsize::new(0);
     runner
-        .run(
-            &(
-                prop::collection::vec(text(8), 1..16),
-                prop::collection::vec(term(), 1..4),
-                picks(),
-            ),
-            |(last_names, random_terms, picks)| {
-                rt.block_on(async {
-                    for f in [&plain, &indexed] {
-                        f.exec("DELETE FROM customer_user").await;
-                        fill(&f.db, &last_names).await;
-                    }
-                    let terms = random_terms
-                        .into_iter()
-                        .chain(cut_terms(&last_names, &picks));
-                    for t in terms {
-                        let word = Expr::Match(Pattern::from_wildcards(&t));
-                        let negated = Expr::Not(Box::new(word.clone()));
-                        for expr in [word, negated] {
-                            for case_sensitive in [false, true] {
-                                let want = search(&plain.db, expr.clone(), case_sensitive).await;
-                                let got = search(&indexed.db, expr.clone(), case_sensitive).await;
-                                found.fetch_add(got.len(), std::sync::atomic::Ordering::Relaxed);
-                                prop_assert_eq!(
-                                    &got,
-                                    &want,
-                                    "{:?} (case-sensitive: {})",
-                                    expr,
-                                    case_sensitive
-                                );
-                            }
+        .run(&server_case(), |(last_names, random_terms, picks)| {
+            rt.block_on(async {
+                refill(&plain, &indexed, &last_names).await;
+                for t in terms(random_terms, &last_names, &picks) {
+                    let word = Expr::Match(Pattern::from_wildcards(&t));
+                    let negated = Expr::Not(Box::new(word.clone()));
+                    for expr in [word, negated] {
+                        for case_sensitive in [false, true] {
+                            let want = logins(&plain.db, expr.clone(), case_sensitive).await;
+                            let got = logins(&indexed.db, expr.clone(), case_sensitive).await;
+                            found.fetch_add(got.len(), std::sync::atomic::Ordering::Relaxed);
+                            prop_assert_eq!(
+                                &got,
+                                &want,
+                                "{:?} (case-sensitive: {})",
+                                expr,
+                                case_sensitive
+                            );
                         }
                     }
-                    Ok(())
-                })
-            },
-        )
+                }
+                Ok(())
+            })
+        })
         .unwrap();
     assert!(
         found.into_inner() > 0,

@@ -290,3 +290,32 @@ macro_rules! db_harness {
         }
     };
 }
+
+/// Adds a valid user per last name: logins `u00`, `u01`, …, first name `first`, email
+/// `<login>@acme-corp.com`, company `ACME`.
+pub async fn add_users_named(
+    db: &(dyn clientele_backend::CustomerUserWriter + Send + Sync),
+    first: &str,
+    last_names: &[impl AsRef<str>],
+) {
+    use clientele_model::{AttributeMap, EmailCheck, NewCustomerUser, Rules};
+
+    let map = AttributeMap::otobo_customer_user();
+    let email = EmailCheck::default();
+    for (i, last) in last_names.iter().enumerate() {
+        let login = format!("u{i:02}");
+        let user = NewCustomerUser::new(
+            &login,
+            first,
+            last.as_ref(),
+            &format!("{login}@acme-corp.com"),
+            "ACME",
+        )
+        .validate(&Rules {
+            map: &map,
+            email: &email,
+        })
+        .unwrap();
+        db.add(&user, None, "1").await.unwrap();
+    }
+}
