@@ -26,9 +26,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clientele_backend::{
-    CustomerUserSource, Directory, DirectoryConfig, InMemoryBackend, Source, SourceSettings,
-};
+use clientele_backend::{CustomerUserSource, InMemoryBackend, SourceSettings};
+use clientele_directory::{Directory, DirectoryConfig, Source};
 use clientele_ldap::{LdapBackend, LdapConfig, Paging};
 use clientele_model::search::{CustomerUserSearch, Expr, FieldSet, Pattern, UserQuery, parse_term};
 use clientele_model::{Password, StorageType, keys};

@@ -68,11 +68,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clientele::backend::{CustomerUserSource, Directory};
+use clientele::backend::CustomerUserSource;
 use clientele::db::sea_orm::{
     ConnectionTrait, Database, DatabaseConnection, DbBackend as Engine, Statement, Value,
 };
 use clientele::db::{DbBackend, DbConfig};
+use clientele::directory::Directory;
 use clientele::model::search::{Expr, FieldSet, Pattern, SearchSyntax, UserQuery, parse_term};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate known-answer vectors for clientele_backend::password.
 
-Writes crates/backend/tests/fixtures/password_kat.tsv. Every stored value in that file is
+Writes crates/password/tests/fixtures/password_kat.tsv. Every stored value in that file is
 computed here by tools that share no code with Clientele, so the Rust tests check our
 verification against independent implementations of each format OTOBO may have written:
 
@@ -69,7 +69,7 @@ import argon2.low_level as argon2_ll
 import bcrypt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "crates", "backend", "tests", "fixtures", "password_kat.tsv")
+OUT = os.path.join(ROOT, "crates", "password", "tests", "fixtures", "password_kat.tsv")
 
 PASSWORDS = [
     "password",

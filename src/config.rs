@@ -21,7 +21,7 @@
 //! [permissions]                     # clientele_permissions::PermissionConfig
 //! customer_group_support = true
 //!
-//! [passwords]                       # clientele_backend::password::PasswordConfig
+//! [passwords]                       # clientele_password::PasswordConfig
 //! [email_check]                     # clientele_model::EmailCheckConfig
 //! [dynamic_field_mapping]           # clientele_dynamic_fields::DynamicFieldMappingConfig
 //!
@@ -61,8 +61,9 @@
 
 use std::path::{Path, PathBuf};
 
-use clientele_backend::{CompanySettings, DirectoryConfig, SourceSettings};
+use clientele_backend::{CompanySettings, SourceSettings};
 use clientele_db::{ChangeFeedConfig, DbConfig};
+use clientele_directory::DirectoryConfig;
 use clientele_dynamic_fields::DynamicFieldMappingConfig;
 use serde::Deserialize;
 use toml::de::DeTable;
@@ -78,7 +79,7 @@ use error::{Step, dropped_keys, key_at, line_column, value_at};
 
 /// The most customer-user sources a configuration may have: OTOBO's `CustomerUser` and
 /// `CustomerUser1` … `CustomerUser10`.
-pub const MAX_CUSTOMER_USER_SOURCES: usize = clientele_backend::directory::MAX_SOURCES;
+pub const MAX_CUSTOMER_USER_SOURCES: usize = clientele_directory::MAX_SOURCES;
 
 /// The environment variable the command line and [`Config::from_env_or_default`] read a
 /// configuration path from.
@@ -220,21 +221,9 @@ impl std::fmt::Debug for DbSourceConfig {
     }
 }
 
-/// A URL with the password part (`user:password@`) replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
-        }
-        _ => url.to_owned(),
-    }
-}
+/// A URL with its secrets replaced by `***` (the password of `user:password@` and any
+/// `…password=` query parameter): [`clientele_db::redact_url`], re-exported here.
+pub use clientele_db::redact_url;
 
 impl Config {
     /// A configuration with these sources and defaults for everything else.
@@ -566,6 +555,8 @@ settings = { name = "Second", read_only = true }
             "postgres://app:***@db.internal:5432/otobo"
         );
         assert_eq!(redact_url("sqlite::memory:"), "sqlite::memory:");
+        let c = Config::new(vec![CustomerUserConfig::db("mysql://h/d?password=pw")]);
+        assert!(!format!("{c:?}").contains("pw"), "{c:?}");
         let c = Config::new(vec![CustomerUserConfig::db("mysql://u:pw@h/d")]);
         assert!(!format!("{c:?}").contains("pw@"));
     }

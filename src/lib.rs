@@ -43,15 +43,17 @@ mod records;
 
 pub use clientele_backend as backend;
 pub use clientele_db as db;
+pub use clientele_directory as directory;
 pub use clientele_dynamic_fields as dynamic_fields;
 pub use clientele_model as model;
+pub use clientele_password as password;
 pub use clientele_permissions as permissions;
 
-pub use clientele_backend::{
-    Added, CompanySettings, Directory, DirectoryBuilder, DirectoryConfig, Error, InMemoryBackend,
-    Result, SearchHit, Source, SourceSettings,
-};
+pub use clientele_backend::{CompanySettings, Error, InMemoryBackend, Result, SourceSettings};
 pub use clientele_db::{DbBackend, DbConfig};
+pub use clientele_directory::{
+    Added, Directory, DirectoryBuilder, DirectoryConfig, SearchHit, Source,
+};
 pub use config::{Config, ConfigError, OpenOptions, Opened, open, open_with};
 pub use records::DirectoryRecords;
 

@@ -1,7 +1,8 @@
 //! The Directory as the customer-record source of the dynamic-field mapper.
 
 use async_trait::async_trait;
-use clientele_backend::{Directory, Error};
+use clientele_backend::Error;
+use clientele_directory::Directory;
 use clientele_dynamic_fields::{CustomerRecord, CustomerRecordSource, FieldValue};
 use clientele_model::AttributeValue;
 

@@ -32,7 +32,7 @@ use rand::{Rng, SeedableRng};
 
 #[path = "../crates/db/tests/common/mod.rs"]
 mod common;
-#[path = "../crates/backend/tests/support/kat.rs"]
+#[path = "../crates/directory/tests/support/kat.rs"]
 mod kat;
 
 use common::{Fixture, Kind};

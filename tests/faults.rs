@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use clientele::DbConfig;
 
 #[cfg(feature = "postgres")]
-#[path = "../crates/backend/tests/support/kat.rs"]
+#[path = "../crates/directory/tests/support/kat.rs"]
 mod kat;
 
 #[cfg(feature = "postgres")]

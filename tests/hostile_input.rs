@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use clientele_backend::matching::{field_keys, matches_expr};
-use clientele_backend::{Directory, Error, InMemoryBackend};
+use clientele_backend::{Error, InMemoryBackend};
+use clientele_directory::Directory;
 use clientele_model::search::{CustomerUserSearch, Expr, FieldSet, Pattern, parse_term};
 use clientele_model::{
     CustomerUser, CustomerUserChanges, NewCustomerCompany, NewCustomerUser, keys,
@@ -27,7 +28,7 @@ use clientele_model::{
 
 #[path = "../crates/db/tests/common/mod.rs"]
 mod common;
-#[path = "../crates/backend/tests/support/kat.rs"]
+#[path = "../crates/directory/tests/support/kat.rs"]
 mod kat;
 
 use common::{Fixture, Kind};
@@ -541,7 +542,8 @@ fn finish(t: Tally, backend: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_input_in_memory() {
-    let dir = Directory::in_memory_with(Arc::new(InMemoryBackend::new()), kat::cheap_hashing());
+    let dir =
+        Directory::in_memory_with(Arc::new(InMemoryBackend::new()), kat::cheap_hashing()).unwrap();
     let t = run_cases(&dir, "in-memory", Collation::Exact).await;
     assert_login_variants(&dir, Collation::Exact, &t).await;
     finish(t, "in-memory");

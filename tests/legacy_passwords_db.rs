@@ -9,7 +9,7 @@ use clientele::Directory;
 
 #[path = "../crates/db/tests/common/mod.rs"]
 mod common;
-#[path = "../crates/backend/tests/support/kat.rs"]
+#[path = "../crates/directory/tests/support/kat.rs"]
 mod kat;
 
 use common::{Fixture, Kind};

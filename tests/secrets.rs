@@ -18,7 +18,7 @@ use tracing_subscriber::fmt::format::FmtSpan;
 
 #[path = "../crates/db/tests/common/mod.rs"]
 mod common;
-#[path = "../crates/backend/tests/support/kat.rs"]
+#[path = "../crates/directory/tests/support/kat.rs"]
 mod kat;
 
 use common::{Fixture, Kind};
@@ -217,7 +217,8 @@ async fn no_secret_in_logs_debug_or_errors() {
         .map(String::from)
         .to_vec();
 
-    let memory = Directory::in_memory_with(Arc::new(InMemoryBackend::new()), kat::cheap_hashing());
+    let memory =
+        Directory::in_memory_with(Arc::new(InMemoryBackend::new()), kat::cheap_hashing()).unwrap();
     secrets.extend(flow(&memory, &mut out, "mem").await);
 
     let fx = Fixture::new(Kind::SqliteFile).await;

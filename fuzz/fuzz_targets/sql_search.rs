@@ -6,7 +6,8 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
-use clientele_backend::{CustomerUserSource, Directory, Error};
+use clientele_backend::{CustomerUserSource, Error};
+use clientele_directory::Directory;
 use clientele_db::{DbBackend, DbConfig};
 use clientele_fuzz::FuzzQuery;
 use clientele_model::{NewCustomerCompany, NewCustomerUser};

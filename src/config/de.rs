@@ -14,8 +14,9 @@
 
 use std::fmt;
 
-use clientele_backend::{CompanySettings, DirectoryConfig};
+use clientele_backend::CompanySettings;
 use clientele_db::{ChangeFeedConfig, DbConfig};
+use clientele_directory::DirectoryConfig;
 use clientele_dynamic_fields::DynamicFieldMappingConfig;
 use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use clientele_backend::{Directory, Error, Result, Source};
+use clientele_backend::{Error, Result};
 use clientele_db::{DbBackend, DbChangeFeed};
+use clientele_directory::{Directory, Source};
 use clientele_dynamic_fields::DynamicFieldMappingConfig;
 
 use super::{Config, CustomerUserConfig};

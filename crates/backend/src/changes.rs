@@ -1,13 +1,13 @@
 //! Keeping several Directories over one shared store current.
 //!
 //! When Clientele is embedded in several application servers that share one database (or one
-//! replicated LDAP), each process has its own [`Directory`](crate::Directory) with its own
+//! replicated LDAP), each process has its own Directory (`clientele-directory`) with its own
 //! caches and permission matrix. A write through one instance must not leave the others
 //! serving the old record until their cache TTL runs out (OTOBO's default is a day).
 //!
 //! A [`ChangeFeed`] carries that news between instances: every write through a Directory that
 //! has a feed is announced with [`ChangeFeed::publish`], and
-//! [`Directory::follow_changes`](crate::Directory::follow_changes) starts a task that receives
+//! `Directory::follow_changes` starts a task that receives
 //! the other instances' announcements and drops exactly what they make stale. What is sent is
 //! *what* changed ([`Change`]), never the new value: the receiver reads the store again, so the
 //! order in which announcements arrive does not matter.
@@ -18,10 +18,8 @@
 //! [`Delivery::Gap`], and the Directory then drops everything it cached.
 //!
 //! ```
-//! use std::sync::Arc;
 //! use clientele_backend::changes::{Change, ChangeFeed, Delivery};
-//! use clientele_backend::{Directory, InMemoryBackend, Result};
-//! use clientele_model::NewCustomerUser;
+//! use clientele_backend::Result;
 //!
 //! /// A feed that records what it is told and delivers nothing (one instance alone).
 //! #[derive(Default)]
@@ -39,19 +37,10 @@
 //! }
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let feed = Arc::new(Recorder::default());
-//! let store = Arc::new(InMemoryBackend::new());
-//! let dir = Directory::builder()
-//!     .writable_source(store.clone())
-//!     .relation_store(store.clone())
-//!     .change_feed(feed.clone())
-//!     .build()?;
-//! dir.add_customer_user(NewCustomerUser::new("jdoe", "J", "D", "j@acme-corp.com", "ACME"), "admin")
-//!     .await?;
-//! assert_eq!(
-//!     feed.0.lock().unwrap()[0],
-//!     Change::User { source: "memory".into(), login: "jdoe".into() }
-//! );
+//! // What a Directory announces after adding `jdoe` to its source `memory`:
+//! let feed = Recorder::default();
+//! feed.publish(&Change::User { source: "memory".into(), login: "jdoe".into() }).await?;
+//! assert_eq!(feed.0.lock().unwrap().len(), 1);
 //! # Ok::<(), clientele_backend::Error>(())
 //! # }).unwrap();
 //! ```

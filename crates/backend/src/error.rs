@@ -11,6 +11,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The kinds of things an error can be about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Entity {
     /// A customer user.
     CustomerUser,
@@ -22,6 +23,8 @@ pub enum Entity {
     Service,
     /// A backend, by name.
     Backend,
+    /// A permission type (`ro`, `rw`, …) that is not configured.
+    PermissionType,
 }
 
 impl fmt::Display for Entity {
@@ -32,6 +35,7 @@ impl fmt::Display for Entity {
             Entity::Group => "group",
             Entity::Service => "service",
             Entity::Backend => "backend",
+            Entity::PermissionType => "permission type",
         })
     }
 }
@@ -143,6 +147,15 @@ impl Error {
         Error::NotFound {
             entity: Entity::CustomerUser,
             key: login.to_owned(),
+        }
+    }
+
+    /// A backend failure that keeps its cause: `source` stays reachable through
+    /// [`source`](std::error::Error::source), so a caller can still see the driver's error.
+    pub fn backend_failure(backend: &str, source: impl Into<BoxError>) -> Self {
+        Error::Backend {
+            backend: backend.to_owned(),
+            source: source.into(),
         }
     }
 

@@ -1,66 +1,53 @@
 //! # clientele-backend
 //!
-//! The traits a source of customer data implements, and the [`Directory`]: the one object a
-//! host talks to. The Directory chains up to eleven customer-user sources in OTOBO's order
-//! (`CustomerUser`, `CustomerUser1` … `CustomerUser10`), validates input against each
-//! source's attribute map, keeps logins unique across sources, refuses writes to read-only
-//! sources with [`Error::ReadOnly`], caches per source with a TTL, hashes and verifies passwords
-//! ([`password`]: argon2id, and every format an OTOBO database may hold), and answers
-//! effective permissions through `clientele-permissions`.
+//! The contract a source of customer data implements: the capability traits, the settings each
+//! source carries, the one error type, the change-feed trait several instances share, and an
+//! honest in-memory backend. It is small and stable on purpose: a third party implementing a
+//! source compiles this crate and `clientele-model` and nothing else — no password hashing, no
+//! database driver, no async runtime. The Directory that chains sources, validates, caches and
+//! hashes is `clientele-directory`.
 //!
 //! Traits ([`CustomerUserSource`], [`CustomerUserWriter`], [`PasswordStore`],
 //! [`BindAuthenticator`], [`CompanyStore`], [`RelationStore`], [`PreferenceStore`]) are split so
-//! a read-only directory simply lacks the write side. [`InMemoryBackend`] implements all of them;
-//! the `conformance` module (feature `testkit`) is the suite every backend runs against itself.
-//! Several Directories sharing one store keep each other's caches current through a
-//! [`changes::ChangeFeed`].
+//! a read-only directory simply lacks the write side. Backends receive input that is already
+//! validated and queries that are already parsed; they translate, store and fetch.
+//! [`InMemoryBackend`] implements every trait.
 //!
 //! ```
-//! use std::sync::Arc;
-//! use clientele_backend::{Directory, Error, InMemoryBackend};
-//! use clientele_model::search::CustomerUserSearch;
-//! use clientele_model::{NewCustomerCompany, NewCustomerUser, Password};
+//! use clientele_backend::{CustomerUserSource, CustomerUserWriter, InMemoryBackend};
+//! use clientele_model::search::{FieldSet, UserQuery, parse_term};
+//! use clientele_model::{EmailCheck, NewCustomerUser, Rules};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
-//! dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin").await?;
-//! dir.add_customer_user(
-//!     NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME").password("s3cret!"),
-//!     "admin",
-//! )
-//! .await?;
+//! let store = InMemoryBackend::new();
+//! // A backend stores what it is given: validation is the caller's (the Directory's) job.
+//! let user = NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME")
+//!     .validate(&Rules { map: &store.settings().map, email: &EmailCheck::disabled() })?;
+//! store.add(&user, None, "admin").await?;
 //!
-//! // A second user with the same login, in any case, is refused.
-//! let dup = NewCustomerUser::new("JDOE", "J", "D", "other@acme-corp.com", "ACME");
-//! assert!(matches!(dir.add_customer_user(dup, "admin").await, Err(Error::AlreadyExists { .. })));
-//!
-//! // Unknown users and wrong passwords get the same error.
-//! assert!(matches!(dir.authenticate("jdoe", &Password::new("nope")).await, Err(Error::AuthenticationFailed)));
-//! assert_eq!(dir.authenticate("JDoe", &Password::new("s3cret!")).await?, "jdoe");
-//!
-//! let hits = dir.search(&CustomerUserSearch::term("do*")).await?;
-//! assert_eq!(hits[0].display, "\"John Doe\" <jdoe@acme-corp.com>");
-//! # Ok::<(), Error>(())
+//! // Look-ups follow the source's case rule (case-insensitive by default).
+//! assert!(store.get("JDOE").await?.is_some());
+//! let query = UserQuery {
+//!     fields: FieldSet::SearchFields { exclude_customer_id: false },
+//!     expr: parse_term("do*", &store.settings().syntax)?,
+//!     valid_only: true,
+//!     limit: 250,
+//!     case_sensitive: false,
+//! };
+//! assert_eq!(store.search(&query).await?[0].login.as_str(), "jdoe");
+//! # Ok::<(), clientele_backend::Error>(())
 //! # }).unwrap();
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod cache;
 pub mod changes;
-#[cfg(feature = "testkit")]
-pub mod conformance;
-pub mod directory;
 pub mod error;
 pub mod matching;
 mod memory;
-pub mod password;
 pub mod settings;
 pub mod traits;
 
-pub use directory::{
-    Added, Directory, DirectoryBuilder, DirectoryConfig, ListHit, SearchHit, Source,
-};
 pub use error::{BoxError, Entity, Error, Result};
 pub use memory::InMemoryBackend;
 pub use settings::{CompanySettings, SourceSettings};

@@ -30,24 +30,24 @@ struct State {
     preferences: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-/// A store of customer users, companies, relations and preferences in memory.
+/// A store of customer users, companies, relations and preferences in memory: complete and
+/// honest (uniqueness, case rules, validity and relations behave as in the SQL backend), for
+/// tests, examples and hosts that want no database.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use clientele_backend::{Directory, InMemoryBackend};
-/// use clientele_model::{NewCustomerCompany, NewCustomerUser};
+/// use clientele_backend::{CompanyStore, InMemoryBackend, RelationStore};
+/// use clientele_model::{EmailCheck, NewCustomerCompany, Rules, Validity};
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let store = Arc::new(InMemoryBackend::new());
-/// let dir = Directory::in_memory(store);
-/// dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin").await.unwrap();
-/// let added = dir
-///     .add_customer_user(NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"), "admin")
-///     .await
-///     .unwrap();
-/// assert!(added.generated_password.is_some());
-/// assert!(dir.customer_user("JDOE").await.unwrap().is_some());
-/// # });
+/// let store = InMemoryBackend::new();
+/// let rules = Rules { map: &CompanyStore::settings(&store).map, email: &EmailCheck::disabled() };
+/// let acme = NewCustomerCompany::new("ACME", "Acme Corp").validate(&rules)?;
+/// store.add_company(&acme, "admin").await?;
+/// assert!(store.company("acme").await?.is_some());
+/// let billing = store.add_group("billing", Validity::Valid, "admin").await?;
+/// assert_eq!(store.groups().await?, vec![billing]);
+/// # Ok::<(), clientele_backend::Error>(())
+/// # }).unwrap();
 /// ```
 pub struct InMemoryBackend {
     settings: SourceSettings,

@@ -4,6 +4,9 @@ use clientele_model::search::{DEFAULT_SEARCH_LIMIT, SearchSyntax};
 use clientele_model::{AttributeMap, CustomerUser};
 use serde::{Deserialize, Serialize};
 
+/// The default [`SourceSettings::cache_capacity`]: users kept cached per source.
+pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
+
 /// OTOBO's default `CacheTTL` for a DB backend: one day, in seconds.
 pub const OTOBO_CACHE_TTL: u64 = 60 * 60 * 24;
 
@@ -38,6 +41,11 @@ pub struct SourceSettings {
     pub read_only: bool,
     /// `CacheTTL` in seconds; 0 turns caching off (default one day).
     pub cache_ttl: u64,
+    /// How many users the Directory keeps cached for this source (default 10 000; OTOBO's
+    /// cache has no bound). Look-ups that found nobody are kept apart, in a quarter of this,
+    /// so unknown logins cannot push known users out; cached search results together hold at
+    /// most this many rows.
+    pub cache_capacity: usize,
     /// `CustomerUserEmailUniqCheck` (default on): an email is unique within this source.
     pub email_unique_check: bool,
     /// `CustomerUserExcludePrimaryCustomerID`.
@@ -62,6 +70,7 @@ impl Default for SourceSettings {
             case_sensitive: false,
             read_only: false,
             cache_ttl: OTOBO_CACHE_TTL,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
             email_unique_check: true,
             exclude_primary_customer_id: false,
             company_support: true,
@@ -91,6 +100,7 @@ impl SourceSettings {
             case_sensitive: false,
             read_only: true,
             cache_ttl: 0,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
             email_unique_check: true,
             exclude_primary_customer_id: false,
             company_support: true,

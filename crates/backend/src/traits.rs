@@ -3,7 +3,7 @@
 //! They are split the way Keycloak's User Storage SPI and lldap split theirs: a read-only
 //! directory implements [`CustomerUserSource`] (and maybe [`BindAuthenticator`]) and nothing
 //! else, so "write to LDAP" is not a method that silently does nothing — it does not exist, and
-//! the [`Directory`](crate::Directory) answers [`Error::ReadOnly`](crate::Error::ReadOnly).
+//! the Directory (`clientele-directory`) answers [`Error::ReadOnly`](crate::Error::ReadOnly).
 //!
 //! Backends receive input that the Directory has already validated and queries that are
 //! already parsed; they translate, store and fetch. Uniqueness of logins (and of emails when the

@@ -64,11 +64,7 @@ fn load_config(cli: &Cli) -> CliResult<(Config, Option<PathBuf>)> {
 }
 
 async fn run(cli: Cli) -> CliResult {
-    let (mut config, config_path) = load_config(&cli)?;
-    if let Command::Export(_) = cli.command {
-        // An export wants every record, whatever cap searches have.
-        config.directory.overall_search_limit = None;
-    }
+    let (config, config_path) = load_config(&cli)?;
     if let Command::CheckConfig = cli.command {
         return commands::init::check_config(&config, config_path.as_deref(), cli.json);
     }

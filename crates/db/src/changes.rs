@@ -113,7 +113,7 @@ const GAPS_MAX: usize = 10_000;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use clientele_backend::Directory;
+/// use clientele_directory::Directory;
 /// use clientele_db::{ChangeFeedConfig, DbBackend, DbChangeFeed, DbConfig};
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -213,7 +213,7 @@ impl DbChangeFeed {
             i: self.instance.clone(),
             c: change.clone(),
         })
-        .map_err(|e| Error::backend(&self.name, format!("change feed: {e}")))
+        .map_err(|e| Error::backend_failure(&self.name, e))
     }
 
     /// The change in `payload` unless this instance sent it; `Err` for a payload this

@@ -9,10 +9,11 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::begin_write;
+use crate::retry::retry;
 use crate::row::{AUDIT_COLUMNS, Layout, company, time_value};
 use crate::search::{columns_of, compile};
 use crate::sql::{Dialect, col};
-use crate::{ATTEMPTS, DbBackend, agent_id, now_epoch};
+use crate::{DbBackend, agent_id, now_epoch};
 
 impl DbBackend {
     fn company_layout(&self) -> Layout {
@@ -141,7 +142,7 @@ impl DbBackend {
             .columns(values.iter().map(|(c, _)| Alias::new(c.as_str())));
         insert
             .values(values.into_iter().map(|(_, v)| Expr::val(v)))
-            .map_err(|e| Error::backend(self.company_name(), e.to_string()))?;
+            .map_err(|e| Error::backend_failure(self.company_name(), e))?;
         tx.execute(&insert).await?;
         tx.commit().await?;
         Ok(())
@@ -259,15 +260,10 @@ impl CompanyStore for DbBackend {
     async fn add_company(&self, c: &CustomerCompany, by: &str) -> Result<()> {
         self.bounded(self.company_name(), async {
             self.refuse_company_read_only()?;
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match self.try_add_company(c, by).await {
-                    Ok(()) => return Ok(()),
-                    Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
-                    Err(f) if is_unique(&f) => return Err(self.company_conflict(c).await),
-                    Err(f) => return Err(self.company_fail(f)),
-                }
+            match retry(is_retry, || self.try_add_company(c, by)).await {
+                Ok(()) => Ok(()),
+                Err(f) if is_unique(&f) => Err(self.company_conflict(c).await),
+                Err(f) => Err(self.company_fail(f)),
             }
         })
         .await
@@ -277,19 +273,12 @@ impl CompanyStore for DbBackend {
     async fn update_company(&self, c: &CustomerCompany, by: &str) -> Result<()> {
         self.bounded(self.company_name(), async {
             self.refuse_company_read_only()?;
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match self.try_update_company(c, by).await {
-                    Ok(()) => return Ok(()),
-                    Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
-                    Err(f) if is_unique(&f) => {
-                        return Err(
-                            self.company_fail(self.company_exists(keys::COMPANY_NAME, &c.name))
-                        );
-                    }
-                    Err(f) => return Err(self.company_fail(f)),
+            match retry(is_retry, || self.try_update_company(c, by)).await {
+                Ok(()) => Ok(()),
+                Err(f) if is_unique(&f) => {
+                    Err(self.company_fail(self.company_exists(keys::COMPANY_NAME, &c.name)))
                 }
+                Err(f) => Err(self.company_fail(f)),
             }
         })
         .await

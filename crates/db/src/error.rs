@@ -96,6 +96,35 @@ fn is_sqlite_busy(code: &str) -> bool {
     code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
+/// A database failure as the `source` of a public error: sea-orm's message, with the driver's
+/// own error (and, below it, the server's) reachable through [`source`](std::error::Error::source).
+/// sea-orm's error types print the driver's error but do not hand it on, so a caller walking
+/// the chain would otherwise stop at a string.
+#[derive(Debug)]
+pub struct DatabaseFailure(DbErr);
+
+impl DatabaseFailure {
+    /// sea-orm's error.
+    pub fn db_err(&self) -> &DbErr {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DatabaseFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for DatabaseFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match sqlx_of(&self.0) {
+            Some(driver) => Some(driver),
+            None => std::error::Error::source(&self.0),
+        }
+    }
+}
+
 /// Maps a driver error to the public error type, naming the backend.
 pub(crate) fn map_db_err(backend: &str, timeout_ms: u64, e: DbErr) -> Error {
     match kind(&e) {
@@ -105,11 +134,11 @@ pub(crate) fn map_db_err(backend: &str, timeout_ms: u64, e: DbErr) -> Error {
         },
         Kind::Unavailable => Error::Unavailable {
             backend: backend.to_owned(),
-            source: Box::new(e),
+            source: Box::new(DatabaseFailure(e)),
         },
         Kind::Unique | Kind::Retry | Kind::Other => Error::Backend {
             backend: backend.to_owned(),
-            source: Box::new(e),
+            source: Box::new(DatabaseFailure(e)),
         },
     }
 }

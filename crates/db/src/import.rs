@@ -30,10 +30,11 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::begin_write;
+use crate::retry::retry;
 use crate::row::{AUDIT_COLUMNS, read_text, time_value};
 use crate::search::columns_of;
 use crate::sql::{Dialect, any, col};
-use crate::{ATTEMPTS, DbBackend, agent_id, now_epoch};
+use crate::{DbBackend, agent_id, now_epoch};
 
 /// One customer user to import: a validated record and, optionally, its password hash (as
 /// [`clientele_backend::PasswordStore`] stores it; hash it beforehand, or leave it out and set
@@ -160,27 +161,21 @@ impl DbBackend {
         let mut report = ImportReport::default();
         let mut base = 0;
         for chunk in rows.chunks(per_transaction) {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match self
-                    .import_transaction(chunk, base, per_statement, by)
-                    .await
-                {
-                    Ok(done) => {
-                        report.inserted += done.inserted;
-                        report.rejected.extend(done.rejected);
-                        break;
-                    }
-                    Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
-                    // Another writer took a login between our check and our insert: add the
-                    // rows one by one, so each collision is reported on its own row.
-                    Err(f) if is_unique(&f) => {
-                        self.import_one_by_one(chunk, base, by, &mut report).await?;
-                        break;
-                    }
-                    Err(f) => return Err(self.fail(f)),
+            let written = retry(is_retry, || {
+                self.import_transaction(chunk, base, per_statement, by)
+            })
+            .await;
+            match written {
+                Ok(done) => {
+                    report.inserted += done.inserted;
+                    report.rejected.extend(done.rejected);
                 }
+                // Another writer took a login between our check and our insert: add the rows
+                // one by one, so each collision is reported on its own row.
+                Err(f) if is_unique(&f) => {
+                    self.import_one_by_one(chunk, base, by, &mut report).await?;
+                }
+                Err(f) => return Err(self.fail(f)),
             }
             base += chunk.len();
         }
@@ -526,7 +521,7 @@ impl DbBackend {
             let values = self.row_values(&part[i], now, agent);
             insert
                 .values(values.into_iter().map(Expr::val))
-                .map_err(|e| Error::backend(self.name(), e.to_string()))?;
+                .map_err(|e| Error::backend_failure(self.name(), e))?;
         }
         Ok(insert)
     }
@@ -684,7 +679,7 @@ mod copy {
             values: &[String],
         ) -> Result<HashSet<String>, Failure> {
             let json = serde_json::to_string(values)
-                .map_err(|e| Failure::Api(Error::backend(self.name(), e.to_string())))?;
+                .map_err(|e| Failure::Api(Error::backend_failure(self.name(), e)))?;
             let mut out = HashSet::new();
             for c in columns {
                 let c = pg_ident(c);
@@ -748,7 +743,7 @@ mod copy {
                         )));
                     }
                 };
-                written.map_err(|e| Failure::Api(Error::backend(self.name(), e.to_string())))?;
+                written.map_err(|e| Failure::Api(Error::backend_failure(self.name(), e)))?;
             }
             out.push(b'\n');
             Ok(())

@@ -61,10 +61,12 @@ mod lock;
 pub mod migration;
 mod preferences;
 mod relations;
+mod retry;
 mod row;
 mod search;
 mod sql;
 mod timeout;
+mod url;
 mod users;
 
 use std::sync::Arc;
@@ -80,11 +82,13 @@ pub use clientele_backend::{
     RelationStore,
 };
 pub use config::DbConfig;
+pub use error::DatabaseFailure;
 pub use import::{ImportOptions, ImportReport, ImportRow, RejectedRow};
 pub use indexes::{enable_search_indexes, search_index_statements};
 pub use migration::Migrator;
 /// The sea-orm version this crate is built on, for naming its types (`DatabaseConnection`, …).
 pub use sea_orm;
+pub use url::redact_url;
 
 use crate::error::{Failure, map_db_err};
 use crate::indexes::SearchIndexes;
@@ -301,10 +305,6 @@ pub async fn migrate(conn: &DatabaseConnection) -> Result<()> {
         .await
         .map_err(|e| map_db_err("migrations", 0, e))
 }
-
-/// How many times a write transaction is tried when the database reports a deadlock or a
-/// serialization failure.
-const ATTEMPTS: usize = 3;
 
 /// The current time in seconds since the epoch.
 fn now_epoch() -> i64 {

@@ -7,11 +7,12 @@ use clientele_backend::{PreferenceStore, Result};
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, Value};
 
+use crate::DbBackend;
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::begin_write;
+use crate::retry::retry;
 use crate::row::read_text;
 use crate::sql::col;
-use crate::{ATTEMPTS, DbBackend};
 
 impl DbBackend {
     fn prefs(&self) -> Alias {
@@ -55,7 +56,7 @@ impl DbBackend {
                 Expr::val(Value::String(Some(key.to_owned()))),
                 Expr::val(Value::String(Some(value.to_owned()))),
             ])
-            .map_err(|e| clientele_backend::Error::backend(self.name(), e.to_string()))?;
+            .map_err(|e| clientele_backend::Error::backend_failure(self.name(), e))?;
         tx.execute(&insert).await?;
         tx.commit().await?;
         Ok(())
@@ -117,17 +118,14 @@ impl PreferenceStore for DbBackend {
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn set_preference(&self, login: &str, key: &str, value: &str) -> Result<()> {
         self.bounded(self.name(), async {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match self.try_set_preference(login, key, value).await {
-                    Ok(()) => return Ok(()),
-                    // Two writers of the same key: the unique index refused the second insert;
-                    // running again replaces the first writer's value.
-                    Err(f) if (is_retry(&f) || is_unique(&f)) && attempt < ATTEMPTS => continue,
-                    Err(f) => return Err(self.fail(f)),
-                }
-            }
+            // Two writers of the same key: the unique index refused the second insert; running
+            // again replaces the first writer's value.
+            retry(
+                |f| is_retry(f) || is_unique(f),
+                || self.try_set_preference(login, key, value),
+            )
+            .await
+            .map_err(|f| self.fail(f))
         })
         .await
     }
@@ -183,15 +181,9 @@ impl PreferenceStore for DbBackend {
             if old == new {
                 return Ok(());
             }
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match self.try_rename_preferences(old, new).await {
-                    Ok(()) => return Ok(()),
-                    Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
-                    Err(f) => return Err(self.fail(f)),
-                }
-            }
+            retry(is_retry, || self.try_rename_preferences(old, new))
+                .await
+                .map_err(|f| self.fail(f))
         })
         .await
     }

@@ -15,9 +15,10 @@ use sea_orm::{
 
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{begin_write, lock_key};
+use crate::retry::retry;
 use crate::row::{read_int, read_text, time_value};
 use crate::sql::{Dialect, col, tcol};
-use crate::{ATTEMPTS, DbBackend, agent_id, now_epoch};
+use crate::{DbBackend, agent_id, now_epoch};
 
 const USER_COMPANY: &str = "customer_user_customer";
 const USER_GRANT: &str = "group_customer_user";
@@ -37,19 +38,12 @@ fn validity(id: Option<i64>) -> Validity {
     }
 }
 
-/// Runs a write transaction again on deadlock or serialization failure.
+/// Runs a write transaction again on deadlock or serialization failure (the crate's one retry
+/// loop), reporting the last failure as the public error.
 macro_rules! retrying {
-    ($self:ident, $body:expr) => {{
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match $body.await {
-                Ok(v) => break Ok(v),
-                Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
-                Err(f) => break Err($self.fail(f)),
-            }
-        }
-    }};
+    ($self:ident, $body:expr) => {
+        retry(is_retry, || $body).await.map_err(|f| $self.fail(f))
+    };
 }
 
 impl DbBackend {
@@ -79,7 +73,7 @@ impl DbBackend {
             .columns(values.iter().map(|(c, _)| Alias::new(*c)));
         insert
             .values(values.into_iter().map(|(_, v)| Expr::val(v)))
-            .map_err(|e| Error::backend(self.name(), e.to_string()))?;
+            .map_err(|e| Error::backend_failure(self.name(), e))?;
         tx.execute(&insert).await?;
         Ok(())
     }
@@ -276,7 +270,7 @@ impl DbBackend {
             .columns(values.iter().map(|(c, _)| Alias::new(*c)));
         insert
             .values(values.into_iter().map(|(_, v)| Expr::val(v)))
-            .map_err(|e| Error::backend(self.name(), e.to_string()))?;
+            .map_err(|e| Error::backend_failure(self.name(), e))?;
         let inserted = if self.dialect == Dialect::MySql {
             tx.execute(&insert).await.map(|r| r.last_insert_id() as i64)
         } else {

@@ -12,10 +12,11 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend as Engine, QueryRe
 
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{begin_write, lock_email};
+use crate::retry::retry;
 use crate::row::{AUDIT_COLUMNS, Layout, read_text, read_time, time_value};
 use crate::search::{Matcher, UserTable, columns_of, compile, from_fts, mysql_prefix_union};
 use crate::sql::{Dialect, any, col, tcol};
-use crate::{ATTEMPTS, DbBackend, agent_id, now_epoch};
+use crate::{DbBackend, agent_id, now_epoch};
 
 /// The stored state of a user a write starts from.
 struct Current {
@@ -27,26 +28,17 @@ struct Current {
 impl DbBackend {
     /// Runs a user write transaction, again on deadlock or serialization failure; a unique
     /// violation means the database's own index refused `login`, which another writer just took.
-    async fn write_user<F, Fut>(&self, login: &Login, mut write: F) -> Result<()>
+    async fn write_user<F, Fut>(&self, login: &Login, write: F) -> Result<()>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(), Failure>>,
     {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match write().await {
-                Ok(()) => return Ok(()),
-                Err(f) if is_retry(&f) && attempt < ATTEMPTS => continue,
-                Err(f) if is_unique(&f) => {
-                    return Err(self.fail(self.exists(
-                        Entity::CustomerUser,
-                        keys::LOGIN,
-                        login.as_str(),
-                    )));
-                }
-                Err(f) => return Err(self.fail(f)),
+        match retry(is_retry, write).await {
+            Ok(()) => Ok(()),
+            Err(f) if is_unique(&f) => {
+                Err(self.fail(self.exists(Entity::CustomerUser, keys::LOGIN, login.as_str())))
             }
+            Err(f) => Err(self.fail(f)),
         }
     }
 
@@ -235,7 +227,7 @@ impl DbBackend {
             .columns(values.iter().map(|(c, _)| Alias::new(c.as_str())));
         insert
             .values(values.into_iter().map(|(_, v)| Expr::val(v)))
-            .map_err(|e| Error::backend(self.name(), e.to_string()))?;
+            .map_err(|e| Error::backend_failure(self.name(), e))?;
         tx.execute(&insert).await?;
         tx.commit().await?;
         Ok(())

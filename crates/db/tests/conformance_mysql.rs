@@ -7,11 +7,11 @@ mod common;
 
 mod plain {
     db_harness!(MySql, crate::common::Kind::MySql);
-    clientele_backend::conformance_suite!(MySql, #[ignore = "needs MariaDB: run scripts/test.sh"]);
+    clientele_directory::conformance_suite!(MySql, #[ignore = "needs MariaDB: run scripts/test.sh"]);
 }
 
 /// With the opt-in search indexes (generated lower-case columns and their b-trees).
 mod indexed {
     db_harness!(MySqlIndexed, crate::common::Kind::MySql, indexed);
-    clientele_backend::conformance_suite!(MySqlIndexed, #[ignore = "needs MariaDB: run scripts/test.sh"]);
+    clientele_directory::conformance_suite!(MySqlIndexed, #[ignore = "needs MariaDB: run scripts/test.sh"]);
 }

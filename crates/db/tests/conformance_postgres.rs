@@ -7,11 +7,11 @@ mod common;
 
 mod plain {
     db_harness!(Postgres, crate::common::Kind::Postgres);
-    clientele_backend::conformance_suite!(Postgres, #[ignore = "needs PostgreSQL: run scripts/test.sh"]);
+    clientele_directory::conformance_suite!(Postgres, #[ignore = "needs PostgreSQL: run scripts/test.sh"]);
 }
 
 /// With the opt-in search indexes (trigram and prefix indexes, the `clientele_search` column).
 mod indexed {
     db_harness!(PostgresIndexed, crate::common::Kind::Postgres, indexed);
-    clientele_backend::conformance_suite!(PostgresIndexed, #[ignore = "needs PostgreSQL: run scripts/test.sh"]);
+    clientele_directory::conformance_suite!(PostgresIndexed, #[ignore = "needs PostgreSQL: run scripts/test.sh"]);
 }

@@ -7,15 +7,15 @@ mod common;
 
 mod memory {
     db_harness!(SqliteMemory, crate::common::Kind::SqliteMemory);
-    clientele_backend::conformance_suite!(SqliteMemory);
+    clientele_directory::conformance_suite!(SqliteMemory);
 }
 
 mod file {
     db_harness!(SqliteFile, crate::common::Kind::SqliteFile);
-    clientele_backend::conformance_suite!(SqliteFile);
+    clientele_directory::conformance_suite!(SqliteFile);
 }
 
 mod indexed {
     db_harness!(SqliteIndexed, crate::common::Kind::SqliteMemory, indexed);
-    clientele_backend::conformance_suite!(SqliteIndexed);
+    clientele_directory::conformance_suite!(SqliteIndexed);
 }

@@ -38,7 +38,7 @@ const NO_ATTRIBUTES: &str = "1.1";
 /// `Kernel::System::CustomerAuth::LDAP`).
 ///
 /// It implements [`CustomerUserSource`] and [`BindAuthenticator`] and no write trait: a
-/// [`Directory`](clientele_backend::Directory) answers writes to it with
+/// the Directory (`clientele-directory`) answers writes to it with
 /// [`Error::ReadOnly`]. Build it with [`LdapBackend::new`] (no I/O; the connection is opened on
 /// first use) or [`LdapBackend::connect`] (checks the server at once, OTOBO `Die => 1`).
 ///

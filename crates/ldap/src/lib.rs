@@ -25,7 +25,7 @@
 //!
 //! It implements [`CustomerUserSource`](clientele_backend::CustomerUserSource) and
 //! [`BindAuthenticator`](clientele_backend::BindAuthenticator) and **no write trait**: a
-//! [`Directory`](clientele_backend::Directory) refuses adds, updates and password changes for
+//! Directory (`clientele-directory`) refuses adds, updates and password changes for
 //! its users with [`Error::ReadOnly`](clientele_backend::Error::ReadOnly). Preferences of LDAP
 //! users live in the Directory's preference store.
 //!
@@ -33,7 +33,8 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use clientele_backend::{Directory, InMemoryBackend, Source};
+//! use clientele_backend::InMemoryBackend;
+//! use clientele_directory::{Directory, Source};
 //! use clientele_ldap::{LdapBackend, LdapConfig};
 //! use clientele_model::search::CustomerUserSearch;
 //!

@@ -87,14 +87,15 @@ macro_rules! identifier {
                 self.0
             }
 
-            /// The value lower-cased, the key for case-insensitive comparison.
+            /// The value case-folded ([`fold_case`](crate::fold_case)), the key for
+            /// case-insensitive comparison.
             pub fn folded(&self) -> String {
-                self.0.to_lowercase()
+                crate::fold_case(&self.0).into_owned()
             }
 
-            /// Case-insensitive equality (Unicode lower case).
+            /// Case-insensitive equality ([`fold_case`](crate::fold_case) on both sides).
             pub fn eq_ignore_case(&self, other: &str) -> bool {
-                self.0 == other || self.0.to_lowercase() == other.to_lowercase()
+                self.0 == other || crate::fold_case(&self.0) == crate::fold_case(other)
             }
         }
 

@@ -52,3 +52,30 @@ pub use secret::{Password, Token};
 pub use user::{Audit, CustomerUser, CustomerUserChanges, NewCustomerUser, STANDARD_KEYS};
 pub use validation::{Mode, Rules, validate};
 pub use validity::Validity;
+
+/// The one case-folding rule of Clientele: Unicode lower case, as OTOBO's `lc` and the
+/// databases' `LOWER()` apply it. Logins, customer ids and emails compared case-insensitively
+/// are compared through this, and cache keys are made with it. A value without upper-case
+/// letters is returned as it is, without an allocation.
+///
+/// ```
+/// use clientele_model::fold_case;
+///
+/// assert_eq!(fold_case("JDoe"), "jdoe");
+/// assert_eq!(fold_case("ÄRGER"), "ärger");
+/// assert!(matches!(fold_case("jdoe"), std::borrow::Cow::Borrowed(_)));
+/// ```
+pub fn fold_case(value: &str) -> std::borrow::Cow<'_, str> {
+    let already_folded = if value.is_ascii() {
+        !value.bytes().any(|b| b.is_ascii_uppercase())
+    } else {
+        value
+            .chars()
+            .all(|c| !c.is_uppercase() && c.to_lowercase().eq([c]))
+    };
+    if already_folded {
+        std::borrow::Cow::Borrowed(value)
+    } else {
+        std::borrow::Cow::Owned(value.to_lowercase())
+    }
+}

@@ -255,12 +255,12 @@ macro_rules! db_harness {
     ($name:ident, $kind:expr, $indexed:literal) => {
         /// A Directory over a `DbBackend` on a fresh database.
         pub struct $name {
-            directory: clientele_backend::Directory,
+            directory: clientele_directory::Directory,
             fixture: $crate::common::Fixture,
         }
 
         #[async_trait::async_trait]
-        impl clientele_backend::conformance::Harness for $name {
+        impl clientele_directory::conformance::Harness for $name {
             async fn setup() -> Self {
                 let fixture =
                     $crate::common::Fixture::with_config($kind, clientele_db::DbConfig::default())
@@ -269,7 +269,7 @@ macro_rules! db_harness {
                 if $indexed {
                     db.enable_search_indexes().await.expect("search indexes");
                 }
-                let directory = clientele_backend::Directory::builder()
+                let directory = clientele_directory::Directory::builder()
                     .writable_source(db.clone())
                     .company_store(db.clone())
                     .relation_store(db.clone())
@@ -279,7 +279,7 @@ macro_rules! db_harness {
                 $name { directory, fixture }
             }
 
-            fn directory(&self) -> &clientele_backend::Directory {
+            fn directory(&self) -> &clientele_directory::Directory {
                 &self.directory
             }
 

@@ -7,7 +7,7 @@ use clientele_model::{CustomerUserChanges, NewCustomerUser, Password, keys};
 
 use crate::common::*;
 
-fn source_of(hits: &[clientele_backend::SearchHit], login: &str) -> String {
+fn source_of(hits: &[clientele_directory::SearchHit], login: &str) -> String {
     hits.iter()
         .find(|h| h.user.login.as_str() == login)
         .map(|h| h.source.clone())

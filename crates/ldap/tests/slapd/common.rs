@@ -2,13 +2,12 @@
 
 use std::sync::Arc;
 
-use clientele_backend::password::{Argon2Params, PasswordConfig};
-use clientele_backend::{
-    CompanySettings, Directory, DirectoryConfig, InMemoryBackend, SearchHit, Source, SourceSettings,
-};
+use clientele_backend::{CompanySettings, InMemoryBackend, SourceSettings};
 use clientele_db::{DbBackend, DbConfig};
+use clientele_directory::{Directory, DirectoryConfig, SearchHit, Source};
 use clientele_ldap::{LdapBackend, LdapConfig};
 use clientele_model::{NewCustomerCompany, NewCustomerUser, Password};
+use clientele_password::{Argon2Params, PasswordConfig};
 
 pub use crate::server::Slapd;
 

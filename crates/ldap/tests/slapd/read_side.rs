@@ -1,6 +1,6 @@
 //! The read side through a Directory: look-ups, every search form, validity, limits, customer
 //! ids, detail searches, read-only refusal and preferences. (Every function of
-//! `clientele_backend::conformance` seeds its data by adding users through the Directory, which
+//! `clientele_directory::conformance` seeds its data by adding users through the Directory, which
 //! a read-only source refuses; these are the same read-side behaviours written out against the
 //! seeded directory.)
 

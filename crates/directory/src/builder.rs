@@ -1,0 +1,139 @@
+//! [`DirectoryBuilder`]: sources, stores, change feed and settings, checked once in `build`.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use clientele_backend::changes::ChangeFeed;
+use clientele_backend::error::{Error, Result};
+use clientele_backend::traits::*;
+use clientele_model::EmailCheck;
+use clientele_password::PasswordHasher;
+
+use crate::cache::SourceCache;
+use crate::config::DirectoryConfig;
+use crate::source::{Slot, Source};
+use crate::{Directory, Inner, MAX_SOURCES};
+
+/// Builds a [`Directory`].
+pub struct DirectoryBuilder {
+    pub(crate) sources: Vec<Source>,
+    pub(crate) companies: Option<Arc<dyn CompanyStore>>,
+    pub(crate) relations: Option<Arc<dyn RelationStore>>,
+    pub(crate) preferences: Option<Arc<dyn PreferenceStore>>,
+    pub(crate) feed: Option<Arc<dyn ChangeFeed>>,
+    pub(crate) config: DirectoryConfig,
+}
+
+impl DirectoryBuilder {
+    /// Appends a source (OTOBO order: the first is `CustomerUser`, then `CustomerUser1` …).
+    pub fn source(mut self, source: Source) -> Self {
+        self.sources.push(source);
+        self
+    }
+
+    /// Appends a writable source ([`Source::writable`]).
+    pub fn writable_source<B: CustomerUserSource + CustomerUserWriter + PasswordStore + 'static>(
+        self,
+        backend: Arc<B>,
+    ) -> Self {
+        self.source(Source::writable(backend))
+    }
+
+    /// Appends a read-only source ([`Source::read_only`]).
+    pub fn read_only_source<B: CustomerUserSource + 'static>(self, backend: Arc<B>) -> Self {
+        self.source(Source::read_only(backend))
+    }
+
+    /// Sets the company store (OTOBO `CustomerCompany`).
+    pub fn company_store(mut self, store: Arc<dyn CompanyStore>) -> Self {
+        self.companies = Some(store);
+        self
+    }
+
+    /// Sets the relation store (user ↔ company, grants, services).
+    pub fn relation_store(mut self, store: Arc<dyn RelationStore>) -> Self {
+        self.relations = Some(store);
+        self
+    }
+
+    /// Sets the preference store.
+    pub fn preference_store(mut self, store: Arc<dyn PreferenceStore>) -> Self {
+        self.preferences = Some(store);
+        self
+    }
+
+    /// Sets the feed on which this Directory announces its writes and hears of other
+    /// instances' (see [`changes`](crate::changes)); start listening with
+    /// [`Directory::follow_changes`].
+    pub fn change_feed(mut self, feed: Arc<dyn ChangeFeed>) -> Self {
+        self.feed = Some(feed);
+        self
+    }
+
+    /// Sets the directory-wide configuration.
+    pub fn config(mut self, config: DirectoryConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Checks the configuration and builds the Directory.
+    pub fn build(self) -> Result<Directory> {
+        if self.sources.is_empty() {
+            return Err(Error::Config(
+                "a directory needs at least one customer-user source".into(),
+            ));
+        }
+        if self.sources.len() > MAX_SOURCES {
+            return Err(Error::Config(format!(
+                "{} customer-user sources configured; at most {MAX_SOURCES} are allowed (CustomerUser, CustomerUser1 … CustomerUser10)",
+                self.sources.len()
+            )));
+        }
+        let mut names = HashSet::new();
+        for s in &self.sources {
+            let name = &s.reader.settings().name;
+            if !names.insert(name.clone()) {
+                return Err(Error::Config(format!(
+                    "two customer-user sources are named {name:?}; names must differ"
+                )));
+            }
+        }
+        if let Some(target) = &self.config.add_target
+            && !names.contains(target)
+        {
+            return Err(Error::Config(format!(
+                "add_target {target:?} names no configured source"
+            )));
+        }
+        let email = EmailCheck::new(&self.config.email_check)?;
+        let hasher = PasswordHasher::new(self.config.passwords.clone())
+            .map_err(|e| Error::Config(format!("passwords: {e}")))?;
+        let slots = self
+            .sources
+            .into_iter()
+            .map(|source| {
+                let s = source.reader.settings();
+                let cache = SourceCache::new(s.cache_ttl, s.cache_capacity, s.case_sensitive);
+                Slot {
+                    source,
+                    cache,
+                    rules_email: email.clone(),
+                }
+            })
+            .collect();
+        Ok(Directory {
+            inner: Arc::new(Inner {
+                slots,
+                companies: self.companies,
+                relations: self.relations,
+                preferences: self.preferences,
+                email,
+                hasher: Arc::new(hasher),
+                config: self.config,
+                access: crate::access::AccessState::default(),
+                feed: self.feed,
+                follower: Mutex::new(None),
+            }),
+        })
+    }
+}

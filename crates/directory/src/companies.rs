@@ -1,0 +1,139 @@
+//! Customer companies and the user ↔ company relations.
+
+use clientele_backend::changes::Change;
+use clientele_backend::error::{Entity, Error, Result};
+use clientele_model::search::{CompanyQuery, parse_term};
+use clientele_model::{CustomerCompany, CustomerCompanyChanges, Login, NewCustomerCompany, Rules};
+
+use crate::Directory;
+use crate::search::check_search_value;
+
+impl Directory {
+    /// The company with this id.
+    pub async fn company(&self, customer_id: &str) -> Result<Option<CustomerCompany>> {
+        self.companies()?.company(customer_id).await
+    }
+
+    /// Adds a company (validated against the company map).
+    pub async fn add_company(&self, new: NewCustomerCompany, by: &str) -> Result<CustomerCompany> {
+        let store = self.companies()?;
+        let settings = store.settings();
+        if settings.read_only {
+            return Err(Error::ReadOnly {
+                backend: settings.name.clone(),
+            });
+        }
+        let company = new.validate(&Rules {
+            map: &settings.map,
+            email: &self.inner.email,
+        })?;
+        store.add_company(&company, by).await?;
+        self.inner
+            .access
+            .company_validity_changed(company.customer_id.as_str(), company.validity.is_valid());
+        self.announce(&[Change::Permissions]).await;
+        Ok(store
+            .company(company.customer_id.as_str())
+            .await?
+            .unwrap_or(company))
+    }
+
+    /// Changes a company; `NotFound` when it does not exist.
+    pub async fn update_company(
+        &self,
+        customer_id: &str,
+        changes: CustomerCompanyChanges,
+        by: &str,
+    ) -> Result<CustomerCompany> {
+        let store = self.companies()?;
+        let settings = store.settings();
+        if settings.read_only {
+            return Err(Error::ReadOnly {
+                backend: settings.name.clone(),
+            });
+        }
+        let current = store
+            .company(customer_id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                entity: Entity::Company,
+                key: customer_id.to_owned(),
+            })?;
+        let updated = changes.apply(
+            &current,
+            &Rules {
+                map: &settings.map,
+                email: &self.inner.email,
+            },
+        )?;
+        store.update_company(&updated, by).await?;
+        self.inner
+            .access
+            .company_validity_changed(updated.customer_id.as_str(), updated.validity.is_valid());
+        if updated.validity != current.validity {
+            self.announce(&[Change::Permissions]).await;
+        }
+        Ok(store.company(customer_id).await?.unwrap_or(updated))
+    }
+
+    /// Searches companies with the search language (`None` lists them all).
+    pub async fn search_companies(
+        &self,
+        term: Option<&str>,
+        valid_only: bool,
+        limit: Option<usize>,
+    ) -> Result<Vec<CustomerCompany>> {
+        if let Some(t) = term {
+            check_search_value("Search", t)?;
+        }
+        let store = self.companies()?;
+        let s = store.settings();
+        let expr = match term {
+            Some(t) if !t.trim().is_empty() => Some(parse_term(t, &s.syntax)?),
+            _ => None,
+        };
+        let query = CompanyQuery {
+            expr,
+            valid_only,
+            limit: limit.unwrap_or(s.search_limit),
+            case_sensitive: s.case_sensitive,
+        };
+        store.search_companies(&query).await
+    }
+
+    /// Relates a user to an extra company, or removes the relation (OTOBO
+    /// `CustomerUserCustomerMemberAdd`). The user and (when a company store exists) the company
+    /// must exist.
+    pub async fn relate_company(
+        &self,
+        login: &str,
+        customer_id: &str,
+        active: bool,
+        by: &str,
+    ) -> Result<()> {
+        let (user, _) = self.require(login).await?;
+        if active
+            && let Some(c) = &self.inner.companies
+            && c.company(customer_id).await?.is_none()
+        {
+            return Err(Error::NotFound {
+                entity: Entity::Company,
+                key: customer_id.to_owned(),
+            });
+        }
+        self.relations()?
+            .set_user_company(user.login.as_str(), customer_id, active, by)
+            .await?;
+        self.inner.access.forget_user(user.login.as_str());
+        self.announce(&[Change::Relations {
+            login: user.login.as_str().to_owned(),
+        }])
+        .await;
+        Ok(())
+    }
+
+    /// The users related to a company through extra relations.
+    pub async fn company_members(&self, customer_id: &str) -> Result<Vec<Login>> {
+        self.relations()?.company_users(customer_id).await
+    }
+}

@@ -1,0 +1,115 @@
+//! Per-user preferences (OTOBO `customer_preferences`), with OTOBO's protected keys.
+
+use std::collections::BTreeMap;
+
+use clientele_backend::changes::Change;
+use clientele_backend::error::{Error, Result};
+use clientele_model::ValidationError;
+
+use crate::Directory;
+use crate::auth::PREF_TOKEN;
+
+/// Preference keys that can't be set through preferences (OTOBO's blacklist, reference §2.15):
+/// they are user data, and changing them there would bypass validation.
+pub const PROTECTED_PREFERENCE_KEYS: [&str; 23] = [
+    "UserID",
+    "UserLogin",
+    "UserPassword",
+    "UserFirstname",
+    "UserLastname",
+    "UserFullname",
+    "UserStreet",
+    "UserCity",
+    "UserZip",
+    "UserCountry",
+    "UserComment",
+    "UserCustomerID",
+    "UserTitle",
+    "UserEmail",
+    "ChangeTime",
+    "ChangeBy",
+    "CreateTime",
+    "CreateBy",
+    "UserPhone",
+    "UserMobile",
+    "UserFax",
+    "UserMailString",
+    "ValidID",
+];
+
+pub(crate) fn check_preference(key: &str, value: &str) -> Result<()> {
+    let bad = |field: &str, reason: &str| -> Error {
+        ValidationError::Invalid {
+            field: field.into(),
+            value: String::new(),
+            reason: reason.into(),
+        }
+        .into()
+    };
+    if key.is_empty() {
+        return Err(ValidationError::Required {
+            field: "preferences_key".into(),
+        }
+        .into());
+    }
+    if key.chars().count() > clientele_model::limits::PREFERENCE_KEY
+        || key.chars().any(char::is_control)
+    {
+        return Err(bad(
+            "preferences_key",
+            "at most 150 characters, no control characters",
+        ));
+    }
+    if value.chars().count() > clientele_model::limits::PREFERENCE_VALUE || value.contains('\0') {
+        return Err(bad(
+            key,
+            "a preference value has at most 250 characters and no NUL",
+        ));
+    }
+    Ok(())
+}
+
+impl Directory {
+    /// All preferences of a user (the user must exist).
+    pub async fn preferences(&self, login: &str) -> Result<BTreeMap<String, String>> {
+        let (user, _) = self.require(login).await?;
+        self.preference_store()?
+            .preferences(user.login.as_str())
+            .await
+    }
+
+    /// Sets a preference. Works for users of read-only sources too; protected keys (login,
+    /// email, validity, …) are refused with an error naming the key.
+    pub async fn set_preference(&self, login: &str, key: &str, value: &str) -> Result<()> {
+        check_preference(key, value)?;
+        if PROTECTED_PREFERENCE_KEYS.contains(&key) || key == PREF_TOKEN {
+            return Err(ValidationError::Invalid {
+                field: key.into(),
+                value: String::new(),
+                reason: "this key is user data or security state and can't be set as a preference"
+                    .into(),
+            }
+            .into());
+        }
+        let (user, i) = self.require(login).await?;
+        self.preference_store()?
+            .set_preference(user.login.as_str(), key, value)
+            .await?;
+        let slot = &self.inner.slots[i];
+        slot.cache.invalidate_user(user.login.as_str());
+        self.announce(&[Change::User {
+            source: slot.name().to_owned(),
+            login: user.login.as_str().to_owned(),
+        }])
+        .await;
+        Ok(())
+    }
+
+    /// Removes a preference.
+    pub async fn delete_preference(&self, login: &str, key: &str) -> Result<()> {
+        let (user, _) = self.require(login).await?;
+        self.preference_store()?
+            .delete_preference(user.login.as_str(), key)
+            .await
+    }
+}

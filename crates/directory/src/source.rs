@@ -1,0 +1,145 @@
+//! [`Source`]: one customer-user source with its capabilities, and the slot the Directory keeps
+//! for it (source, cache, email rule).
+
+use std::sync::Arc;
+
+use clientele_backend::error::{Error, Result};
+use clientele_backend::settings::SourceSettings;
+use clientele_backend::traits::*;
+use clientele_model::search::UserQuery;
+use clientele_model::{CustomerUser, EmailCheck, Rules};
+use tracing::Instrument;
+
+use crate::cache::SourceCache;
+
+/// One customer-user source as the Directory holds it: its read side and whichever write,
+/// password and bind capabilities it has.
+pub struct Source {
+    pub(crate) reader: Arc<dyn CustomerUserSource>,
+    pub(crate) writer: Option<Arc<dyn CustomerUserWriter>>,
+    pub(crate) passwords: Option<Arc<dyn PasswordStore>>,
+    pub(crate) binder: Option<Arc<dyn BindAuthenticator>>,
+}
+
+impl Source {
+    /// A source that only reads (an LDAP directory, a read-only view).
+    pub fn read_only<B: CustomerUserSource + 'static>(backend: Arc<B>) -> Self {
+        Source {
+            reader: backend,
+            writer: None,
+            passwords: None,
+            binder: None,
+        }
+    }
+
+    /// A source that reads, writes and stores password hashes (a database). Writes are still
+    /// refused when its settings say `read_only`.
+    pub fn writable<B: CustomerUserSource + CustomerUserWriter + PasswordStore + 'static>(
+        backend: Arc<B>,
+    ) -> Self {
+        Source {
+            reader: backend.clone(),
+            writer: Some(backend.clone()),
+            passwords: Some(backend),
+            binder: None,
+        }
+    }
+
+    /// Adds bind authentication (an LDAP bind) to the source.
+    pub fn with_bind_authenticator(mut self, binder: Arc<dyn BindAuthenticator>) -> Self {
+        self.binder = Some(binder);
+        self
+    }
+
+    /// Adds a password-hash store to the source.
+    pub fn with_password_store(mut self, store: Arc<dyn PasswordStore>) -> Self {
+        self.passwords = Some(store);
+        self
+    }
+}
+
+pub(crate) struct Slot {
+    pub(crate) source: Source,
+    pub(crate) cache: SourceCache,
+    pub(crate) rules_email: EmailCheck,
+}
+
+impl Slot {
+    pub(crate) fn settings(&self) -> &SourceSettings {
+        self.source.reader.settings()
+    }
+    pub(crate) fn name(&self) -> &str {
+        &self.settings().name
+    }
+    pub(crate) fn writer(&self) -> Result<&Arc<dyn CustomerUserWriter>> {
+        match &self.source.writer {
+            Some(w) if !self.settings().read_only => Ok(w),
+            _ => Err(Error::ReadOnly {
+                backend: self.name().to_owned(),
+            }),
+        }
+    }
+    pub(crate) fn rules(&self) -> Rules<'_> {
+        Rules {
+            map: &self.settings().map,
+            email: &self.rules_email,
+        }
+    }
+
+    /// The user with this login in this source: from the cache, or from the source (and then
+    /// cached, "no such user" included).
+    pub(crate) async fn get(&self, login: &str) -> Result<Option<Arc<CustomerUser>>> {
+        if let Some(hit) = self.cache.user(login) {
+            return Ok(hit);
+        }
+        let seen = self.cache.generation();
+        let span = tracing::debug_span!("backend.get", backend = %self.name());
+        let found = self
+            .source
+            .reader
+            .get(login)
+            .instrument(span)
+            .await?
+            .map(Arc::new);
+        self.cache.put_user(login, found.clone(), seen);
+        Ok(found)
+    }
+
+    /// A search in this source: from the cache, or from the source (and then cached).
+    pub(crate) async fn search(&self, query: UserQuery) -> Result<Vec<CustomerUser>> {
+        if let Some(hit) = self.cache.search(&query) {
+            return Ok(hit.to_vec());
+        }
+        let seen = self.cache.generation();
+        let span = tracing::debug_span!("backend.search", backend = %self.name());
+        let found = self.source.reader.search(&query).instrument(span).await?;
+        if query.limit <= crate::cache::MAX_CACHED_SEARCH_LIMIT {
+            self.cache.put_search(query, found.as_slice().into(), seen);
+        }
+        Ok(found)
+    }
+
+    /// A list search: from a cached list, from a cached full search of the same query, or from
+    /// the source (and then cached).
+    pub(crate) async fn search_list(&self, query: UserQuery) -> Result<Vec<ListedUser>> {
+        if let Some(hit) = self.cache.list(&query) {
+            return Ok(hit.to_vec());
+        }
+        if let Some(users) = self.cache.search(&query) {
+            let settings = self.settings();
+            return Ok(users.iter().map(|u| ListedUser::of(u, settings)).collect());
+        }
+        let seen = self.cache.generation();
+        let span = tracing::debug_span!("backend.search_list", backend = %self.name());
+        let found = self
+            .source
+            .reader
+            .search_list(&query)
+            .instrument(span)
+            .await?;
+        if query.limit <= crate::cache::MAX_CACHED_SEARCH_LIMIT {
+            self.cache.put_list(query, found.as_slice().into(), seen);
+        }
+        Ok(found)
+    }
+}

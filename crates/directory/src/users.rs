@@ -1,0 +1,458 @@
+//! Customer users: look-ups, display strings, customer ids, and the writes (add, update, rename,
+//! validity) with validation against the target source's map.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
+
+use clientele_backend::changes::Change;
+use clientele_backend::error::{Entity, Error, Result};
+use clientele_backend::traits::*;
+use clientele_model::{
+    AttributeValue, CustomerId, CustomerUser, CustomerUserChanges, Login, NewCustomerUser,
+    Password, ValidationError, Validity, keys,
+};
+use clientele_password::generate_password;
+use tracing::Instrument;
+
+use crate::Directory;
+use crate::auth::PREF_TOKEN;
+use crate::source::Slot;
+
+/// The outcome of adding a user.
+#[derive(Debug)]
+pub struct Added {
+    /// The login.
+    pub login: Login,
+    /// The source it was stored in.
+    pub source: String,
+    /// The generated password, when none was given: shown once, never stored in plain text.
+    pub generated_password: Option<Password>,
+}
+
+/// OTOBO's display string: `s/^(.*)\s(.+?\@.+?\..+?)(\s|)$/"$1" <$2>/` applied to the joined
+/// list-field values.
+pub fn mail_string(parts: &[String]) -> String {
+    let joined = parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
+    match joined.rsplit_once(' ') {
+        Some((name, mail)) if looks_like_mail(mail) && !name.trim().is_empty() => {
+            format!("\"{name}\" <{mail}>")
+        }
+        _ => joined,
+    }
+}
+
+pub(crate) fn looks_like_mail(s: &str) -> bool {
+    s.split_once('@').is_some_and(|(l, d)| {
+        !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+    })
+}
+
+impl Directory {
+    /// The user with this login from the first source that has it (OTOBO `CustomerUserDataGet`).
+    pub async fn customer_user(&self, login: &str) -> Result<Option<CustomerUser>> {
+        Ok(self
+            .find(login)
+            .await?
+            .map(|(u, _)| Arc::unwrap_or_clone(u)))
+    }
+
+    /// Like [`customer_user`](Self::customer_user), but shared with the cache: a cached hit
+    /// costs a look-up and a reference count, not a copy of the record. For hosts that read
+    /// the same users often (a ticket list showing each customer).
+    pub async fn customer_user_shared(&self, login: &str) -> Result<Option<Arc<CustomerUser>>> {
+        Ok(self.find(login).await?.map(|(u, _)| u))
+    }
+
+    /// The user and the name of the source that owns it.
+    pub async fn customer_user_with_source(
+        &self,
+        login: &str,
+    ) -> Result<Option<(CustomerUser, String)>> {
+        Ok(self.find(login).await?.map(|(u, i)| {
+            (
+                Arc::unwrap_or_clone(u),
+                self.inner.slots[i].name().to_owned(),
+            )
+        }))
+    }
+
+    pub(crate) async fn find(&self, login: &str) -> Result<Option<(Arc<CustomerUser>, usize)>> {
+        if login.is_empty() {
+            return Ok(None);
+        }
+        // A source that is down is skipped so the others keep serving their users; when the
+        // login is found nowhere else, its error is returned rather than a false "not found".
+        // Every source is asked at once; the answers are taken in source order and the first
+        // source that has the login wins, as soon as every source before it has answered: the
+        // same answer as asking in turn, without waiting for the sources after the owner.
+        let mut answers: FuturesOrdered<_> = (self.inner.slots.iter().enumerate())
+            .map(|(i, slot)| async move { (i, slot, slot.get(login).await) })
+            .collect();
+        let mut outage = None;
+        while let Some((i, slot, answer)) = answers.next().await {
+            match answer {
+                Ok(Some(user)) => return Ok(Some((user, i))),
+                Ok(None) => {}
+                Err(e) if e.is_outage() => {
+                    tracing::warn!(backend = %slot.name(), error = %e, "source skipped for a look-up");
+                    outage.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match outage {
+            Some(e) => Err(e),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn require(&self, login: &str) -> Result<(Arc<CustomerUser>, usize)> {
+        self.find(login)
+            .await?
+            .ok_or_else(|| Error::user_not_found(login))
+    }
+
+    /// The display name (OTOBO `CustomerName`): the source's name fields joined.
+    pub async fn customer_name(&self, login: &str) -> Result<Option<String>> {
+        Ok(self.find(login).await?.and_then(|(user, i)| {
+            let s = self.inner.slots[i].settings();
+            let keys = s.keys_for(&s.name_fields);
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let name = user.name_from(&keys, &s.name_fields_join);
+            (!name.is_empty()).then_some(name)
+        }))
+    }
+
+    /// OTOBO's `"Name" <email>` string of a user, from the list fields of the given source.
+    pub fn display_string(&self, user: &CustomerUser, source: &str) -> String {
+        let settings = self
+            .source_settings(source)
+            .or_else(|| self.inner.slots.first().map(|s| s.settings()));
+        let Some(s) = settings else {
+            return user.login.to_string();
+        };
+        mail_string(&s.list_values(user))
+    }
+
+    /// The user's customer ids (OTOBO `CustomerIDs`): the secondary ids stored on the user, then
+    /// the primary id (unless the source excludes it), then the related companies, without
+    /// duplicates. `NotFound` for an unknown user.
+    pub async fn customer_ids(&self, login: &str) -> Result<Vec<CustomerId>> {
+        let (user, i) = self.require(login).await?;
+        let settings = self.inner.slots[i].settings();
+        let mut out: Vec<CustomerId> = Vec::new();
+        let push = |id: CustomerId, out: &mut Vec<CustomerId>| {
+            if !id.as_str().is_empty() && !out.contains(&id) {
+                out.push(id);
+            }
+        };
+        for id in user.secondary_customer_ids.iter().cloned() {
+            push(id, &mut out);
+        }
+        if !settings.exclude_primary_customer_id {
+            push(user.customer_id.clone(), &mut out);
+        }
+        if let Some(rel) = &self.inner.relations {
+            for id in rel.user_companies(user.login.as_str()).await? {
+                push(id, &mut out);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn target(&self) -> Result<&Slot> {
+        match &self.inner.config.add_target {
+            Some(name) => self.slot(name),
+            None => self
+                .inner
+                .slots
+                .iter()
+                .find(|s| s.writer().is_ok())
+                .ok_or_else(|| Error::ReadOnly {
+                    backend: self.inner.slots[0].name().to_owned(),
+                }),
+        }
+    }
+
+    /// Adds a user to the configured target source (default: the first writable one).
+    pub async fn add_customer_user(&self, new: NewCustomerUser, by: &str) -> Result<Added> {
+        let name = self.target()?.name().to_owned();
+        self.add_customer_user_to(&name, new, by).await
+    }
+
+    /// Adds a user to the named source (OTOBO `CustomerUserAdd` with `Source`).
+    ///
+    /// Checks, in order: the source is writable; the input against the source's map (required
+    /// fields, lengths, characters, email syntax); the primary company exists (when required);
+    /// the login is unused in *every* source; then the source stores it, refusing a taken login
+    /// or email atomically. A blank password is replaced by a generated one, returned once.
+    pub async fn add_customer_user_to(
+        &self,
+        source: &str,
+        new: NewCustomerUser,
+        by: &str,
+    ) -> Result<Added> {
+        let slot = self.slot(source)?;
+        let writer = slot.writer()?.clone();
+        let user = new.validate(&slot.rules())?;
+        self.check_company(slot, &user).await?;
+        for other in &self.inner.slots {
+            if other.get(user.login.as_str()).await?.is_some() {
+                return Err(Error::AlreadyExists {
+                    entity: Entity::CustomerUser,
+                    field: keys::LOGIN.into(),
+                    value: user.login.to_string(),
+                    backend: Some(other.name().to_owned()),
+                });
+            }
+        }
+        let (password, generated) = match new.password {
+            Some(p) if !p.is_empty() => (p, None),
+            _ => {
+                let p = generate_password(self.inner.hasher.config().generated_length)
+                    .map_err(|e| Error::Config(format!("passwords: {e}")))?;
+                (p.clone(), Some(p))
+            }
+        };
+        let hash = self.hash(&password).await?;
+        let span = tracing::info_span!("backend.add", backend = %slot.name());
+        let result = writer.add(&user, Some(&hash), by).instrument(span).await;
+        slot.cache.invalidate_user(user.login.as_str());
+        result?;
+        self.announce(&[Change::User {
+            source: slot.name().to_owned(),
+            login: user.login.as_str().to_owned(),
+        }])
+        .await;
+        Ok(Added {
+            login: user.login,
+            source: slot.name().to_owned(),
+            generated_password: generated,
+        })
+    }
+
+    pub(crate) async fn check_company(&self, slot: &Slot, user: &CustomerUser) -> Result<()> {
+        if !(self.inner.config.require_company && slot.settings().company_support) {
+            return Ok(());
+        }
+        let Some(companies) = &self.inner.companies else {
+            return Ok(());
+        };
+        if companies
+            .company(user.customer_id.as_str())
+            .await?
+            .is_none()
+        {
+            return Err(ValidationError::Invalid {
+                field: keys::CUSTOMER_ID.into(),
+                value: user.customer_id.to_string(),
+                reason: "no customer company has this id; add the company first".into(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn hash(&self, password: &Password) -> Result<String> {
+        let hasher = self.inner.hasher.clone();
+        let password = password.clone();
+        let hashed = tokio::task::spawn_blocking(move || hasher.hash(&password))
+            .await
+            .map_err(|e| Error::backend_failure("password hashing", e))?;
+        hashed
+            .map(|h| h.into_string())
+            .map_err(|e| Error::Config(format!("passwords: {e}")))
+    }
+
+    /// Changes a user in the source that owns it (OTOBO `CustomerUserUpdate`). A new
+    /// `UserLogin` renames the user (refused when any source has that login, unless only the
+    /// case changes); preferences and relations follow the rename. `NotFound` for an unknown user.
+    pub async fn update_customer_user(
+        &self,
+        login: &str,
+        changes: CustomerUserChanges,
+        by: &str,
+    ) -> Result<CustomerUser> {
+        self.update_inner(login, changes, Expected::Any, by).await
+    }
+
+    /// Like [`update_customer_user`](Self::update_customer_user), but fails with
+    /// [`Error::Conflict`] when the user changed since the caller read it (`read.audit.changed_at`).
+    pub async fn update_customer_user_checked(
+        &self,
+        read: &CustomerUser,
+        changes: CustomerUserChanges,
+        by: &str,
+    ) -> Result<CustomerUser> {
+        self.update_inner(
+            read.login.as_str(),
+            changes,
+            Expected::ChangedAt(read.audit.changed_at),
+            by,
+        )
+        .await
+    }
+
+    pub(crate) async fn update_inner(
+        &self,
+        login: &str,
+        changes: CustomerUserChanges,
+        expected: Expected,
+        by: &str,
+    ) -> Result<CustomerUser> {
+        let (cached, i) = self.require(login).await?;
+        let slot = &self.inner.slots[i];
+        let writer = slot.writer()?.clone();
+        // Changes are applied to the stored record, never to a cached copy: applying them to a
+        // stale copy would write its old values back over another writer's change.
+        let current = slot
+            .source
+            .reader
+            .get(cached.login.as_str())
+            .await?
+            .ok_or_else(|| Error::user_not_found(login))?;
+        let updated = changes.apply(&current, &slot.rules())?;
+        let renamed = updated.login.as_str() != current.login.as_str();
+        if renamed && !updated.login.eq_ignore_case(current.login.as_str()) {
+            for other in &self.inner.slots {
+                if other.get(updated.login.as_str()).await?.is_some() {
+                    return Err(Error::AlreadyExists {
+                        entity: Entity::CustomerUser,
+                        field: keys::LOGIN.into(),
+                        value: updated.login.to_string(),
+                        backend: Some(other.name().to_owned()),
+                    });
+                }
+            }
+        }
+        if updated.customer_id != current.customer_id {
+            self.check_company(slot, &updated).await?;
+        }
+        let span = tracing::info_span!("backend.update", backend = %slot.name());
+        let result = writer
+            .update(&current.login, &updated, expected, by)
+            .instrument(span)
+            .await;
+        slot.cache.invalidate_user(current.login.as_str());
+        slot.cache.invalidate_user(updated.login.as_str());
+        self.inner.access.forget_user(current.login.as_str());
+        self.inner.access.forget_user(updated.login.as_str());
+        result?;
+        let mut announced = vec![Change::User {
+            source: slot.name().to_owned(),
+            login: current.login.as_str().to_owned(),
+        }];
+        if renamed {
+            announced.push(Change::User {
+                source: slot.name().to_owned(),
+                login: updated.login.as_str().to_owned(),
+            });
+            announced.push(Change::Permissions);
+        }
+        if renamed {
+            // Grants moved to the new login in the store; rebuild the matrix from it.
+            self.inner.access.reset();
+            if let Some(p) = &self.inner.preferences {
+                p.rename_preferences(current.login.as_str(), updated.login.as_str())
+                    .await?;
+            }
+            if let Some(r) = &self.inner.relations {
+                r.rename_user(current.login.as_str(), updated.login.as_str())
+                    .await?;
+            }
+        }
+        if let Some(pw) = &changes.password
+            && !pw.is_empty()
+        {
+            let hash = self.hash(pw).await?;
+            let stored = writer.set_password_hash(&updated.login, &hash).await;
+            // The record changed even if the password could not be stored.
+            self.announce(&announced).await;
+            stored?;
+        } else {
+            self.announce(&announced).await;
+        }
+        self.require(updated.login.as_str())
+            .await
+            .map(|(u, _)| Arc::unwrap_or_clone(u))
+    }
+
+    /// Sets a user's validity; users are never deleted (SPEC §2).
+    pub async fn set_validity(
+        &self,
+        login: &str,
+        validity: Validity,
+        by: &str,
+    ) -> Result<CustomerUser> {
+        self.update_customer_user(login, CustomerUserChanges::new().validity(validity), by)
+            .await
+    }
+
+    /// Invalidates a user: it can no longer log in and disappears from default searches.
+    pub async fn invalidate_customer_user(&self, login: &str, by: &str) -> Result<CustomerUser> {
+        self.set_validity(login, Validity::Invalid, by).await
+    }
+
+    /// All attributes of a user merged with its company and preferences, as OTOBO's
+    /// `CustomerUserDataGet` returns them: company attributes (its validity as
+    /// `CustomerCompanyValidID`), overridden by the user's, then `UserFullname`, then the
+    /// preferences (which can't hold user data: those keys are protected). The token digest is
+    /// left out.
+    pub async fn merged_record(
+        &self,
+        login: &str,
+    ) -> Result<Option<BTreeMap<String, AttributeValue>>> {
+        let Some((user, i)) = self.find(login).await? else {
+            return Ok(None);
+        };
+        let mut record = BTreeMap::new();
+        if self.inner.slots[i].settings().company_support
+            && let Some(c) = &self.inner.companies
+            && let Some(company) = c.company(user.customer_id.as_str()).await?
+        {
+            for (k, v) in company.attributes() {
+                if k == keys::VALID {
+                    record.insert("CustomerCompanyValidID".to_owned(), v);
+                } else {
+                    record.insert(k, v);
+                }
+            }
+        }
+        record.extend(user.attributes());
+        if let Some(name) = self.customer_name(user.login.as_str()).await? {
+            record.insert("UserFullname".into(), AttributeValue::Text(name));
+        }
+        if let Some(p) = &self.inner.preferences {
+            for (k, v) in p.preferences(user.login.as_str()).await? {
+                if k != PREF_TOKEN {
+                    record.insert(k, AttributeValue::Text(v));
+                }
+            }
+        }
+        Ok(Some(record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    pub(crate) fn otobo_mail_string() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            mail_string(&s(&["John", "Doe", "john@x.com"])),
+            "\"John Doe\" <john@x.com>"
+        );
+        assert_eq!(mail_string(&s(&["john@x.com"])), "john@x.com");
+        assert_eq!(mail_string(&s(&["John", "", "nomail"])), "John nomail");
+    }
+}
