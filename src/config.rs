@@ -555,7 +555,9 @@ settings = { name = "Second", read_only = true }
             "postgres://app:***@db.internal:5432/otobo"
         );
         assert_eq!(redact_url("sqlite::memory:"), "sqlite::memory:");
-        let c = Config::new(vec![CustomerUserConfig::db("mysql://h/d?password=s3cret-q")]);
+        let c = Config::new(vec![CustomerUserConfig::db(
+            "mysql://h/d?password=s3cret-q",
+        )]);
         assert!(!format!("{c:?}").contains("s3cret-q"), "{c:?}");
         let c = Config::new(vec![CustomerUserConfig::db("mysql://u:pw@h/d")]);
         assert!(!format!("{c:?}").contains("pw@"));

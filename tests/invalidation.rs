@@ -242,6 +242,69 @@ async fn two_directories_on_one_mariadb_database() {
     run(Kind::MySql).await;
 }
 
+/// A bulk import through Directory A is seen by B, whose cache already said "no such user"
+/// for the imported logins: a small import announces each login, one over the announcement
+/// limit announces its source as a whole. The feed-less Directory keeps its stale answer,
+/// which proves the caches were on.
+async fn import_run(kind: Kind) {
+    let fx = Fixture::new(kind).await;
+    let url = fx.test_db.url.clone();
+    let a = open(&url, true).await;
+    let b = open(&url, true).await;
+    let stale = open(&url, false).await;
+    seed(&a).await;
+    let row = |i: usize| {
+        let login = format!("imp{i:04}");
+        let mail = format!("{login}@acme-corp.com");
+        NewCustomerUser::new(&login, "Imp", "Orted", &mail, "ACME")
+    };
+    for (first, count) in [(0, 3), (3, 1_005)] {
+        let probe = [
+            format!("imp{first:04}"),
+            format!("imp{:04}", first + count - 1),
+        ];
+        for d in [&b, &stale] {
+            for login in &probe {
+                assert!(d.customer_user(login).await.unwrap().is_none());
+            }
+        }
+        let rows = (first..first + count).map(row).collect();
+        let report = a.import_customer_users(rows, "1").await.expect("import");
+        assert_eq!(report.inserted, count, "{:?}", report.rejected.first());
+        for login in &probe {
+            visible(&format!("import of {count}"), || async {
+                Ok(b.customer_user(login).await?.is_some())
+            })
+            .await;
+            assert!(
+                stale.customer_user(login).await.unwrap().is_none(),
+                "the Directory without the feed still has its cached answer"
+            );
+        }
+    }
+    drop((a, b, stale));
+    fx.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_on_one_sqlite_directory_is_seen_by_the_other() {
+    import_run(Kind::SqliteFile).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: run scripts/test.sh"]
+async fn an_import_on_one_postgres_directory_is_seen_by_the_other() {
+    import_run(Kind::Postgres).await;
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs MariaDB: run scripts/test.sh"]
+async fn an_import_on_one_mariadb_directory_is_seen_by_the_other() {
+    import_run(Kind::MySql).await;
+}
+
 /// PostgreSQL: the listening connection is killed; the follower must notice the gap, drop its
 /// caches and listen again, so a write made afterwards still shows.
 #[cfg(feature = "postgres")]

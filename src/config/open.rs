@@ -89,7 +89,8 @@ pub async fn open_with(config: &Config, options: OpenOptions) -> Result<Opened> 
                         .relation_store(backend.clone())
                         .preference_store(backend.clone());
                 }
-                builder = builder.source(Source::writable(backend.clone()));
+                builder = builder
+                    .source(Source::writable(backend.clone()).with_bulk_writer(backend.clone()));
                 databases.push((source.name().to_owned(), backend));
             }
             #[cfg(feature = "ldap")]

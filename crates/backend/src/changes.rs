@@ -71,6 +71,20 @@ pub enum Change {
     /// Something the permission matrix is built from changed: a group or its validity, a user
     /// or company grant, a company's validity, or a login (renamed with its grants).
     Permissions,
+    /// A customer company was added or changed.
+    Company {
+        /// The customer id as stored.
+        customer_id: String,
+    },
+    /// Many users of one source changed at once (a bulk import): anything cached for that
+    /// source may be stale.
+    Source {
+        /// The name of the source.
+        source: String,
+    },
+    /// Services, service assignments or default services changed. The Directory caches none of
+    /// these; the announcement is for hosts that do.
+    Services,
 }
 
 /// What [`ChangeFeed::next`] delivers.

@@ -213,6 +213,24 @@ impl CustomerUserSource for InMemoryBackend {
     }
 }
 
+/// One row at a time: memory has no statements to save, and the rules are `add`'s.
+#[async_trait]
+impl BulkWriter for InMemoryBackend {
+    async fn add_many(&self, rows: &[ImportRow], by: &str) -> Result<ImportReport> {
+        let mut report = ImportReport::default();
+        for (index, row) in rows.iter().enumerate() {
+            match self.add(&row.user, row.password_hash.as_deref(), by).await {
+                Ok(()) => report.inserted += 1,
+                Err(error @ Error::AlreadyExists { .. }) => {
+                    report.rejected.push(RejectedRow { index, error })
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(report)
+    }
+}
+
 #[async_trait]
 impl CustomerUserWriter for InMemoryBackend {
     async fn add(&self, user: &CustomerUser, password_hash: Option<&str>, by: &str) -> Result<()> {

@@ -147,8 +147,11 @@ pub struct CompanySettings {
     pub case_sensitive: bool,
     /// Refuse writes.
     pub read_only: bool,
-    /// `CacheTTL` in seconds.
+    /// `CacheTTL` in seconds; 0 turns caching off (default one day).
     pub cache_ttl: u64,
+    /// How many companies the Directory keeps cached (default 10 000), "no such company"
+    /// answers included.
+    pub cache_capacity: usize,
 }
 
 impl Default for CompanySettings {
@@ -164,6 +167,7 @@ impl Default for CompanySettings {
             case_sensitive: false,
             read_only: false,
             cache_ttl: OTOBO_CACHE_TTL,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
         }
     }
 }

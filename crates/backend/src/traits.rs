@@ -306,3 +306,62 @@ pub trait PreferenceStore: Send + Sync {
     /// did (one-time tokens: two concurrent checks cannot both succeed).
     async fn take_preference(&self, login: &str, key: &str, expected: &str) -> Result<bool>;
 }
+
+/// One customer user for a bulk write ([`BulkWriter`]): a validated record and, optionally, its
+/// password hash (as [`PasswordStore`] stores it; hash it beforehand, or leave it out and set a
+/// password later).
+#[derive(Clone, Debug)]
+pub struct ImportRow {
+    /// The record, validated against the source's attribute map.
+    pub user: CustomerUser,
+    /// The stored password hash; `None` stores no password (the user cannot log in until one
+    /// is set).
+    pub password_hash: Option<String>,
+}
+
+impl ImportRow {
+    /// A row without a password.
+    pub fn new(user: CustomerUser) -> ImportRow {
+        ImportRow {
+            user,
+            password_hash: None,
+        }
+    }
+
+    /// The same row with this (already hashed) password.
+    pub fn with_password_hash(mut self, hash: impl Into<String>) -> ImportRow {
+        self.password_hash = Some(hash.into());
+        self
+    }
+}
+
+/// A row that was not written, by its position in the input.
+#[derive(Debug)]
+pub struct RejectedRow {
+    /// The row's index in the slice given to the write.
+    pub index: usize,
+    /// Why: for a store, [`Error::AlreadyExists`](crate::Error::AlreadyExists) naming the
+    /// login or email that is taken; through a Directory, also what validation refused.
+    pub error: crate::Error,
+}
+
+/// What a bulk write did.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    /// Rows written.
+    pub inserted: usize,
+    /// Rows not written, in input order.
+    pub rejected: Vec<RejectedRow>,
+}
+
+/// The optional bulk capability of a writable source: many new users at once, the path behind
+/// an import. A source without it is written one [`CustomerUserWriter::add`] at a time.
+#[async_trait]
+pub trait BulkWriter: Send + Sync {
+    /// Adds every row as [`CustomerUserWriter::add`] would — the same uniqueness rules for
+    /// login and email, the same audit columns — in as few statements as the store allows.
+    /// A row whose login or email is taken (by a stored user or an earlier row) is reported in
+    /// [`ImportReport::rejected`], never silently dropped; a row is never updated. Rows already
+    /// written stay written when a later batch fails with an error.
+    async fn add_many(&self, rows: &[ImportRow], by: &str) -> Result<ImportReport>;
+}

@@ -4,11 +4,11 @@
 //! key (login or customer id) through the Directory — added when new, updated when an attribute
 //! differs, left alone when nothing does — and a bad row is reported with its line number.
 //!
-//! New customer users go through the database's bulk path
-//! ([`DbBackend::import_customer_users`](clientele::DbBackend::import_customer_users)) when
-//! the target is a `db` source and the only source, and bad rows do not stop the import: the
-//! batch's new users without a password are validated and written with multi-row inserts in a
-//! few transactions. Every other row — an existing login (an update), a row with a password
+//! New customer users go through the Directory's bulk path
+//! ([`Directory::import_customer_users_to`](clientele::Directory::import_customer_users_to))
+//! when bad rows do not stop the import: the batch's new users without a password are checked
+//! as an add checks them and written with the source's bulk writer (multi-row inserts in a few
+//! transactions for a `db` source), and every login written is announced on the change feed. Every other row — an existing login (an update), a row with a password
 //! (hashed by the Directory), a key seen twice in the batch, a row the bulk path refused — is
 //! its own transaction through the Directory. A row is either stored whole or not at all, and
 //! rows before a failure stay stored (a re-run skips them).
@@ -23,13 +23,12 @@ use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clientele::db::ImportRow;
 use clientele::model::search::CustomerUserSearch;
 use clientele::model::{
     AttributeMap, AttributeValue, CustomerCompanyChanges, CustomerId, CustomerUserChanges,
-    EmailCheck, NewCustomerCompany, NewCustomerUser, Password, Rules, keys,
+    NewCustomerCompany, NewCustomerUser, Password, keys,
 };
-use clientele::{DbBackend, Directory, Error};
+use clientele::{Directory, Error};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -387,43 +386,16 @@ async fn upsert_company(
     }
 }
 
-/// The bulk path for new customer users: the target database, when it is the only source.
-struct Bulk<'a> {
-    db: &'a DbBackend,
-    email: EmailCheck,
-    /// A new user's company must exist (the Directory's `require_company` with company support).
-    require_company: bool,
-    /// Company ids looked up so far, and whether they exist.
-    companies: HashMap<String, bool>,
-}
+/// The bulk path for new customer users: [`Directory::import_customer_users_to`], which checks
+/// each row as an add does and writes the valid ones through the source's bulk writer.
+struct Bulk;
 
-impl<'a> Bulk<'a> {
-    /// The bulk path for `source`, if it can take the import's new users: a `db` source, the
-    /// Directory's only one.
-    fn for_source(ctx: &'a Context, source: &str) -> CliResult<Option<Bulk<'a>>> {
-        let dir = ctx.dir();
-        if dir.source_names().len() != 1 {
-            return Ok(None);
-        }
-        let Some((_, db)) = ctx.opened.databases.iter().find(|(name, _)| name == source) else {
-            return Ok(None);
-        };
-        let company_support = dir
-            .source_settings(source)
-            .is_some_and(|s| s.company_support);
-        Ok(Some(Bulk {
-            db: db.as_ref(),
-            email: EmailCheck::new(&ctx.config.directory.email_check).map_err(Error::from)?,
-            require_company: ctx.config.directory.require_company && company_support,
-            companies: HashMap::new(),
-        }))
-    }
-
-    /// Writes the batch's new users that need nothing but an insert, and answers which rows it
-    /// added. A row is left to the per-row path (`None`) when its key is not unique in the
-    /// batch, it has a password, it does not validate as a new user, its company is missing,
-    /// or the database refused it (its login or address is taken: an update, or a conflict
-    /// the per-row path reports in its usual words).
+impl Bulk {
+    /// Hands the batch's new users that need nothing but an insert to the Directory, and
+    /// answers which rows it added. A row is left to the per-row path (`false`) when its key is
+    /// not unique in the batch, it has a password, one of its values does not convert, or the
+    /// Directory refused it (its login is taken: an update; or it does not validate: the
+    /// per-row path reports it in its usual words).
     async fn add_new(
         &mut self,
         t: &UserTarget<'_>,
@@ -434,10 +406,6 @@ impl<'a> Bulk<'a> {
             let k = row.get(keys::LOGIN).unwrap_or_default().to_lowercase();
             *keys_seen.entry(k).or_insert(0) += 1;
         }
-        let rules = Rules {
-            map: t.map,
-            email: &self.email,
-        };
         let mut rows = Vec::new();
         let mut positions = Vec::new();
         'rows: for (i, r) in batch.iter().enumerate() {
@@ -456,48 +424,22 @@ impl<'a> Bulk<'a> {
                     Err(_) => continue 'rows,
                 }
             }
-            let Ok(user) = new.validate(&rules) else {
-                continue;
-            };
-            if self.require_company
-                && !company_exists(&mut self.companies, t.dir, user.customer_id.as_str()).await?
-            {
-                continue;
-            }
-            rows.push(ImportRow::new(user));
+            rows.push(new);
             positions.push(i);
         }
         let mut added = vec![false; batch.len()];
         if rows.is_empty() {
             return Ok(added);
         }
-        let report = self.db.import_customer_users(&rows, t.by).await?;
+        let report = t.dir.import_customer_users_to(t.source, rows, t.by).await?;
         for &p in &positions {
             added[p] = true;
         }
         for r in &report.rejected {
             added[positions[r.index]] = false;
         }
-        if report.inserted > 0 {
-            // Nothing the Directory remembers may say these logins are free.
-            t.dir.clear_caches();
-        }
         Ok(added)
     }
-}
-
-/// Whether the company `id` exists, looked up once per import.
-async fn company_exists(
-    known: &mut HashMap<String, bool>,
-    dir: &Directory,
-    id: &str,
-) -> Result<bool, Error> {
-    if let Some(k) = known.get(id) {
-        return Ok(*k);
-    }
-    let exists = dir.company(id).await?.is_some();
-    known.insert(id.to_owned(), exists);
-    Ok(exists)
 }
 
 /// A row-level refusal (bad input) becomes a failed row; an outage or backend failure stops the
@@ -645,7 +587,7 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
     // The bulk path writes rows out of input order, so only when a bad row does not stop the
     // import.
     let mut bulk = match (&source, args.on_error) {
-        (Some(s), OnError::Continue) => Bulk::for_source(ctx, s)?,
+        (Some(_), OnError::Continue) => Some(Bulk),
         _ => None,
     };
     let mut done = false;

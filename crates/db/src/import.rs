@@ -23,8 +23,10 @@
 
 use std::collections::HashSet;
 
-use clientele_backend::{CustomerUserWriter, Entity, Error, Result};
-use clientele_model::{CustomerUser, keys};
+use clientele_backend::{
+    BulkWriter, CustomerUserWriter, Entity, Error, ImportReport, ImportRow, RejectedRow, Result,
+};
+use clientele_model::keys;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
@@ -36,31 +38,11 @@ use crate::search::columns_of;
 use crate::sql::{Dialect, any, col};
 use crate::{DbBackend, agent_id, now_epoch};
 
-/// One customer user to import: a validated record and, optionally, its password hash (as
-/// [`clientele_backend::PasswordStore`] stores it; hash it beforehand, or leave it out and set
-/// a password later).
-#[derive(Clone, Debug)]
-pub struct ImportRow {
-    /// The record, validated against the source's attribute map.
-    pub user: CustomerUser,
-    /// The stored password hash; `None` stores no password (the user cannot log in until one
-    /// is set).
-    pub password_hash: Option<String>,
-}
-
-impl ImportRow {
-    /// A row without a password.
-    pub fn new(user: CustomerUser) -> ImportRow {
-        ImportRow {
-            user,
-            password_hash: None,
-        }
-    }
-
-    /// The same row with this (already hashed) password.
-    pub fn with_password_hash(mut self, hash: impl Into<String>) -> ImportRow {
-        self.password_hash = Some(hash.into());
-        self
+/// The bulk capability through which a Directory imports: [`DbBackend::import_customer_users`].
+#[async_trait::async_trait]
+impl BulkWriter for DbBackend {
+    async fn add_many(&self, rows: &[ImportRow], by: &str) -> Result<ImportReport> {
+        self.import_customer_users(rows, by).await
     }
 }
 
@@ -94,25 +76,6 @@ impl ImportOptions {
             statements_per_transaction: statements_per_transaction.max(1),
         }
     }
-}
-
-/// A row that was not imported, by its position in the input.
-#[derive(Debug)]
-pub struct RejectedRow {
-    /// The row's index in the slice given to the import.
-    pub index: usize,
-    /// Why: [`Error::AlreadyExists`] with `field` [`keys::LOGIN`] or [`keys::EMAIL`] and the
-    /// value that is taken.
-    pub error: Error,
-}
-
-/// What an import did.
-#[derive(Debug, Default)]
-pub struct ImportReport {
-    /// Rows written.
-    pub inserted: usize,
-    /// Rows not written, in input order.
-    pub rejected: Vec<RejectedRow>,
 }
 
 /// Bound values per statement stay below this (SQLite allows 32 766, PostgreSQL and MySQL

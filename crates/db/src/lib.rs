@@ -81,9 +81,10 @@ pub use clientele_backend::{
     CompanyStore, CustomerUserSource, CustomerUserWriter, PasswordStore, PreferenceStore,
     RelationStore,
 };
+pub use clientele_backend::{ImportReport, ImportRow, RejectedRow};
 pub use config::DbConfig;
 pub use error::DatabaseFailure;
-pub use import::{ImportOptions, ImportReport, ImportRow, RejectedRow};
+pub use import::ImportOptions;
 pub use indexes::{enable_search_indexes, search_index_statements};
 pub use migration::Migrator;
 /// The sea-orm version this crate is built on, for naming its types (`DatabaseConnection`, …).

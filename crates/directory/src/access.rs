@@ -458,9 +458,7 @@ impl Directory {
         permissions: &[&str],
         by: &str,
     ) -> Result<()> {
-        if let Some(c) = &self.inner.companies
-            && c.company(customer_id).await?.is_none()
-        {
+        if self.company_unknown(customer_id).await? {
             return Err(Error::NotFound {
                 entity: Entity::Company,
                 key: customer_id.to_owned(),

@@ -1,7 +1,6 @@
 //! Authentication (OTOBO `CustomerAuth`), password changes, generated passwords and one-time
 //! tokens.
 
-use clientele_backend::changes::Change;
 use clientele_backend::error::{Error, Result};
 use clientele_model::{Login, Password, Token, ValidationError, keys};
 use clientele_password::{Verification, generate_password, generate_token};
@@ -20,6 +19,8 @@ pub const PREF_TOKEN: &str = "UserToken";
 pub(crate) struct AuthOutcome {
     pub(crate) login: Option<Login>,
     pub(crate) known_login: Option<Login>,
+    /// The index of the source that owns the login, when it is known.
+    pub(crate) slot: Option<usize>,
 }
 
 pub(crate) fn token_digest(token: &str) -> String {
@@ -40,12 +41,7 @@ impl Directory {
         let writer = slot.writer()?.clone();
         let hash = self.hash(password).await?;
         writer.set_password_hash(&user.login, &hash).await?;
-        slot.cache.invalidate_user(user.login.as_str());
-        self.announce(&[Change::User {
-            source: slot.name().to_owned(),
-            login: user.login.as_str().to_owned(),
-        }])
-        .await;
+        self.user_changed(i, user.login.as_str()).await;
         Ok(())
     }
 
@@ -63,8 +59,10 @@ impl Directory {
     pub async fn authenticate(&self, login: &str, password: &Password) -> Result<Login> {
         let outcome = self.check_credentials(login, password).await?;
         let Some(user_login) = outcome.login else {
-            if let Some(known) = outcome.known_login {
-                self.count_failure(known.as_str()).await;
+            if let (Some(known), Some(slot)) = (outcome.known_login, outcome.slot)
+                && self.count_failure(known.as_str()).await
+            {
+                self.user_changed(slot, known.as_str()).await;
             }
             return Err(Error::AuthenticationFailed);
         };
@@ -74,25 +72,34 @@ impl Directory {
             p.set_preference(user_login.as_str(), PREF_LAST_LOGIN, &epoch().to_string())
                 .await?;
         }
+        // The preferences above, and a rehashed password, are writes other instances hear of.
+        if let Some(slot) = outcome.slot {
+            self.user_changed(slot, user_login.as_str()).await;
+        }
         Ok(user_login)
     }
 
-    pub(crate) async fn count_failure(&self, login: &str) {
+    /// Counts a failed login in `UserLoginFailed`; whether it was recorded.
+    pub(crate) async fn count_failure(&self, login: &str) -> bool {
         let Some(p) = &self.inner.preferences else {
-            return;
+            return false;
         };
         let current = match p.preferences(login).await {
             Ok(prefs) => prefs
                 .get(PREF_LOGIN_FAILED)
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(0),
-            Err(_) => return,
+            Err(_) => return false,
         };
-        if let Err(e) = p
+        match p
             .set_preference(login, PREF_LOGIN_FAILED, &(current + 1).to_string())
             .await
         {
-            tracing::warn!(error = %e, "could not record a failed login");
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not record a failed login");
+                false
+            }
         }
     }
 
@@ -101,14 +108,19 @@ impl Directory {
         login: &str,
         password: &Password,
     ) -> Result<AuthOutcome> {
-        let fail = |known: Option<Login>| AuthOutcome {
-            login: None,
-            known_login: known,
-        };
         let found = self.find(login).await?;
         let Some((user, i)) = found else {
             self.dummy_verify(password).await;
-            return Ok(fail(None));
+            return Ok(AuthOutcome {
+                login: None,
+                known_login: None,
+                slot: None,
+            });
+        };
+        let fail = |known: Option<Login>| AuthOutcome {
+            login: None,
+            known_login: known,
+            slot: Some(i),
         };
         if password.is_empty() || !user.validity.is_valid() {
             self.dummy_verify(password).await;
@@ -140,6 +152,7 @@ impl Directory {
                     Ok(AuthOutcome {
                         login: Some(stored_login),
                         known_login: None,
+                        slot: Some(i),
                     })
                 }
                 Verification::Invalid => Ok(fail(Some(user.login.clone()))),
@@ -151,6 +164,7 @@ impl Directory {
                 AuthOutcome {
                     login: Some(user.login.clone()),
                     known_login: None,
+                    slot: Some(i),
                 }
             } else {
                 fail(Some(user.login.clone()))
@@ -171,7 +185,7 @@ impl Directory {
     /// link. Only a digest is stored; a new token replaces the old one. The [`Token`] never
     /// shows in `Debug` output; [`Token::expose`] gives its text.
     pub async fn generate_token(&self, login: &str) -> Result<Token> {
-        let (user, _) = self.require(login).await?;
+        let (user, i) = self.require(login).await?;
         let token = Token::new(generate_token());
         self.preference_store()?
             .set_preference(
@@ -180,6 +194,7 @@ impl Directory {
                 &token_digest(token.expose()),
             )
             .await?;
+        self.user_changed(i, user.login.as_str()).await;
         Ok(token)
     }
 
@@ -189,11 +204,16 @@ impl Directory {
         if token.is_empty() {
             return Ok(false);
         }
-        let Some((user, _)) = self.find(login).await? else {
+        let Some((user, i)) = self.find(login).await? else {
             return Ok(false);
         };
-        self.preference_store()?
+        let taken = self
+            .preference_store()?
             .take_preference(user.login.as_str(), PREF_TOKEN, &token_digest(token))
-            .await
+            .await?;
+        if taken {
+            self.user_changed(i, user.login.as_str()).await;
+        }
+        Ok(taken)
     }
 }

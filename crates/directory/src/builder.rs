@@ -9,7 +9,7 @@ use clientele_backend::traits::*;
 use clientele_model::EmailCheck;
 use clientele_password::PasswordHasher;
 
-use crate::cache::SourceCache;
+use crate::cache::{CompanyCache, SourceCache};
 use crate::config::DirectoryConfig;
 use crate::source::{Slot, Source};
 use crate::{Directory, Inner, MAX_SOURCES};
@@ -124,6 +124,13 @@ impl DirectoryBuilder {
         Ok(Directory {
             inner: Arc::new(Inner {
                 slots,
+                company_cache: match &self.companies {
+                    Some(c) => {
+                        let s = c.settings();
+                        CompanyCache::new(s.cache_ttl, s.cache_capacity, s.case_sensitive)
+                    }
+                    None => CompanyCache::new(0, 0, false),
+                },
                 companies: self.companies,
                 relations: self.relations,
                 preferences: self.preferences,

@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clientele_backend::ListedUser;
-use clientele_model::CustomerUser;
 use clientele_model::search::UserQuery;
+use clientele_model::{CustomerCompany, CustomerUser};
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
@@ -272,6 +272,71 @@ impl SourceCache {
     }
 }
 
+/// The company cache (`CompanySettings::cache_ttl`, `cache_capacity`): look-ups by customer id,
+/// "no such company" included, bounded like the user cache.
+pub(crate) struct CompanyCache {
+    case_sensitive: bool,
+    generation: AtomicU64,
+    companies: Option<TtlCache<Box<str>, Option<Arc<CustomerCompany>>>>,
+}
+
+impl CompanyCache {
+    /// A cache keeping companies for `ttl_seconds` (0 = no caching), at most `capacity`.
+    pub(crate) fn new(ttl_seconds: u64, capacity: usize, case_sensitive: bool) -> Self {
+        let ttl = Duration::from_secs(ttl_seconds);
+        CompanyCache {
+            case_sensitive,
+            generation: AtomicU64::new(0),
+            companies: (!ttl.is_zero()).then(|| TtlCache {
+                ttl,
+                map: Cache::new(capacity.max(MIN_CAPACITY)),
+            }),
+        }
+    }
+
+    fn key<'a>(&self, customer_id: &'a str) -> Cow<'a, str> {
+        if self.case_sensitive {
+            Cow::Borrowed(customer_id)
+        } else {
+            clientele_model::fold_case(customer_id)
+        }
+    }
+
+    /// The generation to hand back to [`put`](Self::put) after reading the store.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// `Some(answer)` when the cache knows the company (or that there is none).
+    pub(crate) fn get(&self, customer_id: &str) -> Option<Option<Arc<CustomerCompany>>> {
+        self.companies.as_ref()?.get(self.key(customer_id).as_ref())
+    }
+
+    /// Caches a look-up's answer (unless an invalidation happened since `seen`).
+    pub(crate) fn put(&self, customer_id: &str, company: Option<Arc<CustomerCompany>>, seen: u64) {
+        if let Some(c) = &self.companies {
+            let key: Box<str> = self.key(customer_id).into();
+            c.put_if_current(key, company, &self.generation, seen);
+        }
+    }
+
+    /// Drops one company.
+    pub(crate) fn invalidate(&self, customer_id: &str) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(c) = &self.companies {
+            c.remove(self.key(customer_id).as_ref());
+        }
+    }
+
+    /// Drops every company.
+    pub(crate) fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(c) = &self.companies {
+            c.clear();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,6 +417,30 @@ mod tests {
         let stats = c.stats();
         assert!(stats.missing <= 256 / 4 + MIN_CAPACITY, "{stats:?}");
         assert!(c.user("jdoe").is_some_and(|u| u.is_some()));
+    }
+
+    #[test]
+    fn companies_are_cached_bounded_and_invalidated() {
+        let c = CompanyCache::new(60, 100, false);
+        let map = AttributeMap::otobo_customer_company();
+        let acme = clientele_model::NewCustomerCompany::new("ACME", "Acme")
+            .validate(&Rules {
+                map: &map,
+                email: &EmailCheck::disabled(),
+            })
+            .unwrap();
+        let acme = Arc::new(acme);
+        c.put("ACME", Some(acme), c.generation());
+        assert!(c.get("acme").is_some_and(|c| c.is_some()));
+        c.invalidate("Acme");
+        assert!(c.get("acme").is_none());
+        for i in 0..5_000 {
+            c.put(&format!("C{i}"), None, c.generation());
+        }
+        assert!(c.companies.as_ref().unwrap().len() <= 100);
+        let off = CompanyCache::new(0, 100, false);
+        off.put("ACME", None, off.generation());
+        assert!(off.get("ACME").is_none());
     }
 
     #[test]

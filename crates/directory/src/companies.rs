@@ -1,5 +1,7 @@
 //! Customer companies and the user ↔ company relations.
 
+use std::sync::Arc;
+
 use clientele_backend::changes::Change;
 use clientele_backend::error::{Entity, Error, Result};
 use clientele_model::search::{CompanyQuery, parse_term};
@@ -11,7 +13,11 @@ use crate::search::check_search_value;
 impl Directory {
     /// The company with this id.
     pub async fn company(&self, customer_id: &str) -> Result<Option<CustomerCompany>> {
-        self.companies()?.company(customer_id).await
+        self.companies()?;
+        Ok(self
+            .find_company(customer_id)
+            .await?
+            .map(Arc::unwrap_or_clone))
     }
 
     /// Adds a company (validated against the company map).
@@ -31,7 +37,8 @@ impl Directory {
         self.inner
             .access
             .company_validity_changed(company.customer_id.as_str(), company.validity.is_valid());
-        self.announce(&[Change::Permissions]).await;
+        self.company_changed(company.customer_id.as_str(), true)
+            .await;
         Ok(store
             .company(company.customer_id.as_str())
             .await?
@@ -70,9 +77,11 @@ impl Directory {
         self.inner
             .access
             .company_validity_changed(updated.customer_id.as_str(), updated.validity.is_valid());
-        if updated.validity != current.validity {
-            self.announce(&[Change::Permissions]).await;
-        }
+        self.company_changed(
+            updated.customer_id.as_str(),
+            updated.validity != current.validity,
+        )
+        .await;
         Ok(store.company(customer_id).await?.unwrap_or(updated))
     }
 
@@ -112,10 +121,7 @@ impl Directory {
         by: &str,
     ) -> Result<()> {
         let (user, _) = self.require(login).await?;
-        if active
-            && let Some(c) = &self.inner.companies
-            && c.company(customer_id).await?.is_none()
-        {
+        if active && self.company_unknown(customer_id).await? {
             return Err(Error::NotFound {
                 entity: Entity::Company,
                 key: customer_id.to_owned(),
@@ -135,5 +141,42 @@ impl Directory {
     /// The users related to a company through extra relations.
     pub async fn company_members(&self, customer_id: &str) -> Result<Vec<Login>> {
         self.relations()?.company_users(customer_id).await
+    }
+
+    /// The company with this id through the company cache; `None` when there is no such
+    /// company or no company store.
+    pub(crate) async fn find_company(
+        &self,
+        customer_id: &str,
+    ) -> Result<Option<Arc<CustomerCompany>>> {
+        let Some(store) = &self.inner.companies else {
+            return Ok(None);
+        };
+        let cache = &self.inner.company_cache;
+        if let Some(hit) = cache.get(customer_id) {
+            return Ok(hit);
+        }
+        let seen = cache.generation();
+        let found = store.company(customer_id).await?.map(Arc::new);
+        cache.put(customer_id, found.clone(), seen);
+        Ok(found)
+    }
+
+    /// Whether a company store is configured and has no company with this id.
+    pub(crate) async fn company_unknown(&self, customer_id: &str) -> Result<bool> {
+        Ok(self.inner.companies.is_some() && self.find_company(customer_id).await?.is_none())
+    }
+
+    /// After a write of a company: drops it from the cache and tells other instances (and,
+    /// when its validity changed, the permission matrices).
+    async fn company_changed(&self, customer_id: &str, validity_changed: bool) {
+        self.inner.company_cache.invalidate(customer_id);
+        let mut changes = vec![Change::Company {
+            customer_id: customer_id.to_owned(),
+        }];
+        if validity_changed {
+            changes.push(Change::Permissions);
+        }
+        self.announce(&changes).await;
     }
 }

@@ -29,6 +29,20 @@ impl Directory {
         }
     }
 
+    /// After a write of the user `login` (as stored) of source `slot`: drops it from this
+    /// instance's cache and tells the others.
+    pub(crate) async fn user_changed(&self, slot: usize, login: &str) {
+        let Some(slot) = self.inner.slots.get(slot) else {
+            return;
+        };
+        slot.cache.invalidate_user(login);
+        self.announce(&[Change::User {
+            source: slot.name().to_owned(),
+            login: login.to_owned(),
+        }])
+        .await;
+    }
+
     /// Drops what a change made by another instance makes stale: the user's cached look-up and
     /// the cached searches of its source, the user's row in the permission matrix, or the whole
     /// matrix when groups or grants changed. Called by the task [`follow_changes`] starts; a
@@ -53,6 +67,21 @@ impl Directory {
             }
             Change::Relations { login } => self.inner.access.forget_user(login),
             Change::Permissions => self.inner.access.reset(),
+            Change::Source { source } => {
+                let mut found = false;
+                for slot in self.inner.slots.iter().filter(|s| s.name() == source) {
+                    slot.cache.clear();
+                    found = true;
+                }
+                if !found {
+                    self.clear_caches();
+                }
+                // New or changed users may change company memberships in the matrix.
+                self.inner.access.reset();
+            }
+            Change::Company { customer_id } => self.inner.company_cache.invalidate(customer_id),
+            // Nothing of services is cached here.
+            Change::Services => {}
             // A kind of change this version does not know yet: the safe reading is "anything".
             _ => self.forget_everything(),
         }

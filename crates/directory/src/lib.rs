@@ -13,6 +13,7 @@
 //! | facet | what |
 //! |---|---|
 //! | [`users`] | look-ups, display strings, customer ids; add, update, rename, validity |
+//! | [`import`] | many new users at once, through a source's bulk writer |
 //! | [`search`] | term, list, detail and customer-id searches merged across sources |
 //! | [`auth`] | authentication, password changes, generated passwords, one-time tokens |
 //! | [`companies`] | companies and user ↔ company relations |
@@ -65,6 +66,7 @@ pub mod config;
 #[cfg(feature = "testkit")]
 pub mod conformance;
 mod follow;
+pub mod import;
 pub mod preferences;
 pub mod search;
 pub mod services;
@@ -102,6 +104,8 @@ pub const MAX_SOURCES: usize = 11;
 pub(crate) struct Inner {
     pub(crate) slots: Vec<Slot>,
     pub(crate) companies: Option<Arc<dyn CompanyStore>>,
+    /// Companies looked up, per the company store's `cache_ttl` and `cache_capacity`.
+    pub(crate) company_cache: crate::cache::CompanyCache,
     pub(crate) relations: Option<Arc<dyn RelationStore>>,
     pub(crate) preferences: Option<Arc<dyn PreferenceStore>>,
     pub(crate) email: EmailCheck,
@@ -173,7 +177,7 @@ impl Directory {
     /// range), as [`Error::Config`].
     pub fn in_memory_with(store: Arc<InMemoryBackend>, config: DirectoryConfig) -> Result<Self> {
         Directory::builder()
-            .writable_source(store.clone())
+            .source(Source::writable(store.clone()).with_bulk_writer(store.clone()))
             .company_store(store.clone())
             .relation_store(store.clone())
             .preference_store(store)
@@ -256,6 +260,7 @@ impl Directory {
         for s in &self.inner.slots {
             s.cache.clear();
         }
+        self.inner.company_cache.clear();
     }
 }
 

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use clientele_backend::changes::Change;
 use clientele_backend::error::{Error, Result};
 use clientele_model::ValidationError;
 
@@ -95,21 +94,17 @@ impl Directory {
         self.preference_store()?
             .set_preference(user.login.as_str(), key, value)
             .await?;
-        let slot = &self.inner.slots[i];
-        slot.cache.invalidate_user(user.login.as_str());
-        self.announce(&[Change::User {
-            source: slot.name().to_owned(),
-            login: user.login.as_str().to_owned(),
-        }])
-        .await;
+        self.user_changed(i, user.login.as_str()).await;
         Ok(())
     }
 
     /// Removes a preference.
     pub async fn delete_preference(&self, login: &str, key: &str) -> Result<()> {
-        let (user, _) = self.require(login).await?;
+        let (user, i) = self.require(login).await?;
         self.preference_store()?
             .delete_preference(user.login.as_str(), key)
-            .await
+            .await?;
+        self.user_changed(i, user.login.as_str()).await;
+        Ok(())
     }
 }

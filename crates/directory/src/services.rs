@@ -1,5 +1,6 @@
 //! Services and default services (OTOBO `CustomerUserService`).
 
+use clientele_backend::changes::Change;
 use clientele_backend::error::{Entity, Error, Result};
 use clientele_backend::traits::*;
 use clientele_model::{ValidationError, Validity};
@@ -15,9 +16,12 @@ impl Directory {
             }
             .into());
         }
-        self.relations()?
+        let added = self
+            .relations()?
             .add_service(name, Validity::Valid, by)
-            .await
+            .await?;
+        self.announce(&[Change::Services]).await;
+        Ok(added)
     }
 
     /// All services.
@@ -49,7 +53,9 @@ impl Directory {
         let s = self.service(service).await?;
         self.relations()?
             .set_user_service(user.login.as_str(), s.id, active, by)
-            .await
+            .await?;
+        self.announce(&[Change::Services]).await;
+        Ok(())
     }
 
     /// Makes a service a default service (for users without services of their own) or not.
@@ -57,7 +63,9 @@ impl Directory {
         let s = self.service(service).await?;
         self.relations()?
             .set_user_service(DEFAULT_SERVICES_LOGIN, s.id, active, by)
-            .await
+            .await?;
+        self.announce(&[Change::Services]).await;
+        Ok(())
     }
 
     /// The default services.

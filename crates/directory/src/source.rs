@@ -19,6 +19,7 @@ pub struct Source {
     pub(crate) writer: Option<Arc<dyn CustomerUserWriter>>,
     pub(crate) passwords: Option<Arc<dyn PasswordStore>>,
     pub(crate) binder: Option<Arc<dyn BindAuthenticator>>,
+    pub(crate) bulk: Option<Arc<dyn BulkWriter>>,
 }
 
 impl Source {
@@ -29,6 +30,7 @@ impl Source {
             writer: None,
             passwords: None,
             binder: None,
+            bulk: None,
         }
     }
 
@@ -42,12 +44,22 @@ impl Source {
             writer: Some(backend.clone()),
             passwords: Some(backend),
             binder: None,
+            bulk: None,
         }
     }
 
     /// Adds bind authentication (an LDAP bind) to the source.
     pub fn with_bind_authenticator(mut self, binder: Arc<dyn BindAuthenticator>) -> Self {
         self.binder = Some(binder);
+        self
+    }
+
+    /// Adds the bulk-write capability ([`Directory::import_customer_users`]
+    /// writes through it; without it, an import adds one user at a time).
+    ///
+    /// [`Directory::import_customer_users`]: crate::Directory::import_customer_users
+    pub fn with_bulk_writer(mut self, bulk: Arc<dyn BulkWriter>) -> Self {
+        self.bulk = Some(bulk);
         self
     }
 

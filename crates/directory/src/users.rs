@@ -239,26 +239,21 @@ impl Directory {
         })
     }
 
+    /// Refuses a user whose primary company must exist and does not.
     pub(crate) async fn check_company(&self, slot: &Slot, user: &CustomerUser) -> Result<()> {
-        if !(self.inner.config.require_company && slot.settings().company_support) {
-            return Ok(());
-        }
-        let Some(companies) = &self.inner.companies else {
-            return Ok(());
-        };
-        if companies
-            .company(user.customer_id.as_str())
-            .await?
-            .is_none()
-        {
-            return Err(ValidationError::Invalid {
-                field: keys::CUSTOMER_ID.into(),
-                value: user.customer_id.to_string(),
-                reason: "no customer company has this id; add the company first".into(),
-            }
-            .into());
+        if self.company_missing(slot, user).await? {
+            return Err(missing_company(user));
         }
         Ok(())
+    }
+
+    /// Whether the user's primary company is required (the Directory's `require_company` and
+    /// the source's company support) and missing.
+    pub(crate) async fn company_missing(&self, slot: &Slot, user: &CustomerUser) -> Result<bool> {
+        if !(self.inner.config.require_company && slot.settings().company_support) {
+            return Ok(false);
+        }
+        self.company_unknown(user.customer_id.as_str()).await
     }
 
     pub(crate) async fn hash(&self, password: &Password) -> Result<String> {
@@ -415,8 +410,7 @@ impl Directory {
         };
         let mut record = BTreeMap::new();
         if self.inner.slots[i].settings().company_support
-            && let Some(c) = &self.inner.companies
-            && let Some(company) = c.company(user.customer_id.as_str()).await?
+            && let Some(company) = self.find_company(user.customer_id.as_str()).await?
         {
             for (k, v) in company.attributes() {
                 if k == keys::VALID {
@@ -439,6 +433,16 @@ impl Directory {
         }
         Ok(Some(record))
     }
+}
+
+/// The error for a user whose primary company does not exist, naming the customer id.
+pub(crate) fn missing_company(user: &CustomerUser) -> Error {
+    ValidationError::Invalid {
+        field: keys::CUSTOMER_ID.into(),
+        value: user.customer_id.to_string(),
+        reason: "no customer company has this id; add the company first".into(),
+    }
+    .into()
 }
 
 #[cfg(test)]
