@@ -52,3 +52,8 @@ pub use error::{BoxError, Entity, Error, Result};
 pub use memory::InMemoryBackend;
 pub use settings::{CompanySettings, SourceSettings};
 pub use traits::*;
+
+/// The README's code, compiled as a doctest so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

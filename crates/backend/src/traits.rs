@@ -124,6 +124,22 @@ pub trait CustomerUserWriter: Send + Sync {
         by: &str,
     ) -> Result<()>;
 
+    /// Like [`update`](Self::update); on a rename it may also move the user's relations and
+    /// preferences *held by this same store* to the new login, in the same transaction as the
+    /// record. Answers whether it did: `false` (the default, which runs `update`) leaves them to
+    /// the caller, who moves them through [`RelationStore::rename_user`] and
+    /// [`PreferenceStore::rename_preferences`].
+    async fn update_renaming(
+        &self,
+        login: &Login,
+        user: &CustomerUser,
+        expected: Expected,
+        by: &str,
+    ) -> Result<bool> {
+        self.update(login, user, expected, by).await?;
+        Ok(false)
+    }
+
     /// Stores a password hash for the user (`NotFound` when there is no such user).
     async fn set_password_hash(&self, login: &Login, hash: &str) -> Result<()>;
 }

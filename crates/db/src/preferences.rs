@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use clientele_backend::{PreferenceStore, Result};
-use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use crate::DbBackend;
 use crate::error::{Failure, is_retry, is_unique};
@@ -64,6 +64,18 @@ impl DbBackend {
 
     async fn try_rename_preferences(&self, old: &str, new: &str) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
+        self.rename_preferences_in(&tx, old, new).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Moves the preferences of `old` to `new` inside `tx`.
+    pub(crate) async fn rename_preferences_in(
+        &self,
+        tx: &DatabaseTransaction,
+        old: &str,
+        new: &str,
+    ) -> Result<(), Failure> {
         let q = Query::select()
             .expr(col(self.pref_key()))
             .from(self.prefs())
@@ -84,7 +96,6 @@ impl DbBackend {
             .and_where(self.dialect.eq_exact(col(self.pref_user()), old))
             .to_owned();
         tx.execute(&update).await?;
-        tx.commit().await?;
         Ok(())
     }
 }

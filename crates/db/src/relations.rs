@@ -302,6 +302,19 @@ impl DbBackend {
 
     async fn try_rename_user(&self, old: &str, new: &str) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
+        self.rename_relations_in(&tx, old, new).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Moves the user's company relations, grants and services from `old` to `new` inside
+    /// `tx` (a rename's own transaction, or one of its own).
+    pub(crate) async fn rename_relations_in(
+        &self,
+        tx: &DatabaseTransaction,
+        old: &str,
+        new: &str,
+    ) -> Result<(), Failure> {
         // Rows the new login already has would collide with the renamed ones: drop the old
         // login's duplicates first (the relations are sets).
         let tables: [(&str, &str, &[&str]); 3] = [
@@ -338,7 +351,6 @@ impl DbBackend {
                 .to_owned();
             tx.execute(&update).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 

@@ -239,6 +239,7 @@ impl DbBackend {
         user: &CustomerUser,
         expected: Expected,
         by: &str,
+        move_related: bool,
     ) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
         let Some(current) = self.current(&tx, login.as_str()).await? else {
@@ -288,6 +289,12 @@ impl DbBackend {
                 .eq_exact(col(&self.config.customer_key), &current.login),
         );
         tx.execute(&update).await?;
+        if move_related && user.login.as_str() != current.login {
+            self.rename_relations_in(&tx, &current.login, user.login.as_str())
+                .await?;
+            self.rename_preferences_in(&tx, &current.login, user.login.as_str())
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -570,10 +577,34 @@ impl CustomerUserWriter for DbBackend {
     ) -> Result<()> {
         self.bounded(self.name(), async {
             self.refuse_read_only()?;
-            self.write_user(&user.login, || self.try_update(login, user, expected, by))
-                .await
+            self.write_user(&user.login, || {
+                self.try_update(login, user, expected, by, false)
+            })
+            .await
         })
         .await
+    }
+
+    /// A rename moves the user's relations and preferences in this database in the same
+    /// transaction as the record, so no reader ever sees the record under one login and its
+    /// grants or preferences under the other.
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn update_renaming(
+        &self,
+        login: &Login,
+        user: &CustomerUser,
+        expected: Expected,
+        by: &str,
+    ) -> Result<bool> {
+        self.bounded(self.name(), async {
+            self.refuse_read_only()?;
+            self.write_user(&user.login, || {
+                self.try_update(login, user, expected, by, true)
+            })
+            .await
+        })
+        .await?;
+        Ok(true)
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
@@ -587,16 +618,28 @@ impl CustomerUserWriter for DbBackend {
                     keys::PASSWORD
                 )));
             };
-            let update = Query::update()
-                .table(self.table())
-                .value(Alias::new(pw.as_str()), hash)
-                .and_where(self.login_matches(login.as_str()))
-                .to_owned();
-            let result = self.conn.execute(&update).await.map_err(|e| self.err(e))?;
-            if result.rows_affected() == 0 {
-                return Err(Error::user_not_found(login.as_str()));
-            }
-            Ok(())
+            let pw = pw.clone();
+            let written = retry(is_retry, || async {
+                let tx = begin_write(&self.conn, self.dialect).await?;
+                // The stored login, its exact case preferred: on a database that holds `JDoe`
+                // beside `jdoe`, only the user asked for gets the new hash.
+                let Some(current) = self.current(&tx, login.as_str()).await? else {
+                    return Err(Failure::Api(Error::user_not_found(login.as_str())));
+                };
+                let update = Query::update()
+                    .table(self.table())
+                    .value(Alias::new(pw.as_str()), hash)
+                    .and_where(
+                        self.dialect
+                            .eq_exact(col(&self.config.customer_key), &current.login),
+                    )
+                    .to_owned();
+                tx.execute(&update).await?;
+                tx.commit().await?;
+                Ok(())
+            })
+            .await;
+            written.map_err(|f| self.fail(f))
         })
         .await
     }

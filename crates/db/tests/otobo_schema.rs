@@ -504,3 +504,50 @@ async fn case_duplicates_stop_the_postgres_migration() {
     let _ = db.connection().close_by_ref().await;
     test_db.drop().await;
 }
+
+/// Regression: `set_password_hash` matched the login case-insensitively and rewrote the hash of
+/// every case variant. OTOBO's own schema allows `mmustermann` beside `MMUSTERMANN` on
+/// PostgreSQL and SQLite (its unique index compares exactly); only the user asked for may get
+/// the new hash.
+async fn password_goes_to_the_exact_case(kind: Kind) {
+    use clientele_db::sea_orm::{ConnectionTrait, Statement};
+    let test_db = otobo_database(kind).await;
+    let db = test_db.connect(DbConfig::default()).await;
+    exec(
+        &db,
+        "INSERT INTO customer_user (login, email, customer_id, pw, first_name, last_name, valid_id, \
+         create_time, create_by, change_time, change_by) VALUES ('MMUSTERMANN', 'x@y.de', 'MUSTER', \
+         'old-hash', 'M', 'M', 1, '2023-05-04 10:11:12', 1, '2023-05-04 10:11:12', 1)",
+    )
+    .await;
+    let upper = clientele_model::Login::new("MMUSTERMANN").unwrap();
+    db.set_password_hash(&upper, "new-hash").await.unwrap();
+    let pw = |login: &'static str| {
+        let conn = db.connection();
+        async move {
+            let sql = format!("SELECT pw FROM customer_user WHERE login = '{login}'");
+            let row = conn
+                .query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<Option<String>>(0).unwrap()
+        }
+    };
+    assert_eq!(pw("MMUSTERMANN").await.as_deref(), Some("new-hash"));
+    assert_eq!(pw("mmustermann").await.as_deref(), Some(SHA256_SECRET));
+    let _ = db.connection().close_by_ref().await;
+    test_db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_goes_to_the_exact_case_on_sqlite() {
+    password_goes_to_the_exact_case(Kind::SqliteFile).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: run scripts/test.sh"]
+async fn password_goes_to_the_exact_case_on_postgres() {
+    password_goes_to_the_exact_case(Kind::Postgres).await;
+}

@@ -332,15 +332,26 @@ impl Directory {
             self.check_company(slot, &updated).await?;
         }
         let span = tracing::info_span!("backend.update", backend = %slot.name());
-        let result = writer
-            .update(&current.login, &updated, expected, by)
-            .instrument(span)
-            .await;
+        // When the writer also holds this Directory's relations and preferences, a rename moves
+        // them in the record's own transaction; otherwise they are moved after it.
+        let related_here = renamed && self.holds_related(&writer);
+        let result = if related_here {
+            writer
+                .update_renaming(&current.login, &updated, expected, by)
+                .instrument(span)
+                .await
+        } else {
+            writer
+                .update(&current.login, &updated, expected, by)
+                .instrument(span)
+                .await
+                .map(|()| false)
+        };
         slot.cache.invalidate_user(current.login.as_str());
         slot.cache.invalidate_user(updated.login.as_str());
         self.inner.access.forget_user(current.login.as_str());
         self.inner.access.forget_user(updated.login.as_str());
-        result?;
+        let moved_with_record = result?;
         let mut announced = vec![Change::User {
             source: slot.name().to_owned(),
             login: current.login.as_str().to_owned(),
@@ -355,6 +366,8 @@ impl Directory {
         if renamed {
             // Grants moved to the new login in the store; rebuild the matrix from it.
             self.inner.access.reset();
+        }
+        if renamed && !moved_with_record {
             if let Some(p) = &self.inner.preferences {
                 p.rename_preferences(current.login.as_str(), updated.login.as_str())
                     .await?;
@@ -378,6 +391,23 @@ impl Directory {
         self.require(updated.login.as_str())
             .await
             .map(|(u, _)| Arc::unwrap_or_clone(u))
+    }
+
+    /// Whether `writer` is the very store that holds this Directory's relations and
+    /// preferences (one database behind all three), so it can move them in one transaction.
+    fn holds_related(&self, writer: &Arc<dyn CustomerUserWriter>) -> bool {
+        let same = |other: *const ()| std::ptr::eq(Arc::as_ptr(writer).cast::<()>(), other);
+        let relations = self
+            .inner
+            .relations
+            .as_ref()
+            .is_none_or(|r| same(Arc::as_ptr(r).cast::<()>()));
+        let preferences = self
+            .inner
+            .preferences
+            .as_ref()
+            .is_none_or(|p| same(Arc::as_ptr(p).cast::<()>()));
+        relations && preferences
     }
 
     /// Sets a user's validity; users are never deleted (SPEC §2).
