@@ -88,12 +88,30 @@ impl Directory {
         if login.is_empty() {
             return Ok(None);
         }
+        // The caches first, in source order: a cached answer needs no source and no task. A
+        // source whose cache knows the login is absent is passed over as asking it would be.
+        let mut unknown_from = None;
+        for (i, slot) in self.inner.slots.iter().enumerate() {
+            match slot.cache.user(login) {
+                Some(Some(user)) => return Ok(Some((user, i))),
+                Some(None) => {}
+                None => {
+                    unknown_from = Some(i);
+                    break;
+                }
+            }
+        }
+        let Some(start) = unknown_from else {
+            return Ok(None);
+        };
         // A source that is down is skipped so the others keep serving their users; when the
         // login is found nowhere else, its error is returned rather than a false "not found".
-        // Every source is asked at once; the answers are taken in source order and the first
-        // source that has the login wins, as soon as every source before it has answered: the
-        // same answer as asking in turn, without waiting for the sources after the owner.
+        // The remaining sources are asked at once; the answers are taken in source order and
+        // the first source that has the login wins, as soon as every source before it has
+        // answered: the same answer as asking in turn, without waiting for the sources after
+        // the owner.
         let mut answers: FuturesOrdered<_> = (self.inner.slots.iter().enumerate())
+            .skip(start)
             .map(|(i, slot)| async move { (i, slot, slot.get(login).await) })
             .collect();
         let mut outage = None;
