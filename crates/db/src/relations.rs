@@ -31,11 +31,7 @@ fn t(name: &str) -> Alias {
 }
 
 fn validity(id: Option<i64>) -> Validity {
-    match id {
-        Some(1) => Validity::Valid,
-        Some(3) => Validity::InvalidTemporarily,
-        _ => Validity::Invalid,
-    }
+    Validity::from_stored_id(id)
 }
 
 /// Runs a write transaction again on deadlock or serialization failure (the crate's one retry

@@ -70,10 +70,12 @@ impl AccessState {
     pub(crate) fn user_grant_changed(&self, login: &str, group: i64, permissions: &[String]) {
         self.bump();
         let Some(r) = self.resolver() else { return };
-        let change = types(permissions).map(|permissions| Change::SetUserGrant {
-            login: login.to_owned(),
-            group: group_id(group),
-            permissions,
+        let change = types(permissions).and_then(|permissions| {
+            Some(Change::SetUserGrant {
+                login: login.to_owned(),
+                group: group_id(group)?,
+                permissions,
+            })
         });
         self.apply_or_reset(&r, change);
     }
@@ -90,7 +92,7 @@ impl AccessState {
         let change = types(permissions).and_then(|permissions| {
             Some(Change::SetCompanyGrant {
                 customer_id: customer_id.to_owned(),
-                group: group_id(group),
+                group: group_id(group)?,
                 context: PermissionContext::new(context).ok()?,
                 permissions,
             })
@@ -124,8 +126,10 @@ fn types(permissions: &[String]) -> Option<Vec<PermissionType>> {
         .collect()
 }
 
-fn group_id(id: i64) -> GroupId {
-    GroupId(u64::try_from(id).unwrap_or(0))
+/// A stored group id as the matrix's; `None` for a negative one, which no group can have (it
+/// is reported or makes the matrix rebuild, never read as group 0).
+fn group_id(id: i64) -> Option<GroupId> {
+    u64::try_from(id).ok().map(GroupId)
 }
 
 /// One row of a user's effective permissions (OTOBO's "Effective Permissions" table).
@@ -147,15 +151,18 @@ impl Directory {
         let seen = self.inner.access.generation();
         let snapshot = self.relations()?.relation_snapshot().await?;
         let mut facts = PermissionFacts::new(self.inner.config.permissions.clone());
-        for g in &snapshot.groups {
-            facts.group(group_id(g.id), g.name.clone(), g.validity.is_valid());
-        }
         let invalid = |what: &str, value: &str, e: &dyn std::fmt::Display| {
             Error::backend(
                 "permissions",
                 format!("stored {what} {value:?} is unusable: {e}"),
             )
         };
+        let stored_group = |id: i64| {
+            group_id(id).ok_or_else(|| invalid("group id", &id.to_string(), &"it is negative"))
+        };
+        for g in &snapshot.groups {
+            facts.group(stored_group(g.id)?, g.name.clone(), g.validity.is_valid());
+        }
         if let Some(companies) = &self.inner.companies {
             let all = companies
                 .search_companies(&clientele_model::search::CompanyQuery {
@@ -172,14 +179,14 @@ impl Directory {
         for g in &snapshot.user_grants {
             let t = PermissionType::new(g.permission.as_str())
                 .map_err(|e| invalid("permission", &g.permission, &e))?;
-            facts.grant_user(g.login.clone(), group_id(g.group_id), [t]);
+            facts.grant_user(g.login.clone(), stored_group(g.group_id)?, [t]);
         }
         for g in &snapshot.company_grants {
             let t = PermissionType::new(g.permission.as_str())
                 .map_err(|e| invalid("permission", &g.permission, &e))?;
             let c = PermissionContext::new(g.context.as_str())
                 .map_err(|e| invalid("context", &g.context, &e))?;
-            facts.grant_company(g.customer_id.clone(), group_id(g.group_id), c, [t]);
+            facts.grant_company(g.customer_id.clone(), stored_group(g.group_id)?, c, [t]);
         }
         // Grants arrive one row per type; merge rows of one key into one set.
         facts.user_grants = merge_user_grants(std::mem::take(&mut facts.user_grants));
@@ -268,7 +275,7 @@ impl Directory {
         };
         let mut out = Vec::new();
         for g in self.groups().await? {
-            let id = group_id(g.id);
+            let Some(id) = group_id(g.id) else { continue };
             let effective = names(m.effective(&stored, id));
             if effective.is_empty() {
                 continue;
@@ -357,14 +364,12 @@ fn merge_company_grants(
 pub(crate) fn normalise_permissions(permissions: &[&str]) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for p in permissions {
-        let ok = !p.is_empty()
-            && p.len() <= 20
-            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ok {
+        // The syntax of a type has one owner: clientele_model's PermissionType.
+        if let Err(e) = PermissionType::new(*p) {
             return Err(ValidationError::Invalid {
                 field: "permission_key".into(),
                 value: (*p).to_owned(),
-                reason: "permission types are 1–20 ASCII letters, digits or _".into(),
+                reason: e.to_string(),
             }
             .into());
         }
@@ -372,8 +377,8 @@ pub(crate) fn normalise_permissions(permissions: &[&str]) -> Result<Vec<String>>
             out.push((*p).to_owned());
         }
     }
-    if out.iter().any(|p| p == "rw") {
-        out = vec!["rw".to_owned()];
+    if out.iter().any(|p| p == PermissionType::RW) {
+        out = vec![PermissionType::RW.to_owned()];
     }
     out.sort();
     Ok(out)

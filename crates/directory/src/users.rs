@@ -200,6 +200,18 @@ impl Directory {
         }
     }
 
+    /// The name of the source an add goes to: `named` when given, else the configured
+    /// `add_target`, else the first writable source. `NotFound` ([`Entity::Backend`]) for a
+    /// name no source has; `ReadOnly` when that source, or every source, is read-only.
+    pub fn add_target(&self, named: Option<&str>) -> Result<&str> {
+        let slot = match named {
+            Some(name) => self.slot(name)?,
+            None => self.target()?,
+        };
+        slot.writer()?;
+        Ok(slot.name())
+    }
+
     /// Adds a user to the configured target source (default: the first writable one).
     pub async fn add_customer_user(&self, new: NewCustomerUser, by: &str) -> Result<Added> {
         let name = self.target()?.name().to_owned();

@@ -63,6 +63,26 @@ impl Validity {
         }
     }
 
+    /// OTOBO's reading of a stored `valid_id` where it only asks "valid or not" (groups,
+    /// services): 1 is valid, 3 invalid-temporarily, anything else — 2, an unknown id, NULL —
+    /// invalid. Unlike [`from_id`](Self::from_id) it never fails: a row with an odd id still
+    /// loads, and grants nothing.
+    ///
+    /// ```
+    /// use clientele_model::Validity;
+    ///
+    /// assert_eq!(Validity::from_stored_id(Some(1)), Validity::Valid);
+    /// assert_eq!(Validity::from_stored_id(Some(3)), Validity::InvalidTemporarily);
+    /// assert_eq!(Validity::from_stored_id(Some(7)), Validity::Invalid);
+    /// assert_eq!(Validity::from_stored_id(None), Validity::Invalid);
+    /// ```
+    pub fn from_stored_id(id: Option<i64>) -> Self {
+        match id.map(Validity::from_id) {
+            Some(Ok(v)) => v,
+            _ => Validity::Invalid,
+        }
+    }
+
     /// `true` only for [`Validity::Valid`].
     pub fn is_valid(self) -> bool {
         self == Validity::Valid

@@ -16,24 +16,26 @@ use crate::output::{Table, json, say, timestamp};
 
 /// The source new users go to: the named one, else `add_target`, else the first writable one.
 pub fn target_source(dir: &Directory, named: Option<&str>) -> CliResult<String> {
-    let names = dir.source_names();
-    if let Some(n) = named.or(dir.config().add_target.as_deref()) {
-        return if names.iter().any(|x| x == n) {
-            Ok(n.to_owned())
-        } else {
-            Err(CliError::input(format!(
-                "no source is named {n:?}; the sources are {}",
-                names.join(", ")
-            )))
-        };
+    // The rule is the Directory's (`add_target`); this only words its refusals for a person.
+    match dir.add_target(named) {
+        Ok(name) => Ok(name.to_owned()),
+        Err(clientele::Error::NotFound {
+            entity: clientele::backend::Entity::Backend,
+            key,
+        }) => Err(CliError::input(format!(
+            "no source is named {key:?}; the sources are {}",
+            dir.source_names().join(", ")
+        ))),
+        Err(clientele::Error::ReadOnly { .. })
+            if named.is_none() && dir.config().add_target.is_none() =>
+        {
+            Err(
+                CliError::input("every source is read-only; there is nowhere to add a user")
+                    .hint("add a [[customer_user]] entry with type = \"db\""),
+            )
+        }
+        Err(e) => Err(e.into()),
     }
-    names
-        .into_iter()
-        .find(|n| dir.source_settings(n).is_some_and(|s| !s.read_only))
-        .ok_or_else(|| {
-            CliError::input("every source is read-only; there is nowhere to add a user")
-                .hint("add a [[customer_user]] entry with type = \"db\"")
-        })
 }
 
 fn map_of(dir: &Directory, source: &str) -> AttributeMap {
