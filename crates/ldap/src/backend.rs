@@ -85,6 +85,9 @@ pub struct LdapBackend {
     /// state per connection, and a second paged search started meanwhile invalidates the first
     /// one's cookie ("paged results cookie is invalid").
     pager: tokio::sync::Mutex<()>,
+    /// The members of `group_dn` and when they were read ([`LdapConfig::group_cache_ttl`]).
+    /// Readers share the lock; it is written only when the members are read again.
+    members: std::sync::RwLock<Option<(std::time::Instant, Arc<Members>)>>,
 }
 
 impl std::fmt::Debug for LdapBackend {
@@ -264,6 +267,7 @@ impl LdapBackend {
             scope: config.scope.to_ldap(),
             conn: ServiceConnection::new(connector, bind),
             pager: tokio::sync::Mutex::new(()),
+            members: std::sync::RwLock::new(None),
             settings,
             config,
         })
@@ -417,8 +421,31 @@ impl LdapBackend {
         self.conn.run(|ldap| search_op(ldap, req.clone())).await
     }
 
-    /// The members of the data group, when one is configured (one search, paged).
-    async fn group_members(&self) -> Result<Option<Members>> {
+    /// The members of the data group, when one is configured: kept for
+    /// [`group_cache_ttl`](LdapConfig::group_cache_ttl) seconds, read again after that.
+    async fn group_members(&self) -> Result<Option<Arc<Members>>> {
+        if self.config.group_dn.is_none() {
+            return Ok(None);
+        }
+        let ttl = std::time::Duration::from_secs(self.config.group_cache_ttl);
+        if !ttl.is_zero() {
+            let kept = self
+                .members
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_ref()
+                .filter(|(at, _)| at.elapsed() < ttl)
+                .map(|(_, m)| Arc::clone(m));
+            if kept.is_some() {
+                return Ok(kept);
+            }
+        }
+        self.fresh_group_members().await
+    }
+
+    /// The members of the data group read now (one search, paged), and kept for the next
+    /// look-ups.
+    async fn fresh_group_members(&self) -> Result<Option<Arc<Members>>> {
         let Some(group_dn) = &self.config.group_dn else {
             return Ok(None);
         };
@@ -439,7 +466,15 @@ impl LdapBackend {
             .flat_map(|e| e.values(&attr).iter())
             .map(|v| self.member_key(style, v))
             .collect();
-        Ok(Some(Members { style, set }))
+        let members = Arc::new(Members { style, set });
+        if self.config.group_cache_ttl > 0 {
+            *self
+                .members
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some((std::time::Instant::now(), Arc::clone(&members)));
+        }
+        Ok(Some(members))
     }
 
     fn member_key(&self, style: MembershipStyle, value: &str) -> String {
@@ -450,7 +485,7 @@ impl LdapBackend {
         }
     }
 
-    fn is_member(&self, members: &Option<Members>, entry: &Entry) -> bool {
+    fn is_member(&self, members: &Option<Arc<Members>>, entry: &Entry) -> bool {
         let Some(m) = members else { return true };
         match m.style {
             MembershipStyle::MemberDn => m.set.contains(&normalise_dn(&entry.dn)),
@@ -979,9 +1014,11 @@ impl BindAuthenticator for LdapBackend {
         async {
             let filter =
                 self.with_standard_filters(self.compiler.equality(self.key(), login), true);
+            // A password check reads the membership fresh: a user removed from the group
+            // cannot log in during the look-ups' cache time.
             let (entries, members) = tokio::try_join!(
                 self.fetch(filter, vec![self.key().to_owned()], Some(10)),
-                self.group_members()
+                self.fresh_group_members()
             )?;
             let found: Vec<&Entry> = entries
                 .iter()

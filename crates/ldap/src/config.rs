@@ -144,6 +144,11 @@ pub struct LdapConfig {
     /// Whether [`group_member_attribute`](Self::group_member_attribute) holds logins or DNs
     /// (default `member_uid`).
     pub group_member_style: MembershipStyle,
+    /// How long the members of [`group_dn`](Self::group_dn) are kept between reads, in
+    /// seconds (default 60; 0 reads them on every look-up and search). This is the delay
+    /// before a removal from the group takes effect for look-ups and searches; a password
+    /// check (bind) always reads the membership fresh, so a removed user cannot log in.
+    pub group_cache_ttl: u64,
     /// Login gate: only members of this group (or of a group below it) may log in (OTOBO
     /// `Customer::AuthModule::LDAP::GroupDN`). Needs [`access_attr`](Self::access_attr).
     pub auth_group_dn: Option<String>,
@@ -189,6 +194,7 @@ impl Default for LdapConfig {
             group_dn: None,
             group_member_attribute: "memberUid".into(),
             group_member_style: MembershipStyle::MemberUid,
+            group_cache_ttl: 60,
             auth_group_dn: None,
             access_attr: None,
             user_attr: MembershipStyle::MemberDn,

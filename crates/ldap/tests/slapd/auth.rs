@@ -206,3 +206,43 @@ async fn user_binds_never_rebind_the_service_connection() {
     // Still the reader after user binds, wrong or right.
     assert!(ldap.get("reader").await.unwrap().is_some());
 }
+
+/// The data group's members are kept for `group_cache_ttl` seconds: a removal from the group
+/// shows in look-ups once that time is over (at once with 0), while a bind always reads the
+/// membership fresh, so a removed user cannot log in meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs slapd: run scripts/test.sh"]
+async fn group_membership_is_kept_for_lookups_and_read_fresh_for_binds() {
+    let s = Slapd::start();
+    let group = format!("cn=customers-posix,{GROUPS}");
+    let kept = backend(LdapConfig {
+        group_dn: Some(group.clone()),
+        group_cache_ttl: 3_600,
+        ..config(&s)
+    });
+    let uncached = backend(LdapConfig {
+        group_dn: Some(group.clone()),
+        group_cache_ttl: 0,
+        ..config(&s)
+    });
+    assert!(kept.get("asmith").await.unwrap().is_some());
+    assert!(uncached.get("asmith").await.unwrap().is_some());
+
+    s.ldapadd(&format!(
+        "dn: {group}\nchangetype: modify\ndelete: memberUid\nmemberUid: asmith\n"
+    ));
+    assert!(
+        uncached.get("asmith").await.unwrap().is_none(),
+        "with a TTL of 0 the group is read on every look-up"
+    );
+    assert!(
+        kept.get("asmith").await.unwrap().is_some(),
+        "within the TTL the kept members answer"
+    );
+    assert!(
+        !kept.bind("asmith", &pw("asmith-secret")).await.unwrap(),
+        "a bind reads the membership fresh"
+    );
+    // The fresh read is kept for the look-ups that follow.
+    assert!(kept.get("asmith").await.unwrap().is_none());
+}
