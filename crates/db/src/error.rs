@@ -104,6 +104,10 @@ fn is_sqlite_busy(code: &str) -> bool {
 pub struct DatabaseFailure(DbErr);
 
 impl DatabaseFailure {
+    pub(crate) fn new(e: DbErr) -> Self {
+        DatabaseFailure(e)
+    }
+
     /// sea-orm's error.
     pub fn db_err(&self) -> &DbErr {
         &self.0

@@ -63,6 +63,7 @@ mod preferences;
 mod relations;
 mod retry;
 mod row;
+mod schema;
 mod search;
 mod sql;
 mod timeout;
@@ -87,6 +88,7 @@ pub use error::DatabaseFailure;
 pub use import::ImportOptions;
 pub use indexes::{enable_search_indexes, search_index_statements};
 pub use migration::Migrator;
+pub use schema::AddedColumn;
 /// The sea-orm version this crate is built on, for naming its types (`DatabaseConnection`, …).
 pub use sea_orm;
 pub use url::redact_url;

@@ -3,12 +3,10 @@
 use std::path::Path;
 
 use clientele::config::{Config, CustomerUserConfig, redact_url};
-use clientele::db::sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
-use clientele::model::{AttributeMap, StorageType, keys};
 use serde_json::json;
 
 use crate::Context;
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::output::{Table, json, say};
 
 /// OTOBO's names of the source slots.
@@ -105,14 +103,14 @@ fn on_off(b: bool) -> &'static str {
 pub async fn init(ctx: &Context, search_indexes: bool) -> CliResult {
     let mut report = Vec::new();
     for (i, (name, db)) in ctx.opened.databases.iter().enumerate() {
-        let conn = db.connection();
         let cfg = db.config();
-        let mut added = add_missing_columns(conn, &cfg.table, &cfg.settings.map).await?;
-        if i == 0 {
-            added.extend(
-                add_missing_columns(conn, &cfg.company_table, &cfg.company_settings.map).await?,
-            );
-        }
+        // The company table belongs to the first database source.
+        let added: Vec<String> = db
+            .add_map_columns(i == 0)
+            .await?
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let indexes = if !search_indexes {
             "not requested"
         } else if cfg.table != "customer_user" {
@@ -146,70 +144,4 @@ pub async fn init(ctx: &Context, search_indexes: bool) -> CliResult {
         say("no database source configured; nothing to create");
     }
     Ok(())
-}
-
-fn identifier(name: &str) -> CliResult<&str> {
-    let mut chars = name.chars();
-    let ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok {
-        Ok(name)
-    } else {
-        Err(CliError::input(format!(
-            "{name:?} is not a plain SQL identifier (letters, digits, _); create that column yourself"
-        )))
-    }
-}
-
-fn quote(backend: DatabaseBackend, name: &str) -> String {
-    match backend {
-        DatabaseBackend::MySql => format!("`{name}`"),
-        _ => format!("\"{name}\""),
-    }
-}
-
-async fn add_missing_columns(
-    conn: &DatabaseConnection,
-    table: &str,
-    map: &AttributeMap,
-) -> CliResult<Vec<String>> {
-    let backend = conn.get_database_backend();
-    let run = |sql: String| conn.execute_raw(Statement::from_string(backend, sql));
-    let t = quote(backend, identifier(table)?);
-    if run(format!("SELECT 1 FROM {t} WHERE 1 = 0")).await.is_err() {
-        return Err(CliError::input(format!(
-            "table {table} does not exist and Clientele's migrations don't create it"
-        ))
-        .hint("create it, or point `table` / `company_table` at an existing table"));
-    }
-    let mut added = Vec::new();
-    for row in map.rows() {
-        if row.storage_type == StorageType::DynamicField || row.key == keys::PASSWORD {
-            continue;
-        }
-        let c = quote(backend, identifier(&row.storage)?);
-        // Qualified: SQLite reads an unknown bare "name" as a string literal, not an error.
-        if run(format!("SELECT {t}.{c} FROM {t} WHERE 1 = 0"))
-            .await
-            .is_ok()
-        {
-            continue;
-        }
-        let ty = match row.storage_type {
-            StorageType::Integer => "INTEGER".to_owned(),
-            _ => format!("VARCHAR({})", row.effective_max_length()),
-        };
-        run(format!("ALTER TABLE {t} ADD COLUMN {c} {ty} NULL"))
-            .await
-            .map_err(|e| {
-                CliError::from(clientele::Error::backend(
-                    table,
-                    format!("adding column {}: {e}", row.storage),
-                ))
-            })?;
-        added.push(format!("{table}.{} {ty} (for {})", row.storage, row.key));
-    }
-    Ok(added)
 }
