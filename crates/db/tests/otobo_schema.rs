@@ -21,7 +21,7 @@ use clientele_model::{
     AttributeMap, AttributeMapping, EmailCheck, NewCustomerUser, Rules, StorageType, Validity,
 };
 
-use common::{Kind, TestDb};
+use common::{Kind, TestDb, exec};
 
 /// sha256("secret") in hex: OTOBO's default `CryptType`.
 const SHA256_SECRET: &str = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
@@ -161,21 +161,10 @@ async fn otobo_database(kind: Kind) -> TestDb {
     let test_db = TestDb::empty(kind).await;
     let db = test_db.connect(DbConfig::default()).await;
     for sql in otobo_ddl(kind).into_iter().chain(otobo_rows()) {
-        exec(&db, &sql).await;
+        exec(db.connection(), &sql).await;
     }
     let _ = db.connection().close_by_ref().await;
     test_db
-}
-
-async fn exec(db: &clientele_db::DbBackend, sql: &str) {
-    use clientele_db::sea_orm::{ConnectionTrait, Statement};
-    let conn = db.connection();
-    conn.execute_raw(Statement::from_string(
-        conn.get_database_backend(),
-        sql.to_owned(),
-    ))
-    .await
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 fn term(t: &str, valid_only: bool) -> UserQuery {
@@ -387,15 +376,13 @@ async fn foreign_table(kind: Kind) {
     config.settings.search_fields = vec!["uid".into(), "family".into(), "room".into()];
     config.settings.postmaster_fields = vec!["mail".into()];
     let db = test_db.connect(config.clone()).await;
-    exec(
-        &db,
+    exec(db.connection(),
         "CREATE TABLE crm_contacts (uid VARCHAR(100) NOT NULL PRIMARY KEY, given VARCHAR(100) NOT NULL, \
          family VARCHAR(100) NOT NULL, mail VARCHAR(150) NOT NULL, org VARCHAR(150) NOT NULL, \
          secret VARCHAR(128) NULL, room VARCHAR(20) NULL, level INTEGER NULL)",
     )
     .await;
-    exec(
-        &db,
+    exec(db.connection(),
         "INSERT INTO crm_contacts VALUES ('kim', 'Kim', 'Park', 'kim@park.kr', 'PARK', NULL, 'R-1', 3)",
     )
     .await;
@@ -490,8 +477,7 @@ on!(mysql, crate::common::Kind::MySql, #[ignore = "needs MariaDB: run scripts/te
 async fn case_duplicates_stop_the_postgres_migration() {
     let test_db = otobo_database(Kind::Postgres).await;
     let db = test_db.connect(DbConfig::default()).await;
-    exec(
-        &db,
+    exec(db.connection(),
         "INSERT INTO customer_user (login, email, customer_id, first_name, last_name, valid_id, \
          create_time, create_by, change_time, change_by) VALUES ('MMUSTERMANN', 'x@y.de', 'MUSTER', \
          'M', 'M', 1, now(), 1, now(), 1)",
@@ -513,8 +499,7 @@ async fn password_goes_to_the_exact_case(kind: Kind) {
     use clientele_db::sea_orm::{ConnectionTrait, Statement};
     let test_db = otobo_database(kind).await;
     let db = test_db.connect(DbConfig::default()).await;
-    exec(
-        &db,
+    exec(db.connection(),
         "INSERT INTO customer_user (login, email, customer_id, pw, first_name, last_name, valid_id, \
          create_time, create_by, change_time, change_by) VALUES ('MMUSTERMANN', 'x@y.de', 'MUSTER', \
          'old-hash', 'M', 'M', 1, '2023-05-04 10:11:12', 1, '2023-05-04 10:11:12', 1)",

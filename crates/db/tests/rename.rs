@@ -9,20 +9,9 @@ mod common;
 use std::sync::Arc;
 
 use clientele_db::DbBackend;
-use clientele_db::sea_orm::{ConnectionTrait, Statement};
 use clientele_directory::{Directory, DirectoryConfig, Source};
 use clientele_model::{CustomerUserChanges, NewCustomerCompany, NewCustomerUser, keys};
 use common::{Fixture, Kind};
-
-async fn exec(db: &DbBackend, sql: &str) {
-    let conn = db.connection();
-    conn.execute_raw(Statement::from_string(
-        conn.get_database_backend(),
-        sql.to_owned(),
-    ))
-    .await
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
 
 fn directory(db: &Arc<DbBackend>) -> Directory {
     let mut config = DirectoryConfig::default();
@@ -37,7 +26,8 @@ fn directory(db: &Arc<DbBackend>) -> Directory {
         .unwrap()
 }
 
-async fn rename_is_one_transaction(kind: Kind, refuse_preference_moves: &[&str]) {
+/// A fresh database with `jdoe` (company ACME, `rw` on `billing`, preference `UserLanguage`).
+async fn seeded(kind: Kind) -> (Fixture, Directory) {
     let fx = Fixture::new(kind).await;
     let dir = directory(&fx.db);
     dir.add_company(NewCustomerCompany::new("ACME", "Acme"), "1")
@@ -56,8 +46,13 @@ async fn rename_is_one_transaction(kind: Kind, refuse_preference_moves: &[&str])
     dir.set_preference("jdoe", "UserLanguage", "de")
         .await
         .unwrap();
+    (fx, dir)
+}
+
+async fn rename_is_one_transaction(kind: Kind, refuse_preference_moves: &[&str]) {
+    let (fx, dir) = seeded(kind).await;
     for sql in refuse_preference_moves {
-        exec(&fx.db, sql).await;
+        fx.exec(sql).await;
     }
 
     let renamed = dir
@@ -83,24 +78,7 @@ async fn rename_is_one_transaction(kind: Kind, refuse_preference_moves: &[&str])
 }
 
 async fn rename_moves_everything(kind: Kind) {
-    let fx = Fixture::new(kind).await;
-    let dir = directory(&fx.db);
-    dir.add_company(NewCustomerCompany::new("ACME", "Acme"), "1")
-        .await
-        .unwrap();
-    dir.add_customer_user(
-        NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
-        "1",
-    )
-    .await
-    .unwrap();
-    dir.add_group("billing", "1").await.unwrap();
-    dir.grant_user("jdoe", "billing", &["rw"], "1")
-        .await
-        .unwrap();
-    dir.set_preference("jdoe", "UserLanguage", "de")
-        .await
-        .unwrap();
+    let (fx, dir) = seeded(kind).await;
     dir.update_customer_user(
         "jdoe",
         CustomerUserChanges::new().set(keys::LOGIN, "john.doe"),

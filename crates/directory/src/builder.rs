@@ -63,7 +63,7 @@ impl DirectoryBuilder {
     }
 
     /// Sets the feed on which this Directory announces its writes and hears of other
-    /// instances' (see [`changes`](crate::changes)); start listening with
+    /// instances' (see [`clientele_backend::changes`]); start listening with
     /// [`Directory::follow_changes`].
     pub fn change_feed(mut self, feed: Arc<dyn ChangeFeed>) -> Self {
         self.feed = Some(feed);

@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 
 use clientele_backend::changes::Change;
-use clientele_backend::error::{Entity, Error, Result};
+use clientele_backend::error::{Error, Result};
 use clientele_backend::{ImportReport, ImportRow, RejectedRow};
-use clientele_model::{NewCustomerUser, keys};
+use clientele_model::NewCustomerUser;
 use tracing::Instrument;
 
 use crate::Directory;
@@ -157,16 +157,7 @@ impl Directory {
             return Err(missing_company(&user));
         }
         // The target refuses its own taken logins atomically; the other sources are asked.
-        for other in self.inner.slots.iter().filter(|s| !std::ptr::eq(*s, slot)) {
-            if other.get(user.login.as_str()).await?.is_some() {
-                return Err(Error::AlreadyExists {
-                    entity: Entity::CustomerUser,
-                    field: keys::LOGIN.into(),
-                    value: user.login.to_string(),
-                    backend: Some(other.name().to_owned()),
-                });
-            }
-        }
+        self.login_unused(&user.login, Some(slot)).await?;
         let mut row = ImportRow::new(user);
         if let Some(password) = new.password.filter(|p| !p.is_empty()) {
             row.password_hash = Some(self.hash(&password).await?);

@@ -6,7 +6,8 @@
 //! keeps logins unique across sources, refuses writes to read-only sources with
 //! [`Error::ReadOnly`], caches per source, hashes and verifies passwords through
 //! `clientele-password`, answers effective permissions through `clientele-permissions`, and
-//! announces every write on a [`ChangeFeed`](clientele_backend::changes::ChangeFeed).
+//! announces every write on a [`ChangeFeed`] (the
+//! contract crate's `changes` module).
 //!
 //! It is split by concern, one module a facet, so a change has one place to go:
 //!

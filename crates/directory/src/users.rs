@@ -234,16 +234,7 @@ impl Directory {
         let writer = slot.writer()?.clone();
         let user = new.validate(&slot.rules())?;
         self.check_company(slot, &user).await?;
-        for other in &self.inner.slots {
-            if other.get(user.login.as_str()).await?.is_some() {
-                return Err(Error::AlreadyExists {
-                    entity: Entity::CustomerUser,
-                    field: keys::LOGIN.into(),
-                    value: user.login.to_string(),
-                    backend: Some(other.name().to_owned()),
-                });
-            }
-        }
+        self.login_unused(&user.login, None).await?;
         let (password, generated) = match new.password {
             Some(p) if !p.is_empty() => (p, None),
             _ => {
@@ -267,6 +258,28 @@ impl Directory {
             source: slot.name().to_owned(),
             generated_password: generated,
         })
+    }
+
+    /// Refuses a login that a source already has (login uniqueness across sources), naming
+    /// the source. `except` is a source left out: one that refuses taken logins itself,
+    /// atomically, when it stores the user.
+    pub(crate) async fn login_unused(&self, login: &Login, except: Option<&Slot>) -> Result<()> {
+        let others = self
+            .inner
+            .slots
+            .iter()
+            .filter(|s| except.is_none_or(|e| !std::ptr::eq(*s, e)));
+        for other in others {
+            if other.get(login.as_str()).await?.is_some() {
+                return Err(Error::AlreadyExists {
+                    entity: Entity::CustomerUser,
+                    field: keys::LOGIN.into(),
+                    value: login.to_string(),
+                    backend: Some(other.name().to_owned()),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Refuses a user whose primary company must exist and does not.
@@ -347,16 +360,7 @@ impl Directory {
         let updated = changes.apply(&current, &slot.rules())?;
         let renamed = updated.login.as_str() != current.login.as_str();
         if renamed && !updated.login.eq_ignore_case(current.login.as_str()) {
-            for other in &self.inner.slots {
-                if other.get(updated.login.as_str()).await?.is_some() {
-                    return Err(Error::AlreadyExists {
-                        entity: Entity::CustomerUser,
-                        field: keys::LOGIN.into(),
-                        value: updated.login.to_string(),
-                        backend: Some(other.name().to_owned()),
-                    });
-                }
-            }
+            self.login_unused(&updated.login, None).await?;
         }
         if updated.customer_id != current.customer_id {
             self.check_company(slot, &updated).await?;

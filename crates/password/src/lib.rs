@@ -11,7 +11,7 @@
 //! `needs_rehash` so the caller can store a fresh hash (see [`HashFormat`] for the
 //! formats and [`PasswordHasher::verify`] for the rules).
 //!
-//! Plain-text passwords are always a [`Password`](clientele_model::Password), which never
+//! Plain-text passwords are always a [`Password`], which never
 //! prints and is zeroised on drop; no error of this crate carries one.
 //!
 //! ```

@@ -84,7 +84,8 @@ async fn admin(kind: Kind) -> (DatabaseConnection, String) {
     (conn, base)
 }
 
-async fn exec(conn: &DatabaseConnection, sql: &str) {
+/// Runs one SQL statement as given (a test's own DDL or an OTOBO-style raw write).
+pub async fn exec(conn: &DatabaseConnection, sql: &str) {
     conn.execute_raw(Statement::from_string(
         conn.get_database_backend(),
         sql.to_owned(),
