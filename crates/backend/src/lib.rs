@@ -42,6 +42,8 @@
 #![warn(missing_docs)]
 
 pub mod changes;
+#[cfg(feature = "testkit")]
+pub mod conformance;
 pub mod error;
 pub mod matching;
 mod memory;

@@ -1,5 +1,8 @@
-//! The conformance suite: one public async function per behaviour every customer-user backend
-//! must show, run through a [`Directory`] over the backend under test.
+//! The Directory-level conformance suite: one public async function per behaviour every
+//! customer-user backend must show, run through a [`Directory`] over the backend under test —
+//! the behaviours that need the Directory's validation, hashing, caching or merging. What a
+//! store must do on its own is checked one level down, against its trait objects, by
+//! `clientele_backend::conformance` (feature `testkit` of the contract crate).
 //!
 //! A backend crate runs the whole suite with [`conformance_suite!`](crate::conformance_suite)
 //! and a [`Harness`] that builds a fresh, empty Directory per test (a new database, a new
