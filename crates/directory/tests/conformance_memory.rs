@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use clientele_backend::{CompanySettings, InMemoryBackend, SourceSettings};
 use clientele_directory::Directory;
-use clientele_directory::conformance::Harness;
+use clientele_directory::conformance::{Harness, trials};
 
 struct Memory(Directory);
 
@@ -18,10 +18,6 @@ impl Harness for Memory {
         &self.0
     }
     async fn teardown(self) {}
-}
-
-mod uncached {
-    clientele_directory::conformance_suite!(super::Memory);
 }
 
 /// The same store behind a one-hour cache: every write through the Directory must drop what it
@@ -45,6 +41,9 @@ impl Harness for CachedMemory {
     async fn teardown(self) {}
 }
 
-mod cached {
-    clientele_directory::conformance_suite!(super::CachedMemory);
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let mut all = trials::<Memory>("uncached", None);
+    all.extend(trials::<CachedMemory>("cached", None));
+    libtest_mimic::run(&args, all).exit();
 }

@@ -4,10 +4,11 @@
 //! store must do on its own is checked one level down, against its trait objects, by
 //! `clientele_backend::conformance` (feature `testkit` of the contract crate).
 //!
-//! A backend crate runs the whole suite with [`conformance_suite!`](crate::conformance_suite)
-//! and a [`Harness`] that builds a fresh, empty Directory per test (a new database, a new
-//! store) with default settings (OTOBO's: case-insensitive, prefix and suffix `*`, email
-//! uniqueness on, company required) and removes it afterwards:
+//! Every behaviour function registers itself, so nothing keeps a list of them. A backend crate
+//! runs them all with a [`Harness`] that builds a fresh, empty Directory per test (a new
+//! database, a new store) with default settings (OTOBO's: case-insensitive, prefix and suffix
+//! `*`, email uniqueness on, company required) and removes it afterwards, and [`trials`] in a
+//! test target with `harness = false` (one named test per behaviour):
 //!
 //! ```ignore
 //! struct Memory(Directory);
@@ -17,12 +18,19 @@
 //!     fn directory(&self) -> &Directory { &self.0 }
 //!     async fn teardown(self) {}
 //! }
-//! clientele_directory::conformance_suite!(Memory);
-//! // server-backed: clientele_directory::conformance_suite!(Postgres, #[ignore = "needs PostgreSQL"]);
+//! fn main() {
+//!     let args = libtest_mimic::Arguments::from_args();
+//!     let trials = clientele_directory::conformance::trials::<Memory>("memory", None);
+//!     // server-backed: trials::<Postgres>("postgres", Some("needs PostgreSQL"))
+//!     libtest_mimic::run(&args, trials).exit();
+//! }
 //! ```
 //!
 //! Every function panics with a message naming the behaviour when the backend misbehaves.
-//! The calling crate needs `tokio` (macros, rt-multi-thread) and `async-trait` as dev-dependencies.
+//! The calling crate needs `libtest-mimic` and `async-trait` as dev-dependencies.
+
+use std::future::Future;
+use std::pin::Pin;
 
 use async_trait::async_trait;
 use clientele_model::search::{
@@ -55,6 +63,67 @@ pub trait Harness: Sized + Send + Sync {
     fn directory(&self) -> &Directory;
     /// Removes the store (drops the database, deletes the file).
     async fn teardown(self);
+}
+
+/// One registered behaviour (see [`trials`]).
+pub struct Case {
+    /// The behaviour's name (its function's).
+    pub name: &'static str,
+    /// Runs it through a Directory.
+    pub run: for<'a> fn(&'a Directory) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>,
+}
+
+inventory::collect!(Case);
+
+/// Registers a behaviour function, so [`trials`] runs it without a hand-kept list.
+macro_rules! case {
+    ($name:ident) => {
+        const _: () = {
+            fn run<'a>(
+                dir: &'a $crate::Directory,
+            ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+                Box::pin($name(dir))
+            }
+            inventory::submit! {
+                $crate::conformance::Case { name: stringify!($name), run }
+            }
+        };
+    };
+}
+pub(crate) use case;
+
+/// One `libtest-mimic` trial per registered behaviour, named `prefix::behaviour`, each on a
+/// fresh Directory from `H` in a runtime of its own. `ignored` marks them all ignored with that
+/// reason (server-backed stores; `--include-ignored` runs them).
+pub fn trials<H: Harness + 'static>(
+    prefix: &str,
+    ignored: Option<&str>,
+) -> Vec<libtest_mimic::Trial> {
+    let mut cases: Vec<&Case> = inventory::iter::<Case>.into_iter().collect();
+    cases.sort_by_key(|c| c.name);
+    cases
+        .into_iter()
+        .map(|case| {
+            let run = case.run;
+            let trial = libtest_mimic::Trial::test(format!("{prefix}::{}", case.name), move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("tokio runtime: {e}"))?;
+                rt.block_on(async {
+                    let harness = H::setup().await;
+                    run(harness.directory()).await;
+                    harness.teardown().await;
+                });
+                Ok(())
+            });
+            match ignored {
+                Some(_) => trial.with_ignored_flag(true),
+                None => trial,
+            }
+        })
+        .collect()
 }
 
 /// The email domain the suite uses (OTOBO's default deny pattern refuses `example.*`).
@@ -161,38 +230,4 @@ fn assert_exists<T: std::fmt::Debug>(result: Result<T, Error>, field: &str) {
         Err(Error::AlreadyExists { field: f, .. }) => assert_eq!(f, field),
         other => panic!("expected AlreadyExists on {field}, got {other:?}"),
     }
-}
-
-/// Runs every behaviour for a harness; generated one test each by [`conformance_suite!`](crate::conformance_suite).
-#[macro_export]
-macro_rules! conformance_suite {
-    ($harness:ty $(, #[$attr:meta])* $(,)?) => {
-        $crate::conformance_suite!(@all $harness, [$(#[$attr])*],
-            add_get_round_trip, unusual_logins_round_trip, lookup_is_case_insensitive,
-            generated_password_on_blank, given_password_authenticates, failed_logins_look_alike,
-            invalid_users_cannot_log_in, duplicate_login_refused, duplicate_email_refused,
-            missing_company_refused, required_fields_named, invalid_email_refused,
-            overlong_values_refused, control_characters_refused, search_words_and_wildcards,
-            search_operators, search_is_case_insensitive, search_metacharacters_are_literal,
-            search_valid_only, search_limit, email_search_is_exact, login_search,
-            customer_id_search, search_hit_display, detail_search, detail_search_many_customer_ids,
-            update_changes_only_what_is_given, update_missing_user_is_not_found, rename,
-            invalidate_instead_of_delete, stale_update_conflicts, customer_ids_order,
-            relations_idempotent, grants_replace, services_with_defaults, preferences,
-            tokens_single_use, companies, set_password, customer_id_list,
-            concurrent_adds_one_winner, merged_record, permissions_without_group_support
-        );
-    };
-    (@all $harness:ty, $attrs:tt, $($name:ident),* $(,)?) => {
-        $( $crate::conformance_suite!(@one $harness, $attrs, $name); )*
-    };
-    (@one $harness:ty, [$(#[$attr:meta])*], $name:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        $(#[$attr])*
-        async fn $name() {
-            let harness = <$harness as $crate::conformance::Harness>::setup().await;
-            $crate::conformance::$name($crate::conformance::Harness::directory(&harness)).await;
-            <$harness as $crate::conformance::Harness>::teardown(harness).await;
-        }
-    };
 }

@@ -2,6 +2,7 @@
 //! merged record.
 
 use super::*;
+use crate::conformance::case;
 
 /// `customer_ids`: secondary ids, then the primary, then relations, without duplicates.
 pub async fn customer_ids_order(dir: &Directory) {
@@ -29,6 +30,7 @@ pub async fn customer_ids_order(dir: &Directory) {
         other => panic!("customer_ids of an unknown user must be NotFound, got {other:?}"),
     }
 }
+case!(customer_ids_order);
 
 /// Relating is idempotent and can be undone; relating to an unknown company is refused.
 pub async fn relations_idempotent(dir: &Directory) {
@@ -59,6 +61,7 @@ pub async fn relations_idempotent(dir: &Directory) {
     let snap = dir.relation_snapshot().await.expect("snapshot");
     assert!(snap.user_companies.is_empty());
 }
+case!(relations_idempotent);
 
 /// Setting a grant replaces the (user, group) set; `rw` stands for all (SPEC §6.2).
 pub async fn grants_replace(dir: &Directory) {
@@ -118,6 +121,7 @@ pub async fn grants_replace(dir: &Directory) {
             .is_err()
     );
 }
+case!(grants_replace);
 
 /// Default services apply only to users without services of their own; invalid ones never count.
 pub async fn services_with_defaults(dir: &Directory) {
@@ -152,6 +156,7 @@ pub async fn services_with_defaults(dir: &Directory) {
         ["Email"]
     );
 }
+case!(services_with_defaults);
 
 /// Preferences round-trip; protected keys are refused, naming the key.
 pub async fn preferences(dir: &Directory) {
@@ -195,6 +200,7 @@ pub async fn preferences(dir: &Directory) {
         "prefs"
     );
 }
+case!(preferences);
 
 /// One-time tokens work exactly once; a new token replaces the old.
 pub async fn tokens_single_use(dir: &Directory) {
@@ -224,6 +230,7 @@ pub async fn tokens_single_use(dir: &Directory) {
         "token not stored in plain text"
     );
 }
+case!(tokens_single_use);
 
 /// Companies: add, get, search, update; duplicate id or name refused.
 pub async fn companies(dir: &Directory) {
@@ -293,6 +300,7 @@ pub async fn companies(dir: &Directory) {
         .is_err()
     );
 }
+case!(companies);
 
 /// The merged record has user, company and preference attributes (OTOBO `CustomerUserDataGet`).
 pub async fn merged_record(dir: &Directory) {
@@ -328,6 +336,7 @@ pub async fn merged_record(dir: &Directory) {
         "the user's validity wins"
     );
 }
+case!(merged_record);
 
 /// With customer-group support off (OTOBO's default) every user has every type on every
 /// valid group and nothing on an invalid one.
@@ -365,3 +374,4 @@ pub async fn permissions_without_group_support(dir: &Directory) {
         "unknown user is an error"
     );
 }
+case!(permissions_without_group_support);

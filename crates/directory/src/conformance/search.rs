@@ -1,6 +1,7 @@
 //! Term, email, login, customer-id and detail searches, and customer-id lists.
 
 use super::*;
+use crate::conformance::case;
 
 async fn search_fixture(dir: &Directory) {
     seed_companies(dir).await;
@@ -26,6 +27,7 @@ pub async fn search_words_and_wildcards(dir: &Directory) {
     expect_logins(dir, "nomatch", &[]).await;
     expect_logins(dir, "Müll", &["mmueller"]).await;
 }
+case!(search_words_and_wildcards);
 
 /// `+`/`AND`, `OR` and `!` work as in OTOBO.
 pub async fn search_operators(dir: &Directory) {
@@ -37,6 +39,7 @@ pub async fn search_operators(dir: &Directory) {
     expect_logins(dir, "jsmith+!john", &[]).await;
     expect_logins(dir, "jsmith+!nomatch", &["jsmith"]).await;
 }
+case!(search_operators);
 
 /// Searches ignore case by default (SearchCaseSensitive = 0), including non-ASCII letters.
 pub async fn search_is_case_insensitive(dir: &Directory) {
@@ -45,6 +48,7 @@ pub async fn search_is_case_insensitive(dir: &Directory) {
     expect_logins(dir, "MÜLLER", &["mmueller"]).await;
     expect_logins(dir, "müller", &["mmueller"]).await;
 }
+case!(search_is_case_insensitive);
 
 /// `%`, `_` and `\` in a term are literal characters, never SQL wildcards.
 pub async fn search_metacharacters_are_literal(dir: &Directory) {
@@ -62,6 +66,7 @@ pub async fn search_metacharacters_are_literal(dir: &Directory) {
     expect_logins(dir, "' OR '1'='1", &[]).await;
     expect_logins(dir, "*)(uid=*", &[]).await;
 }
+case!(search_metacharacters_are_literal);
 
 /// Invalid users are hidden unless asked for; searches are valid-only by default.
 pub async fn search_valid_only(dir: &Directory) {
@@ -79,6 +84,7 @@ pub async fn search_valid_only(dir: &Directory) {
         .expect("invalidate");
     expect_logins(dir, "smith", &[]).await;
 }
+case!(search_valid_only);
 
 /// The limit caps the result.
 pub async fn search_limit(dir: &Directory) {
@@ -96,6 +102,7 @@ pub async fn search_limit(dir: &Directory) {
         6
     );
 }
+case!(search_limit);
 
 /// Email (postmaster) search is exact and ignores case; no substring, no wildcard.
 pub async fn email_search_is_exact(dir: &Directory) {
@@ -117,6 +124,7 @@ pub async fn email_search_is_exact(dir: &Directory) {
             .is_empty()
     );
 }
+case!(email_search_is_exact);
 
 /// Login search is exact, with `*` as an explicit wildcard (SPEC §6.7).
 pub async fn login_search(dir: &Directory) {
@@ -141,6 +149,7 @@ pub async fn login_search(dir: &Directory) {
     );
     assert_eq!(logins(dir, CustomerUserSearch::login("x_y")).await, ["x_y"]);
 }
+case!(login_search);
 
 /// Customer-id search takes `*` wildcards; the raw form is exact with `*` literal.
 pub async fn customer_id_search(dir: &Directory) {
@@ -178,6 +187,7 @@ pub async fn customer_id_search(dir: &Directory) {
         6
     );
 }
+case!(customer_id_search);
 
 /// Search hits carry OTOBO's `"First Last" <email>` display string and their source.
 pub async fn search_hit_display(dir: &Directory) {
@@ -196,6 +206,7 @@ pub async fn search_hit_display(dir: &Directory) {
         dir.source_names().first().cloned()
     );
 }
+case!(search_hit_display);
 
 /// Detail search: conditions, selections, exclusions, order and count.
 pub async fn detail_search(dir: &Directory) {
@@ -258,6 +269,7 @@ pub async fn detail_search(dir: &Directory) {
         "count ignores limit and order"
     );
 }
+case!(detail_search);
 
 /// A detail search accepts a company-id list of any size (OTOBO splits at 1 000).
 pub async fn detail_search_many_customer_ids(dir: &Directory) {
@@ -278,6 +290,7 @@ pub async fn detail_search_many_customer_ids(dir: &Directory) {
         .collect();
     assert_eq!(found, ["asmithers"]);
 }
+case!(detail_search_many_customer_ids);
 
 /// `customer_id_list`: distinct primary ids, filterable, valid-only by default.
 pub async fn customer_id_list(dir: &Directory) {
@@ -310,3 +323,4 @@ pub async fn customer_id_list(dir: &Directory) {
         3
     );
 }
+case!(customer_id_list);

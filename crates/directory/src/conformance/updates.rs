@@ -1,6 +1,7 @@
 //! Updates, renames, validity, conflicts, password changes and concurrent adds.
 
 use super::*;
+use crate::conformance::case;
 
 /// Update changes the given attributes and keeps the others; clearing works with `""`.
 pub async fn update_changes_only_what_is_given(dir: &Directory) {
@@ -49,6 +50,7 @@ pub async fn update_changes_only_what_is_given(dir: &Directory) {
         keys::CUSTOMER_ID,
     );
 }
+case!(update_changes_only_what_is_given);
 
 /// Updating a user that does not exist is an error (SPEC §6.8).
 pub async fn update_missing_user_is_not_found(dir: &Directory) {
@@ -69,6 +71,7 @@ pub async fn update_missing_user_is_not_found(dir: &Directory) {
         other => panic!("expected NotFound, got {other:?}"),
     }
 }
+case!(update_missing_user_is_not_found);
 
 /// A rename moves the user, its preferences and relations; a taken login is refused.
 pub async fn rename(dir: &Directory) {
@@ -126,6 +129,7 @@ pub async fn rename(dir: &Directory) {
         .expect("case-only rename");
     assert_eq!(u.login, "AFTER");
 }
+case!(rename);
 
 /// Users are invalidated, never deleted: still readable, gone from default searches.
 pub async fn invalidate_instead_of_delete(dir: &Directory) {
@@ -154,6 +158,7 @@ pub async fn invalidate_instead_of_delete(dir: &Directory) {
         ["leaver"]
     );
 }
+case!(invalidate_instead_of_delete);
 
 /// An update based on a stale read gets `Conflict`, never a silent overwrite.
 pub async fn stale_update_conflicts(dir: &Directory) {
@@ -192,6 +197,7 @@ pub async fn stale_update_conflicts(dir: &Directory) {
         Some("First")
     );
 }
+case!(stale_update_conflicts);
 
 /// `set_password` replaces the password; the old one stops working.
 pub async fn set_password(dir: &Directory) {
@@ -218,6 +224,7 @@ pub async fn set_password(dir: &Directory) {
         keys::PASSWORD,
     );
 }
+case!(set_password);
 
 /// Concurrent adds of one login: exactly one succeeds, the rest get `AlreadyExists`.
 pub async fn concurrent_adds_one_winner(dir: &Directory) {
@@ -244,3 +251,4 @@ pub async fn concurrent_adds_one_winner(dir: &Directory) {
     }
     assert_eq!(ok, 1, "exactly one concurrent add may win");
 }
+case!(concurrent_adds_one_winner);

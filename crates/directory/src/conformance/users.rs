@@ -1,6 +1,7 @@
 //! Adding and reading users, passwords and authentication, and what an add refuses.
 
 use super::*;
+use crate::conformance::case;
 
 /// Every standard attribute survives an add and a get unchanged.
 pub async fn add_get_round_trip(dir: &Directory) {
@@ -50,6 +51,7 @@ pub async fn add_get_round_trip(dir: &Directory) {
             || u.audit == Default::default()
     );
 }
+case!(add_get_round_trip);
 
 /// Logins with non-Latin scripts, `&`, `_`, `%`, quotes and backslashes are stored exactly.
 pub async fn unusual_logins_round_trip(dir: &Directory) {
@@ -77,6 +79,7 @@ pub async fn unusual_logins_round_trip(dir: &Directory) {
     );
     assert!(dir.customer_user("a&b_").await.expect("get").is_none());
 }
+case!(unusual_logins_round_trip);
 
 /// Look-up by login ignores case by default (OTOBO `CaseSensitive = 0`).
 pub async fn lookup_is_case_insensitive(dir: &Directory) {
@@ -93,6 +96,7 @@ pub async fn lookup_is_case_insensitive(dir: &Directory) {
     assert!(dir.customer_user("jdoe ").await.expect("get").is_none());
     assert!(dir.customer_user("").await.expect("get").is_none());
 }
+case!(lookup_is_case_insensitive);
 
 /// A blank password is replaced by a generated one (16 characters), returned once, that works.
 pub async fn generated_password_on_blank(dir: &Directory) {
@@ -125,6 +129,7 @@ pub async fn generated_password_on_blank(dir: &Directory) {
         "an empty password counts as blank"
     );
 }
+case!(generated_password_on_blank);
 
 /// A given password authenticates; the login's case follows the lookup rule (SPEC §6.9).
 pub async fn given_password_authenticates(dir: &Directory) {
@@ -148,6 +153,7 @@ pub async fn given_password_authenticates(dir: &Directory) {
         "Alice"
     );
 }
+case!(given_password_authenticates);
 
 /// Unknown user, wrong password and empty password all give the same error.
 pub async fn failed_logins_look_alike(dir: &Directory) {
@@ -183,6 +189,7 @@ pub async fn failed_logins_look_alike(dir: &Directory) {
     assert_eq!(prefs.get("UserLoginFailed").map(String::as_str), Some("0"));
     assert!(prefs.contains_key("UserLastLogin"));
 }
+case!(failed_logins_look_alike);
 
 /// Invalid and invalid-temporarily users cannot log in, with the same error.
 pub async fn invalid_users_cannot_log_in(dir: &Directory) {
@@ -210,6 +217,7 @@ pub async fn invalid_users_cannot_log_in(dir: &Directory) {
             .expect("valid again");
     }
 }
+case!(invalid_users_cannot_log_in);
 
 /// A second user with the same login — in any case — is refused.
 pub async fn duplicate_login_refused(dir: &Directory) {
@@ -220,6 +228,7 @@ pub async fn duplicate_login_refused(dir: &Directory) {
     let upper = NewCustomerUser::new("DUP", "X", "Y", &mail("other2"), "ACME");
     assert_exists(dir.add_customer_user(upper, "t").await, keys::LOGIN);
 }
+case!(duplicate_login_refused);
 
 /// A second user with the same email (ignoring case) is refused, invalid users included.
 pub async fn duplicate_email_refused(dir: &Directory) {
@@ -242,6 +251,7 @@ pub async fn duplicate_email_refused(dir: &Directory) {
         "nothing half-created"
     );
 }
+case!(duplicate_email_refused);
 
 /// A user whose primary company does not exist is refused, naming `UserCustomerID`.
 pub async fn missing_company_refused(dir: &Directory) {
@@ -250,6 +260,7 @@ pub async fn missing_company_refused(dir: &Directory) {
     assert_field(dir.add_customer_user(new, "t").await, keys::CUSTOMER_ID);
     assert!(dir.customer_user("orphan").await.expect("get").is_none());
 }
+case!(missing_company_refused);
 
 /// Missing required attributes are refused, naming the attribute.
 pub async fn required_fields_named(dir: &Directory) {
@@ -280,6 +291,7 @@ pub async fn required_fields_named(dir: &Directory) {
         assert_field(dir.add_customer_user(new, "t").await, field);
     }
 }
+case!(required_fields_named);
 
 /// Bad email addresses are refused for valid users, naming `UserEmail`.
 pub async fn invalid_email_refused(dir: &Directory) {
@@ -311,6 +323,7 @@ pub async fn invalid_email_refused(dir: &Directory) {
         .expect("present");
     assert_eq!(u.email.as_str(), format!("\"john doe\"@{DOMAIN}"));
 }
+case!(invalid_email_refused);
 
 /// Values longer than the column are refused (never truncated), naming the attribute.
 pub async fn overlong_values_refused(dir: &Directory) {
@@ -353,6 +366,7 @@ pub async fn overlong_values_refused(dir: &Directory) {
         exact
     );
 }
+case!(overlong_values_refused);
 
 /// NUL and control characters are refused, naming the attribute.
 pub async fn control_characters_refused(dir: &Directory) {
@@ -386,3 +400,4 @@ pub async fn control_characters_refused(dir: &Directory) {
         other => panic!("an attribute outside the map must be refused, got {other:?}"),
     }
 }
+case!(control_characters_refused);
