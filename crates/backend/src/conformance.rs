@@ -122,25 +122,40 @@ pub fn trials<H: StoreHarness>(prefix: &str, ignored: Option<&str>) -> Vec<libte
         .into_iter()
         .map(|case| {
             let run = case.run;
-            let trial = libtest_mimic::Trial::test(format!("{prefix}::{}", case.name), move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| format!("tokio runtime: {e}"))?;
-                rt.block_on(async {
+            async_trial(
+                format!("{prefix}::{}", case.name),
+                ignored,
+                move || async move {
                     let harness = H::setup().await;
                     run(harness.stores()).await;
                     harness.teardown().await;
-                });
-                Ok(())
-            });
-            match ignored {
-                Some(_) => trial.with_ignored_flag(true),
-                None => trial,
-            }
+                },
+            )
         })
         .collect()
+}
+
+/// A `libtest-mimic` trial named `name` that runs `body` to completion in a multi-thread
+/// runtime of its own (a panic fails the trial); marked ignored when `ignored` gives a reason.
+/// Both conformance suites build their trials with it.
+pub fn async_trial<F, Fut>(name: String, ignored: Option<&str>, body: F) -> libtest_mimic::Trial
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let trial = libtest_mimic::Trial::test(name, move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("tokio runtime: {e}"))?;
+        rt.block_on(body());
+        Ok(())
+    });
+    match ignored {
+        Some(_) => trial.with_ignored_flag(true),
+        None => trial,
+    }
 }
 
 /// The suite's email domain (OTOBO's default deny pattern refuses `example.*`).

@@ -33,6 +33,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use async_trait::async_trait;
+use clientele_backend::conformance::async_trial;
 use clientele_model::search::{
     CustomerUserSearch, DetailSearch, Direction, FieldCondition, Pattern, SelectionCondition,
 };
@@ -105,23 +106,15 @@ pub fn trials<H: Harness + 'static>(
         .into_iter()
         .map(|case| {
             let run = case.run;
-            let trial = libtest_mimic::Trial::test(format!("{prefix}::{}", case.name), move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| format!("tokio runtime: {e}"))?;
-                rt.block_on(async {
+            async_trial(
+                format!("{prefix}::{}", case.name),
+                ignored,
+                move || async move {
                     let harness = H::setup().await;
                     run(harness.directory()).await;
                     harness.teardown().await;
-                });
-                Ok(())
-            });
-            match ignored {
-                Some(_) => trial.with_ignored_flag(true),
-                None => trial,
-            }
+                },
+            )
         })
         .collect()
 }
