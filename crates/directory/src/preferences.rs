@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use clientele_backend::error::{Error, Result};
-use clientele_model::ValidationError;
+use clientele_model::{ValidationError, keys};
 
 use crate::Directory;
 use crate::auth::PREF_TOKEN;
@@ -11,29 +11,29 @@ use crate::auth::PREF_TOKEN;
 /// Preference keys that can't be set through preferences (OTOBO's blacklist, reference §2.15):
 /// they are user data, and changing them there would bypass validation.
 pub const PROTECTED_PREFERENCE_KEYS: [&str; 23] = [
-    "UserID",
-    "UserLogin",
-    "UserPassword",
-    "UserFirstname",
-    "UserLastname",
-    "UserFullname",
-    "UserStreet",
-    "UserCity",
-    "UserZip",
-    "UserCountry",
-    "UserComment",
-    "UserCustomerID",
-    "UserTitle",
-    "UserEmail",
-    "ChangeTime",
-    "ChangeBy",
-    "CreateTime",
-    "CreateBy",
-    "UserPhone",
-    "UserMobile",
-    "UserFax",
-    "UserMailString",
-    "ValidID",
+    keys::USER_ID,
+    keys::LOGIN,
+    keys::PASSWORD,
+    keys::FIRST_NAME,
+    keys::LAST_NAME,
+    keys::FULLNAME,
+    keys::STREET,
+    keys::CITY,
+    keys::ZIP,
+    keys::COUNTRY,
+    keys::COMMENT,
+    keys::CUSTOMER_ID,
+    keys::TITLE,
+    keys::EMAIL,
+    keys::CHANGE_TIME,
+    keys::CHANGE_BY,
+    keys::CREATE_TIME,
+    keys::CREATE_BY,
+    keys::PHONE,
+    keys::MOBILE,
+    keys::FAX,
+    keys::MAIL_STRING,
+    keys::VALID,
 ];
 
 pub(crate) fn check_preference(key: &str, value: &str) -> Result<()> {

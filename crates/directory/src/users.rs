@@ -478,7 +478,7 @@ impl Directory {
         {
             for (k, v) in company.attributes() {
                 if k == keys::VALID {
-                    record.insert("CustomerCompanyValidID".to_owned(), v);
+                    record.insert(keys::COMPANY_VALID.to_owned(), v);
                 } else {
                     record.insert(k, v);
                 }
@@ -486,7 +486,7 @@ impl Directory {
         }
         record.extend(user.attributes());
         if let Some(name) = self.customer_name(user.login.as_str()).await? {
-            record.insert("UserFullname".into(), AttributeValue::Text(name));
+            record.insert(keys::FULLNAME.into(), AttributeValue::Text(name));
         }
         if let Some(p) = &self.inner.preferences {
             for (k, v) in p.preferences(user.login.as_str()).await? {

@@ -324,64 +324,66 @@ impl CustomerRecordBuilder {
 }
 
 /// The attribute keys OTOBO's default attribute maps use (reference §1.2 and §1.4), for
-/// building a [`CustomerRecord`] and writing mapping rules.
+/// building a [`CustomerRecord`] and writing mapping rules: names for `clientele_model::keys`.
 pub mod keys {
+    // The values are clientele-model's (`clientele_model::keys`), their one home; these names
+    // are the mapping rules' vocabulary.
     /// The login (OTOBO map column `login`).
-    pub const USER_LOGIN: &str = "UserLogin";
+    pub const USER_LOGIN: &str = clientele_model::keys::LOGIN;
     /// OTOBO's compatibility copy of the login.
-    pub const USER_ID: &str = "UserID";
+    pub const USER_ID: &str = clientele_model::keys::USER_ID;
     /// Title or salutation.
-    pub const USER_TITLE: &str = "UserTitle";
+    pub const USER_TITLE: &str = clientele_model::keys::TITLE;
     /// First name.
-    pub const USER_FIRSTNAME: &str = "UserFirstname";
+    pub const USER_FIRSTNAME: &str = clientele_model::keys::FIRST_NAME;
     /// Last name.
-    pub const USER_LASTNAME: &str = "UserLastname";
+    pub const USER_LASTNAME: &str = clientele_model::keys::LAST_NAME;
     /// The full name built from the name fields (OTOBO `CustomerName`).
-    pub const USER_FULLNAME: &str = "UserFullname";
+    pub const USER_FULLNAME: &str = clientele_model::keys::FULLNAME;
     /// E-mail address.
-    pub const USER_EMAIL: &str = "UserEmail";
+    pub const USER_EMAIL: &str = clientele_model::keys::EMAIL;
     /// `"Name" <mail>` string.
-    pub const USER_MAIL_STRING: &str = "UserMailString";
+    pub const USER_MAIL_STRING: &str = clientele_model::keys::MAIL_STRING;
     /// The primary company id of the user.
-    pub const USER_CUSTOMER_ID: &str = "UserCustomerID";
+    pub const USER_CUSTOMER_ID: &str = clientele_model::keys::CUSTOMER_ID;
     /// The secondary company ids of the user.
-    pub const USER_CUSTOMER_IDS: &str = "UserCustomerIDs";
+    pub const USER_CUSTOMER_IDS: &str = clientele_model::keys::CUSTOMER_IDS;
     /// Phone.
-    pub const USER_PHONE: &str = "UserPhone";
+    pub const USER_PHONE: &str = clientele_model::keys::PHONE;
     /// Fax.
-    pub const USER_FAX: &str = "UserFax";
+    pub const USER_FAX: &str = clientele_model::keys::FAX;
     /// Mobile phone.
-    pub const USER_MOBILE: &str = "UserMobile";
+    pub const USER_MOBILE: &str = clientele_model::keys::MOBILE;
     /// Street.
-    pub const USER_STREET: &str = "UserStreet";
+    pub const USER_STREET: &str = clientele_model::keys::STREET;
     /// Zip code.
-    pub const USER_ZIP: &str = "UserZip";
+    pub const USER_ZIP: &str = clientele_model::keys::ZIP;
     /// City.
-    pub const USER_CITY: &str = "UserCity";
+    pub const USER_CITY: &str = clientele_model::keys::CITY;
     /// Country.
-    pub const USER_COUNTRY: &str = "UserCountry";
+    pub const USER_COUNTRY: &str = clientele_model::keys::COUNTRY;
     /// Comment.
-    pub const USER_COMMENT: &str = "UserComment";
+    pub const USER_COMMENT: &str = clientele_model::keys::COMMENT;
     /// The user's validity id (1 valid, 2 invalid, 3 invalid-temporarily).
-    pub const VALID_ID: &str = "ValidID";
+    pub const VALID_ID: &str = clientele_model::keys::VALID;
     /// The company id (from the company record).
-    pub const CUSTOMER_ID: &str = "CustomerID";
+    pub const CUSTOMER_ID: &str = clientele_model::keys::COMPANY_ID;
     /// The company name.
-    pub const CUSTOMER_COMPANY_NAME: &str = "CustomerCompanyName";
+    pub const CUSTOMER_COMPANY_NAME: &str = clientele_model::keys::COMPANY_NAME;
     /// The company street.
-    pub const CUSTOMER_COMPANY_STREET: &str = "CustomerCompanyStreet";
+    pub const CUSTOMER_COMPANY_STREET: &str = clientele_model::keys::COMPANY_STREET;
     /// The company zip code.
-    pub const CUSTOMER_COMPANY_ZIP: &str = "CustomerCompanyZIP";
+    pub const CUSTOMER_COMPANY_ZIP: &str = clientele_model::keys::COMPANY_ZIP;
     /// The company city.
-    pub const CUSTOMER_COMPANY_CITY: &str = "CustomerCompanyCity";
+    pub const CUSTOMER_COMPANY_CITY: &str = clientele_model::keys::COMPANY_CITY;
     /// The company country.
-    pub const CUSTOMER_COMPANY_COUNTRY: &str = "CustomerCompanyCountry";
+    pub const CUSTOMER_COMPANY_COUNTRY: &str = clientele_model::keys::COMPANY_COUNTRY;
     /// The company URL.
-    pub const CUSTOMER_COMPANY_URL: &str = "CustomerCompanyURL";
+    pub const CUSTOMER_COMPANY_URL: &str = clientele_model::keys::COMPANY_URL;
     /// The company comment.
-    pub const CUSTOMER_COMPANY_COMMENT: &str = "CustomerCompanyComment";
+    pub const CUSTOMER_COMPANY_COMMENT: &str = clientele_model::keys::COMPANY_COMMENT;
     /// The company's validity id (the user's is [`VALID_ID`]).
-    pub const CUSTOMER_COMPANY_VALID_ID: &str = "CustomerCompanyValidID";
+    pub const CUSTOMER_COMPANY_VALID_ID: &str = clientele_model::keys::COMPANY_VALID;
     /// The prefix of customer-user dynamic-field keys.
     pub const DYNAMIC_FIELD_PREFIX: &str = "DynamicField_";
 

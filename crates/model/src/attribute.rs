@@ -60,6 +60,22 @@ pub mod keys {
     pub const COMPANY_URL: &str = "CustomerCompanyURL";
     /// `CustomerCompanyComment`.
     pub const COMPANY_COMMENT: &str = "CustomerCompanyComment";
+    /// `UserID`: OTOBO's compatibility copy of the login in a merged record.
+    pub const USER_ID: &str = "UserID";
+    /// `UserFullname`: the name fields joined (OTOBO `CustomerName`), in a merged record.
+    pub const FULLNAME: &str = "UserFullname";
+    /// `UserMailString`: the `"Name" <mail>` display string, in a merged record.
+    pub const MAIL_STRING: &str = "UserMailString";
+    /// `CustomerCompanyValidID`: the company's validity in a merged record.
+    pub const COMPANY_VALID: &str = "CustomerCompanyValidID";
+    /// `CreateTime`, `CreateBy`, `ChangeTime`, `ChangeBy`: the audit columns in a record.
+    pub const CREATE_TIME: &str = "CreateTime";
+    /// See [`CREATE_TIME`].
+    pub const CREATE_BY: &str = "CreateBy";
+    /// See [`CREATE_TIME`].
+    pub const CHANGE_TIME: &str = "ChangeTime";
+    /// See [`CREATE_TIME`].
+    pub const CHANGE_BY: &str = "ChangeBy";
 }
 
 /// How an attribute is stored (OTOBO map column 5).
