@@ -217,17 +217,7 @@ impl CustomerUserSource for InMemoryBackend {
 #[async_trait]
 impl BulkWriter for InMemoryBackend {
     async fn add_many(&self, rows: &[ImportRow], by: &str) -> Result<ImportReport> {
-        let mut report = ImportReport::default();
-        for (index, row) in rows.iter().enumerate() {
-            match self.add(&row.user, row.password_hash.as_deref(), by).await {
-                Ok(()) => report.inserted += 1,
-                Err(error @ Error::AlreadyExists { .. }) => {
-                    report.rejected.push(RejectedRow { index, error })
-                }
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(report)
+        add_each(self, rows, by).await
     }
 }
 

@@ -370,6 +370,31 @@ pub struct ImportReport {
     pub rejected: Vec<RejectedRow>,
 }
 
+/// Adds the rows one [`CustomerUserWriter::add`] at a time, with a bulk writer's report: a
+/// taken login or email is a rejected row, any other error ends the run. What a store without
+/// a faster way answers for [`BulkWriter::add_many`], and what a Directory does for a source
+/// that has no bulk writer.
+pub async fn add_each(
+    writer: &(impl CustomerUserWriter + ?Sized),
+    rows: &[ImportRow],
+    by: &str,
+) -> Result<ImportReport> {
+    let mut report = ImportReport::default();
+    for (index, row) in rows.iter().enumerate() {
+        match writer
+            .add(&row.user, row.password_hash.as_deref(), by)
+            .await
+        {
+            Ok(()) => report.inserted += 1,
+            Err(error @ crate::Error::AlreadyExists { .. }) => {
+                report.rejected.push(RejectedRow { index, error })
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(report)
+}
+
 /// The optional bulk capability of a writable source: many new users at once, the path behind
 /// an import. A source without it is written one [`CustomerUserWriter::add`] at a time.
 #[async_trait]

@@ -388,58 +388,51 @@ async fn upsert_company(
 
 /// The bulk path for new customer users: [`Directory::import_customer_users_to`], which checks
 /// each row as an add does and writes the valid ones through the source's bulk writer.
-struct Bulk;
-
-impl Bulk {
-    /// Hands the batch's new users that need nothing but an insert to the Directory, and
-    /// answers which rows it added. A row is left to the per-row path (`false`) when its key is
-    /// not unique in the batch, it has a password, one of its values does not convert, or the
-    /// Directory refused it (its login is taken: an update; or it does not validate: the
-    /// per-row path reports it in its usual words).
-    async fn add_new(
-        &mut self,
-        t: &UserTarget<'_>,
-        batch: &[Result<Row, BadRow>],
-    ) -> Result<Vec<bool>, Error> {
-        let mut keys_seen: HashMap<String, usize> = HashMap::new();
-        for row in batch.iter().flatten() {
-            let k = row.get(keys::LOGIN).unwrap_or_default().to_lowercase();
-            *keys_seen.entry(k).or_insert(0) += 1;
-        }
-        let mut rows = Vec::new();
-        let mut positions = Vec::new();
-        'rows: for (i, r) in batch.iter().enumerate() {
-            let Ok(row) = r else { continue };
-            let Some(login) = row.get(keys::LOGIN).filter(|l| !l.trim().is_empty()) else {
-                continue;
-            };
-            if row.password.is_some() || keys_seen.get(&login.to_lowercase()) != Some(&1) {
-                continue;
-            }
-            let mut new = NewCustomerUser::default();
-            for (k, v) in &row.values {
-                match value_for(t.map, k, v) {
-                    Ok(value) if !value.is_empty() => new = new.with(k.as_str(), value),
-                    Ok(_) => {}
-                    Err(_) => continue 'rows,
-                }
-            }
-            rows.push(new);
-            positions.push(i);
-        }
-        let mut added = vec![false; batch.len()];
-        if rows.is_empty() {
-            return Ok(added);
-        }
-        let report = t.dir.import_customer_users_to(t.source, rows, t.by).await?;
-        for &p in &positions {
-            added[p] = true;
-        }
-        for r in &report.rejected {
-            added[positions[r.index]] = false;
-        }
-        Ok(added)
+///
+/// Hands the batch's new users that need nothing but an insert to the Directory, and answers
+/// which rows it added. A row is left to the per-row path (`false`) when its key is not unique
+/// in the batch, it has a password, one of its values does not convert, or the Directory
+/// refused it (its login is taken: an update; or it does not validate: the per-row path reports
+/// it in its usual words).
+async fn add_new(t: &UserTarget<'_>, batch: &[Result<Row, BadRow>]) -> Result<Vec<bool>, Error> {
+    let mut keys_seen: HashMap<String, usize> = HashMap::new();
+    for row in batch.iter().flatten() {
+        let k = row.get(keys::LOGIN).unwrap_or_default().to_lowercase();
+        *keys_seen.entry(k).or_insert(0) += 1;
     }
+    let mut rows = Vec::new();
+    let mut positions = Vec::new();
+    'rows: for (i, r) in batch.iter().enumerate() {
+        let Ok(row) = r else { continue };
+        let Some(login) = row.get(keys::LOGIN).filter(|l| !l.trim().is_empty()) else {
+            continue;
+        };
+        if row.password.is_some() || keys_seen.get(&login.to_lowercase()) != Some(&1) {
+            continue;
+        }
+        let mut new = NewCustomerUser::default();
+        for (k, v) in &row.values {
+            match value_for(t.map, k, v) {
+                Ok(value) if !value.is_empty() => new = new.with(k.as_str(), value),
+                Ok(_) => {}
+                Err(_) => continue 'rows,
+            }
+        }
+        rows.push(new);
+        positions.push(i);
+    }
+    let mut added = vec![false; batch.len()];
+    if rows.is_empty() {
+        return Ok(added);
+    }
+    let report = t.dir.import_customer_users_to(t.source, rows, t.by).await?;
+    for &p in &positions {
+        added[p] = true;
+    }
+    for r in &report.rejected {
+        added[positions[r.index]] = false;
+    }
+    Ok(added)
 }
 
 /// A row-level refusal (bad input) becomes a failed row; an outage or backend failure stops the
@@ -586,10 +579,7 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
     });
     // The bulk path writes rows out of input order, so only when a bad row does not stop the
     // import.
-    let mut bulk = match (&source, args.on_error) {
-        (Some(_), OnError::Continue) => Some(Bulk),
-        _ => None,
-    };
+    let bulk = matches!((&source, args.on_error), (Some(_), OnError::Continue));
     let mut done = false;
     let mut fatal = None;
     while !done {
@@ -605,8 +595,8 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
         }
         let mut outcomes: Vec<Option<Result<Outcome, Error>>> =
             (0..batch.len()).map(|_| None).collect();
-        if let (Some(b), Some(t)) = (bulk.as_mut(), target.as_ref()) {
-            match b.add_new(t, &batch).await {
+        if bulk && let Some(t) = target.as_ref() {
+            match add_new(t, &batch).await {
                 Ok(added) => {
                     for (i, a) in added.into_iter().enumerate() {
                         if a {

@@ -100,6 +100,16 @@ fn rows<T: Clone>(capacity: usize) -> Cache<UserQuery, Entry<Arc<[T]>>, Rows> {
     Cache::with_weighter((capacity / 16).max(MIN_CAPACITY), capacity as u64, Rows)
 }
 
+/// The cache key of a login or customer id: folded unless the store compares case-sensitively.
+/// A value already in its folded form is used as it is, without an allocation.
+fn cache_key(case_sensitive: bool, value: &str) -> Cow<'_, str> {
+    if case_sensitive {
+        Cow::Borrowed(value)
+    } else {
+        clientele_model::fold_case(value)
+    }
+}
+
 /// The parts of a source's cache; absent when the TTL is 0.
 struct Parts {
     users: TtlCache<Box<str>, Arc<CustomerUser>>,
@@ -164,14 +174,8 @@ impl SourceCache {
         }
     }
 
-    /// The key of a login: folded unless the source compares case-sensitively. A login that is
-    /// already in its folded form is used as it is, without an allocation.
     fn key<'a>(&self, login: &'a str) -> Cow<'a, str> {
-        if self.case_sensitive {
-            Cow::Borrowed(login)
-        } else {
-            clientele_model::fold_case(login)
-        }
+        cache_key(self.case_sensitive, login)
     }
 
     /// The generation to hand back to a `put_*` after reading the store.
@@ -209,14 +213,14 @@ impl SourceCache {
         self.parts.as_ref()?.searches.get(query)
     }
 
-    /// Caches a search result, when its query is bounded enough to be worth it.
-    pub(crate) fn put_search(&self, query: UserQuery, users: Arc<[CustomerUser]>, seen: u64) {
+    /// Caches a search result (a copy), when its query is bounded enough to be worth it.
+    pub(crate) fn put_search(&self, query: &UserQuery, users: &[CustomerUser], seen: u64) {
         if let Some(parts) = &self.parts
             && query.limit <= MAX_CACHED_SEARCH_LIMIT
         {
             parts
                 .searches
-                .put_if_current(query, users, &self.generation, seen);
+                .put_if_current(query.clone(), users.into(), &self.generation, seen);
         }
     }
 
@@ -225,14 +229,14 @@ impl SourceCache {
         self.parts.as_ref()?.lists.get(query)
     }
 
-    /// Caches a list-search result, when its query is bounded enough to be worth it.
-    pub(crate) fn put_list(&self, query: UserQuery, users: Arc<[ListedUser]>, seen: u64) {
+    /// Caches a list-search result (a copy), when its query is bounded enough to be worth it.
+    pub(crate) fn put_list(&self, query: &UserQuery, users: &[ListedUser], seen: u64) {
         if let Some(parts) = &self.parts
             && query.limit <= MAX_CACHED_SEARCH_LIMIT
         {
             parts
                 .lists
-                .put_if_current(query, users, &self.generation, seen);
+                .put_if_current(query.clone(), users.into(), &self.generation, seen);
         }
     }
 
@@ -295,11 +299,7 @@ impl CompanyCache {
     }
 
     fn key<'a>(&self, customer_id: &'a str) -> Cow<'a, str> {
-        if self.case_sensitive {
-            Cow::Borrowed(customer_id)
-        } else {
-            clientele_model::fold_case(customer_id)
-        }
+        cache_key(self.case_sensitive, customer_id)
     }
 
     /// The generation to hand back to [`put`](Self::put) after reading the store.
@@ -455,17 +455,13 @@ mod tests {
     #[test]
     fn large_searches_are_not_cached_and_rows_are_bounded() {
         let c = SourceCache::new(60, 100, false);
-        let rows: Arc<[CustomerUser]> = (0..10).map(|_| (*user()).clone()).collect();
-        c.put_search(
-            query(MAX_CACHED_SEARCH_LIMIT + 1),
-            rows.clone(),
-            c.generation(),
-        );
+        let rows: Vec<CustomerUser> = (0..10).map(|_| (*user()).clone()).collect();
+        c.put_search(&query(MAX_CACHED_SEARCH_LIMIT + 1), &rows, c.generation());
         assert!(c.search(&query(MAX_CACHED_SEARCH_LIMIT + 1)).is_none());
-        c.put_search(query(10), rows.clone(), c.generation());
+        c.put_search(&query(10), &rows, c.generation());
         assert_eq!(c.search(&query(10)).map(|r| r.len()), Some(10));
         for limit in 11..200 {
-            c.put_search(query(limit), rows.clone(), c.generation());
+            c.put_search(&query(limit), &rows, c.generation());
         }
         // Each entry weighs its 10 rows: at most 100 rows are held.
         assert!(c.stats().searches <= 10, "{:?}", c.stats());

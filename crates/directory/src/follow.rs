@@ -52,29 +52,16 @@ impl Directory {
     pub fn apply_change(&self, change: &Change) {
         match change {
             Change::User { source, login } => {
-                let mut found = false;
-                for slot in self.inner.slots.iter().filter(|s| s.name() == source) {
+                for slot in self.slots_named(source) {
                     slot.cache.invalidate_user(login);
-                    found = true;
-                }
-                if !found {
-                    // A source this instance calls differently: drop the login everywhere.
-                    for slot in &self.inner.slots {
-                        slot.cache.invalidate_user(login);
-                    }
                 }
                 self.inner.access.forget_user(login);
             }
             Change::Relations { login } => self.inner.access.forget_user(login),
             Change::Permissions => self.inner.access.reset(),
             Change::Source { source } => {
-                let mut found = false;
-                for slot in self.inner.slots.iter().filter(|s| s.name() == source) {
+                for slot in self.slots_named(source) {
                     slot.cache.clear();
-                    found = true;
-                }
-                if !found {
-                    self.clear_caches();
                 }
                 // New or changed users may change company memberships in the matrix.
                 self.inner.access.reset();
@@ -84,6 +71,19 @@ impl Directory {
             Change::Services => {}
             // A kind of change this version does not know yet: the safe reading is "anything".
             _ => self.forget_everything(),
+        }
+    }
+
+    /// The slots another instance's change names: those of its source, or every slot when this
+    /// instance has no source of that name (it calls the source differently).
+    fn slots_named(&self, source: &str) -> Vec<&crate::source::Slot> {
+        let named: Vec<_> = (self.inner.slots.iter())
+            .filter(|s| s.name() == source)
+            .collect();
+        if named.is_empty() {
+            self.inner.slots.iter().collect()
+        } else {
+            named
         }
     }
 

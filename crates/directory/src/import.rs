@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use clientele_backend::changes::Change;
-use clientele_backend::error::{Error, Result};
-use clientele_backend::{ImportReport, ImportRow, RejectedRow};
+use clientele_backend::error::Result;
+use clientele_backend::{ImportReport, ImportRow, RejectedRow, add_each};
 use clientele_model::NewCustomerUser;
 use tracing::Instrument;
 
@@ -90,9 +90,12 @@ impl Directory {
         }
         let written = if valid.is_empty() {
             ImportReport::default()
-        } else if let Some(bulk) = &slot.source.bulk {
+        } else {
             let span = tracing::info_span!("backend.add_many", backend = %slot.name());
-            let result = bulk.add_many(&valid, by).instrument(span).await;
+            let result = match &slot.source.bulk {
+                Some(bulk) => bulk.add_many(&valid, by).instrument(span).await,
+                None => add_each(writer.as_ref(), &valid, by).instrument(span).await,
+            };
             // Whatever was written before a failure is announced too.
             let outcome = match &result {
                 Ok(r) => Some(r.rejected.iter().map(|r| r.index).collect::<Vec<_>>()),
@@ -100,29 +103,6 @@ impl Directory {
             };
             self.after_import(slot, &valid, outcome.as_deref()).await;
             result?
-        } else {
-            let mut one_by_one = ImportReport::default();
-            for (i, row) in valid.iter().enumerate() {
-                let span = tracing::info_span!("backend.add", backend = %slot.name());
-                let added = writer
-                    .add(&row.user, row.password_hash.as_deref(), by)
-                    .instrument(span)
-                    .await;
-                match added {
-                    Ok(()) => one_by_one.inserted += 1,
-                    Err(error @ Error::AlreadyExists { .. }) => {
-                        one_by_one.rejected.push(RejectedRow { index: i, error })
-                    }
-                    Err(error) => {
-                        let rejected: Vec<usize> = (i..valid.len()).collect();
-                        self.after_import(slot, &valid, Some(&rejected)).await;
-                        return Err(error);
-                    }
-                }
-            }
-            let rejected: Vec<usize> = one_by_one.rejected.iter().map(|r| r.index).collect();
-            self.after_import(slot, &valid, Some(&rejected)).await;
-            one_by_one
         };
         report.inserted = written.inserted;
         report

@@ -125,9 +125,7 @@ impl Slot {
         let seen = self.cache.generation();
         let span = tracing::debug_span!("backend.search", backend = %self.name());
         let found = self.source.reader.search(&query).instrument(span).await?;
-        if query.limit <= crate::cache::MAX_CACHED_SEARCH_LIMIT {
-            self.cache.put_search(query, found.as_slice().into(), seen);
-        }
+        self.cache.put_search(&query, &found, seen);
         Ok(found)
     }
 
@@ -149,9 +147,7 @@ impl Slot {
             .search_list(&query)
             .instrument(span)
             .await?;
-        if query.limit <= crate::cache::MAX_CACHED_SEARCH_LIMIT {
-            self.cache.put_list(query, found.as_slice().into(), seen);
-        }
+        self.cache.put_list(&query, &found, seen);
         Ok(found)
     }
 }
