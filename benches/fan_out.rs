@@ -78,7 +78,7 @@ async fn directory() -> Directory {
                 email: &EmailCheck::disabled(),
             })
             .expect("valid user");
-        store.add(&user, None, "1").await.expect("add");
+        store.add(&user, None, &"1".into()).await.expect("add");
         builder = builder.source(Source::read_only(Arc::new(Slow(store))));
     }
     builder.build().expect("directory")

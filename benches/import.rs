@@ -148,7 +148,10 @@ async fn import(db: &DbBackend, n: usize) -> (Duration, Duration) {
             .collect();
         preparing += t.elapsed();
         let t = Instant::now();
-        let report = db.import_customer_users(&rows, "1").await.expect("import");
+        let report = db
+            .import_customer_users(&rows, &"1".into())
+            .await
+            .expect("import");
         in_import += t.elapsed();
         assert!(
             report.rejected.is_empty(),

@@ -30,14 +30,23 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use clientele_model::permission::{PermissionContext, PermissionType, Stored};
 use clientele_model::search::{Expr, FieldSet, UserQuery, parse_term};
 use clientele_model::{
-    CustomerCompany, CustomerUser, EmailCheck, Login, NewCustomerCompany, NewCustomerUser, Rules,
-    Validity, keys,
+    Actor, CustomerCompany, CustomerUser, EmailCheck, Login, NewCustomerCompany, NewCustomerUser,
+    Rules, Validity, keys,
 };
 
 use crate::error::Error;
 use crate::traits::*;
+
+/// Who the suite's writes are by.
+const BY: Actor = Actor::System;
+
+/// A well-formed permission type.
+fn ptype(name: &str) -> PermissionType {
+    PermissionType::new(name).expect("a well-formed permission type")
+}
 
 /// The capabilities of the store under test, as trait objects.
 #[derive(Clone)]
@@ -223,7 +232,7 @@ async fn logins_of(s: &Stores, q: &UserQuery) -> Vec<String> {
 pub async fn store_add_get_round_trip(s: Stores) {
     let u = user(&s, "JDoe", "John", "ACME");
     s.writer
-        .add(&u, Some("stored-hash"), "1")
+        .add(&u, Some("stored-hash"), &BY)
         .await
         .expect("add");
     let got = s
@@ -258,20 +267,20 @@ case!(store_add_get_round_trip);
 /// The store itself refuses a taken login in any case, and a taken email, atomically.
 pub async fn store_refuses_taken_logins_and_emails(s: Stores) {
     s.writer
-        .add(&user(&s, "jdoe", "John", "ACME"), None, "1")
+        .add(&user(&s, "jdoe", "John", "ACME"), None, &BY)
         .await
         .expect("add");
     let again = user(&s, "JDOE", "Other", "ACME");
     let mut again = again;
     again.email = clientele_model::Email::new(format!("other@{DOMAIN}")).expect("email");
     assert_eq!(
-        taken_field(s.writer.add(&again, None, "1").await, "login"),
+        taken_field(s.writer.add(&again, None, &BY).await, "login"),
         keys::LOGIN
     );
     let mut same_mail = user(&s, "someone", "Some", "ACME");
     same_mail.email = clientele_model::Email::new(format!("JDOE@{DOMAIN}")).expect("email");
     assert_eq!(
-        taken_field(s.writer.add(&same_mail, None, "1").await, "email"),
+        taken_field(s.writer.add(&same_mail, None, &BY).await, "email"),
         keys::EMAIL
     );
 }
@@ -281,14 +290,14 @@ case!(store_refuses_taken_logins_and_emails);
 /// errors.
 pub async fn store_update_rename_and_conflict(s: Stores) {
     s.writer
-        .add(&user(&s, "jdoe", "John", "ACME"), None, "1")
+        .add(&user(&s, "jdoe", "John", "ACME"), None, &BY)
         .await
         .expect("add");
     let mut changed = s.users.get("jdoe").await.expect("get").expect("user");
     let read_at = changed.audit.changed_at;
     changed.first_name = "Johnny".into();
     s.writer
-        .update(&login("jdoe"), &changed, Expected::ChangedAt(read_at), "1")
+        .update(&login("jdoe"), &changed, Expected::ChangedAt(read_at), &BY)
         .await
         .expect("update");
     assert_eq!(
@@ -297,7 +306,7 @@ pub async fn store_update_rename_and_conflict(s: Stores) {
     );
     let stale = s
         .writer
-        .update(&login("jdoe"), &changed, Expected::ChangedAt(read_at), "1")
+        .update(&login("jdoe"), &changed, Expected::ChangedAt(read_at), &BY)
         .await;
     assert!(
         matches!(stale, Err(Error::Conflict { .. })),
@@ -306,14 +315,14 @@ pub async fn store_update_rename_and_conflict(s: Stores) {
     let mut renamed = changed.clone();
     renamed.login = login("john.doe");
     s.writer
-        .update(&login("jdoe"), &renamed, Expected::Any, "1")
+        .update(&login("jdoe"), &renamed, Expected::Any, &BY)
         .await
         .expect("rename");
     assert!(s.users.get("jdoe").await.unwrap().is_none());
     assert!(s.users.get("john.doe").await.unwrap().is_some());
     let missing = s
         .writer
-        .update(&login("ghost"), &renamed, Expected::Any, "1")
+        .update(&login("ghost"), &renamed, Expected::Any, &BY)
         .await;
     assert!(
         matches!(missing, Err(Error::NotFound { .. })),
@@ -326,14 +335,14 @@ case!(store_update_rename_and_conflict);
 pub async fn store_search_expressions(s: Stores) {
     for (l, first) in [("anna", "Anna"), ("annette", "Annette"), ("bob", "Bob")] {
         s.writer
-            .add(&user(&s, l, first, "ACME"), None, "1")
+            .add(&user(&s, l, first, "ACME"), None, &BY)
             .await
             .expect("add");
     }
     let mut gone = s.users.get("annette").await.unwrap().unwrap();
     gone.validity = Validity::Invalid;
     s.writer
-        .update(&login("annette"), &gone, Expected::Any, "1")
+        .update(&login("annette"), &gone, Expected::Any, &BY)
         .await
         .expect("invalidate");
     assert_eq!(logins_of(&s, &term(&s, "ann*", 10)).await, ["anna"]);
@@ -363,7 +372,7 @@ case!(store_search_expressions);
 /// Companies: stored, read by any case of their id, unique by id and by name.
 pub async fn store_companies(s: Stores) {
     s.companies
-        .add_company(&company(&s, "ACME", "Acme"), "1")
+        .add_company(&company(&s, "ACME", "Acme"), &BY)
         .await
         .expect("add");
     let got = s
@@ -375,7 +384,7 @@ pub async fn store_companies(s: Stores) {
     assert_eq!(got.name, "Acme");
     let dup_id = s
         .companies
-        .add_company(&company(&s, "acme", "Other"), "1")
+        .add_company(&company(&s, "acme", "Other"), &BY)
         .await;
     assert!(
         matches!(dup_id, Err(Error::AlreadyExists { .. })),
@@ -383,7 +392,7 @@ pub async fn store_companies(s: Stores) {
     );
     let dup_name = s
         .companies
-        .add_company(&company(&s, "GLOBEX", "Acme"), "1")
+        .add_company(&company(&s, "GLOBEX", "Acme"), &BY)
         .await;
     assert!(
         matches!(dup_name, Err(Error::AlreadyExists { .. })),
@@ -392,7 +401,7 @@ pub async fn store_companies(s: Stores) {
     let mut changed = got.clone();
     changed.name = "Acme Corp".into();
     s.companies
-        .update_company(&changed, "1")
+        .update_company(&changed, &BY)
         .await
         .expect("update");
     assert_eq!(
@@ -405,12 +414,12 @@ case!(store_companies);
 /// Relations are sets: setting one twice keeps one; removing it is idempotent.
 pub async fn store_relations_are_sets(s: Stores) {
     s.writer
-        .add(&user(&s, "jdoe", "John", "ACME"), None, "1")
+        .add(&user(&s, "jdoe", "John", "ACME"), None, &BY)
         .await
         .expect("add");
     for _ in 0..2 {
         s.relations
-            .set_user_company("jdoe", "GLOBEX", true, "1")
+            .set_user_company("jdoe", "GLOBEX", true, &BY)
             .await
             .expect("relate");
     }
@@ -426,7 +435,7 @@ pub async fn store_relations_are_sets(s: Stores) {
     );
     for _ in 0..2 {
         s.relations
-            .set_user_company("jdoe", "GLOBEX", false, "1")
+            .set_user_company("jdoe", "GLOBEX", false, &BY)
             .await
             .expect("unrelate");
     }
@@ -437,31 +446,36 @@ case!(store_relations_are_sets);
 /// Setting a grant replaces the (user, group) set; company grants keep their context.
 pub async fn store_grants_replace(s: Stores) {
     s.writer
-        .add(&user(&s, "jdoe", "John", "ACME"), None, "1")
+        .add(&user(&s, "jdoe", "John", "ACME"), None, &BY)
         .await
         .expect("add");
     s.companies
-        .add_company(&company(&s, "ACME", "Acme"), "1")
+        .add_company(&company(&s, "ACME", "Acme"), &BY)
         .await
         .expect("company");
     let g = s
         .relations
-        .add_group("billing", Validity::Valid, "1")
+        .add_group("billing", Validity::Valid, &BY)
         .await
         .expect("group");
-    let dup = s.relations.add_group("billing", Validity::Valid, "1").await;
+    let dup = s.relations.add_group("billing", Validity::Valid, &BY).await;
     assert!(matches!(dup, Err(Error::AlreadyExists { .. })), "{dup:?}");
     s.relations
-        .set_user_grant("jdoe", g.id, &["ro".into(), "move_into".into()], "1")
+        .set_user_grant(
+            "jdoe",
+            g.id,
+            &[PermissionType::ro(), ptype("move_into")],
+            &BY,
+        )
         .await
         .expect("grant");
     s.relations
-        .set_user_grant("jdoe", g.id, &["rw".into()], "1")
+        .set_user_grant("jdoe", g.id, &[PermissionType::rw()], &BY)
         .await
         .expect("replace");
-    let ctx = "Ticket::CustomerID::Same";
+    let ctx = PermissionContext::SameCustomer;
     s.relations
-        .set_company_grant("ACME", g.id, ctx, &["ro".into()], "1")
+        .set_company_grant("ACME", g.id, &ctx, &[PermissionType::ro()], &BY)
         .await
         .expect("company grant");
     let snap = s.relations.relation_snapshot().await.expect("snapshot");
@@ -472,9 +486,9 @@ pub async fn store_grants_replace(s: Stores) {
         .collect();
     assert_eq!(user, ["rw"], "the replaced set, nothing stale");
     assert_eq!(snap.company_grants.len(), 1);
-    assert_eq!(snap.company_grants[0].context, ctx);
+    assert_eq!(snap.company_grants[0].context, Stored::Known(ctx));
     s.relations
-        .set_user_grant("jdoe", g.id, &[], "1")
+        .set_user_grant("jdoe", g.id, &[], &BY)
         .await
         .expect("revoke");
     assert!(
@@ -491,27 +505,27 @@ case!(store_grants_replace);
 /// Services: assigned per login (the default pseudo-login included); only valid ones listed.
 pub async fn store_services(s: Stores) {
     s.writer
-        .add(&user(&s, "jdoe", "John", "ACME"), None, "1")
+        .add(&user(&s, "jdoe", "John", "ACME"), None, &BY)
         .await
         .expect("add");
     let hw = s
         .relations
-        .add_service("hardware", Validity::Valid, "1")
+        .add_service("hardware", Validity::Valid, &BY)
         .await
         .expect("service");
     let old = s
         .relations
-        .add_service("legacy", Validity::Invalid, "1")
+        .add_service("legacy", Validity::Invalid, &BY)
         .await
         .expect("service");
     for id in [hw.id, old.id] {
         s.relations
-            .set_user_service("jdoe", id, true, "1")
+            .set_user_service("jdoe", id, true, &BY)
             .await
             .expect("assign");
     }
     s.relations
-        .set_user_service(DEFAULT_SERVICES_LOGIN, hw.id, true, "1")
+        .set_user_service(DEFAULT_SERVICES_LOGIN, hw.id, true, &BY)
         .await
         .expect("default");
     let names = |v: Vec<Service>| v.into_iter().map(|s| s.name).collect::<Vec<_>>();
@@ -529,7 +543,7 @@ pub async fn store_services(s: Stores) {
         ["hardware"]
     );
     s.relations
-        .set_user_service("jdoe", hw.id, false, "1")
+        .set_user_service("jdoe", hw.id, false, &BY)
         .await
         .expect("remove");
     assert!(s.relations.user_services("jdoe").await.unwrap().is_empty());
@@ -540,7 +554,7 @@ case!(store_services);
 pub async fn store_preferences(s: Stores) {
     for l in ["jdoe", "anna"] {
         s.writer
-            .add(&user(&s, l, "P", "ACME"), None, "1")
+            .add(&user(&s, l, "P", "ACME"), None, &BY)
             .await
             .expect("add");
     }
@@ -603,14 +617,14 @@ case!(store_preferences);
 pub async fn store_bulk_add(s: Stores) {
     let Some(bulk) = &s.bulk else { return };
     s.writer
-        .add(&user(&s, "taken", "T", "ACME"), None, "1")
+        .add(&user(&s, "taken", "T", "ACME"), None, &BY)
         .await
         .expect("add");
     let rows: Vec<ImportRow> = ["new1", "TAKEN", "new2", "NEW1"]
         .iter()
         .map(|l| ImportRow::new(user(&s, l, "B", "ACME")))
         .collect();
-    let report = bulk.add_many(&rows, "1").await.expect("bulk");
+    let report = bulk.add_many(&rows, &BY).await.expect("bulk");
     assert_eq!(report.inserted, 2);
     let refused: Vec<usize> = report.rejected.iter().map(|r| r.index).collect();
     assert_eq!(

@@ -9,8 +9,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use clientele_model::permission::{GroupId, PermissionContext, PermissionType, Stored};
 use clientele_model::search::{CompanyQuery, DetailSearch, Expr, FieldSet, UserQuery};
-use clientele_model::{CustomerCompany, CustomerId, CustomerUser, Login, Validity, keys};
+use clientele_model::{Actor, CustomerCompany, CustomerId, CustomerUser, Login, Validity, keys};
 
 use crate::error::{Entity, Error, Result};
 use crate::matching::{field_keys, matches_detail, matches_expr, matches_query, sort_detail};
@@ -22,7 +23,7 @@ struct State {
     users: BTreeMap<String, (CustomerUser, Option<String>)>,
     companies: BTreeMap<String, CustomerCompany>,
     user_companies: BTreeSet<(String, String)>,
-    groups: BTreeMap<i64, Group>,
+    groups: BTreeMap<GroupId, Group>,
     user_grants: BTreeSet<UserGrant>,
     company_grants: BTreeSet<CompanyGrant>,
     services: BTreeMap<i64, Service>,
@@ -42,9 +43,9 @@ struct State {
 /// let store = InMemoryBackend::new();
 /// let rules = Rules { map: &CompanyStore::settings(&store).map, email: &EmailCheck::disabled() };
 /// let acme = NewCustomerCompany::new("ACME", "Acme Corp").validate(&rules)?;
-/// store.add_company(&acme, "admin").await?;
+/// store.add_company(&acme, &"admin".into()).await?;
 /// assert!(store.company("acme").await?.is_some());
-/// let billing = store.add_group("billing", Validity::Valid, "admin").await?;
+/// let billing = store.add_group("billing", Validity::Valid, &"admin".into()).await?;
 /// assert_eq!(store.groups().await?, vec![billing]);
 /// # Ok::<(), clientele_backend::Error>(())
 /// # }).unwrap();
@@ -216,14 +217,19 @@ impl CustomerUserSource for InMemoryBackend {
 /// One row at a time: memory has no statements to save, and the rules are `add`'s.
 #[async_trait]
 impl BulkWriter for InMemoryBackend {
-    async fn add_many(&self, rows: &[ImportRow], by: &str) -> Result<ImportReport> {
+    async fn add_many(&self, rows: &[ImportRow], by: &Actor) -> Result<ImportReport> {
         add_each(self, rows, by).await
     }
 }
 
 #[async_trait]
 impl CustomerUserWriter for InMemoryBackend {
-    async fn add(&self, user: &CustomerUser, password_hash: Option<&str>, by: &str) -> Result<()> {
+    async fn add(
+        &self,
+        user: &CustomerUser,
+        password_hash: Option<&str>,
+        by: &Actor,
+    ) -> Result<()> {
         let key = self.user_key(user.login.as_str());
         let mut state = self.state();
         if state.users.contains_key(&key) {
@@ -246,8 +252,8 @@ impl CustomerUserWriter for InMemoryBackend {
         let t = now();
         stored.audit.created_at = Some(t);
         stored.audit.changed_at = Some(t);
-        stored.audit.created_by = Some(by.to_owned());
-        stored.audit.changed_by = Some(by.to_owned());
+        stored.audit.created_by = Some(by.to_string());
+        stored.audit.changed_by = Some(by.to_string());
         state
             .users
             .insert(key, (stored, password_hash.map(str::to_owned)));
@@ -259,7 +265,7 @@ impl CustomerUserWriter for InMemoryBackend {
         login: &Login,
         user: &CustomerUser,
         expected: Expected,
-        by: &str,
+        by: &Actor,
     ) -> Result<()> {
         let old_key = self.user_key(login.as_str());
         let new_key = self.user_key(user.login.as_str());
@@ -305,7 +311,7 @@ impl CustomerUserWriter for InMemoryBackend {
         stored.audit = current.audit.clone();
         // Strictly increasing so a version read before this write never matches again.
         stored.audit.changed_at = Some(now().max(current.audit.changed_at.unwrap_or(0) + 1));
-        stored.audit.changed_by = Some(by.to_owned());
+        stored.audit.changed_by = Some(by.to_string());
         state.users.remove(&old_key);
         state.users.insert(new_key, (stored, hash));
         Ok(())
@@ -378,7 +384,7 @@ impl CompanyStore for InMemoryBackend {
         Ok(found)
     }
 
-    async fn add_company(&self, company: &CustomerCompany, by: &str) -> Result<()> {
+    async fn add_company(&self, company: &CustomerCompany, by: &Actor) -> Result<()> {
         let key = self.company_key(company.customer_id.as_str());
         let mut state = self.state();
         if state.companies.contains_key(&key) {
@@ -399,13 +405,13 @@ impl CompanyStore for InMemoryBackend {
         let t = now();
         stored.audit.created_at = Some(t);
         stored.audit.changed_at = Some(t);
-        stored.audit.created_by = Some(by.to_owned());
-        stored.audit.changed_by = Some(by.to_owned());
+        stored.audit.created_by = Some(by.to_string());
+        stored.audit.changed_by = Some(by.to_string());
         state.companies.insert(key, stored);
         Ok(())
     }
 
-    async fn update_company(&self, company: &CustomerCompany, by: &str) -> Result<()> {
+    async fn update_company(&self, company: &CustomerCompany, by: &Actor) -> Result<()> {
         let key = self.company_key(company.customer_id.as_str());
         let mut state = self.state();
         if state
@@ -429,7 +435,7 @@ impl CompanyStore for InMemoryBackend {
         *current = company.clone();
         current.audit = audit;
         current.audit.changed_at = Some(now());
-        current.audit.changed_by = Some(by.to_owned());
+        current.audit.changed_by = Some(by.to_string());
         Ok(())
     }
 }
@@ -462,7 +468,7 @@ impl RelationStore for InMemoryBackend {
         login: &str,
         customer_id: &str,
         active: bool,
-        _by: &str,
+        _by: &Actor,
     ) -> Result<()> {
         let entry = (login.to_owned(), customer_id.to_owned());
         let mut state = self.state();
@@ -531,7 +537,7 @@ impl RelationStore for InMemoryBackend {
         Ok(())
     }
 
-    async fn add_group(&self, name: &str, validity: Validity, _by: &str) -> Result<Group> {
+    async fn add_group(&self, name: &str, validity: Validity, _by: &Actor) -> Result<Group> {
         add_named(
             &mut self.state().groups,
             Entity::Group,
@@ -541,7 +547,7 @@ impl RelationStore for InMemoryBackend {
         )
     }
 
-    async fn set_group_validity(&self, group_id: i64, validity: Validity) -> Result<()> {
+    async fn set_group_validity(&self, group_id: GroupId, validity: Validity) -> Result<()> {
         match self.state().groups.get_mut(&group_id) {
             Some(g) => {
                 g.validity = validity;
@@ -561,9 +567,9 @@ impl RelationStore for InMemoryBackend {
     async fn set_user_grant(
         &self,
         login: &str,
-        group_id: i64,
-        permissions: &[String],
-        _by: &str,
+        group_id: GroupId,
+        permissions: &[PermissionType],
+        _by: &Actor,
     ) -> Result<()> {
         let mut state = self.state();
         state.require_group(group_id)?;
@@ -574,7 +580,7 @@ impl RelationStore for InMemoryBackend {
             state.user_grants.insert(UserGrant {
                 login: login.to_owned(),
                 group_id,
-                permission: p.clone(),
+                permission: Stored::Known(p.clone()),
             });
         }
         Ok(())
@@ -583,22 +589,24 @@ impl RelationStore for InMemoryBackend {
     async fn set_company_grant(
         &self,
         customer_id: &str,
-        group_id: i64,
-        context: &str,
-        permissions: &[String],
-        _by: &str,
+        group_id: GroupId,
+        context: &PermissionContext,
+        permissions: &[PermissionType],
+        _by: &Actor,
     ) -> Result<()> {
         let mut state = self.state();
         state.require_group(group_id)?;
         state.company_grants.retain(|g| {
-            !(g.customer_id == customer_id && g.group_id == group_id && g.context == context)
+            !(g.customer_id == customer_id
+                && g.group_id == group_id
+                && g.context.known() == Some(context))
         });
         for p in permissions {
             state.company_grants.insert(CompanyGrant {
                 customer_id: customer_id.to_owned(),
                 group_id,
-                permission: p.clone(),
-                context: context.to_owned(),
+                permission: Stored::Known(p.clone()),
+                context: Stored::Known(context.clone()),
             });
         }
         Ok(())
@@ -614,7 +622,7 @@ impl RelationStore for InMemoryBackend {
         })
     }
 
-    async fn add_service(&self, name: &str, validity: Validity, _by: &str) -> Result<Service> {
+    async fn add_service(&self, name: &str, validity: Validity, _by: &Actor) -> Result<Service> {
         add_named(
             &mut self.state().services,
             Entity::Service,
@@ -633,7 +641,7 @@ impl RelationStore for InMemoryBackend {
         login: &str,
         service_id: i64,
         active: bool,
-        _by: &str,
+        _by: &Actor,
     ) -> Result<()> {
         let mut state = self.state();
         if !state.services.contains_key(&service_id) {
@@ -748,13 +756,32 @@ impl Named for Service {
     }
 }
 
-/// Adds a uniquely named row with the next id, built by `make`, and returns it.
-fn add_named<T: Named + Clone>(
-    rows: &mut BTreeMap<i64, T>,
+/// The id of a named row.
+trait RowId: Copy + Ord {
+    /// The id after `last` (the highest so far), or the first id of an empty table.
+    fn after(last: Option<Self>) -> Self;
+}
+
+impl RowId for GroupId {
+    fn after(last: Option<Self>) -> Self {
+        GroupId(last.map_or(1, |l| l.0 + 1))
+    }
+}
+
+impl RowId for i64 {
+    fn after(last: Option<Self>) -> Self {
+        last.map_or(1, |l| l + 1)
+    }
+}
+
+/// Adds a uniquely named row with the next id (1 in an empty table), built by `make`, and
+/// returns it.
+fn add_named<K: RowId, T: Named + Clone>(
+    rows: &mut BTreeMap<K, T>,
     entity: Entity,
     name: &str,
     backend: String,
-    make: impl FnOnce(i64, String) -> T,
+    make: impl FnOnce(K, String) -> T,
 ) -> Result<T> {
     if rows.values().any(|r| r.name() == name) {
         return Err(Error::AlreadyExists {
@@ -764,14 +791,14 @@ fn add_named<T: Named + Clone>(
             backend: Some(backend),
         });
     }
-    let id = rows.keys().next_back().copied().unwrap_or(0) + 1;
+    let id = K::after(rows.keys().next_back().copied());
     let row = make(id, name.to_owned());
     rows.insert(id, row.clone());
     Ok(row)
 }
 
 impl State {
-    fn require_group(&self, group_id: i64) -> Result<()> {
+    fn require_group(&self, group_id: GroupId) -> Result<()> {
         if self.groups.contains_key(&group_id) {
             Ok(())
         } else {

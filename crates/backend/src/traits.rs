@@ -13,8 +13,11 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use clientele_model::permission::{GroupId, PermissionContext, PermissionType, Stored};
 use clientele_model::search::{CompanyQuery, DetailSearch, Expr, UserQuery};
-use clientele_model::{CustomerCompany, CustomerId, CustomerUser, Login, Password, Validity};
+use clientele_model::{
+    Actor, CustomerCompany, CustomerId, CustomerUser, Login, Password, Validity,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -111,7 +114,8 @@ pub enum Expected {
 pub trait CustomerUserWriter: Send + Sync {
     /// Stores a new, validated user with an optional password hash. Refuses a taken login (and a
     /// taken email when `email_unique_check` is on) with `AlreadyExists`, atomically.
-    async fn add(&self, user: &CustomerUser, password_hash: Option<&str>, by: &str) -> Result<()>;
+    async fn add(&self, user: &CustomerUser, password_hash: Option<&str>, by: &Actor)
+    -> Result<()>;
 
     /// Replaces the stored user `login` with `user` (which may carry a new login: a rename).
     /// Read-only map rows are not written. `NotFound` when there is no such user; `Conflict` when
@@ -121,7 +125,7 @@ pub trait CustomerUserWriter: Send + Sync {
         login: &Login,
         user: &CustomerUser,
         expected: Expected,
-        by: &str,
+        by: &Actor,
     ) -> Result<()>;
 
     /// Like [`update`](Self::update); on a rename it may also move the user's relations and
@@ -134,7 +138,7 @@ pub trait CustomerUserWriter: Send + Sync {
         login: &Login,
         user: &CustomerUser,
         expected: Expected,
-        by: &str,
+        by: &Actor,
     ) -> Result<bool> {
         self.update(login, user, expected, by).await?;
         Ok(false)
@@ -171,16 +175,16 @@ pub trait CompanyStore: Send + Sync {
     /// Companies matching the query, sorted by customer id.
     async fn search_companies(&self, query: &CompanyQuery) -> Result<Vec<CustomerCompany>>;
     /// Stores a new, validated company; `AlreadyExists` for a taken id or name.
-    async fn add_company(&self, company: &CustomerCompany, by: &str) -> Result<()>;
+    async fn add_company(&self, company: &CustomerCompany, by: &Actor) -> Result<()>;
     /// Replaces a company's data; `NotFound` when missing, `AlreadyExists` for a taken name.
-    async fn update_company(&self, company: &CustomerCompany, by: &str) -> Result<()>;
+    async fn update_company(&self, company: &CustomerCompany, by: &Actor) -> Result<()>;
 }
 
 /// A group customers can be granted permissions on (OTOBO `groups_table`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Group {
-    /// Numeric id.
-    pub id: i64,
+    /// Its id.
+    pub id: GroupId,
     /// Unique name.
     pub name: String,
     /// Only valid groups count for permissions.
@@ -203,10 +207,10 @@ pub struct Service {
 pub struct UserGrant {
     /// The login.
     pub login: String,
-    /// The group id.
-    pub group_id: i64,
-    /// The permission key (`ro`, `rw`, `move_into`, …).
-    pub permission: String,
+    /// The group.
+    pub group_id: GroupId,
+    /// The permission key (`ro`, `rw`, `move_into`, …) as stored.
+    pub permission: Stored<PermissionType>,
 }
 
 /// One stored grant row of a company (OTOBO `group_customer` with value 1).
@@ -214,12 +218,12 @@ pub struct UserGrant {
 pub struct CompanyGrant {
     /// The customer id.
     pub customer_id: String,
-    /// The group id.
-    pub group_id: i64,
-    /// The permission key.
-    pub permission: String,
-    /// The context (`Ticket::CustomerID::Same`, `Ticket::CustomerID::Other`, …).
-    pub context: String,
+    /// The group.
+    pub group_id: GroupId,
+    /// The permission key as stored.
+    pub permission: Stored<PermissionType>,
+    /// The context (`Ticket::CustomerID::Same`, `Ticket::CustomerID::Other`, …) as stored.
+    pub context: Stored<PermissionContext>,
 }
 
 /// Every stored grant and relation, loaded at once to build the permission matrix.
@@ -249,7 +253,7 @@ pub trait RelationStore: Send + Sync {
         login: &str,
         customer_id: &str,
         active: bool,
-        by: &str,
+        by: &Actor,
     ) -> Result<()>;
     /// The extra companies of a user, sorted by customer id.
     async fn user_companies(&self, login: &str) -> Result<Vec<CustomerId>>;
@@ -259,33 +263,33 @@ pub trait RelationStore: Send + Sync {
     async fn rename_user(&self, old: &str, new: &str) -> Result<()>;
 
     /// Adds a group; `AlreadyExists` for a taken name.
-    async fn add_group(&self, name: &str, validity: Validity, by: &str) -> Result<Group>;
+    async fn add_group(&self, name: &str, validity: Validity, by: &Actor) -> Result<Group>;
     /// Changes a group's validity.
-    async fn set_group_validity(&self, group_id: i64, validity: Validity) -> Result<()>;
+    async fn set_group_validity(&self, group_id: GroupId, validity: Validity) -> Result<()>;
     /// All groups, by id.
     async fn groups(&self) -> Result<Vec<Group>>;
     /// Replaces the permission set of (user, group) with `permissions` (empty = revoke all).
     async fn set_user_grant(
         &self,
         login: &str,
-        group_id: i64,
-        permissions: &[String],
-        by: &str,
+        group_id: GroupId,
+        permissions: &[PermissionType],
+        by: &Actor,
     ) -> Result<()>;
     /// Replaces the permission set of (company, group, context).
     async fn set_company_grant(
         &self,
         customer_id: &str,
-        group_id: i64,
-        context: &str,
-        permissions: &[String],
-        by: &str,
+        group_id: GroupId,
+        context: &PermissionContext,
+        permissions: &[PermissionType],
+        by: &Actor,
     ) -> Result<()>;
     /// Everything needed to build the permission matrix, in one call.
     async fn relation_snapshot(&self) -> Result<RelationSnapshot>;
 
     /// Adds a service; `AlreadyExists` for a taken name.
-    async fn add_service(&self, name: &str, validity: Validity, by: &str) -> Result<Service>;
+    async fn add_service(&self, name: &str, validity: Validity, by: &Actor) -> Result<Service>;
     /// All services, by id.
     async fn services(&self) -> Result<Vec<Service>>;
     /// Assigns a service to a login (or to [`DEFAULT_SERVICES_LOGIN`]) or removes it. Idempotent.
@@ -294,7 +298,7 @@ pub trait RelationStore: Send + Sync {
         login: &str,
         service_id: i64,
         active: bool,
-        by: &str,
+        by: &Actor,
     ) -> Result<()>;
     /// The *valid* services assigned to exactly this login (no default fallback), by id.
     async fn user_services(&self, login: &str) -> Result<Vec<Service>>;
@@ -377,7 +381,7 @@ pub struct ImportReport {
 pub async fn add_each(
     writer: &(impl CustomerUserWriter + ?Sized),
     rows: &[ImportRow],
-    by: &str,
+    by: &Actor,
 ) -> Result<ImportReport> {
     let mut report = ImportReport::default();
     for (index, row) in rows.iter().enumerate() {
@@ -404,5 +408,5 @@ pub trait BulkWriter: Send + Sync {
     /// A row whose login or email is taken (by a stored user or an earlier row) is reported in
     /// [`ImportReport::rejected`], never silently dropped; a row is never updated. Rows already
     /// written stay written when a later batch fails with an error.
-    async fn add_many(&self, rows: &[ImportRow], by: &str) -> Result<ImportReport>;
+    async fn add_many(&self, rows: &[ImportRow], by: &Actor) -> Result<ImportReport>;
 }

@@ -62,8 +62,14 @@ pub enum Command {
         #[arg(long)]
         search_indexes: bool,
     },
-    /// Check the configuration file and show the sources it describes (connects to nothing)
-    CheckConfig,
+    /// Check the configuration file and show the sources it describes (connects to nothing
+    /// unless --stored is given)
+    CheckConfig {
+        /// Also open the sources and list stored grants whose permission type or context the
+        /// configuration does not know (they grant nothing); exits with 1 when there are any
+        #[arg(long)]
+        stored: bool,
+    },
     /// Customer companies (OTOBO "Customers")
     #[command(subcommand)]
     Company(CompanyCmd),

@@ -65,7 +65,7 @@ fn load_config(cli: &Cli) -> CliResult<(Config, Option<PathBuf>)> {
 
 async fn run(cli: Cli) -> CliResult {
     let (config, config_path) = load_config(&cli)?;
-    if let Command::CheckConfig = cli.command {
+    if let Command::CheckConfig { stored: false } = cli.command {
         return commands::init::check_config(&config, config_path.as_deref(), cli.json);
     }
     let migrate = matches!(cli.command, Command::Init { .. });
@@ -79,7 +79,7 @@ async fn run(cli: Cli) -> CliResult {
     };
     match cli.command {
         Command::Init { search_indexes } => commands::init::init(&ctx, search_indexes).await,
-        Command::CheckConfig => Ok(()),
+        Command::CheckConfig { .. } => commands::init::check_stored(&ctx).await,
         Command::Company(c) => commands::company::run(&ctx, c).await,
         Command::User(c) => commands::user::run(&ctx, c).await,
         Command::Group(c) => commands::group::run(&ctx, c).await,

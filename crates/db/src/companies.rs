@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use clientele_backend::{CompanySettings, CompanyStore, Entity, Error, Result};
 use clientele_model::search::CompanyQuery;
-use clientele_model::{CustomerCompany, keys};
+use clientele_model::{Actor, CustomerCompany, keys};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
@@ -114,7 +114,7 @@ impl DbBackend {
         Ok(false)
     }
 
-    async fn try_add_company(&self, c: &CustomerCompany, by: &str) -> Result<(), Failure> {
+    async fn try_add_company(&self, c: &CustomerCompany, by: &Actor) -> Result<(), Failure> {
         let layout = self.company_layout();
         let tx = begin_write(&self.conn, self.dialect).await?;
         if self
@@ -148,7 +148,7 @@ impl DbBackend {
         Ok(())
     }
 
-    async fn try_update_company(&self, c: &CustomerCompany, by: &str) -> Result<(), Failure> {
+    async fn try_update_company(&self, c: &CustomerCompany, by: &Actor) -> Result<(), Failure> {
         let layout = self.company_layout();
         let tx = begin_write(&self.conn, self.dialect).await?;
         let Some(stored) = self.current_company(&tx, c.customer_id.as_str()).await? else {
@@ -257,7 +257,7 @@ impl CompanyStore for DbBackend {
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.company_settings.name))]
-    async fn add_company(&self, c: &CustomerCompany, by: &str) -> Result<()> {
+    async fn add_company(&self, c: &CustomerCompany, by: &Actor) -> Result<()> {
         self.bounded(self.company_name(), async {
             self.refuse_company_read_only()?;
             match retry(is_retry, || self.try_add_company(c, by)).await {
@@ -270,7 +270,7 @@ impl CompanyStore for DbBackend {
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.company_settings.name))]
-    async fn update_company(&self, c: &CustomerCompany, by: &str) -> Result<()> {
+    async fn update_company(&self, c: &CustomerCompany, by: &Actor) -> Result<()> {
         self.bounded(self.company_name(), async {
             self.refuse_company_read_only()?;
             match retry(is_retry, || self.try_update_company(c, by)).await {

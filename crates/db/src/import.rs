@@ -26,7 +26,7 @@ use std::collections::HashSet;
 use clientele_backend::{
     BulkWriter, CustomerUserWriter, Entity, Error, ImportReport, ImportRow, RejectedRow, Result,
 };
-use clientele_model::keys;
+use clientele_model::{Actor, keys};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
@@ -41,7 +41,7 @@ use crate::{DbBackend, agent_id, now_epoch};
 /// The bulk capability through which a Directory imports: [`DbBackend::import_customer_users`].
 #[async_trait::async_trait]
 impl BulkWriter for DbBackend {
-    async fn add_many(&self, rows: &[ImportRow], by: &str) -> Result<ImportReport> {
+    async fn add_many(&self, rows: &[ImportRow], by: &Actor) -> Result<ImportReport> {
         self.import_customer_users(rows, by).await
     }
 }
@@ -98,7 +98,7 @@ impl DbBackend {
     pub async fn import_customer_users(
         &self,
         rows: &[ImportRow],
-        by: &str,
+        by: &Actor,
     ) -> Result<ImportReport> {
         self.import_customer_users_with(rows, by, ImportOptions::default())
             .await
@@ -108,7 +108,7 @@ impl DbBackend {
     pub async fn import_customer_users_with(
         &self,
         rows: &[ImportRow],
-        by: &str,
+        by: &Actor,
         options: ImportOptions,
     ) -> Result<ImportReport> {
         if self.config.settings.read_only {
@@ -149,7 +149,7 @@ impl DbBackend {
         &self,
         chunk: &[ImportRow],
         base: usize,
-        by: &str,
+        by: &Actor,
         report: &mut ImportReport,
     ) -> Result<()> {
         for (i, row) in chunk.iter().enumerate() {
@@ -198,7 +198,7 @@ impl DbBackend {
         chunk: &[ImportRow],
         base: usize,
         per_statement: usize,
-        by: &str,
+        by: &Actor,
     ) -> std::result::Result<ImportReport, Failure> {
         #[cfg(feature = "postgres")]
         if self.dialect == Dialect::Postgres {
@@ -220,7 +220,7 @@ impl DbBackend {
         chunk: &[ImportRow],
         base: usize,
         per_statement: usize,
-        by: &str,
+        by: &Actor,
     ) -> std::result::Result<ImportReport, Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
         let mut report = ImportReport::default();
@@ -536,6 +536,7 @@ fn fold(s: &str) -> String {
 mod copy {
     //! The PostgreSQL path: checks and `COPY … FROM STDIN` on one pooled connection.
 
+    use clientele_model::Actor;
     use std::collections::HashSet;
     use std::io::Write as _;
     use std::sync::Arc;
@@ -564,7 +565,7 @@ mod copy {
             chunk: &[ImportRow],
             base: usize,
             per_statement: usize,
-            by: &str,
+            by: &Actor,
         ) -> Result<ImportReport, Failure> {
             let pool = self.conn.get_postgres_connection_pool();
             let mut tx = pool.begin().await.map_err(db)?;

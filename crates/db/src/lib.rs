@@ -74,6 +74,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clientele_backend::{Error, Result};
+use clientele_model::Actor;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
@@ -317,8 +318,8 @@ fn now_epoch() -> i64 {
         .unwrap_or(0)
 }
 
-/// OTOBO's audit columns hold agent ids: a numeric `by` is stored as is, anything else as 1
-/// (OTOBO's root agent).
-fn agent_id(by: &str) -> i32 {
-    by.trim().parse::<i32>().unwrap_or(1)
+/// OTOBO's audit columns hold agent ids: an agent's own, or OTOBO's system agent for anybody
+/// else (see [`Actor::audit_agent_id`]).
+fn agent_id(by: &Actor) -> i32 {
+    by.audit_agent_id().get()
 }

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use clientele_backend::{
     CompanyGrant, Entity, Error, Group, RelationSnapshot, RelationStore, Result, Service, UserGrant,
 };
-use clientele_model::{CustomerId, Login, Validity};
+use clientele_model::permission::{GroupId, PermissionContext, PermissionType, Stored};
+use clientele_model::{Actor, CustomerId, Login, Validity};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, Value};
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseTransaction, IsolationLevel, QueryResult, TransactionTrait,
@@ -16,7 +17,7 @@ use sea_orm::{
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{begin_write, lock_key};
 use crate::retry::retry;
-use crate::row::{read_int, read_text, time_value};
+use crate::row::{read_id, read_int, read_text, time_value};
 use crate::sql::{Dialect, col, tcol};
 use crate::{DbBackend, agent_id, now_epoch};
 
@@ -34,6 +35,17 @@ fn validity(id: Option<i64>) -> Validity {
     Validity::from_stored_id(id)
 }
 
+/// A group id as OTOBO's integer `id` column holds it; one beyond that column's range names no
+/// stored group.
+fn group_column(id: GroupId) -> Result<i64, Failure> {
+    i64::try_from(id.get()).map_err(|_| {
+        Failure::Api(Error::NotFound {
+            entity: Entity::Group,
+            key: id.to_string(),
+        })
+    })
+}
+
 /// Runs a write transaction again on deadlock or serialization failure (the crate's one retry
 /// loop), reporting the last failure as the public error.
 macro_rules! retrying {
@@ -43,7 +55,7 @@ macro_rules! retrying {
 }
 
 impl DbBackend {
-    fn audit_values(&self, by: &str, with_change: bool) -> Vec<(&'static str, Value)> {
+    fn audit_values(&self, by: &Actor, with_change: bool) -> Vec<(&'static str, Value)> {
         let now = now_epoch();
         let agent = Value::Int(Some(agent_id(by)));
         let mut v = vec![
@@ -89,12 +101,16 @@ impl DbBackend {
         Ok(tx.query_one(&q).await?.is_some())
     }
 
-    async fn group_exists(&self, tx: &DatabaseTransaction, group_id: i64) -> Result<(), Failure> {
+    async fn group_exists(
+        &self,
+        tx: &DatabaseTransaction,
+        group_id: GroupId,
+    ) -> Result<(), Failure> {
         if self
             .row_exists(
                 tx,
                 &self.config.groups_table.clone(),
-                col("id").eq(group_id),
+                col("id").eq(group_column(group_id)?),
             )
             .await?
         {
@@ -166,10 +182,11 @@ impl DbBackend {
     async fn try_set_user_grant(
         &self,
         login: &str,
-        group_id: i64,
-        permissions: &[String],
-        by: &str,
+        group_id: GroupId,
+        permissions: &[PermissionType],
+        by: &Actor,
     ) -> Result<(), Failure> {
+        let column = group_column(group_id)?;
         let tx = begin_write(&self.conn, self.dialect).await?;
         let group = group_id.to_string();
         lock_key(&tx, self.dialect, USER_GRANT, &[login, &group]).await?;
@@ -177,15 +194,15 @@ impl DbBackend {
         let delete = Query::delete()
             .from_table(t(USER_GRANT))
             .and_where(self.dialect.eq_exact(col("user_id"), login))
-            .and_where(col("group_id").eq(group_id))
+            .and_where(col("group_id").eq(column))
             .to_owned();
         tx.execute(&delete).await?;
-        let set: BTreeSet<&String> = permissions.iter().collect();
+        let set: BTreeSet<&PermissionType> = permissions.iter().collect();
         for p in set {
             let mut values = vec![
                 ("user_id", Value::String(Some(login.to_owned()))),
-                ("group_id", Value::BigInt(Some(group_id))),
-                ("permission_key", Value::String(Some(p.clone()))),
+                ("group_id", Value::BigInt(Some(column))),
+                ("permission_key", Value::String(Some(p.as_str().to_owned()))),
                 ("permission_value", Value::SmallInt(Some(1))),
             ];
             values.extend(self.audit_values(by, true));
@@ -198,11 +215,13 @@ impl DbBackend {
     async fn try_set_company_grant(
         &self,
         customer_id: &str,
-        group_id: i64,
-        context: &str,
-        permissions: &[String],
-        by: &str,
+        group_id: GroupId,
+        context: &PermissionContext,
+        permissions: &[PermissionType],
+        by: &Actor,
     ) -> Result<(), Failure> {
+        let column = group_column(group_id)?;
+        let context = context.as_str();
         let tx = begin_write(&self.conn, self.dialect).await?;
         let group = group_id.to_string();
         lock_key(
@@ -216,16 +235,16 @@ impl DbBackend {
         let delete = Query::delete()
             .from_table(t(COMPANY_GRANT))
             .and_where(self.dialect.eq_exact(col("customer_id"), customer_id))
-            .and_where(col("group_id").eq(group_id))
+            .and_where(col("group_id").eq(column))
             .and_where(self.dialect.eq_exact(col("permission_context"), context))
             .to_owned();
         tx.execute(&delete).await?;
-        let set: BTreeSet<&String> = permissions.iter().collect();
+        let set: BTreeSet<&PermissionType> = permissions.iter().collect();
         for p in set {
             let mut values = vec![
                 ("customer_id", Value::String(Some(customer_id.to_owned()))),
-                ("group_id", Value::BigInt(Some(group_id))),
-                ("permission_key", Value::String(Some(p.clone()))),
+                ("group_id", Value::BigInt(Some(column))),
+                ("permission_key", Value::String(Some(p.as_str().to_owned()))),
                 ("permission_value", Value::SmallInt(Some(1))),
                 (
                     "permission_context",
@@ -246,7 +265,7 @@ impl DbBackend {
         entity: Entity,
         name: &str,
         validity: Validity,
-        by: &str,
+        by: &Actor,
     ) -> Result<i64, Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
         if self
@@ -272,8 +291,8 @@ impl DbBackend {
         } else {
             insert.returning_col(Alias::new("id"));
             match tx.query_one(&insert).await {
-                Ok(Some(r)) => read_int(&r, 0).map(|id| id.unwrap_or(0)),
-                Ok(None) => Ok(0),
+                Ok(Some(r)) => read_id(&r, 0),
+                Ok(None) => Err(sea_orm::DbErr::RecordNotInserted),
                 Err(e) => Err(e),
             }
         };
@@ -332,10 +351,11 @@ impl DbBackend {
                     .from_table(t(table))
                     .and_where(self.dialect.eq_exact(col(login_col), old));
                 for (i, c) in rest.iter().enumerate() {
-                    let v = read_text(row, i)?.unwrap_or_default();
                     delete.and_where(match *c {
-                        "group_id" | "service_id" => col(c).eq(v.parse::<i64>().unwrap_or(-1)),
-                        _ => self.dialect.eq_exact(col(c), &v),
+                        "group_id" | "service_id" => col(c).eq(read_id(row, i)?),
+                        _ => self
+                            .dialect
+                            .eq_exact(col(c), &read_text(row, i)?.unwrap_or_default()),
                     });
                 }
                 tx.execute(&delete).await?;
@@ -355,7 +375,7 @@ impl DbBackend {
         login: &str,
         service_id: i64,
         active: bool,
-        by: &str,
+        by: &Actor,
     ) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
         if !self
@@ -394,11 +414,30 @@ impl DbBackend {
         Ok(())
     }
 
+    /// A group id read from the database: OTOBO's ids are positive, so a negative one is a
+    /// typed error naming it rather than some other group.
+    fn group_id(&self, id: i64) -> Result<GroupId> {
+        u64::try_from(id).map(GroupId).map_err(|_| {
+            Error::backend(
+                self.name(),
+                format!("a stored group id is negative ({id}); OTOBO's ids are positive"),
+            )
+        })
+    }
+
+    fn group(&self, id: i64, name: String, validity: Validity) -> Result<Group> {
+        Ok(Group {
+            id: self.group_id(id)?,
+            name,
+            validity,
+        })
+    }
+
     fn named_rows(&self, rows: &[QueryResult]) -> Result<Vec<(i64, String, Validity)>> {
         rows.iter()
             .map(|r| {
                 Ok((
-                    read_int(r, 0).map_err(|e| self.err(e))?.unwrap_or(0),
+                    read_id(r, 0).map_err(|e| self.err(e))?,
                     read_text(r, 1)
                         .map_err(|e| self.err(e))?
                         .unwrap_or_default(),
@@ -451,7 +490,7 @@ impl RelationStore for DbBackend {
         login: &str,
         customer_id: &str,
         active: bool,
-        by: &str,
+        by: &Actor,
     ) -> Result<()> {
         self.bounded(self.name(), async {
             if !active {
@@ -508,30 +547,26 @@ impl RelationStore for DbBackend {
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
-    async fn add_group(&self, name: &str, validity: Validity, by: &str) -> Result<Group> {
+    async fn add_group(&self, name: &str, validity: Validity, by: &Actor) -> Result<Group> {
         self.bounded(self.name(), async {
             let table = self.config.groups_table.clone();
             let id: i64 = retrying!(
                 self,
                 self.try_add_named(&table, Entity::Group, name, validity, by)
             )?;
-            Ok(Group {
-                id,
-                name: name.to_owned(),
-                validity,
-            })
+            self.group(id, name.to_owned(), validity)
         })
         .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
-    async fn set_group_validity(&self, group_id: i64, validity: Validity) -> Result<()> {
+    async fn set_group_validity(&self, group_id: GroupId, validity: Validity) -> Result<()> {
         self.bounded(self.name(), async {
             let update = Query::update()
                 .table(t(&self.config.groups_table))
                 .value(Alias::new("valid_id"), validity.id())
                 .value(Alias::new("change_time"), time_value(now_epoch()))
-                .and_where(col("id").eq(group_id))
+                .and_where(col("id").eq(group_column(group_id).map_err(|f| self.fail(f))?))
                 .to_owned();
             let result = self.conn.execute(&update).await.map_err(|e| self.err(e))?;
             if result.rows_affected() == 0 {
@@ -549,12 +584,11 @@ impl RelationStore for DbBackend {
     async fn groups(&self) -> Result<Vec<Group>> {
         self.bounded(self.name(), async {
             let table = self.config.groups_table.clone();
-            Ok(self
-                .list_named(&self.conn, &table)
+            self.list_named(&self.conn, &table)
                 .await?
                 .into_iter()
-                .map(|(id, name, validity)| Group { id, name, validity })
-                .collect())
+                .map(|(id, name, validity)| self.group(id, name, validity))
+                .collect()
         })
         .await
     }
@@ -563,9 +597,9 @@ impl RelationStore for DbBackend {
     async fn set_user_grant(
         &self,
         login: &str,
-        group_id: i64,
-        permissions: &[String],
-        by: &str,
+        group_id: GroupId,
+        permissions: &[PermissionType],
+        by: &Actor,
     ) -> Result<()> {
         self.bounded(self.name(), async {
             retrying!(
@@ -580,10 +614,10 @@ impl RelationStore for DbBackend {
     async fn set_company_grant(
         &self,
         customer_id: &str,
-        group_id: i64,
-        context: &str,
-        permissions: &[String],
-        by: &str,
+        group_id: GroupId,
+        context: &PermissionContext,
+        permissions: &[PermissionType],
+        by: &Actor,
     ) -> Result<()> {
         self.bounded(self.name(), async {
             retrying!(
@@ -616,8 +650,8 @@ impl RelationStore for DbBackend {
                 .list_named(&tx, &table)
                 .await?
                 .into_iter()
-                .map(|(id, name, validity)| Group { id, name, validity })
-                .collect();
+                .map(|(id, name, validity)| self.group(id, name, validity))
+                .collect::<Result<_>>()?;
             let q = Query::select()
                 .exprs([col("user_id"), col("group_id"), col("permission_key")])
                 .from(t(USER_GRANT))
@@ -628,16 +662,16 @@ impl RelationStore for DbBackend {
                     .map_err(|e| self.err(e))?
                     .unwrap_or_default())
             };
-            let int = |r: &QueryResult, i| -> Result<i64> {
-                Ok(read_int(r, i).map_err(|e| self.err(e))?.unwrap_or(0))
+            let group = |r: &QueryResult, i| -> Result<GroupId> {
+                self.group_id(read_id(r, i).map_err(|e| self.err(e))?)
             };
             let rows = tx.query_all(&q).await.map_err(|e| self.err(e))?;
             let mut user_grants = BTreeSet::new();
             for r in &rows {
                 user_grants.insert(UserGrant {
                     login: text(r, 0)?,
-                    group_id: int(r, 1)?,
-                    permission: text(r, 2)?,
+                    group_id: group(r, 1)?,
+                    permission: Stored::parse(text(r, 2)?),
                 });
             }
             let q = Query::select()
@@ -655,9 +689,9 @@ impl RelationStore for DbBackend {
             for r in &rows {
                 company_grants.insert(CompanyGrant {
                     customer_id: text(r, 0)?,
-                    group_id: int(r, 1)?,
-                    permission: text(r, 2)?,
-                    context: text(r, 3)?,
+                    group_id: group(r, 1)?,
+                    permission: Stored::parse(text(r, 2)?),
+                    context: Stored::parse(text(r, 3)?),
                 });
             }
             let q = Query::select()
@@ -685,7 +719,7 @@ impl RelationStore for DbBackend {
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
-    async fn add_service(&self, name: &str, validity: Validity, by: &str) -> Result<Service> {
+    async fn add_service(&self, name: &str, validity: Validity, by: &Actor) -> Result<Service> {
         self.bounded(self.name(), async {
             let id: i64 = retrying!(
                 self,
@@ -719,7 +753,7 @@ impl RelationStore for DbBackend {
         login: &str,
         service_id: i64,
         active: bool,
-        by: &str,
+        by: &Actor,
     ) -> Result<()> {
         self.bounded(self.name(), async {
             retrying!(

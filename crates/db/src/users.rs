@@ -6,7 +6,7 @@ use clientele_backend::{
     Result, SourceSettings,
 };
 use clientele_model::search::{DetailSearch, Expr as Term, FieldSet, UserQuery};
-use clientele_model::{CustomerId, CustomerUser, Login, keys};
+use clientele_model::{Actor, CustomerId, CustomerUser, Login, keys};
 use sea_orm::sea_query::{Alias, Expr, MysqlQueryBuilder, Query, SelectStatement, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend as Engine, QueryResult, Statement};
 
@@ -197,7 +197,7 @@ impl DbBackend {
         &self,
         user: &CustomerUser,
         password_hash: Option<&str>,
-        by: &str,
+        by: &Actor,
     ) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
         if self.config.settings.email_unique_check {
@@ -238,7 +238,7 @@ impl DbBackend {
         login: &Login,
         user: &CustomerUser,
         expected: Expected,
-        by: &str,
+        by: &Actor,
         move_related: bool,
     ) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
@@ -558,7 +558,12 @@ impl CustomerUserSource for DbBackend {
 #[async_trait]
 impl CustomerUserWriter for DbBackend {
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
-    async fn add(&self, user: &CustomerUser, password_hash: Option<&str>, by: &str) -> Result<()> {
+    async fn add(
+        &self,
+        user: &CustomerUser,
+        password_hash: Option<&str>,
+        by: &Actor,
+    ) -> Result<()> {
         self.bounded(self.name(), async {
             self.refuse_read_only()?;
             self.write_user(&user.login, || self.try_add(user, password_hash, by))
@@ -573,7 +578,7 @@ impl CustomerUserWriter for DbBackend {
         login: &Login,
         user: &CustomerUser,
         expected: Expected,
-        by: &str,
+        by: &Actor,
     ) -> Result<()> {
         self.bounded(self.name(), async {
             self.refuse_read_only()?;
@@ -594,7 +599,7 @@ impl CustomerUserWriter for DbBackend {
         login: &Login,
         user: &CustomerUser,
         expected: Expected,
-        by: &str,
+        by: &Actor,
     ) -> Result<bool> {
         self.bounded(self.name(), async {
             self.refuse_read_only()?;

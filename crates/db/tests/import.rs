@@ -62,9 +62,13 @@ fn taken(e: &Error) -> (String, String) {
 async fn import_in_batches(kind: Kind) {
     let f = Fixture::new(kind).await;
     // Stored before the import.
-    f.db.add(&user("stored", "Ana", "stored@acme-corp.com"), None, "1")
-        .await
-        .unwrap();
+    f.db.add(
+        &user("stored", "Ana", "stored@acme-corp.com"),
+        None,
+        &"1".into(),
+    )
+    .await
+    .unwrap();
 
     let mut rows: Vec<ImportRow> = (0..2_000).map(numbered).collect();
     // 10: the stored login in another case.
@@ -84,7 +88,7 @@ async fn import_in_batches(kind: Kind) {
 
     // 100 rows per statement, 3 statements per transaction: 7 transactions.
     let report =
-        f.db.import_customer_users_with(&rows, "42", ImportOptions::new(100, 3))
+        f.db.import_customer_users_with(&rows, &"42".into(), ImportOptions::new(100, 3))
             .await
             .unwrap();
 
@@ -165,7 +169,10 @@ async fn import_in_batches(kind: Kind) {
     assert_eq!(found.len(), 10);
 
     // A second import of the same rows adds nothing and reports every row.
-    let again = f.db.import_customer_users(&rows[..50], "42").await.unwrap();
+    let again =
+        f.db.import_customer_users(&rows[..50], &"42".into())
+            .await
+            .unwrap();
     assert_eq!(again.inserted, 0);
     assert_eq!(again.rejected.len(), 50);
     assert_eq!(count(&f).await, 1 + 2_000 - 6);
@@ -179,7 +186,7 @@ async fn read_only_refuses(kind: Kind) {
     config.settings.read_only = true;
     let f = Fixture::with_config(kind, config).await;
     let err =
-        f.db.import_customer_users(&[numbered(1)], "1")
+        f.db.import_customer_users(&[numbered(1)], &"1".into())
             .await
             .unwrap_err();
     assert!(matches!(err, Error::ReadOnly { .. }), "{err:?}");

@@ -284,7 +284,7 @@ async fn reads_otobo_rows(kind: Kind) {
             email: &EmailCheck::default(),
         })
         .unwrap();
-    match (kind, db.add(&new, Some(SHA256_SECRET), "1").await) {
+    match (kind, db.add(&new, Some(SHA256_SECRET), &"1".into()).await) {
         (Kind::MySql, Err(Error::Config(m))) => assert!(m.contains("clientele_db::migrate"), "{m}"),
         (Kind::MySql, other) => panic!("expected the missing-lock-table error, got {other:?}"),
         (_, result) => {
@@ -318,7 +318,7 @@ async fn migrates_otobo_database(kind: Kind) {
     );
     assert_eq!(db.preferences("mmustermann").await.unwrap().len(), 1);
     // The unique indexes now hold.
-    db.set_user_company("mmustermann", "BLAU", true, "1")
+    db.set_user_company("mmustermann", "BLAU", true, &"1".into())
         .await
         .unwrap();
     let snapshot = db.relation_snapshot().await.unwrap();
@@ -337,15 +337,23 @@ async fn migrates_otobo_database(kind: Kind) {
             email: &EmailCheck::default(),
         })
         .unwrap();
-    db.add(&new, None, "1").await.unwrap();
-    match db.add(&new, None, "1").await {
+    db.add(&new, None, &"1".into()).await.unwrap();
+    match db.add(&new, None, &"1".into()).await {
         Err(Error::AlreadyExists { field, .. }) => assert_eq!(field, "UserEmail"),
         other => panic!("{other:?}"),
     }
-    let group = db.add_group("users", Validity::Valid, "1").await.unwrap();
-    db.set_user_grant("mmustermann", group.id, &["rw".into()], "1")
+    let group = db
+        .add_group("users", Validity::Valid, &"1".into())
         .await
         .unwrap();
+    db.set_user_grant(
+        "mmustermann",
+        group.id,
+        &[clientele_model::permission::PermissionType::rw()],
+        &"1".into(),
+    )
+    .await
+    .unwrap();
     let _ = db.connection().close_by_ref().await;
     test_db.drop().await;
 }
@@ -409,7 +417,7 @@ async fn foreign_table(kind: Kind) {
             email: &EmailCheck::default(),
         })
         .unwrap();
-    db.add(&lee, Some("hash"), "1").await.unwrap();
+    db.add(&lee, Some("hash"), &"1".into()).await.unwrap();
     let mut stored = db.get("lee").await.unwrap().unwrap();
     assert_eq!(stored.attribute("UserLevel").unwrap(), 5.into());
     stored.extra.insert("UserRoom".into(), "R-2".into());
@@ -417,7 +425,7 @@ async fn foreign_table(kind: Kind) {
         &stored.login,
         &stored,
         clientele_backend::Expected::ChangedAt(None),
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();

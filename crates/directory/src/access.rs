@@ -11,7 +11,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use clientele_model::permission::{GroupId, PermissionContext, PermissionType};
+use clientele_model::Actor;
+use clientele_model::permission::{GroupId, PermissionContext, PermissionType, Stored};
 use clientele_permissions::{
     Change, PermissionFacts, PermissionMatrix, PermissionResolver, Ticket, UserCustomerIds,
 };
@@ -67,37 +68,38 @@ impl AccessState {
         self.fresh.remove(login);
     }
 
-    pub(crate) fn user_grant_changed(&self, login: &str, group: i64, permissions: &[String]) {
+    pub(crate) fn user_grant_changed(
+        &self,
+        login: &str,
+        group: GroupId,
+        permissions: &[PermissionType],
+    ) {
         self.bump();
         let Some(r) = self.resolver() else { return };
-        let change = types(permissions).and_then(|permissions| {
-            Some(Change::SetUserGrant {
-                login: login.to_owned(),
-                group: group_id(group)?,
-                permissions,
-            })
-        });
-        self.apply_or_reset(&r, change);
+        let change = Change::SetUserGrant {
+            login: login.to_owned(),
+            group,
+            permissions: permissions.to_vec(),
+        };
+        self.apply_or_reset(&r, Some(change));
     }
 
     pub(crate) fn company_grant_changed(
         &self,
         customer_id: &str,
-        group: i64,
-        context: &str,
-        permissions: &[String],
+        group: GroupId,
+        context: &PermissionContext,
+        permissions: &[PermissionType],
     ) {
         self.bump();
         let Some(r) = self.resolver() else { return };
-        let change = types(permissions).and_then(|permissions| {
-            Some(Change::SetCompanyGrant {
-                customer_id: customer_id.to_owned(),
-                group: group_id(group)?,
-                context: PermissionContext::new(context).ok()?,
-                permissions,
-            })
-        });
-        self.apply_or_reset(&r, change);
+        let change = Change::SetCompanyGrant {
+            customer_id: customer_id.to_owned(),
+            group,
+            context: context.clone(),
+            permissions: permissions.to_vec(),
+        };
+        self.apply_or_reset(&r, Some(change));
     }
 
     pub(crate) fn company_validity_changed(&self, customer_id: &str, valid: bool) {
@@ -119,17 +121,22 @@ impl AccessState {
     }
 }
 
-fn types(permissions: &[String]) -> Option<Vec<PermissionType>> {
-    permissions
-        .iter()
-        .map(|p| PermissionType::new(p.as_str()).ok())
-        .collect()
+/// Stored grants the configuration does not know ([`Directory::unknown_grants`]): each has a
+/// permission type or context that is not configured (or not well-formed), shown as
+/// [`Stored::Unknown`]. They stay in the store and grant nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UnknownGrants {
+    /// Users' grants with an unknown type.
+    pub user_grants: Vec<UserGrant>,
+    /// Companies' grants with an unknown type or context.
+    pub company_grants: Vec<CompanyGrant>,
 }
 
-/// A stored group id as the matrix's; `None` for a negative one, which no group can have (it
-/// is reported or makes the matrix rebuild, never read as group 0).
-fn group_id(id: i64) -> Option<GroupId> {
-    u64::try_from(id).ok().map(GroupId)
+impl UnknownGrants {
+    /// No unknown grant at all.
+    pub fn is_empty(&self) -> bool {
+        self.user_grants.is_empty() && self.company_grants.is_empty()
+    }
 }
 
 /// One row of a user's effective permissions (OTOBO's "Effective Permissions" table).
@@ -149,19 +156,10 @@ impl Directory {
             return Ok(r);
         }
         let seen = self.inner.access.generation();
-        let snapshot = self.relations()?.relation_snapshot().await?;
+        let snapshot = self.relation_snapshot().await?;
         let mut facts = PermissionFacts::new(self.inner.config.permissions.clone());
-        let invalid = |what: &str, value: &str, e: &dyn std::fmt::Display| {
-            Error::backend(
-                "permissions",
-                format!("stored {what} {value:?} is unusable: {e}"),
-            )
-        };
-        let stored_group = |id: i64| {
-            group_id(id).ok_or_else(|| invalid("group id", &id.to_string(), &"it is negative"))
-        };
         for g in &snapshot.groups {
-            facts.group(stored_group(g.id)?, g.name.clone(), g.validity.is_valid());
+            facts.group(g.id, g.name.clone(), g.validity.is_valid());
         }
         if let Some(companies) = &self.inner.companies {
             let all = companies
@@ -176,17 +174,16 @@ impl Directory {
                 facts.company(c.customer_id.into_string(), c.validity.is_valid());
             }
         }
+        // Unknown rows (see `unknown_grants`) grant nothing: they are left out here.
         for g in &snapshot.user_grants {
-            let t = PermissionType::new(g.permission.as_str())
-                .map_err(|e| invalid("permission", &g.permission, &e))?;
-            facts.grant_user(g.login.clone(), stored_group(g.group_id)?, [t]);
+            if let Stored::Known(t) = &g.permission {
+                facts.grant_user(g.login.clone(), g.group_id, [t.clone()]);
+            }
         }
         for g in &snapshot.company_grants {
-            let t = PermissionType::new(g.permission.as_str())
-                .map_err(|e| invalid("permission", &g.permission, &e))?;
-            let c = PermissionContext::new(g.context.as_str())
-                .map_err(|e| invalid("context", &g.context, &e))?;
-            facts.grant_company(g.customer_id.clone(), stored_group(g.group_id)?, c, [t]);
+            if let (Stored::Known(t), Stored::Known(c)) = (&g.permission, &g.context) {
+                facts.grant_company(g.customer_id.clone(), g.group_id, c.clone(), [t.clone()]);
+            }
         }
         // Grants arrive one row per type; merge rows of one key into one set.
         facts.user_grants = merge_user_grants(std::mem::take(&mut facts.user_grants));
@@ -275,15 +272,14 @@ impl Directory {
         };
         let mut out = Vec::new();
         for g in self.groups().await? {
-            let Some(id) = group_id(g.id) else { continue };
-            let effective = names(m.effective(&stored, id));
+            let effective = names(m.effective(&stored, g.id));
             if effective.is_empty() {
                 continue;
             }
             out.push(EffectivePermission {
                 group: g.name,
                 effective,
-                direct: names(m.raw(&stored, id)),
+                direct: names(m.raw(&stored, g.id)),
             });
         }
         Ok(out)
@@ -361,24 +357,21 @@ fn merge_company_grants(
 }
 
 /// OTOBO's `GroupMemberAdd` rule: `rw` includes everything, so `{rw, …}` is stored as `{rw}`.
-pub(crate) fn normalise_permissions(permissions: &[&str]) -> Result<Vec<String>> {
-    let mut out: Vec<String> = Vec::new();
+pub(crate) fn normalise_permissions(permissions: &[&str]) -> Result<Vec<PermissionType>> {
+    let mut out: Vec<PermissionType> = Vec::new();
     for p in permissions {
         // The syntax of a type has one owner: clientele_model's PermissionType.
-        if let Err(e) = PermissionType::new(*p) {
-            return Err(ValidationError::Invalid {
-                field: "permission_key".into(),
-                value: (*p).to_owned(),
-                reason: e.to_string(),
-            }
-            .into());
-        }
-        if !out.iter().any(|x| x == p) {
-            out.push((*p).to_owned());
+        let t = PermissionType::new(*p).map_err(|e| ValidationError::Invalid {
+            field: "permission_key".into(),
+            value: (*p).to_owned(),
+            reason: e.to_string(),
+        })?;
+        if !out.contains(&t) {
+            out.push(t);
         }
     }
-    if out.iter().any(|p| p == PermissionType::RW) {
-        out = vec![PermissionType::RW.to_owned()];
+    if out.iter().any(PermissionType::is_rw) {
+        out = vec![PermissionType::rw()];
     }
     out.sort();
     Ok(out)
@@ -386,7 +379,7 @@ pub(crate) fn normalise_permissions(permissions: &[&str]) -> Result<Vec<String>>
 
 impl Directory {
     /// Adds a group.
-    pub async fn add_group(&self, name: &str, by: &str) -> Result<Group> {
+    pub async fn add_group(&self, name: &str, by: impl Into<Actor>) -> Result<Group> {
         if name.trim().is_empty() {
             return Err(ValidationError::Required {
                 field: "group".into(),
@@ -395,7 +388,7 @@ impl Directory {
         }
         let g = self
             .relations()?
-            .add_group(name, Validity::Valid, by)
+            .add_group(name, Validity::Valid, &by.into())
             .await?;
         self.inner.access.reset();
         self.announce(&[clientele_backend::changes::Change::Permissions])
@@ -437,13 +430,13 @@ impl Directory {
         login: &str,
         group: &str,
         permissions: &[&str],
-        by: &str,
+        by: impl Into<Actor>,
     ) -> Result<()> {
         let (user, _) = self.require(login).await?;
         let g = self.group(group).await?;
         let perms = self.checked_permissions(permissions)?;
         self.relations()?
-            .set_user_grant(user.login.as_str(), g.id, &perms, by)
+            .set_user_grant(user.login.as_str(), g.id, &perms, &by.into())
             .await?;
         self.inner
             .access
@@ -461,7 +454,7 @@ impl Directory {
         group: &str,
         context: &str,
         permissions: &[&str],
-        by: &str,
+        by: impl Into<Actor>,
     ) -> Result<()> {
         if self.company_unknown(customer_id).await? {
             return Err(Error::NotFound {
@@ -469,40 +462,101 @@ impl Directory {
                 key: customer_id.to_owned(),
             });
         }
+        let context = self.checked_context(context)?;
+        let g = self.group(group).await?;
+        let perms = self.checked_permissions(permissions)?;
+        self.relations()?
+            .set_company_grant(customer_id, g.id, &context, &perms, &by.into())
+            .await?;
+        self.inner
+            .access
+            .company_grant_changed(customer_id, g.id, &context, &perms);
+        self.announce(&[clientele_backend::changes::Change::Permissions])
+            .await;
+        Ok(())
+    }
+
+    /// Everything stored about groups, grants and company relations, seen through the
+    /// configuration: a grant whose permission type or context is not configured shows it as
+    /// [`Stored::Unknown`].
+    pub async fn relation_snapshot(&self) -> Result<RelationSnapshot> {
+        let mut snapshot = self.relations()?.relation_snapshot().await?;
+        let config = &self.inner.config.permissions;
+        for g in &mut snapshot.user_grants {
+            g.permission = take_stored(&mut g.permission).configured(|t| config.knows_type(t));
+        }
+        for g in &mut snapshot.company_grants {
+            g.permission = take_stored(&mut g.permission).configured(|t| config.knows_type(t));
+            g.context = take_stored(&mut g.context).configured(|c| config.knows_context(c));
+        }
+        Ok(snapshot)
+    }
+
+    /// The stored grants the configuration does not know: a permission type missing from
+    /// `permission_types`, a context that is neither standard nor in `extra_contexts`, or a
+    /// stored name that is not well-formed at all. They are never dropped and never make a
+    /// check fail; they grant nothing until the configuration names them.
+    /// `clientele check-config --stored` lists them.
+    pub async fn unknown_grants(&self) -> Result<UnknownGrants> {
+        let snapshot = self.relation_snapshot().await?;
+        Ok(UnknownGrants {
+            user_grants: snapshot
+                .user_grants
+                .into_iter()
+                .filter(|g| matches!(g.permission, Stored::Unknown(_)))
+                .collect(),
+            company_grants: snapshot
+                .company_grants
+                .into_iter()
+                .filter(|g| {
+                    matches!(g.permission, Stored::Unknown(_))
+                        || matches!(g.context, Stored::Unknown(_))
+                })
+                .collect(),
+        })
+    }
+
+    /// A context as given to a company grant: well-formed and configured, or a validation
+    /// error naming the field and the configured contexts.
+    fn checked_context(&self, context: &str) -> Result<PermissionContext> {
+        let config = &self.inner.config.permissions;
+        let invalid = |reason: String| ValidationError::Invalid {
+            field: "permission_context".into(),
+            value: context.to_owned(),
+            reason,
+        };
         if context.trim().is_empty() {
             return Err(ValidationError::Required {
                 field: "permission_context".into(),
             }
             .into());
         }
-        let g = self.group(group).await?;
-        let perms = self.checked_permissions(permissions)?;
-        self.relations()?
-            .set_company_grant(customer_id, g.id, context, &perms, by)
-            .await?;
-        self.inner
-            .access
-            .company_grant_changed(customer_id, g.id, context, &perms);
-        self.announce(&[clientele_backend::changes::Change::Permissions])
-            .await;
-        Ok(())
-    }
-
-    /// Everything stored about groups, grants and company relations.
-    pub async fn relation_snapshot(&self) -> Result<RelationSnapshot> {
-        self.relations()?.relation_snapshot().await
+        let parsed = PermissionContext::new(context).map_err(|e| invalid(e.to_string()))?;
+        if !config.knows_context(&parsed) {
+            let mut names = vec![
+                PermissionContext::SAME_CUSTOMER.to_owned(),
+                PermissionContext::OTHER_CUSTOMERS.to_owned(),
+            ];
+            names.extend(config.extra_contexts.iter().map(ToString::to_string));
+            return Err(invalid(format!(
+                "not a configured context (configured: {})",
+                names.join(", ")
+            ))
+            .into());
+        }
+        Ok(parsed)
     }
 
     /// Normalises a permission list and refuses types that are not configured
     /// (`System::Customer::Permission`), naming the offending type.
-    pub(crate) fn checked_permissions(&self, permissions: &[&str]) -> Result<Vec<String>> {
+    pub(crate) fn checked_permissions(&self, permissions: &[&str]) -> Result<Vec<PermissionType>> {
         let perms = normalise_permissions(permissions)?;
-        let configured = &self.inner.config.permissions.permission_types;
-        if let Some(p) = perms.iter().find(|p| !configured.contains(p)) {
-            let names: Vec<&str> = configured.iter().map(|t| t.as_str()).collect();
+        let config = &self.inner.config.permissions;
+        if let Some(p) = perms.iter().find(|p| !config.knows_type(p)) {
+            let names: Vec<&str> = config.permission_types.iter().map(|t| t.as_str()).collect();
             return Err(ValidationError::Invalid {
                 field: "permission_key".into(),
-                value: p.clone(),
+                value: p.to_string(),
                 reason: format!(
                     "not a configured permission type (configured: {})",
                     names.join(", ")
@@ -512,6 +566,11 @@ impl Directory {
         }
         Ok(perms)
     }
+}
+
+/// Moves a stored value out, leaving an empty unknown name behind (replaced at once).
+fn take_stored<T>(s: &mut Stored<T>) -> Stored<T> {
+    std::mem::replace(s, Stored::Unknown(String::new()))
 }
 
 /// The matrix's index of a configured permission type, or a typed error naming the type.

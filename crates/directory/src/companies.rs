@@ -1,5 +1,6 @@
 //! Customer companies and the user ↔ company relations.
 
+use clientele_model::Actor;
 use std::sync::Arc;
 
 use clientele_backend::changes::Change;
@@ -21,7 +22,11 @@ impl Directory {
     }
 
     /// Adds a company (validated against the company map).
-    pub async fn add_company(&self, new: NewCustomerCompany, by: &str) -> Result<CustomerCompany> {
+    pub async fn add_company(
+        &self,
+        new: NewCustomerCompany,
+        by: impl Into<Actor>,
+    ) -> Result<CustomerCompany> {
         let store = self.companies()?;
         let settings = store.settings();
         if settings.read_only {
@@ -33,7 +38,7 @@ impl Directory {
             map: &settings.map,
             email: &self.inner.email,
         })?;
-        store.add_company(&company, by).await?;
+        store.add_company(&company, &by.into()).await?;
         self.inner
             .access
             .company_validity_changed(company.customer_id.as_str(), company.validity.is_valid());
@@ -50,7 +55,7 @@ impl Directory {
         &self,
         customer_id: &str,
         changes: CustomerCompanyChanges,
-        by: &str,
+        by: impl Into<Actor>,
     ) -> Result<CustomerCompany> {
         let store = self.companies()?;
         let settings = store.settings();
@@ -73,7 +78,7 @@ impl Directory {
                 email: &self.inner.email,
             },
         )?;
-        store.update_company(&updated, by).await?;
+        store.update_company(&updated, &by.into()).await?;
         self.inner
             .access
             .company_validity_changed(updated.customer_id.as_str(), updated.validity.is_valid());
@@ -118,7 +123,7 @@ impl Directory {
         login: &str,
         customer_id: &str,
         active: bool,
-        by: &str,
+        by: impl Into<Actor>,
     ) -> Result<()> {
         let (user, _) = self.require(login).await?;
         if active && self.company_unknown(customer_id).await? {
@@ -128,7 +133,7 @@ impl Directory {
             });
         }
         self.relations()?
-            .set_user_company(user.login.as_str(), customer_id, active, by)
+            .set_user_company(user.login.as_str(), customer_id, active, &by.into())
             .await?;
         self.inner.access.forget_user(user.login.as_str());
         self.announce(&[Change::Relations {

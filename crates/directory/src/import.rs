@@ -3,6 +3,7 @@
 //! [`add`](clientele_backend::CustomerUserWriter::add) each when the source has none), every
 //! written login announced on the change feed.
 
+use clientele_model::Actor;
 use std::collections::HashMap;
 
 use clientele_backend::changes::Change;
@@ -25,7 +26,7 @@ impl Directory {
     pub async fn import_customer_users(
         &self,
         rows: Vec<NewCustomerUser>,
-        by: &str,
+        by: impl Into<Actor>,
     ) -> Result<ImportReport> {
         let name = self.target()?.name().to_owned();
         self.import_customer_users_to(&name, rows, by).await
@@ -70,7 +71,7 @@ impl Directory {
         &self,
         source: &str,
         rows: Vec<NewCustomerUser>,
-        by: &str,
+        by: impl Into<Actor>,
     ) -> Result<ImportReport> {
         let slot = self.slot(source)?;
         let writer = slot.writer()?.clone();
@@ -93,8 +94,12 @@ impl Directory {
         } else {
             let span = tracing::info_span!("backend.add_many", backend = %slot.name());
             let result = match &slot.source.bulk {
-                Some(bulk) => bulk.add_many(&valid, by).instrument(span).await,
-                None => add_each(writer.as_ref(), &valid, by).instrument(span).await,
+                Some(bulk) => bulk.add_many(&valid, &by.into()).instrument(span).await,
+                None => {
+                    add_each(writer.as_ref(), &valid, &by.into())
+                        .instrument(span)
+                        .await
+                }
             };
             // Whatever was written before a failure is announced too.
             let outcome = match &result {

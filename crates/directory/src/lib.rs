@@ -74,7 +74,7 @@ pub mod services;
 pub mod source;
 pub mod users;
 
-pub use access::EffectivePermission;
+pub use access::{EffectivePermission, UnknownGrants};
 pub use auth::{PREF_LAST_LOGIN, PREF_LOGIN_FAILED, PREF_TOKEN};
 pub use builder::DirectoryBuilder;
 pub use cache::CacheStats;

@@ -3,13 +3,14 @@
 use clientele_backend::changes::Change;
 use clientele_backend::error::{Entity, Error, Result};
 use clientele_backend::traits::*;
+use clientele_model::Actor;
 use clientele_model::{ValidationError, Validity};
 
 use crate::Directory;
 
 impl Directory {
     /// Adds a service.
-    pub async fn add_service(&self, name: &str, by: &str) -> Result<Service> {
+    pub async fn add_service(&self, name: &str, by: impl Into<Actor>) -> Result<Service> {
         if name.trim().is_empty() {
             return Err(ValidationError::Required {
                 field: "service".into(),
@@ -18,7 +19,7 @@ impl Directory {
         }
         let added = self
             .relations()?
-            .add_service(name, Validity::Valid, by)
+            .add_service(name, Validity::Valid, &by.into())
             .await?;
         self.announce(&[Change::Services]).await;
         Ok(added)
@@ -47,22 +48,27 @@ impl Directory {
         login: &str,
         service: &str,
         active: bool,
-        by: &str,
+        by: impl Into<Actor>,
     ) -> Result<()> {
         let (user, _) = self.require(login).await?;
         let s = self.service(service).await?;
         self.relations()?
-            .set_user_service(user.login.as_str(), s.id, active, by)
+            .set_user_service(user.login.as_str(), s.id, active, &by.into())
             .await?;
         self.announce(&[Change::Services]).await;
         Ok(())
     }
 
     /// Makes a service a default service (for users without services of their own) or not.
-    pub async fn set_default_service(&self, service: &str, active: bool, by: &str) -> Result<()> {
+    pub async fn set_default_service(
+        &self,
+        service: &str,
+        active: bool,
+        by: impl Into<Actor>,
+    ) -> Result<()> {
         let s = self.service(service).await?;
         self.relations()?
-            .set_user_service(DEFAULT_SERVICES_LOGIN, s.id, active, by)
+            .set_user_service(DEFAULT_SERVICES_LOGIN, s.id, active, &by.into())
             .await?;
         self.announce(&[Change::Services]).await;
         Ok(())

@@ -1,6 +1,7 @@
 //! Customer users: look-ups, display strings, customer ids, and the writes (add, update, rename,
 //! validity) with validation against the target source's map.
 
+use clientele_model::Actor;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -213,7 +214,11 @@ impl Directory {
     }
 
     /// Adds a user to the configured target source (default: the first writable one).
-    pub async fn add_customer_user(&self, new: NewCustomerUser, by: &str) -> Result<Added> {
+    pub async fn add_customer_user(
+        &self,
+        new: NewCustomerUser,
+        by: impl Into<Actor>,
+    ) -> Result<Added> {
         let name = self.target()?.name().to_owned();
         self.add_customer_user_to(&name, new, by).await
     }
@@ -228,7 +233,7 @@ impl Directory {
         &self,
         source: &str,
         new: NewCustomerUser,
-        by: &str,
+        by: impl Into<Actor>,
     ) -> Result<Added> {
         let slot = self.slot(source)?;
         let writer = slot.writer()?.clone();
@@ -245,7 +250,10 @@ impl Directory {
         };
         let hash = self.hash(&password).await?;
         let span = tracing::info_span!("backend.add", backend = %slot.name());
-        let result = writer.add(&user, Some(&hash), by).instrument(span).await;
+        let result = writer
+            .add(&user, Some(&hash), &by.into())
+            .instrument(span)
+            .await;
         slot.cache.invalidate_user(user.login.as_str());
         result?;
         self.announce(&[Change::User {
@@ -317,7 +325,7 @@ impl Directory {
         &self,
         login: &str,
         changes: CustomerUserChanges,
-        by: &str,
+        by: impl Into<Actor>,
     ) -> Result<CustomerUser> {
         self.update_inner(login, changes, Expected::Any, by).await
     }
@@ -328,7 +336,7 @@ impl Directory {
         &self,
         read: &CustomerUser,
         changes: CustomerUserChanges,
-        by: &str,
+        by: impl Into<Actor>,
     ) -> Result<CustomerUser> {
         self.update_inner(
             read.login.as_str(),
@@ -344,7 +352,7 @@ impl Directory {
         login: &str,
         changes: CustomerUserChanges,
         expected: Expected,
-        by: &str,
+        by: impl Into<Actor>,
     ) -> Result<CustomerUser> {
         let (cached, i) = self.require(login).await?;
         let slot = &self.inner.slots[i];
@@ -371,12 +379,12 @@ impl Directory {
         let related_here = renamed && self.holds_related(&writer);
         let result = if related_here {
             writer
-                .update_renaming(&current.login, &updated, expected, by)
+                .update_renaming(&current.login, &updated, expected, &by.into())
                 .instrument(span)
                 .await
         } else {
             writer
-                .update(&current.login, &updated, expected, by)
+                .update(&current.login, &updated, expected, &by.into())
                 .instrument(span)
                 .await
                 .map(|()| false)
@@ -449,14 +457,18 @@ impl Directory {
         &self,
         login: &str,
         validity: Validity,
-        by: &str,
+        by: impl Into<Actor>,
     ) -> Result<CustomerUser> {
         self.update_customer_user(login, CustomerUserChanges::new().validity(validity), by)
             .await
     }
 
     /// Invalidates a user: it can no longer log in and disappears from default searches.
-    pub async fn invalidate_customer_user(&self, login: &str, by: &str) -> Result<CustomerUser> {
+    pub async fn invalidate_customer_user(
+        &self,
+        login: &str,
+        by: impl Into<Actor>,
+    ) -> Result<CustomerUser> {
         self.set_validity(login, Validity::Invalid, by).await
     }
 

@@ -84,7 +84,7 @@ async fn store(name: &str, logins: &[usize]) -> InMemoryBackend {
                 email: &EmailCheck::disabled(),
             })
             .unwrap();
-        store.add(&user, None, "test").await.unwrap();
+        store.add(&user, None, &"test".into()).await.unwrap();
     }
     store
 }

@@ -161,12 +161,12 @@ async fn ticket_access_and_other_customers() {
     let own_company = Ticket {
         customer_user: Some("bob"),
         customer_id: Some("ACME"),
-        queue_group: GroupId(hardware.id as u64),
+        queue_group: hardware.id,
     };
     let other_company = Ticket {
         customer_user: Some("carl"),
         customer_id: Some("GLOBEX"),
-        queue_group: GroupId(hardware.id as u64),
+        queue_group: hardware.id,
     };
     assert!(
         dir.can_access_ticket("anna", &own_company, "ro")
@@ -225,4 +225,100 @@ async fn unknown_groups_and_types_are_typed_errors() {
         .await
         .unwrap();
     assert!(!dir.has_permission("anna", "sales", "ro").await.unwrap());
+}
+
+/// A stored grant whose type or context the configuration lacks loads as `Stored::Unknown`:
+/// reported by `unknown_grants`, granting nothing, never making a check fail or vanishing.
+#[tokio::test]
+async fn unconfigured_types_and_contexts_load_as_unknown() {
+    use clientele_backend::{Error, RelationStore};
+    use clientele_model::permission::{PermissionContext, PermissionType, Stored};
+
+    let store = Arc::new(InMemoryBackend::new());
+    let config = |extra: Vec<PermissionContext>| DirectoryConfig {
+        permissions: PermissionConfig {
+            customer_group_support: true,
+            extra_contexts: extra,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let dir = Directory::in_memory_with(store.clone(), config(vec![])).unwrap();
+    dir.add_company(NewCustomerCompany::new("ACME", "Acme"), "t")
+        .await
+        .unwrap();
+    let hardware = dir.add_group("hardware", "t").await.unwrap();
+    let billing = dir.add_group("billing", "t").await.unwrap();
+    dir.add_customer_user(
+        NewCustomerUser::new("anna", "Anna", "A", "anna@acme-corp.test", "ACME"),
+        "t",
+    )
+    .await
+    .unwrap();
+    dir.grant_user("anna", "hardware", &["ro"], "t")
+        .await
+        .unwrap();
+    // Written straight to the store, as another system sharing it could have: a type this
+    // configuration lacks and a context it does not list.
+    let owner = PermissionType::new("owner").unwrap();
+    let partner = PermissionContext::new("Partner").unwrap();
+    let by = "other-system".into();
+    store
+        .set_user_grant("anna", billing.id, &[owner], &by)
+        .await
+        .unwrap();
+    store
+        .set_company_grant("ACME", hardware.id, &partner, &[PermissionType::rw()], &by)
+        .await
+        .unwrap();
+
+    let dir = Directory::in_memory_with(store.clone(), config(vec![])).unwrap();
+    assert!(dir.has_permission("anna", "hardware", "ro").await.unwrap());
+    assert!(!dir.has_permission("anna", "hardware", "rw").await.unwrap());
+    assert!(!dir.has_permission("anna", "billing", "ro").await.unwrap());
+    let unknown = dir.unknown_grants().await.unwrap();
+    assert_eq!(unknown.user_grants.len(), 1);
+    assert_eq!(
+        unknown.user_grants[0].permission,
+        Stored::Unknown("owner".into())
+    );
+    assert_eq!(unknown.company_grants.len(), 1);
+    assert_eq!(
+        unknown.company_grants[0].context,
+        Stored::Unknown("Partner".into())
+    );
+    assert_eq!(
+        unknown.company_grants[0].permission,
+        Stored::Known(PermissionType::rw())
+    );
+    // Nothing was dropped: the store still holds both.
+    let stored = store.relation_snapshot().await.unwrap();
+    assert_eq!(stored.user_grants.len(), 2);
+    assert_eq!(stored.company_grants.len(), 1);
+
+    // A typo in a context is refused, naming the field, instead of creating a context that
+    // grants nothing.
+    match dir
+        .grant_company("ACME", "hardware", "Ticket::CustomerID::Sme", &["ro"], "t")
+        .await
+    {
+        Err(Error::Invalid(clientele_model::ValidationError::Invalid { field, value, .. })) => {
+            assert_eq!(field, "permission_context");
+            assert_eq!(value, "Ticket::CustomerID::Sme");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Configured, the context is known (and still evaluated by no rule).
+    let dir = Directory::in_memory_with(store, config(vec![partner.clone()])).unwrap();
+    let unknown = dir.unknown_grants().await.unwrap();
+    assert!(unknown.company_grants.is_empty(), "{unknown:?}");
+    assert_eq!(
+        unknown.user_grants.len(),
+        1,
+        "owner is still not configured"
+    );
+    dir.grant_company("ACME", "hardware", "Partner", &["ro"], "t")
+        .await
+        .unwrap();
 }

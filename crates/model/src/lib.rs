@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod actor;
 pub mod attribute;
 mod company;
 mod email;
@@ -41,6 +42,7 @@ mod user;
 mod validation;
 mod validity;
 
+pub use actor::Actor;
 pub use attribute::{
     AttributeMap, AttributeMapping, AttributeValue, Attributes, Shown, StorageType, keys,
 };

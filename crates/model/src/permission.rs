@@ -337,8 +337,8 @@ impl fmt::Display for GroupId {
 
 /// The context a company grant is given in (OTOBO `CustomerGroupPermissionContext`).
 ///
-/// Serialised as OTOBO's stored value (`permission_context` column).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Serialised as OTOBO's stored value (`permission_context` column), and ordered by it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum PermissionContext {
     /// "Same customer" (`Ticket::CustomerID::Same`): the company's own users get the
@@ -405,6 +405,18 @@ impl PermissionContext {
     }
 }
 
+impl Ord for PermissionContext {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for PermissionContext {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl fmt::Display for PermissionContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -431,6 +443,138 @@ impl From<PermissionContext> for String {
             PermissionContext::Named(name) => name,
             other => other.as_str().to_owned(),
         }
+    }
+}
+
+impl PartialEq<str> for PermissionType {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for PermissionType {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl AsRef<str> for PermissionContext {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// A permission type or context as a stored grant row names it: a value the configuration
+/// knows, or a name it does not.
+///
+/// A store reads a row's name into [`Stored::Known`] when it is a well-formed value and into
+/// [`Stored::Unknown`] otherwise; whoever holds the configuration (the Directory) turns a
+/// well-formed but unconfigured value into `Unknown` too ([`Stored::configured`]). An unknown
+/// row is kept and reported (`clientele check-config --stored`), never dropped, and never makes
+/// loading fail; it grants nothing.
+///
+/// ```
+/// use clientele_model::permission::{PermissionType, PermissionTypes, Stored};
+///
+/// let types = PermissionTypes::default();
+/// let rw: Stored<PermissionType> = Stored::parse("rw");
+/// assert_eq!(rw.known(), Some(&PermissionType::rw()));
+/// let typo: Stored<PermissionType> = Stored::parse("r-w");
+/// assert_eq!(typo, Stored::Unknown("r-w".into()));
+/// let owner = Stored::<PermissionType>::parse("owner").configured(|t| types.contains(t.as_str()));
+/// assert_eq!(owner, Stored::Unknown("owner".into()));
+/// assert_eq!(owner.as_str(), "owner");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Stored<T> {
+    /// A value the reader knows.
+    Known(T),
+    /// A stored name that is malformed or not configured, exactly as stored.
+    Unknown(String),
+}
+
+impl<T> Stored<T> {
+    /// The known value, if it is one.
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Stored::Known(t) => Some(t),
+            Stored::Unknown(_) => None,
+        }
+    }
+
+    /// The same row with a known value the configuration lacks (`is_configured` says no)
+    /// turned into [`Stored::Unknown`].
+    pub fn configured(self, is_configured: impl FnOnce(&T) -> bool) -> Stored<T>
+    where
+        T: AsRef<str>,
+    {
+        match self {
+            Stored::Known(t) if !is_configured(&t) => Stored::Unknown(t.as_ref().to_owned()),
+            other => other,
+        }
+    }
+}
+
+impl<T: TryFrom<String>> Stored<T> {
+    /// Reads a stored name: [`Stored::Known`] when it is a well-formed value, otherwise
+    /// [`Stored::Unknown`] with the name as stored.
+    pub fn parse(name: impl Into<String>) -> Stored<T> {
+        let name = name.into();
+        match T::try_from(name.clone()) {
+            Ok(t) => Stored::Known(t),
+            Err(_) => Stored::Unknown(name),
+        }
+    }
+}
+
+impl<T: AsRef<str>> Stored<T> {
+    /// The name as stored.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Stored::Known(t) => t.as_ref(),
+            Stored::Unknown(name) => name,
+        }
+    }
+}
+
+impl<T> From<T> for Stored<T> {
+    fn from(t: T) -> Self {
+        Stored::Known(t)
+    }
+}
+
+/// Ordered by the stored name (a known value before an unknown one of the same name), the
+/// order the database's rows sort in.
+impl<T: AsRef<str> + Eq> Ord for Stored<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str()).then_with(|| {
+            matches!(self, Stored::Unknown(_)).cmp(&matches!(other, Stored::Unknown(_)))
+        })
+    }
+}
+
+impl<T: AsRef<str> + Eq> PartialOrd for Stored<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T: AsRef<str>> PartialEq<str> for Stored<T> {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl<T: AsRef<str>> PartialEq<&str> for Stored<T> {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl<T: AsRef<str>> fmt::Display for Stored<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

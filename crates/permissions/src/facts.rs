@@ -27,8 +27,29 @@ pub struct PermissionConfig {
     /// `CustomerGroupPermissionContext###100-CustomerID-other`, default off). When off, grants
     /// in that context are kept but give nothing.
     pub other_customers_context: bool,
+    /// Further contexts company grants may be given in, beyond "same customer" and "other
+    /// customers" (entries of one's own in OTOBO's `CustomerGroupPermissionContext`). Grants in
+    /// them are stored and returned; no rule evaluates them. A stored grant in a context that
+    /// is neither standard nor listed here is unknown: kept, reported, granting nothing.
+    pub extra_contexts: Vec<PermissionContext>,
     /// The customer ticket access rules.
     pub ticket_access: TicketAccessRules,
+}
+
+impl PermissionConfig {
+    /// Is `ty` one of the configured permission types?
+    pub fn knows_type(&self, ty: &PermissionType) -> bool {
+        self.permission_types.contains(ty.as_str())
+    }
+
+    /// Is `context` configured: one of the two standard contexts (whether or not "other
+    /// customers" is enabled) or one of [`extra_contexts`](Self::extra_contexts)?
+    pub fn knows_context(&self, context: &PermissionContext) -> bool {
+        match context {
+            PermissionContext::SameCustomer | PermissionContext::OtherCustomers => true,
+            PermissionContext::Named(_) => self.extra_contexts.contains(context),
+        }
+    }
 }
 
 impl Default for PermissionConfig {
@@ -39,6 +60,7 @@ impl Default for PermissionConfig {
             always_groups: vec!["users".to_owned()],
             company_always_groups: vec!["users".to_owned()],
             other_customers_context: false,
+            extra_contexts: Vec::new(),
             ticket_access: TicketAccessRules::default(),
         }
     }

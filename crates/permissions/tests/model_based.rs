@@ -406,6 +406,7 @@ impl Naive {
                 always_groups: self.always_groups.clone(),
                 company_always_groups: self.company_always_groups.clone(),
                 other_customers_context: self.other_context,
+                extra_contexts: Vec::new(),
                 ticket_access: self.rules.clone(),
             },
             groups: self

@@ -1,6 +1,6 @@
 //! `clientele group …`
 
-use clientele::model::permission::PermissionContext;
+use clientele::model::permission::{GroupId, PermissionContext};
 use serde_json::json;
 
 use crate::Context;
@@ -21,7 +21,7 @@ fn context_name(context: &str) -> String {
 async fn current_set(
     ctx: &Context,
     grantee: &Grantee,
-    group_id: i64,
+    group_id: GroupId,
     context: &str,
 ) -> CliResult<(String, Vec<String>)> {
     let dir = ctx.dir();
@@ -36,7 +36,7 @@ async fn current_set(
             .user_grants
             .iter()
             .filter(|g| g.login == stored && g.group_id == group_id)
-            .map(|g| g.permission.clone())
+            .map(|g| g.permission.to_string())
             .collect();
         return Ok((stored, set));
     }
@@ -45,7 +45,7 @@ async fn current_set(
         .company_grants
         .iter()
         .filter(|g| g.customer_id == company && g.group_id == group_id && g.context == context)
-        .map(|g| g.permission.clone())
+        .map(|g| g.permission.to_string())
         .collect();
     Ok((company, set))
 }

@@ -6,7 +6,7 @@ use clientele::config::{Config, CustomerUserConfig, redact_url};
 use serde_json::json;
 
 use crate::Context;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::output::{Table, json, say};
 
 /// OTOBO's names of the source slots.
@@ -91,6 +91,53 @@ pub fn check_config(config: &Config, path: Option<&Path>, as_json: bool) -> CliR
         on_off(config.dynamic_field_mapping.enabled)
     ));
     Ok(())
+}
+
+/// `clientele check-config --stored`: the configuration check, then the stored grants the
+/// configuration does not know. They are kept and grant nothing; the command fails (exit 1)
+/// while there are any, so a script notices.
+pub async fn check_stored(ctx: &Context) -> CliResult {
+    let unknown = ctx.dir().unknown_grants().await?;
+    if ctx.json {
+        json(&json!({
+            "file": ctx.config_path.as_ref().map(|p| p.display().to_string()),
+            "unknown_grants": unknown,
+        }))?;
+    } else {
+        check_config(&ctx.config, ctx.config_path.as_deref(), false)?;
+        if unknown.is_empty() {
+            say("stored grants: every permission type and context is configured");
+        } else {
+            let mut t = Table::new(["GRANTEE", "GROUP ID", "PERMISSION", "CONTEXT"]);
+            for g in &unknown.user_grants {
+                t.row([
+                    format!("user {}", g.login),
+                    g.group_id.to_string(),
+                    g.permission.to_string(),
+                    String::new(),
+                ]);
+            }
+            for g in &unknown.company_grants {
+                t.row([
+                    format!("company {}", g.customer_id),
+                    g.group_id.to_string(),
+                    g.permission.to_string(),
+                    g.context.to_string(),
+                ]);
+            }
+            say("stored grants the configuration does not know (kept, granting nothing):");
+            t.print()?;
+        }
+    }
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        let n = unknown.user_grants.len() + unknown.company_grants.len();
+        Err(CliError::input(format!(
+            "{n} stored grant(s) name a permission type or context that is not configured"
+        ))
+        .hint("add it to [permissions] permission_types or extra_contexts, or remove the grant"))
+    }
 }
 
 fn on_off(b: bool) -> &'static str {

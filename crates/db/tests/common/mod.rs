@@ -317,6 +317,6 @@ pub async fn add_users_named(
             email: &email,
         })
         .unwrap();
-        db.add(&user, None, "1").await.unwrap();
+        db.add(&user, None, &"1".into()).await.unwrap();
     }
 }

@@ -13,6 +13,7 @@ use clientele_backend::{
     Expected, ListedUser, PasswordStore, PreferenceStore, RelationStore,
 };
 use clientele_db::{DbBackend, DbConfig};
+use clientele_model::permission::{GroupId, PermissionContext, PermissionType};
 use clientele_model::search::{
     CompanyQuery, DetailSearch, Direction, Expr, FieldCondition, FieldSet, Part, Pattern,
     SearchSyntax, SelectionCondition, UserQuery, parse_term,
@@ -32,7 +33,7 @@ macro_rules! db_tests {
             read_only_rows_are_kept, search_terms, list_search, search_field_sets, hostile_input,
             case_rule,
             detail_search, detail_search_many_company_ids, customer_id_list, companies,
-            user_companies, groups_and_grants, services, preferences, extra_attribute_room,
+            user_companies, groups_and_grants, stored_grant_names, services, preferences, extra_attribute_room,
             no_n_plus_one, race_same_login, race_same_email, concurrent_take_preference,
             migrate_twice);
     };
@@ -151,7 +152,9 @@ pub async fn people(db: &DbBackend) {
         new_user("dora", "Dora", "Black", "dora@other-corp.com", "OTHER").with("UserPhone", "555"),
     ];
     for u in users {
-        db.add(&validated(&map, u), None, "1").await.unwrap();
+        db.add(&validated(&map, u), None, &"1".into())
+            .await
+            .unwrap();
     }
 }
 
@@ -167,7 +170,7 @@ pub async fn users_roundtrip(kind: Kind) {
             .with("UserComment", "line one\nline two")
             .with("UserCountry", "Deutschland"),
     );
-    db.add(&jdoe, None, "7").await.unwrap();
+    db.add(&jdoe, None, &"7".into()).await.unwrap();
     let got = db
         .get("JDOE")
         .await
@@ -198,7 +201,7 @@ pub async fn users_roundtrip(kind: Kind) {
 
     // A `by` that is not an agent id is stored as OTOBO's root agent.
     let jane = user("jane", "Jane", "Doe", "jane@acme-corp.com", "ACME");
-    db.add(&jane, None, "admin").await.unwrap();
+    db.add(&jane, None, &"admin".into()).await.unwrap();
     assert_eq!(
         db.get("jane")
             .await
@@ -215,7 +218,7 @@ pub async fn users_roundtrip(kind: Kind) {
         new_user("gone", "Gone", "Away", "gone@acme-corp.com", "ACME")
             .validity(Validity::InvalidTemporarily),
     );
-    db.add(&invalid, None, "1").await.unwrap();
+    db.add(&invalid, None, &"1".into()).await.unwrap();
     assert_eq!(
         db.get("gone").await.unwrap().unwrap().validity,
         Validity::InvalidTemporarily
@@ -239,7 +242,7 @@ pub async fn passwords(kind: Kind) {
     db.add(
         &user("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
         None,
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
@@ -247,7 +250,7 @@ pub async fn passwords(kind: Kind) {
     db.add(
         &user("ann", "Ann", "Lee", "ann@acme-corp.com", "ACME"),
         Some(hash),
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
@@ -295,7 +298,7 @@ pub async fn duplicate_login_and_email(kind: Kind) {
     db.add(
         &user("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
         None,
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
@@ -303,7 +306,7 @@ pub async fn duplicate_login_and_email(kind: Kind) {
         db.add(
             &user("JDoe", "Other", "Person", "other@acme-corp.com", "ACME"),
             None,
-            "1",
+            &"1".into(),
         )
         .await,
         Entity::CustomerUser,
@@ -313,7 +316,7 @@ pub async fn duplicate_login_and_email(kind: Kind) {
         db.add(
             &user("jdoe2", "Other", "Person", "JDOE@ACME-CORP.COM", "ACME"),
             None,
-            "1",
+            &"1".into(),
         )
         .await,
         Entity::CustomerUser,
@@ -325,12 +328,12 @@ pub async fn duplicate_login_and_email(kind: Kind) {
         &map,
         new_user("old", "Old", "User", "old@acme-corp.com", "ACME").validity(Validity::Invalid),
     );
-    db.add(&invalid, None, "1").await.unwrap();
+    db.add(&invalid, None, &"1".into()).await.unwrap();
     assert_exists(
         db.add(
             &user("new", "New", "User", "old@acme-corp.com", "ACME"),
             None,
-            "1",
+            &"1".into(),
         )
         .await,
         Entity::CustomerUser,
@@ -340,7 +343,7 @@ pub async fn duplicate_login_and_email(kind: Kind) {
         .add(
             &user("jdoe", "J", "D", "jd@acme-corp.com", "ACME"),
             None,
-            "1",
+            &"1".into(),
         )
         .await
     {
@@ -360,20 +363,24 @@ pub async fn email_check_off(kind: Kind) {
     f.db.add(
         &user("a", "A", "A", "same@acme-corp.com", "ACME"),
         None,
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
     f.db.add(
         &user("b", "B", "B", "same@acme-corp.com", "ACME"),
         None,
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
     assert_exists(
-        f.db.add(&user("A", "A", "A", "x@acme-corp.com", "ACME"), None, "1")
-            .await,
+        f.db.add(
+            &user("A", "A", "A", "x@acme-corp.com", "ACME"),
+            None,
+            &"1".into(),
+        )
+        .await,
         Entity::CustomerUser,
         "UserLogin",
     );
@@ -386,14 +393,14 @@ pub async fn updates(kind: Kind) {
     db.add(
         &user("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
         None,
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
     db.add(
         &user("other", "Other", "One", "other@acme-corp.com", "ACME"),
         None,
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
@@ -403,7 +410,7 @@ pub async fn updates(kind: Kind) {
     let mut changed = current.clone();
     changed.first_name = "Johnny".into();
     changed.phone = Some("123".into());
-    db.update(&login, &changed, Expected::Any, "5")
+    db.update(&login, &changed, Expected::Any, &"5".into())
         .await
         .unwrap();
     let after = db.get("jdoe").await.unwrap().unwrap();
@@ -425,7 +432,7 @@ pub async fn updates(kind: Kind) {
             &login,
             &stale,
             Expected::ChangedAt(current.audit.changed_at),
-            "1",
+            &"1".into(),
         )
         .await
     {
@@ -438,7 +445,7 @@ pub async fn updates(kind: Kind) {
         &login,
         &fresh,
         Expected::ChangedAt(after.audit.changed_at),
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
@@ -447,7 +454,7 @@ pub async fn updates(kind: Kind) {
     // Clearing an attribute.
     let mut cleared = db.get("jdoe").await.unwrap().unwrap();
     cleared.phone = None;
-    db.update(&login, &cleared, Expected::Any, "1")
+    db.update(&login, &cleared, Expected::Any, &"1".into())
         .await
         .unwrap();
     assert_eq!(db.get("jdoe").await.unwrap().unwrap().phone, None);
@@ -455,11 +462,13 @@ pub async fn updates(kind: Kind) {
     // Email: a case change of the own address is fine, another user's address is not.
     let mut own = db.get("jdoe").await.unwrap().unwrap();
     own.email = clientele_model::Email::new("JDOE@acme-corp.com").unwrap();
-    db.update(&login, &own, Expected::Any, "1").await.unwrap();
+    db.update(&login, &own, Expected::Any, &"1".into())
+        .await
+        .unwrap();
     let mut taken = own.clone();
     taken.email = clientele_model::Email::new("Other@Acme-Corp.com").unwrap();
     assert_exists(
-        db.update(&login, &taken, Expected::Any, "1").await,
+        db.update(&login, &taken, Expected::Any, &"1".into()).await,
         Entity::CustomerUser,
         "UserEmail",
     );
@@ -467,7 +476,7 @@ pub async fn updates(kind: Kind) {
     // Renames: to a free login, to a case variant of itself, not to a taken one.
     let mut renamed = db.get("jdoe").await.unwrap().unwrap();
     renamed.login = Login::new("john.doe").unwrap();
-    db.update(&login, &renamed, Expected::Any, "1")
+    db.update(&login, &renamed, Expected::Any, &"1".into())
         .await
         .unwrap();
     assert!(db.get("jdoe").await.unwrap().is_none());
@@ -477,9 +486,14 @@ pub async fn updates(kind: Kind) {
     );
     let mut cased = renamed.clone();
     cased.login = Login::new("John.Doe").unwrap();
-    db.update(&Login::new("john.doe").unwrap(), &cased, Expected::Any, "1")
-        .await
-        .unwrap();
+    db.update(
+        &Login::new("john.doe").unwrap(),
+        &cased,
+        Expected::Any,
+        &"1".into(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         db.get("john.doe").await.unwrap().unwrap().login.as_str(),
         "John.Doe"
@@ -487,14 +501,24 @@ pub async fn updates(kind: Kind) {
     let mut clash = cased.clone();
     clash.login = Login::new("OTHER").unwrap();
     assert_exists(
-        db.update(&Login::new("John.Doe").unwrap(), &clash, Expected::Any, "1")
-            .await,
+        db.update(
+            &Login::new("John.Doe").unwrap(),
+            &clash,
+            Expected::Any,
+            &"1".into(),
+        )
+        .await,
         Entity::CustomerUser,
         "UserLogin",
     );
 
     match db
-        .update(&Login::new("nobody").unwrap(), &clash, Expected::Any, "1")
+        .update(
+            &Login::new("nobody").unwrap(),
+            &clash,
+            Expected::Any,
+            &"1".into(),
+        )
         .await
     {
         Err(Error::NotFound { .. }) => {}
@@ -527,11 +551,11 @@ pub async fn read_only_rows_are_kept(kind: Kind) {
             .with("UserComment", "imported"),
     );
     // OTOBO writes read-only rows on INSERT and skips them on UPDATE.
-    f.db.add(&u, None, "1").await.unwrap();
+    f.db.add(&u, None, &"1".into()).await.unwrap();
     let mut changed = u.clone();
     changed.comment = Some("changed".into());
     changed.city = Some("Berlin".into());
-    f.db.update(&u.login, &changed, Expected::Any, "1")
+    f.db.update(&u.login, &changed, Expected::Any, &"1".into())
         .await
         .unwrap();
     let got = f.db.get("jdoe").await.unwrap().unwrap();
@@ -731,7 +755,7 @@ pub async fn hostile_input(kind: Kind) {
         db.add(
             &user(login, "Odd", last, &format!("odd{i}@acme-corp.com"), "ACME"),
             None,
-            "1",
+            &"1".into(),
         )
         .await
         .unwrap();
@@ -799,7 +823,7 @@ pub async fn case_rule(kind: Kind) {
         db.add(
             &user(login, "M", last, &format!("{login}@acme-corp.com"), "ACME"),
             None,
-            "1",
+            &"1".into(),
         )
         .await
         .unwrap();
@@ -1022,7 +1046,7 @@ pub async fn customer_id_list(kind: Kind) {
     db.add(
         &user("eve", "Eve", "Lower", "eve@acme-corp.com", "acme-b"),
         None,
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
@@ -1057,7 +1081,7 @@ pub async fn companies(kind: Kind) {
             email: &email_check(),
         })
         .unwrap();
-    db.add_company(&acme, "3").await.unwrap();
+    db.add_company(&acme, &"3".into()).await.unwrap();
     let got = db
         .company("acme")
         .await
@@ -1071,7 +1095,7 @@ pub async fn companies(kind: Kind) {
     assert!(got.audit.created_at.is_some());
     assert!(db.company("nope").await.unwrap().is_none());
 
-    let add = |c: CustomerCompany| async move { db.add_company(&c, "1").await };
+    let add = |c: CustomerCompany| async move { db.add_company(&c, &"1".into()).await };
     match add(company("acme", "Another")).await {
         Err(Error::AlreadyExists {
             entity: Entity::Company,
@@ -1105,7 +1129,7 @@ pub async fn companies(kind: Kind) {
     let mut changed = got.clone();
     changed.city = None;
     changed.comment = Some("key account".into());
-    db.update_company(&changed, "4").await.unwrap();
+    db.update_company(&changed, &"4".into()).await.unwrap();
     let after = db.company("ACME").await.unwrap().unwrap();
     assert_eq!(after.city, None);
     assert_eq!(after.comment.as_deref(), Some("key account"));
@@ -1113,11 +1137,14 @@ pub async fn companies(kind: Kind) {
     assert_eq!(after.audit.created_by.as_deref(), Some("3"));
     let mut clash = after.clone();
     clash.name = "Other Ltd".into();
-    match db.update_company(&clash, "1").await {
+    match db.update_company(&clash, &"1".into()).await {
         Err(Error::AlreadyExists { field, .. }) => assert_eq!(field, "CustomerCompanyName"),
         other => panic!("{other:?}"),
     }
-    match db.update_company(&company("MISSING", "Missing"), "1").await {
+    match db
+        .update_company(&company("MISSING", "Missing"), &"1".into())
+        .await
+    {
         Err(Error::NotFound {
             entity: Entity::Company,
             ..
@@ -1152,16 +1179,16 @@ pub async fn companies(kind: Kind) {
 pub async fn user_companies(kind: Kind) {
     let f = Fixture::new(kind).await;
     let db = &f.db;
-    db.set_user_company("jdoe", "OTHER", true, "1")
+    db.set_user_company("jdoe", "OTHER", true, &"1".into())
         .await
         .unwrap();
-    db.set_user_company("jdoe", "OTHER", true, "1")
+    db.set_user_company("jdoe", "OTHER", true, &"1".into())
         .await
         .unwrap();
-    db.set_user_company("jdoe", "BETA", true, "1")
+    db.set_user_company("jdoe", "BETA", true, &"1".into())
         .await
         .unwrap();
-    db.set_user_company("anna", "OTHER", true, "1")
+    db.set_user_company("anna", "OTHER", true, &"1".into())
         .await
         .unwrap();
     let ids = |l: &str| {
@@ -1182,25 +1209,30 @@ pub async fn user_companies(kind: Kind) {
     );
     // Relations compare exactly: the Directory passes stored logins.
     assert!(ids("JDOE").await.is_empty());
-    db.set_user_company("jdoe", "BETA", false, "1")
+    db.set_user_company("jdoe", "BETA", false, &"1".into())
         .await
         .unwrap();
-    db.set_user_company("jdoe", "BETA", false, "1")
+    db.set_user_company("jdoe", "BETA", false, &"1".into())
         .await
         .unwrap();
     assert_eq!(ids("jdoe").await, ["OTHER"]);
 
     // Renaming moves every relation; rows the new login already has are not duplicated.
-    let g = db.add_group("users", Validity::Valid, "1").await.unwrap();
+    let g = db
+        .add_group("users", Validity::Valid, &"1".into())
+        .await
+        .unwrap();
     let s = db
-        .add_service("Printing", Validity::Valid, "1")
+        .add_service("Printing", Validity::Valid, &"1".into())
         .await
         .unwrap();
-    db.set_user_grant("jdoe", g.id, &["ro".into()], "1")
+    db.set_user_grant("jdoe", g.id, &[PermissionType::ro()], &"1".into())
         .await
         .unwrap();
-    db.set_user_service("jdoe", s.id, true, "1").await.unwrap();
-    db.set_user_company("john", "OTHER", true, "1")
+    db.set_user_service("jdoe", s.id, true, &"1".into())
+        .await
+        .unwrap();
+    db.set_user_company("john", "OTHER", true, &"1".into())
         .await
         .unwrap();
     db.rename_user("jdoe", "john").await.unwrap();
@@ -1223,10 +1255,16 @@ pub async fn user_companies(kind: Kind) {
 pub async fn groups_and_grants(kind: Kind) {
     let f = Fixture::new(kind).await;
     let db = &f.db;
-    let users = db.add_group("users", Validity::Valid, "1").await.unwrap();
-    let admins = db.add_group("admins", Validity::Valid, "1").await.unwrap();
+    let users = db
+        .add_group("users", Validity::Valid, &"1".into())
+        .await
+        .unwrap();
+    let admins = db
+        .add_group("admins", Validity::Valid, &"1".into())
+        .await
+        .unwrap();
     assert_ne!(users.id, admins.id);
-    match db.add_group("users", Validity::Valid, "1").await {
+    match db.add_group("users", Validity::Valid, &"1".into()).await {
         Err(Error::AlreadyExists {
             entity: Entity::Group,
             field,
@@ -1241,7 +1279,7 @@ pub async fn groups_and_grants(kind: Kind) {
     assert_eq!(groups.len(), 2);
     assert_eq!(groups[0], users);
     assert_eq!(groups[1].validity, Validity::Invalid);
-    match db.set_group_validity(9999, Validity::Valid).await {
+    match db.set_group_validity(GroupId(9999), Validity::Valid).await {
         Err(Error::NotFound {
             entity: Entity::Group,
             ..
@@ -1249,21 +1287,29 @@ pub async fn groups_and_grants(kind: Kind) {
         other => panic!("{other:?}"),
     }
 
-    let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    db.set_user_grant("jdoe", users.id, &p(&["ro", "rw", "ro"]), "1")
+    let p = |v: &[&str]| {
+        v.iter()
+            .map(|s| PermissionType::new(*s).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let ctx = |c: &str| PermissionContext::new(c).unwrap();
+    db.set_user_grant("jdoe", users.id, &p(&["ro", "rw", "ro"]), &"1".into())
         .await
         .unwrap();
     // Setting replaces the set: no stale rows (OTOBO keeps `ro` here).
-    db.set_user_grant("jdoe", users.id, &p(&["rw"]), "1")
+    db.set_user_grant("jdoe", users.id, &p(&["rw"]), &"1".into())
         .await
         .unwrap();
-    db.set_user_grant("jdoe", admins.id, &p(&["ro"]), "1")
+    db.set_user_grant("jdoe", admins.id, &p(&["ro"]), &"1".into())
         .await
         .unwrap();
-    db.set_user_grant("jdoe", admins.id, &[], "1")
+    db.set_user_grant("jdoe", admins.id, &[], &"1".into())
         .await
         .unwrap();
-    match db.set_user_grant("jdoe", 9999, &p(&["ro"]), "1").await {
+    match db
+        .set_user_grant("jdoe", GroupId(9999), &p(&["ro"]), &"1".into())
+        .await
+    {
         Err(Error::NotFound {
             entity: Entity::Group,
             ..
@@ -1273,32 +1319,32 @@ pub async fn groups_and_grants(kind: Kind) {
     db.set_company_grant(
         "ACME",
         users.id,
-        "Ticket::CustomerID::Same",
+        &ctx("Ticket::CustomerID::Same"),
         &p(&["ro", "rw"]),
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
     db.set_company_grant(
         "ACME",
         users.id,
-        "Ticket::CustomerID::Other",
+        &ctx("Ticket::CustomerID::Other"),
         &p(&["ro"]),
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
     db.set_company_grant(
         "ACME",
         users.id,
-        "Ticket::CustomerID::Same",
+        &ctx("Ticket::CustomerID::Same"),
         &p(&["ro"]),
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
     match db
-        .set_company_grant("ACME", 9999, "x", &p(&["ro"]), "1")
+        .set_company_grant("ACME", GroupId(9999), &ctx("x"), &p(&["ro"]), &"1".into())
         .await
     {
         Err(Error::NotFound {
@@ -1309,16 +1355,16 @@ pub async fn groups_and_grants(kind: Kind) {
     }
     let s = db.relation_snapshot().await.unwrap();
     assert_eq!(s.groups.len(), 2);
-    let grants: Vec<(String, i64, String)> = s
+    let grants: Vec<(String, GroupId, String)> = s
         .user_grants
         .iter()
-        .map(|g| (g.login.clone(), g.group_id, g.permission.clone()))
+        .map(|g| (g.login.clone(), g.group_id, g.permission.to_string()))
         .collect();
     assert_eq!(grants, [("jdoe".to_owned(), users.id, "rw".to_owned())]);
     let company: Vec<(String, String)> = s
         .company_grants
         .iter()
-        .map(|g| (g.context.clone(), g.permission.clone()))
+        .map(|g| (g.context.to_string(), g.permission.to_string()))
         .collect();
     assert_eq!(
         company,
@@ -1335,16 +1381,68 @@ pub async fn groups_and_grants(kind: Kind) {
     f.finish().await;
 }
 
+/// Stored names load as they are: a malformed permission key or context is `Stored::Unknown`
+/// (never an error, never dropped); a negative group id is a typed error naming it, never
+/// read as some other group.
+pub async fn stored_grant_names(kind: Kind) {
+    use clientele_model::permission::Stored;
+    let f = Fixture::new(kind).await;
+    let db = &f.db;
+    let users = db
+        .add_group("users", Validity::Valid, &"1".into())
+        .await
+        .unwrap();
+    let at = "'2024-01-01 00:00:00'";
+    let audit = "create_time, create_by, change_time, change_by) VALUES";
+    f.exec(&format!(
+        "INSERT INTO group_customer_user (user_id, group_id, permission_key, permission_value, \
+         {audit} ('jdoe', {}, 'r-w', 1, {at}, 1, {at}, 1)",
+        users.id
+    ))
+    .await;
+    f.exec(&format!(
+        "INSERT INTO group_customer (customer_id, group_id, permission_key, permission_value, \
+         permission_context, {audit} ('ACME', {}, 'ro', 1, '', {at}, 1, {at}, 1)",
+        users.id
+    ))
+    .await;
+    let s = db.relation_snapshot().await.unwrap();
+    assert_eq!(s.user_grants.len(), 1);
+    assert_eq!(s.user_grants[0].permission, Stored::Unknown("r-w".into()));
+    assert_eq!(s.company_grants.len(), 1);
+    assert_eq!(s.company_grants[0].context, Stored::Unknown(String::new()));
+    assert_eq!(
+        s.company_grants[0].permission,
+        Stored::Known(PermissionType::ro())
+    );
+
+    f.exec(&format!(
+        "INSERT INTO groups_table (id, name, valid_id, {audit} (-5, 'negative', 1, {at}, 1, {at}, 1)"
+    ))
+    .await;
+    match db.groups().await {
+        Err(e @ Error::Backend { .. }) => assert!(e.to_string().contains("-5"), "{e}"),
+        other => panic!("a negative group id must be a typed error: {other:?}"),
+    }
+    f.finish().await;
+}
+
 pub async fn services(kind: Kind) {
     let f = Fixture::new(kind).await;
     let db = &f.db;
     let printing = db
-        .add_service("Printing", Validity::Valid, "1")
+        .add_service("Printing", Validity::Valid, &"1".into())
         .await
         .unwrap();
-    let email = db.add_service("Email", Validity::Valid, "1").await.unwrap();
-    let retired = db.add_service("Fax", Validity::Invalid, "1").await.unwrap();
-    match db.add_service("Email", Validity::Valid, "1").await {
+    let email = db
+        .add_service("Email", Validity::Valid, &"1".into())
+        .await
+        .unwrap();
+    let retired = db
+        .add_service("Fax", Validity::Invalid, &"1".into())
+        .await
+        .unwrap();
+    match db.add_service("Email", Validity::Valid, &"1".into()).await {
         Err(Error::AlreadyExists {
             entity: Entity::Service,
             ..
@@ -1356,12 +1454,14 @@ pub async fn services(kind: Kind) {
         [printing.clone(), email.clone(), retired.clone()]
     );
     for s in [&printing, &email, &retired] {
-        db.set_user_service("jdoe", s.id, true, "1").await.unwrap();
+        db.set_user_service("jdoe", s.id, true, &"1".into())
+            .await
+            .unwrap();
     }
-    db.set_user_service("jdoe", printing.id, true, "1")
+    db.set_user_service("jdoe", printing.id, true, &"1".into())
         .await
         .unwrap();
-    db.set_user_service(DEFAULT_SERVICES_LOGIN, email.id, true, "1")
+    db.set_user_service(DEFAULT_SERVICES_LOGIN, email.id, true, &"1".into())
         .await
         .unwrap();
     // Only valid services count.
@@ -1369,10 +1469,10 @@ pub async fn services(kind: Kind) {
         db.user_services("jdoe").await.unwrap(),
         [printing.clone(), email.clone()]
     );
-    db.set_user_service("jdoe", printing.id, false, "1")
+    db.set_user_service("jdoe", printing.id, false, &"1".into())
         .await
         .unwrap();
-    db.set_user_service("jdoe", printing.id, false, "1")
+    db.set_user_service("jdoe", printing.id, false, &"1".into())
         .await
         .unwrap();
     assert_eq!(
@@ -1385,7 +1485,7 @@ pub async fn services(kind: Kind) {
         db.user_services(DEFAULT_SERVICES_LOGIN).await.unwrap(),
         [email]
     );
-    match db.set_user_service("jdoe", 9999, true, "1").await {
+    match db.set_user_service("jdoe", 9999, true, &"1".into()).await {
         Err(Error::NotFound {
             entity: Entity::Service,
             ..
@@ -1506,7 +1606,7 @@ pub async fn extra_attribute_room(kind: Kind) {
             new_user("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME").with("UserRoom", "B-201"),
         ),
         None,
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
@@ -1516,7 +1616,7 @@ pub async fn extra_attribute_room(kind: Kind) {
             new_user("anna", "Anna", "Doe", "anna@acme-corp.com", "ACME").with("UserRoom", "A-101"),
         ),
         None,
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
@@ -1526,7 +1626,7 @@ pub async fn extra_attribute_room(kind: Kind) {
             new_user("bob", "Bob", "Doe", "bob@acme-corp.com", "ACME"),
         ),
         None,
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();
@@ -1556,7 +1656,7 @@ pub async fn extra_attribute_room(kind: Kind) {
     );
     let mut moved = got.clone();
     moved.extra.insert("UserRoom".into(), "C-301".into());
-    db.update(&got.login, &moved, Expected::Any, "1")
+    db.update(&got.login, &moved, Expected::Any, &"1".into())
         .await
         .unwrap();
     assert_eq!(
@@ -1600,11 +1700,11 @@ pub async fn no_n_plus_one(kind: Kind) {
                 "ACME",
             ),
             None,
-            "1",
+            &"1".into(),
         )
         .await
         .unwrap();
-        db.set_user_company("user00", &format!("C{i}"), true, "1")
+        db.set_user_company("user00", &format!("C{i}"), true, &"1".into())
             .await
             .unwrap();
         db.set_preference("user00", &format!("key{i}"), "v")
@@ -1677,7 +1777,7 @@ async fn race(kind: Kind, same_login: bool) {
                 db.add(
                     &user(&login, "Race", "Condition", &email, "ACME"),
                     None,
-                    "1",
+                    &"1".into(),
                 )
                 .await
             })
@@ -1716,7 +1816,7 @@ pub async fn migrate_twice(kind: Kind) {
     f.db.add(
         &user("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
         None,
-        "1",
+        &"1".into(),
     )
     .await
     .unwrap();

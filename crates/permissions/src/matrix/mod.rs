@@ -32,6 +32,7 @@ struct Settings {
     ro: Option<TypeIndex>,
     always_groups: Vec<String>,
     company_always_groups: Vec<String>,
+    extra_contexts: Vec<PermissionContext>,
     ticket_access: TicketAccessRules,
 }
 
@@ -49,6 +50,7 @@ impl Settings {
             types,
             always_groups: config.always_groups.clone(),
             company_always_groups: config.company_always_groups.clone(),
+            extra_contexts: config.extra_contexts.clone(),
             ticket_access: config.ticket_access.clone(),
         }
     }
@@ -60,6 +62,7 @@ impl Settings {
             always_groups: self.always_groups.clone(),
             company_always_groups: self.company_always_groups.clone(),
             other_customers_context: self.other_context,
+            extra_contexts: self.extra_contexts.clone(),
             ticket_access: self.ticket_access.clone(),
         }
     }
