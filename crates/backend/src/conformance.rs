@@ -39,6 +39,8 @@ use clientele_model::{
 use crate::error::Error;
 use crate::traits::*;
 
+pub mod read;
+
 /// The capabilities of the store under test, as trait objects.
 #[derive(Clone)]
 pub struct Stores {
