@@ -229,6 +229,43 @@ async fn owner_case_sensitive(dir: &Directory, login: &str) -> bool {
         .case_sensitive
 }
 
+/// Panics unless every source is configured as the seed's answers assume: the search fields
+/// of [`SEARCH_KEYS`], the email as the postmaster field, suffix `*` and prefix `*` or none.
+///
+/// [`SEARCH_KEYS`]: clientele_backend::conformance::read::SEARCH_KEYS
+fn check_sources(dir: &Directory) {
+    use clientele_backend::conformance::read::SEARCH_KEYS;
+    use clientele_backend::matching::field_keys;
+    use clientele_model::search::FieldSet;
+    for name in dir.source_names() {
+        let s = dir
+            .source_settings(&name)
+            .unwrap_or_else(|| panic!("no settings for {name}"));
+        let searched = field_keys(
+            s,
+            FieldSet::SearchFields {
+                exclude_customer_id: false,
+            },
+        );
+        let searched: BTreeSet<&str> = searched.iter().map(String::as_str).collect();
+        assert!(
+            searched == BTreeSet::from(SEARCH_KEYS) && s.search_fields.len() == SEARCH_KEYS.len(),
+            "harness: the search fields {:?} of {name} must stand for exactly {SEARCH_KEYS:?}",
+            s.search_fields
+        );
+        assert_eq!(
+            field_keys(s, FieldSet::PostmasterFields),
+            [keys::EMAIL],
+            "harness: the postmaster fields of {name} must be the email"
+        );
+        assert!(
+            s.syntax.suffix == "*" && ["", "*"].contains(&s.syntax.prefix.as_str()),
+            "harness: {name} must search with suffix `*` and prefix `*` or none, not {:?}",
+            s.syntax
+        );
+    }
+}
+
 async fn any_case_sensitive(dir: &Directory) -> bool {
     dir.source_names()
         .iter()
@@ -241,6 +278,7 @@ async fn any_case_sensitive(dir: &Directory) -> bool {
 /// when the owning source ignores case; unknown logins are `None`.
 pub async fn read_find_customer_user(s: Seeded<'_>) {
     let dir = s.directory;
+    check_sources(dir);
     for seed in SEED {
         let (u, source) = dir
             .customer_user_with_source(seed.login)
@@ -298,6 +336,7 @@ read_case!(read_find_customer_user);
 /// only unless invalid ones are asked for.
 pub async fn read_search_terms(s: Seeded<'_>) {
     let dir = s.directory;
+    check_sources(dir);
     if any_case_sensitive(dir).await {
         return;
     }
@@ -322,6 +361,7 @@ read_case!(read_search_terms);
 /// Login, email, customer-id and exact customer-id searches.
 pub async fn read_search_kinds(s: Seeded<'_>) {
     let dir = s.directory;
+    check_sources(dir);
     if any_case_sensitive(dir).await {
         return;
     }
@@ -361,6 +401,7 @@ read_case!(read_search_kinds);
 /// the list search agrees.
 pub async fn read_search_sorted_and_limited(s: Seeded<'_>) {
     let dir = s.directory;
+    check_sources(dir);
     let all = CustomerUserSearch::term("*").include_invalid();
     assert_eq!(
         found(dir, &all).await,
@@ -397,6 +438,7 @@ read_case!(read_search_sorted_and_limited);
 /// of primary ids, sorted case-insensitively, filtered by validity and term.
 pub async fn read_customer_ids(s: Seeded<'_>) {
     let dir = s.directory;
+    check_sources(dir);
     let strings = |v: Vec<clientele_model::CustomerId>| {
         v.into_iter().map(|c| c.into_string()).collect::<Vec<_>>()
     };
@@ -459,6 +501,7 @@ read_case!(read_customer_ids);
 /// Detail searches and counts through the Directory.
 pub async fn read_detail_search(s: Seeded<'_>) {
     let dir = s.directory;
+    check_sources(dir);
     let q = DetailSearch {
         conditions: vec![FieldCondition {
             attribute: keys::FIRST_NAME.into(),
@@ -537,6 +580,7 @@ read_case!(read_authenticate);
 /// refused naming the search parameter.
 pub async fn read_hostile_input(s: Seeded<'_>) {
     let dir = s.directory;
+    check_sources(dir);
     let nothing = |r: Result<Vec<String>, Error>, what: String| match r {
         Ok(v) => assert!(v.is_empty(), "{what} must match nothing, found {v:?}"),
         Err(Error::Invalid(_)) => {}
