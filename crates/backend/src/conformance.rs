@@ -25,6 +25,8 @@
 //!
 //! Each function panics with a message naming the behaviour when the store misbehaves.
 
+pub mod read;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -38,8 +40,6 @@ use clientele_model::{
 
 use crate::error::Error;
 use crate::traits::*;
-
-pub mod read;
 
 /// The capabilities of the store under test, as trait objects.
 #[derive(Clone)]
