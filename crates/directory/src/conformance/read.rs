@@ -6,7 +6,9 @@
 //!
 //! The seed's answers assume every source searches the fields of [`SEARCH_KEYS`] with the
 //! suffix `*` and the prefix `*` or none (OTOBO's DB default or its LDAP example): each term
-//! below matches its users at the start of a value, so both prefixes find the same users.
+//! below matches its users at the start of a value, so both prefixes find the same users. The
+//! answers of term and other searches are stated for case-insensitive sources (OTOBO's
+//! default); with a case-sensitive source those cases are passed by.
 //!
 //! ```ignore
 //! struct Memory(Directory);
