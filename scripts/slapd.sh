@@ -204,6 +204,13 @@ access to dn.subtree="ou=system,$SUFFIX"
 access to *
     by dn.exact="$READER_DN" read
     by * read
+
+# Operation counters (back-monitor, built into Debian's slapd): tests read what reached the
+# server, e.g. monitorOpInitiated of cn=Bind,cn=Operations,cn=Monitor. The rootdn only.
+database monitor
+access to dn.subtree="cn=Monitor"
+    by dn.exact="$ADMIN_DN" read
+    by * none
 EOF
 }
 

@@ -25,6 +25,8 @@
 //!
 //! Each function panics with a message naming the behaviour when the store misbehaves.
 
+pub mod read;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

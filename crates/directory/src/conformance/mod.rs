@@ -44,6 +44,7 @@ use clientele_model::{
 
 use crate::{Directory, PROTECTED_PREFERENCE_KEYS};
 
+pub mod read;
 mod relations;
 mod search;
 mod updates;

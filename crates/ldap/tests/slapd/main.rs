@@ -5,6 +5,7 @@
 //! Run them with `scripts/test.sh`, or `cargo test -p clientele-ldap -- --include-ignored`.
 
 mod auth;
+mod bind_count;
 mod chained;
 mod charset;
 mod common;
