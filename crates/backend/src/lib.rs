@@ -23,7 +23,7 @@
 //! // A backend stores what it is given: validation is the caller's (the Directory's) job.
 //! let user = NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME")
 //!     .validate(&Rules { map: &store.settings().map, email: &EmailCheck::disabled() })?;
-//! store.add(&user, None, "admin").await?;
+//! store.add(&user, None, &"admin".into()).await?;
 //!
 //! // Look-ups follow the source's case rule (case-insensitive by default).
 //! assert!(store.get("JDOE").await?.is_some());

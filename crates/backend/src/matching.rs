@@ -8,23 +8,10 @@ use crate::settings::SourceSettings;
 
 /// The attribute keys a field set covers, for a source's settings.
 pub fn field_keys(settings: &SourceSettings, fields: FieldSet) -> Vec<String> {
-    match fields {
-        FieldSet::SearchFields {
-            exclude_customer_id,
-        } => {
-            let customer_id_storage = settings.map.storage_of(keys::CUSTOMER_ID);
-            let storage: Vec<String> = settings
-                .search_fields
-                .iter()
-                .filter(|f| !(exclude_customer_id && Some(f.as_str()) == customer_id_storage))
-                .cloned()
-                .collect();
-            settings.keys_for(&storage)
-        }
-        FieldSet::PostmasterFields => settings.keys_for(&settings.postmaster_fields),
-        FieldSet::Login => vec![keys::LOGIN.to_owned()],
-        FieldSet::CustomerId => vec![keys::CUSTOMER_ID.to_owned()],
-    }
+    let storage = |key| settings.map.storage_of(key).unwrap_or(key);
+    let login = storage(keys::LOGIN);
+    let customer_id = storage(keys::CUSTOMER_ID);
+    settings.keys_for(&settings.storage_fields(fields, login, customer_id))
 }
 
 fn values(user: &CustomerUser, key: &str) -> Vec<String> {

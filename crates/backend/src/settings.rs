@@ -1,6 +1,6 @@
 //! Per-source settings: the OTOBO `CustomerUser`/`CustomerCompany` keys every backend shares.
 
-use clientele_model::search::{DEFAULT_SEARCH_LIMIT, SearchSyntax};
+use clientele_model::search::{DEFAULT_SEARCH_LIMIT, FieldSet, SearchSyntax};
 use clientele_model::{AttributeMap, CustomerUser};
 use serde::{Deserialize, Serialize};
 
@@ -108,11 +108,57 @@ impl SourceSettings {
     }
 
     /// Attribute keys for a list of storage fields (fields not in the map are skipped).
-    pub fn keys_for(&self, storage_fields: &[String]) -> Vec<String> {
+    pub fn keys_for(&self, storage_fields: &[impl AsRef<str>]) -> Vec<String> {
         storage_fields
             .iter()
-            .filter_map(|f| self.map.by_storage(f).map(|r| r.key.clone()))
+            .filter_map(|f| self.map.by_storage(f.as_ref()).map(|r| r.key.clone()))
             .collect()
+    }
+
+    /// The storage fields (columns, LDAP attributes) a query's field set searches — the one rule
+    /// every backend follows: `search_fields` (without `customer_id_field` when the set excludes
+    /// the customer id; storage names compare ignoring ASCII case), `postmaster_fields`, or the
+    /// login or customer-id field the backend names. A set whose list is empty searches the
+    /// login field, as OTOBO's LDAP backend does (its DB backend refuses such a search).
+    ///
+    /// ```
+    /// use clientele_backend::SourceSettings;
+    /// use clientele_model::search::FieldSet;
+    ///
+    /// let s = SourceSettings::default();
+    /// let all = FieldSet::SearchFields { exclude_customer_id: false };
+    /// assert_eq!(s.storage_fields(all, "login", "customer_id"), ["login", "first_name", "last_name", "customer_id"]);
+    /// let own = FieldSet::SearchFields { exclude_customer_id: true };
+    /// assert!(!s.storage_fields(own, "login", "customer_id").contains(&"customer_id"));
+    /// let none = SourceSettings { postmaster_fields: vec![], ..SourceSettings::default() };
+    /// assert_eq!(none.storage_fields(FieldSet::PostmasterFields, "login", "customer_id"), ["login"]);
+    /// ```
+    pub fn storage_fields<'a>(
+        &'a self,
+        set: FieldSet,
+        login_field: &'a str,
+        customer_id_field: &'a str,
+    ) -> Vec<&'a str> {
+        let list: Vec<&str> = match set {
+            FieldSet::SearchFields {
+                exclude_customer_id,
+            } => self
+                .search_fields
+                .iter()
+                .map(String::as_str)
+                .filter(|f| !(exclude_customer_id && f.eq_ignore_ascii_case(customer_id_field)))
+                .collect(),
+            FieldSet::PostmasterFields => {
+                self.postmaster_fields.iter().map(String::as_str).collect()
+            }
+            FieldSet::Login => vec![login_field],
+            FieldSet::CustomerId => vec![customer_id_field],
+        };
+        if list.is_empty() {
+            vec![login_field]
+        } else {
+            list
+        }
     }
 
     /// The user's values of the list fields (`CustomerUserListFields`) as text, in that order;

@@ -27,7 +27,7 @@
 //! let jdoe = NewCustomerUser::new("jdoe", "John", "Doe", "john.doe@acme-corp.com", "ACME")
 //!     .validate(&Rules { map: &map, email: &email })
 //!     .unwrap();
-//! db.add(&jdoe, None, "1").await?;
+//! db.add(&jdoe, None, &"1".into()).await?;
 //!
 //! let query = UserQuery {
 //!     fields: FieldSet::SearchFields { exclude_customer_id: false },

@@ -11,10 +11,10 @@ use crate::row::Column;
 use crate::sql::{Dialect, all, any, col, tcol};
 
 /// The columns of storage fields that are in the map (and not dynamic fields), in order.
-pub(crate) fn columns_of(map: &AttributeMap, storage_fields: &[String]) -> Vec<Column> {
+pub(crate) fn columns_of(map: &AttributeMap, storage_fields: &[impl AsRef<str>]) -> Vec<Column> {
     let mut out: Vec<Column> = Vec::new();
     for f in storage_fields {
-        let Some(row) = map.by_storage(f) else {
+        let Some(row) = map.by_storage(f.as_ref()) else {
             continue;
         };
         if row.storage_type == StorageType::DynamicField || row.key == keys::PASSWORD {
@@ -225,30 +225,19 @@ impl UserTable<'_> {
     pub(crate) fn fields(
         &self,
         set: FieldSet,
-        search_fields: &[String],
-        postmaster_fields: &[String],
+        settings: &clientele_backend::SourceSettings,
     ) -> Vec<Column> {
+        let names = settings.storage_fields(set, self.key, self.customer_id);
         match set {
-            FieldSet::SearchFields {
-                exclude_customer_id,
-            } => {
-                let customer_id_storage = self.map.storage_of(keys::CUSTOMER_ID);
-                let fields: Vec<String> = search_fields
-                    .iter()
-                    .filter(|f| !(exclude_customer_id && Some(f.as_str()) == customer_id_storage))
-                    .cloned()
-                    .collect();
-                columns_of(self.map, &fields)
-            }
-            FieldSet::PostmasterFields => columns_of(self.map, postmaster_fields),
-            FieldSet::Login => vec![Column {
-                name: self.key.to_owned(),
-                is_text: true,
-            }],
-            FieldSet::CustomerId => vec![Column {
-                name: self.customer_id.to_owned(),
-                is_text: true,
-            }],
+            // The key and customer-id columns are text whatever the map says.
+            FieldSet::Login | FieldSet::CustomerId => names
+                .into_iter()
+                .map(|name| Column {
+                    name: name.to_owned(),
+                    is_text: true,
+                })
+                .collect(),
+            _ => columns_of(self.map, &names),
         }
     }
 

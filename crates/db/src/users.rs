@@ -348,9 +348,8 @@ impl DbBackend {
         if query.limit == 0 {
             return Ok(Vec::new());
         }
-        let (search_fields, postmaster_fields) = settings_fields(&self.config.settings);
         let table = self.user_table();
-        let fields = table.fields(query.fields, search_fields, postmaster_fields);
+        let fields = table.fields(query.fields, &self.config.settings);
         let indexes = self.search_indexes().await?;
         let matcher = Matcher {
             d: self.dialect,
@@ -408,10 +407,6 @@ impl DbBackend {
         crate::sql::limit(&mut q, query.limit);
         self.conn.query_all(&q).await.map_err(|e| self.err(e))
     }
-}
-
-fn settings_fields(s: &SourceSettings) -> (&[String], &[String]) {
-    (&s.search_fields, &s.postmaster_fields)
 }
 
 #[async_trait]
@@ -528,7 +523,7 @@ impl CustomerUserSource for DbBackend {
                 .from(self.table())
                 .and_where(self.dialect.present(col(column), true));
             if let Some(term) = term {
-                let fields = table.fields(FieldSet::CustomerId, &[], &[]);
+                let fields = table.fields(FieldSet::CustomerId, &self.config.settings);
                 q.and_where(compile(
                     self.dialect,
                     term,

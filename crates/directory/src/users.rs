@@ -107,16 +107,18 @@ impl Directory {
         };
         // A source that is down is skipped so the others keep serving their users; when the
         // login is found nowhere else, its error is returned rather than a false "not found".
-        // The remaining sources are asked at once; the answers are taken in source order and
-        // the first source that has the login wins, as soon as every source before it has
-        // answered: the same answer as asking in turn, without waiting for the sources after
-        // the owner.
-        let mut answers: FuturesOrdered<_> = (self.inner.slots.iter().enumerate())
+        // The remaining sources are asked at once and the answers taken in source order: the
+        // first source that has the login wins, the same answer as asking in turn. Every
+        // look-up started runs to its end: a query dropped half-way can cost a store its
+        // connection (and an in-memory SQLite database its contents).
+        let answers: Vec<_> = (self.inner.slots.iter().enumerate())
             .skip(start)
             .map(|(i, slot)| async move { (i, slot, slot.get(login).await) })
-            .collect();
+            .collect::<FuturesOrdered<_>>()
+            .collect()
+            .await;
         let mut outage = None;
-        while let Some((i, slot, answer)) = answers.next().await {
+        for (i, slot, answer) in answers {
             match answer {
                 Ok(Some(user)) => return Ok(Some((user, i))),
                 Ok(None) => {}

@@ -329,30 +329,14 @@ impl LdapBackend {
         and(parts)
     }
 
-    /// The LDAP attributes a field set stands for (the customer key when a list is empty, as
-    /// OTOBO does).
+    /// The LDAP attributes a field set stands for (the one rule:
+    /// [`SourceSettings::storage_fields`]).
     fn field_attrs(&self, fields: FieldSet) -> Vec<String> {
-        let s = &self.settings;
-        let list: Vec<String> = match fields {
-            FieldSet::SearchFields {
-                exclude_customer_id,
-            } => s
-                .search_fields
-                .iter()
-                .filter(|f| {
-                    !(exclude_customer_id && f.eq_ignore_ascii_case(&self.config.customer_id))
-                })
-                .cloned()
-                .collect(),
-            FieldSet::PostmasterFields => s.postmaster_fields.clone(),
-            FieldSet::Login => vec![self.key().to_owned()],
-            FieldSet::CustomerId => vec![self.config.customer_id.clone()],
-        };
-        if list.is_empty() {
-            vec![self.key().to_owned()]
-        } else {
-            list
-        }
+        self.settings
+            .storage_fields(fields, self.key(), &self.config.customer_id)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     }
 
     fn request(

@@ -233,7 +233,11 @@ pub const SEED_HASH: &str = "{seed}not-a-real-hash";
 pub async fn seed_store(writer: &(dyn CustomerUserWriter + '_), settings: &SourceSettings) {
     for seed in SEED {
         writer
-            .add(&seed.record(settings), Some(SEED_HASH), "conformance")
+            .add(
+                &seed.record(settings),
+                Some(SEED_HASH),
+                &clientele_model::Actor::System,
+            )
             .await
             .unwrap_or_else(|e| panic!("seeding {}: {e}", seed.login));
     }
