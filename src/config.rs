@@ -63,7 +63,7 @@ use std::path::{Path, PathBuf};
 
 use clientele_backend::{CompanySettings, SourceSettings};
 use clientele_db::{ChangeFeedConfig, DbConfig};
-use clientele_directory::DirectoryConfig;
+use clientele_directory::{DirectoryConfig, check_sources};
 use clientele_dynamic_fields::DynamicFieldMappingConfig;
 use serde::Deserialize;
 use toml::de::DeTable;
@@ -193,22 +193,36 @@ impl DbSourceConfig {
     /// names. An [`Error::Config`](crate::Error::Config) says what is missing.
     pub fn resolved_url(&self) -> crate::Result<String> {
         let name = &self.db.settings.name;
-        match (&self.url, &self.url_env) {
-            (Some(u), None) => Ok(u.clone()),
-            (None, Some(var)) => std::env::var(var).map_err(|_| {
+        match self.url_given() {
+            Ok(UrlGiven::Url(u)) => Ok(u.to_owned()),
+            Ok(UrlGiven::Env(var)) => std::env::var(var).map_err(|_| {
                 crate::Error::Config(format!(
                     "source {name:?}: url_env names the environment variable {var}, which is not \
                      set; export {var}=<database URL>"
                 ))
             }),
-            (Some(_), Some(_)) => Err(crate::Error::Config(format!(
-                "source {name:?}: give url or url_env, not both"
-            ))),
-            (None, None) => Err(crate::Error::Config(format!(
-                "source {name:?}: no database given; set url = \"…\" or url_env = \"VARIABLE\""
-            ))),
+            Err(why) => Err(crate::Error::Config(format!("source {name:?}: {why}"))),
         }
     }
+
+    /// Which of `url` and `url_env` names the database, or what is wrong with them: the one
+    /// rule the file check and [`resolved_url`](Self::resolved_url) follow.
+    fn url_given(&self) -> Result<UrlGiven<'_>, &'static str> {
+        match (&self.url, &self.url_env) {
+            (Some(u), None) => Ok(UrlGiven::Url(u)),
+            (None, Some(var)) => Ok(UrlGiven::Env(var)),
+            (Some(_), Some(_)) => Err("give url or url_env, not both"),
+            (None, None) => Err("no database given; set url = \"…\" or url_env = \"VARIABLE\""),
+        }
+    }
+}
+
+/// Where a database source's URL comes from.
+enum UrlGiven<'a> {
+    /// Written in the file.
+    Url(&'a str),
+    /// In this environment variable.
+    Env(&'a str),
 }
 
 impl std::fmt::Debug for DbSourceConfig {
@@ -340,66 +354,21 @@ impl Config {
             line,
             message,
         };
-        if self.customer_user.is_empty() {
-            return Err(invalid(
-                0,
-                "no customer-user source: add a [[customer_user]] entry".into(),
-            ));
+        // The rules of a source list have one home: the Directory's builder asks the same.
+        let names: Vec<&str> = self.customer_user.iter().map(|s| s.name()).collect();
+        if let Err(e) = check_sources(&names, self.directory.add_target.as_deref()) {
+            return Err(invalid(e.index().map_or(0, entry_line), e.to_string()));
         }
-        if self.customer_user.len() > MAX_CUSTOMER_USER_SOURCES {
-            return Err(invalid(
-                entry_line(MAX_CUSTOMER_USER_SOURCES),
-                format!(
-                    "{} [[customer_user]] entries; at most {MAX_CUSTOMER_USER_SOURCES} are allowed \
-                     (CustomerUser, CustomerUser1 … CustomerUser10)",
-                    self.customer_user.len()
-                ),
-            ));
-        }
-        let mut names: Vec<&str> = Vec::new();
         for (i, source) in self.customer_user.iter().enumerate() {
-            let name = source.name();
-            if names.contains(&name) {
+            if let CustomerUserConfig::Db(db) = source
+                && let Err(why) = db.url_given()
+            {
+                let name = source.name();
                 return Err(invalid(
                     entry_line(i),
-                    format!(
-                        "customer_user[{i}]: another source is already named {name:?}; give each \
-                         source its own settings.name"
-                    ),
+                    format!("customer_user[{i}] ({name:?}): {why}"),
                 ));
             }
-            names.push(name);
-            if let CustomerUserConfig::Db(db) = source {
-                match (&db.url, &db.url_env) {
-                    (Some(_), Some(_)) => {
-                        return Err(invalid(
-                            entry_line(i),
-                            format!("customer_user[{i}] ({name:?}): give url or url_env, not both"),
-                        ));
-                    }
-                    (None, None) => {
-                        return Err(invalid(
-                            entry_line(i),
-                            format!(
-                                "customer_user[{i}] ({name:?}): no database given; add url = \"…\" \
-                                 or url_env = \"VARIABLE\""
-                            ),
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        if let Some(target) = &self.directory.add_target
-            && !names.contains(&target.as_str())
-        {
-            return Err(invalid(
-                0,
-                format!(
-                    "add_target = {target:?} names no source; the sources are {}",
-                    names.join(", ")
-                ),
-            ));
         }
         Ok(())
     }

@@ -127,21 +127,34 @@ macro_rules! case {
 /// fresh store from `H` in a runtime of its own. `ignored` marks them all ignored with that
 /// reason (server-backed stores; `--include-ignored` runs them).
 pub fn trials<H: StoreHarness>(prefix: &str, ignored: Option<&str>) -> Vec<libtest_mimic::Trial> {
-    let mut cases: Vec<&Case> = inventory::iter::<Case>.into_iter().collect();
-    cases.sort_by_key(|c| c.name);
+    let cases = inventory::iter::<Case>.into_iter().map(|c| (c.name, c.run));
+    case_trials(prefix, ignored, cases, |run| async move {
+        let harness = H::setup().await;
+        run(harness.stores()).await;
+        harness.teardown().await;
+    })
+}
+
+/// One trial per registered case, sorted by name and named `prefix::case`, each run by
+/// `trial` (set-up, the case, tear-down) through [`async_trial`]: what every suite's `trials`
+/// function returns, at either level.
+pub fn case_trials<R, Fut>(
+    prefix: &str,
+    ignored: Option<&str>,
+    cases: impl IntoIterator<Item = (&'static str, R)>,
+    trial: impl Fn(R) -> Fut + Clone + Send + 'static,
+) -> Vec<libtest_mimic::Trial>
+where
+    R: Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let mut cases: Vec<(&'static str, R)> = cases.into_iter().collect();
+    cases.sort_by_key(|(name, _)| *name);
     cases
         .into_iter()
-        .map(|case| {
-            let run = case.run;
-            async_trial(
-                format!("{prefix}::{}", case.name),
-                ignored,
-                move || async move {
-                    let harness = H::setup().await;
-                    run(harness.stores()).await;
-                    harness.teardown().await;
-                },
-            )
+        .map(|(name, run)| {
+            let trial = trial.clone();
+            async_trial(format!("{prefix}::{name}"), ignored, move || trial(run))
         })
         .collect()
 }

@@ -30,19 +30,8 @@ pub fn matches_expr(
     keys: &[String],
     case_sensitive: bool,
 ) -> bool {
-    match expr {
-        Expr::And(children) => children
-            .iter()
-            .all(|c| matches_expr(user, c, keys, case_sensitive)),
-        Expr::Or(children) => children
-            .iter()
-            .any(|c| matches_expr(user, c, keys, case_sensitive)),
-        Expr::Not(child) => !matches_expr(user, child, keys, case_sensitive),
-        Expr::Match(pattern) => keys
-            .iter()
-            .flat_map(|k| values(user, k))
-            .any(|v| pattern.matches(&v, case_sensitive)),
-    }
+    let values: Vec<String> = keys.iter().flat_map(|k| values(user, k)).collect();
+    expr.matches_values(&values, case_sensitive)
 }
 
 /// Does the user satisfy the whole query (expression and validity)?

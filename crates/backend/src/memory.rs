@@ -10,7 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use clientele_model::permission::{GroupId, PermissionContext, PermissionType, Stored};
-use clientele_model::search::{CompanyQuery, DetailSearch, Expr, FieldSet, UserQuery};
+use clientele_model::search::{
+    CompanyQuery, DetailSearch, Expr, FieldSet, UserQuery, sort_by_login,
+};
 use clientele_model::{Actor, CustomerCompany, CustomerId, CustomerUser, Login, Validity, keys};
 
 use crate::error::{Entity, Error, Result};
@@ -134,7 +136,7 @@ impl InMemoryBackend {
 }
 
 fn sorted_by_login(mut users: Vec<CustomerUser>) -> Vec<CustomerUser> {
-    users.sort_by(|a, b| a.login.as_str().cmp(b.login.as_str()));
+    sort_by_login(&mut users, |u| u.login.as_str());
     users
 }
 

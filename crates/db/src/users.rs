@@ -5,7 +5,7 @@ use clientele_backend::{
     CustomerUserSource, CustomerUserWriter, Entity, Error, Expected, ListedUser, PasswordStore,
     Result, SourceSettings,
 };
-use clientele_model::search::{DetailSearch, Expr as Term, FieldSet, UserQuery};
+use clientele_model::search::{DetailSearch, Expr as Term, FieldSet, UserQuery, sort_by_login};
 use clientele_model::{Actor, CustomerId, CustomerUser, Login, keys};
 use sea_orm::sea_query::{Alias, Expr, MysqlQueryBuilder, Query, SelectStatement, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend as Engine, QueryResult, Statement};
@@ -436,7 +436,7 @@ impl CustomerUserSource for DbBackend {
         self.bounded(self.name(), async {
             let rows = self.search_rows(query, &self.users.layout).await?;
             let mut users = self.users_from(&rows)?;
-            users.sort_by(|a, b| a.login.as_str().cmp(b.login.as_str()));
+            sort_by_login(&mut users, |u| u.login.as_str());
             Ok(users)
         })
         .await
@@ -455,7 +455,7 @@ impl CustomerUserSource for DbBackend {
                         .map_err(|f| self.fail(f))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            listed.sort_by(|a, b| a.login.as_str().cmp(b.login.as_str()));
+            sort_by_login(&mut listed, |u| u.login.as_str());
             Ok(listed)
         })
         .await

@@ -1,6 +1,5 @@
 //! [`DirectoryBuilder`]: sources, stores, change feed and settings, checked once in `build`.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use clientele_backend::changes::ChangeFeed;
@@ -10,9 +9,9 @@ use clientele_model::EmailCheck;
 use clientele_password::PasswordHasher;
 
 use crate::cache::{CompanyCache, SourceCache};
-use crate::config::DirectoryConfig;
+use crate::config::{DirectoryConfig, check_sources};
 use crate::source::{Slot, Source};
-use crate::{Directory, Inner, MAX_SOURCES};
+use crate::{Directory, Inner};
 
 /// Builds a [`Directory`].
 pub struct DirectoryBuilder {
@@ -78,33 +77,11 @@ impl DirectoryBuilder {
 
     /// Checks the configuration and builds the Directory.
     pub fn build(self) -> Result<Directory> {
-        if self.sources.is_empty() {
-            return Err(Error::Config(
-                "a directory needs at least one customer-user source".into(),
-            ));
-        }
-        if self.sources.len() > MAX_SOURCES {
-            return Err(Error::Config(format!(
-                "{} customer-user sources configured; at most {MAX_SOURCES} are allowed (CustomerUser, CustomerUser1 … CustomerUser10)",
-                self.sources.len()
-            )));
-        }
-        let mut names = HashSet::new();
-        for s in &self.sources {
-            let name = &s.reader.settings().name;
-            if !names.insert(name.clone()) {
-                return Err(Error::Config(format!(
-                    "two customer-user sources are named {name:?}; names must differ"
-                )));
-            }
-        }
-        if let Some(target) = &self.config.add_target
-            && !names.contains(target)
-        {
-            return Err(Error::Config(format!(
-                "add_target {target:?} names no configured source"
-            )));
-        }
+        let names: Vec<&str> = (self.sources.iter())
+            .map(|s| s.reader.settings().name.as_str())
+            .collect();
+        check_sources(&names, self.config.add_target.as_deref())
+            .map_err(|e| Error::Config(e.to_string()))?;
         let email = EmailCheck::new(&self.config.email_check)?;
         let hasher = PasswordHasher::new(self.config.passwords.clone())
             .map_err(|e| Error::Config(format!("passwords: {e}")))?;

@@ -37,3 +37,86 @@ impl Default for DirectoryConfig {
         }
     }
 }
+
+/// What is wrong with a list of customer-user sources ([`check_sources`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceListError {
+    /// No source at all.
+    #[error("no customer-user source: a directory needs at least one")]
+    Empty,
+    /// More than [`MAX_SOURCES`](crate::MAX_SOURCES) sources.
+    #[error(
+        "{count} customer-user sources; at most {max} are allowed (CustomerUser, CustomerUser1 … CustomerUser10)",
+        max = crate::MAX_SOURCES
+    )]
+    TooMany {
+        /// How many were given.
+        count: usize,
+    },
+    /// Two sources share a name.
+    #[error(
+        "customer-user source {index} is named {name:?} like an earlier one; give each source its own settings.name"
+    )]
+    DuplicateName {
+        /// The position of the second one.
+        index: usize,
+        /// The shared name.
+        name: String,
+    },
+    /// `add_target` names no source.
+    #[error("add_target = {target:?} names no source; the sources are {}", names.join(", "))]
+    UnknownAddTarget {
+        /// The configured target.
+        target: String,
+        /// The sources' names.
+        names: Vec<String>,
+    },
+}
+
+impl SourceListError {
+    /// The position of the source the error is about, when it is about one.
+    pub fn index(&self) -> Option<usize> {
+        match self {
+            SourceListError::TooMany { .. } => Some(crate::MAX_SOURCES),
+            SourceListError::DuplicateName { index, .. } => Some(*index),
+            SourceListError::Empty | SourceListError::UnknownAddTarget { .. } => None,
+        }
+    }
+}
+
+/// The rules every list of customer-user sources follows, by their names in OTOBO's order:
+/// at least one and at most [`MAX_SOURCES`](crate::MAX_SOURCES), names unique, and an
+/// `add_target` that names one of them. The Directory's builder and the configuration file's
+/// check both ask this.
+///
+/// ```
+/// use clientele_directory::{SourceListError, check_sources};
+///
+/// assert!(check_sources(&["DB", "LDAP"], Some("DB")).is_ok());
+/// assert!(matches!(check_sources(&["DB", "DB"], None), Err(SourceListError::DuplicateName { index: 1, .. })));
+/// assert!(matches!(check_sources(&["DB"], Some("LDAP")), Err(SourceListError::UnknownAddTarget { .. })));
+/// ```
+pub fn check_sources(names: &[&str], add_target: Option<&str>) -> Result<(), SourceListError> {
+    if names.is_empty() {
+        return Err(SourceListError::Empty);
+    }
+    if names.len() > crate::MAX_SOURCES {
+        return Err(SourceListError::TooMany { count: names.len() });
+    }
+    for (index, name) in names.iter().enumerate() {
+        if names[..index].contains(name) {
+            return Err(SourceListError::DuplicateName {
+                index,
+                name: (*name).to_owned(),
+            });
+        }
+    }
+    match add_target {
+        Some(target) if !names.contains(&target) => Err(SourceListError::UnknownAddTarget {
+            target: target.to_owned(),
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+        }),
+        _ => Ok(()),
+    }
+}

@@ -7,6 +7,7 @@ use clientele_backend::error::Result;
 use clientele_backend::traits::*;
 use clientele_model::search::{
     CustomerUserSearch, DetailSearch, Expr, FieldSet, Pattern, SearchKind, UserQuery, parse_term,
+    sort_by_login,
 };
 use clientele_model::{CustomerId, CustomerUser, Login, ValidationError, keys};
 use serde::Serialize;
@@ -272,7 +273,7 @@ impl Directory {
         if let (false, Some(e)) = (answered, outage) {
             return Err(e);
         }
-        hits.sort_by(|a, b| a.1.login().as_str().cmp(b.1.login().as_str()));
+        sort_by_login(&mut hits, |h| h.1.login().as_str());
         let cap = merged_limit(search.limit, self.inner.config.overall_search_limit, || {
             self.inner.slots[0].settings().search_limit
         });

@@ -504,19 +504,8 @@ impl LdapBackend {
     /// Does the entry satisfy the expression over `attrs` under the case rule? The same rule
     /// as the model's reference matcher, applied to the entry's LDAP values.
     fn entry_matches(entry: &Entry, expr: &Expr, attrs: &[String], case_sensitive: bool) -> bool {
-        match expr {
-            Expr::And(c) => c
-                .iter()
-                .all(|e| Self::entry_matches(entry, e, attrs, case_sensitive)),
-            Expr::Or(c) => c
-                .iter()
-                .any(|e| Self::entry_matches(entry, e, attrs, case_sensitive)),
-            Expr::Not(e) => !Self::entry_matches(entry, e, attrs, case_sensitive),
-            Expr::Match(p) => attrs
-                .iter()
-                .flat_map(|a| entry.values(a))
-                .any(|v| p.matches(v, case_sensitive)),
-        }
+        let values: Vec<&String> = attrs.iter().flat_map(|a| entry.values(a)).collect();
+        expr.matches_values(&values, case_sensitive)
     }
 
     /// The user an entry stands for, through the attribute map. `None` for an entry without a
@@ -914,7 +903,7 @@ impl CustomerUserSource for LdapBackend {
                 self.invalid_dns(&entries).await?
             };
             let mut users = self.users(&entries, &invalid)?;
-            users.sort_by(|a, b| a.login.as_str().cmp(b.login.as_str()));
+            clientele_model::search::sort_by_login(&mut users, |u| u.login.as_str());
             users.dedup_by(|a, b| a.login == b.login);
             users.truncate(query.limit);
             Ok(users)

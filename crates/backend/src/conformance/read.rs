@@ -51,7 +51,7 @@ use clientele_model::{
     AttributeValue, CustomerUser, EmailCheck, NewCustomerUser, Password, Rules, Validity, keys,
 };
 
-use super::async_trial;
+use super::case_trials;
 use crate::matching::field_keys;
 use crate::settings::SourceSettings;
 use crate::traits::{
@@ -315,23 +315,14 @@ pub fn read_trials<H: ReadHarness>(
     prefix: &str,
     ignored: Option<&str>,
 ) -> Vec<libtest_mimic::Trial> {
-    let mut cases: Vec<&ReadCase> = inventory::iter::<ReadCase>.into_iter().collect();
-    cases.sort_by_key(|c| c.name);
-    cases
+    let cases = inventory::iter::<ReadCase>
         .into_iter()
-        .map(|case| {
-            let run = case.run;
-            async_trial(
-                format!("{prefix}::{}", case.name),
-                ignored,
-                move || async move {
-                    let harness = H::setup().await;
-                    run(harness.stores()).await;
-                    harness.teardown().await;
-                },
-            )
-        })
-        .collect()
+        .map(|c| (c.name, c.run));
+    case_trials(prefix, ignored, cases, |run| async move {
+        let harness = H::setup().await;
+        run(harness.stores()).await;
+        harness.teardown().await;
+    })
 }
 
 // ------------------------------------------------------------------ helpers

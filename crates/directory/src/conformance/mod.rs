@@ -33,7 +33,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use async_trait::async_trait;
-use clientele_backend::conformance::async_trial;
+use clientele_backend::conformance::case_trials;
 use clientele_model::search::{
     CustomerUserSearch, DetailSearch, Direction, FieldCondition, Pattern, SelectionCondition,
 };
@@ -101,23 +101,12 @@ pub fn trials<H: Harness + 'static>(
     prefix: &str,
     ignored: Option<&str>,
 ) -> Vec<libtest_mimic::Trial> {
-    let mut cases: Vec<&Case> = inventory::iter::<Case>.into_iter().collect();
-    cases.sort_by_key(|c| c.name);
-    cases
-        .into_iter()
-        .map(|case| {
-            let run = case.run;
-            async_trial(
-                format!("{prefix}::{}", case.name),
-                ignored,
-                move || async move {
-                    let harness = H::setup().await;
-                    run(harness.directory()).await;
-                    harness.teardown().await;
-                },
-            )
-        })
-        .collect()
+    let cases = inventory::iter::<Case>.into_iter().map(|c| (c.name, c.run));
+    case_trials(prefix, ignored, cases, |run| async move {
+        let harness = H::setup().await;
+        run(harness.directory()).await;
+        harness.teardown().await;
+    })
 }
 
 /// The email domain the suite uses (OTOBO's default deny pattern refuses `example.*`).

@@ -39,7 +39,7 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use clientele_backend::Error;
-use clientele_backend::conformance::async_trial;
+use clientele_backend::conformance::case_trials;
 pub use clientele_backend::conformance::read::{SEED, SeedUser};
 use clientele_model::search::{
     CustomerUserSearch, DetailSearch, Direction, FieldCondition, Pattern,
@@ -105,27 +105,18 @@ pub fn read_trials<H: ReadHarness>(
     prefix: &str,
     ignored: Option<&str>,
 ) -> Vec<libtest_mimic::Trial> {
-    let mut cases: Vec<&ReadCase> = inventory::iter::<ReadCase>.into_iter().collect();
-    cases.sort_by_key(|c| c.name);
-    cases
+    let cases = inventory::iter::<ReadCase>
         .into_iter()
-        .map(|case| {
-            let run = case.run;
-            async_trial(
-                format!("{prefix}::{}", case.name),
-                ignored,
-                move || async move {
-                    let harness = H::setup().await;
-                    run(Seeded {
-                        directory: harness.directory(),
-                        passwords_known: harness.passwords_known(),
-                    })
-                    .await;
-                    harness.teardown().await;
-                },
-            )
+        .map(|c| (c.name, c.run));
+    case_trials(prefix, ignored, cases, |run| async move {
+        let harness = H::setup().await;
+        run(Seeded {
+            directory: harness.directory(),
+            passwords_known: harness.passwords_known(),
         })
-        .collect()
+        .await;
+        harness.teardown().await;
+    })
 }
 
 /// Writes the seed through a Directory: every customer id as a company (when the Directory
