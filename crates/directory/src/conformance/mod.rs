@@ -158,12 +158,20 @@ fn email_local(login: &str) -> String {
 /// the cached full search), which must find the same users in the same order, with the same
 /// sources and display strings.
 async fn logins(dir: &Directory, search: CustomerUserSearch) -> Vec<String> {
+    let mut v = found_logins(dir, &search).await;
+    v.sort();
+    v
+}
+
+/// The logins a search finds, in the order returned. The list search must find the same
+/// users in the same order, from the same sources, with the same display strings.
+async fn found_logins(dir: &Directory, search: &CustomerUserSearch) -> Vec<String> {
     let listed = dir
-        .search_list(&search)
+        .search_list(search)
         .await
         .unwrap_or_else(|e| panic!("list search {search:?} failed: {e}"));
     let hits = dir
-        .search(&search)
+        .search(search)
         .await
         .unwrap_or_else(|e| panic!("search {search:?} failed: {e}"));
     let as_listed: Vec<(String, String, String)> = hits
@@ -184,12 +192,9 @@ async fn logins(dir: &Directory, search: CustomerUserSearch) -> Vec<String> {
         listed, as_listed,
         "search_list and search disagree on {search:?}"
     );
-    let mut v: Vec<String> = hits
-        .into_iter()
+    hits.into_iter()
         .map(|h| h.user.login.into_string())
-        .collect();
-    v.sort();
-    v
+        .collect()
 }
 
 /// Asserts that a plain search for `term` finds exactly `expected` (sorted logins).

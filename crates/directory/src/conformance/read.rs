@@ -161,38 +161,9 @@ pub async fn seed_directory(dir: &Directory) {
 
 // ------------------------------------------------------------------ helpers
 
-/// The logins a search finds, in the order returned. The list search must find the same
-/// users in the same order, from the same sources, with the same display strings.
+/// The logins a search finds, in the order returned (the list search checked against it).
 async fn found(dir: &Directory, search: &CustomerUserSearch) -> Vec<String> {
-    let listed = dir
-        .search_list(search)
-        .await
-        .unwrap_or_else(|e| panic!("list search {search:?}: {e}"));
-    let hits = dir
-        .search(search)
-        .await
-        .unwrap_or_else(|e| panic!("search {search:?}: {e}"));
-    let as_listed: Vec<(String, String, String)> = hits
-        .iter()
-        .map(|h| {
-            (
-                h.user.login.to_string(),
-                h.source.clone(),
-                h.display.clone(),
-            )
-        })
-        .collect();
-    let listed: Vec<(String, String, String)> = listed
-        .into_iter()
-        .map(|h| (h.login.into_string(), h.source, h.display))
-        .collect();
-    assert_eq!(
-        listed, as_listed,
-        "search_list and search disagree on {search:?}"
-    );
-    hits.into_iter()
-        .map(|h| h.user.login.into_string())
-        .collect()
+    super::found_logins(dir, search).await
 }
 
 async fn expect(dir: &Directory, search: CustomerUserSearch, expected: &[&str]) {
