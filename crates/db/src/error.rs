@@ -91,9 +91,12 @@ pub(crate) fn kind(e: &DbErr) -> Kind {
     }
 }
 
+/// SQLite's SQLITE_BUSY (5) and SQLITE_LOCKED (6) and their extended codes, as sqlx reports
+/// them. Listed one by one: a SQLSTATE is five characters and may be all digits —
+/// PostgreSQL's 22021 (a NUL byte in a parameter) has 5 in its low byte and was once taken
+/// for a busy database, so a refused value came back as a timeout.
 fn is_sqlite_busy(code: &str) -> bool {
-    // SQLITE_BUSY = 5, SQLITE_LOCKED = 6; extended codes keep the primary code in the low byte.
-    code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+    matches!(code, "5" | "261" | "517" | "773" | "6" | "262" | "518")
 }
 
 /// A database failure as the `source` of a public error: sea-orm's message, with the driver's
@@ -155,4 +158,21 @@ pub(crate) fn is_retry(f: &Failure) -> bool {
 /// Whether the failure is a unique-index violation.
 pub(crate) fn is_unique(f: &Failure) -> bool {
     matches!(f, Failure::Db(e) if kind(e) == Kind::Unique)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_sqlite_busy;
+
+    #[test]
+    fn only_sqlite_codes_count_as_busy() {
+        for code in ["5", "261", "517", "773", "6", "262", "518"] {
+            assert!(is_sqlite_busy(code), "{code}");
+        }
+        // SQLSTATEs with 5 or 6 in their low byte: a NUL in a PostgreSQL parameter (22021),
+        // and others that are no lock at all.
+        for code in ["22021", "22022", "40001", "23505", "HY000", "1", "2067"] {
+            assert!(!is_sqlite_busy(code), "{code}");
+        }
+    }
 }

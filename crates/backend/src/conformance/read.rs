@@ -446,7 +446,10 @@ fn nothing<T: std::fmt::Debug>(r: crate::Result<Vec<T>>, may_refuse: bool, what:
             v.is_empty(),
             "{what} must match nothing literally, found {v:?}"
         ),
-        Err(_) if may_refuse => {}
+        Err(e) if may_refuse => assert!(
+            !e.is_outage(),
+            "{what} may be refused, but not reported as an outage: {e:?}"
+        ),
         Err(e) => panic!("{what} must be taken literally, not refused: {e}"),
     }
 }
@@ -888,13 +891,13 @@ pub async fn read_hostile_terms(s: ReadStores) {
             );
             match s.users.count_detail(&detail).await {
                 Ok(n) => assert_eq!(n, 0, "count_detail {pattern:?}"),
-                Err(_) if nul => {}
+                Err(e) if nul => assert!(!e.is_outage(), "count_detail {pattern:?}: {e:?}"),
                 Err(e) => panic!("count_detail {pattern:?} must be taken literally: {e}"),
             }
         }
         match s.users.get(attack).await {
             Ok(None) => {}
-            Err(_) if nul => {}
+            Err(e) if nul => assert!(!e.is_outage(), "get {attack:?}: {e:?}"),
             other => panic!("get {attack:?} must find nobody: {other:?}"),
         }
     }
