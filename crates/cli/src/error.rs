@@ -21,6 +21,8 @@ pub struct CliError {
     pub message: String,
     /// What to do about it.
     pub hint: Option<String>,
+    /// Nothing to report: the reader of standard output went away (`clientele … | head`).
+    pub quiet: bool,
 }
 
 impl CliError {
@@ -30,7 +32,29 @@ impl CliError {
             code: EXIT_INPUT,
             message: message.into(),
             hint: None,
+            quiet: false,
         }
+    }
+
+    /// Standard output was closed by its reader: stop, report nothing, exit 0.
+    pub fn closed_output() -> Self {
+        CliError {
+            code: EXIT_OK,
+            message: String::new(),
+            hint: None,
+            quiet: true,
+        }
+    }
+
+    /// The error as `--json` reports it on standard error.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "error": {
+                "message": self.message,
+                "hint": self.hint,
+                "exit_code": self.code,
+            }
+        })
     }
 
     /// Adds a hint.
@@ -111,6 +135,7 @@ impl From<Error> for CliError {
             code: exit_code(&e),
             hint: hint_for(&e),
             message,
+            quiet: false,
         }
     }
 }
@@ -125,18 +150,29 @@ impl From<ConfigError> for CliError {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return CliError::closed_output();
+        }
         CliError::input(format!("I/O error: {e}"))
     }
 }
 
 impl From<serde_json::Error> for CliError {
     fn from(e: serde_json::Error) -> Self {
+        if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) {
+            return CliError::closed_output();
+        }
         CliError::input(format!("JSON: {e}"))
     }
 }
 
 impl From<csv::Error> for CliError {
     fn from(e: csv::Error) -> Self {
+        if let csv::ErrorKind::Io(io) = e.kind()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return CliError::closed_output();
+        }
         CliError::input(format!("CSV: {e}"))
     }
 }

@@ -40,6 +40,9 @@ impl Context {
     }
 }
 
+/// The SQLite database used when there is no configuration file.
+const DEFAULT_DATABASE: &str = "clientele.sqlite";
+
 fn load_config(cli: &Cli) -> CliResult<(Config, Option<PathBuf>)> {
     match &cli.config {
         Some(path) => {
@@ -55,10 +58,23 @@ fn load_config(cli: &Cli) -> CliResult<(Config, Option<PathBuf>)> {
         None => {
             let default = PathBuf::from("clientele.toml");
             if default.exists() {
-                Ok((Config::from_path(&default)?, Some(default)))
-            } else {
-                Ok((Config::sqlite_file("clientele.sqlite"), None))
+                return Ok((Config::from_path(&default)?, Some(default)));
             }
+            // The local SQLite database is created by `init` only: any other command on a
+            // directory without it would leave an empty file behind and then fail.
+            let database = PathBuf::from(DEFAULT_DATABASE);
+            let creates = matches!(cli.command, Command::Init { .. });
+            let connects = !matches!(cli.command, Command::CheckConfig { stored: false });
+            if connects && !creates && !database.exists() {
+                return Err(CliError::input(format!(
+                    "no configuration file (./clientele.toml) and no local database \
+                     (./{DEFAULT_DATABASE})"
+                ))
+                .hint(
+                    "run `clientele init` to create the local SQLite database, or give --config",
+                ));
+            }
+            Ok((Config::sqlite_file(DEFAULT_DATABASE), None))
         }
     }
 }
@@ -111,8 +127,14 @@ fn main() -> ExitCode {
             return ExitCode::from(error::EXIT_BACKEND);
         }
     };
+    let as_json = cli.json;
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) if e.quiet => ExitCode::from(e.code),
+        Err(e) if as_json => {
+            eprintln!("{}", e.to_json());
+            ExitCode::from(e.code)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.code)

@@ -81,9 +81,10 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> CliResult {
     Ok(())
 }
 
-/// A line for people on stdout.
+/// A line for people on stdout. A reader that went away (`clientele … | head`) is not an
+/// error: the line is dropped.
 pub fn say(text: impl AsRef<str>) {
-    println!("{}", text.as_ref());
+    let _ = writeln!(std::io::stdout().lock(), "{}", text.as_ref());
 }
 
 /// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC), the way OTOBO shows times.

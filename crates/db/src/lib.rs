@@ -197,7 +197,12 @@ impl DbBackend {
         config.check()?;
         let conn = Database::connect(connect_options(url, &config))
             .await
-            .map_err(|e| map_db_err(&config.settings.name, config.connect_timeout_ms, e))?;
+            .map_err(|e| {
+                url::without_secrets(
+                    map_db_err(&config.settings.name, config.connect_timeout_ms, e),
+                    url,
+                )
+            })?;
         DbBackend::from_connection(conn, config)
     }
 

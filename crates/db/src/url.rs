@@ -1,5 +1,8 @@
 //! Database URLs as they may be shown: the one place that knows where a URL carries a secret.
 
+use clientele_backend::Error;
+use clientele_backend::error::BoxError;
+
 /// A database URL with every secret replaced by `***`: the password of `user:password@`, and
 /// the value of any query parameter whose name holds `password` (`?password=…`,
 /// `&sslpassword=…`, in any case). Everything else is kept, so the URL still says which server
@@ -54,9 +57,113 @@ fn redact_param(param: &str) -> String {
     }
 }
 
+/// The secrets `url` carries, as written: the password of `user:password@` and the values of
+/// password query parameters (the ones [`redact_url`] hides).
+fn secrets(url: &str) -> Vec<&str> {
+    let (head, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut out = Vec::new();
+    if let Some((_, rest)) = head.split_once("://") {
+        let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && let Some((_, password)) = userinfo.split_once(':')
+        {
+            out.push(password);
+        }
+    }
+    for param in query.split('&') {
+        if let Some((name, value)) = param.split_once('=')
+            && name.to_ascii_lowercase().contains("password")
+        {
+            out.push(value);
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// `text` with `url` shown as [`redact_url`] shows it and every other occurrence of one of its
+/// secrets replaced by `***`.
+fn scrub(text: &str, url: &str) -> String {
+    let mut out = text.replace(url, &redact_url(url));
+    for secret in secrets(url) {
+        out = out.replace(secret, "***");
+    }
+    out
+}
+
+/// An error's text with the secrets taken out, standing in for the driver's error (whose own
+/// text, and its sources', may quote the URL).
+#[derive(Debug)]
+struct Scrubbed(String);
+
+impl std::fmt::Display for Scrubbed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Scrubbed {}
+
+/// `e` without any secret of `url` in its text or in its sources' text: a driver error that
+/// quotes the URL (sea-orm's "no supporting driver" for a mistyped scheme does) is replaced by
+/// its scrubbed text, the whole chain in one line.
+pub(crate) fn without_secrets(e: Error, url: &str) -> Error {
+    if secrets(url).is_empty() {
+        return e;
+    }
+    let scrubbed = |source: &BoxError| -> BoxError {
+        let mut text = source.to_string();
+        let mut next = source.source();
+        while let Some(s) = next {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            next = s.source();
+        }
+        Box::new(Scrubbed(scrub(&text, url)))
+    };
+    match e {
+        Error::Unavailable { backend, source } => Error::Unavailable {
+            source: scrubbed(&source),
+            backend,
+        },
+        Error::Backend { backend, source } => Error::Backend {
+            source: scrubbed(&source),
+            backend,
+        },
+        Error::Config(message) => Error::Config(scrub(&message, url)),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{redact_url, without_secrets};
+    use clientele_backend::Error;
+
+    #[test]
+    fn driver_errors_lose_the_secrets_of_the_url() {
+        let url = "postgress://app:s3cret@db:5432/otobo?sslpassword=k3y";
+        let driver: clientele_backend::error::BoxError =
+            format!("The connection string '{url}' has no supporting driver (password s3cret)")
+                .into();
+        let e = without_secrets(
+            Error::Unavailable {
+                backend: "db".into(),
+                source: driver,
+            },
+            url,
+        );
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        assert!(!text.contains("s3cret") && !text.contains("k3y"), "{text}");
+        assert!(text.contains("postgress://app:***@db:5432/otobo"), "{text}");
+        let config = without_secrets(Error::Config(format!("bad {url}")), url);
+        assert!(!config.to_string().contains("s3cret"), "{config}");
+    }
 
     #[test]
     fn secrets_in_userinfo_and_query_are_hidden() {
