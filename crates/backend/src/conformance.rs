@@ -32,7 +32,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use clientele_model::permission::{PermissionContext, PermissionType, Stored};
+use clientele_model::permission::{GroupId, PermissionContext, PermissionType, Stored};
 use clientele_model::search::{Expr, FieldSet, UserQuery, parse_term};
 use clientele_model::{
     Actor, CustomerCompany, CustomerUser, EmailCheck, Login, NewCustomerCompany, NewCustomerUser,
@@ -516,6 +516,109 @@ pub async fn store_grants_replace(s: Stores) {
     );
 }
 case!(store_grants_replace);
+
+/// Adding and removing single types changes only those types, and concurrent adds to one set
+/// all land (the store changes the set in one step, not by read-modify-write).
+pub async fn store_grant_add_and_remove(s: Stores) {
+    s.companies
+        .add_company(&company(&s, "ACME", "Acme"), &BY)
+        .await
+        .expect("company");
+    let g = s
+        .relations
+        .add_group("billing", Validity::Valid, &BY)
+        .await
+        .expect("group");
+    let types: Vec<PermissionType> = (0..8).map(|i| ptype(&format!("t{i}"))).collect();
+    let adds: Vec<_> = types
+        .iter()
+        .map(|t| {
+            let relations = s.relations.clone();
+            let t = t.clone();
+            let group = g.id;
+            tokio::spawn(async move {
+                relations
+                    .change_user_grant("jdoe", group, GrantChange::Add, &[t], &BY)
+                    .await
+            })
+        })
+        .collect();
+    for add in adds {
+        add.await.expect("task").expect("concurrent add");
+    }
+    let held = |snap: &RelationSnapshot| -> Vec<String> {
+        let mut v: Vec<String> = snap
+            .user_grants
+            .iter()
+            .map(|g| g.permission.to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let snap = s.relations.relation_snapshot().await.expect("snapshot");
+    assert_eq!(
+        held(&snap),
+        ["t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"]
+    );
+    // Adding a held type again changes nothing; removing takes only what is named.
+    s.relations
+        .change_user_grant("jdoe", g.id, GrantChange::Add, &types[..2], &BY)
+        .await
+        .expect("add again");
+    s.relations
+        .change_user_grant("jdoe", g.id, GrantChange::Remove, &types[2..5], &BY)
+        .await
+        .expect("remove");
+    let snap = s.relations.relation_snapshot().await.expect("snapshot");
+    assert_eq!(held(&snap), ["t0", "t1", "t5", "t6", "t7"]);
+
+    let same = PermissionContext::SameCustomer;
+    let other = PermissionContext::OtherCustomers;
+    for (context, t) in [(&same, "ro"), (&same, "rw"), (&other, "ro")] {
+        s.relations
+            .change_company_grant("ACME", g.id, context, GrantChange::Add, &[ptype(t)], &BY)
+            .await
+            .expect("company add");
+    }
+    s.relations
+        .change_company_grant(
+            "ACME",
+            g.id,
+            &same,
+            GrantChange::Remove,
+            &[ptype("rw")],
+            &BY,
+        )
+        .await
+        .expect("company remove");
+    let snap = s.relations.relation_snapshot().await.expect("snapshot");
+    let mut company: Vec<(String, String)> = snap
+        .company_grants
+        .iter()
+        .map(|g| (g.context.to_string(), g.permission.to_string()))
+        .collect();
+    company.sort();
+    assert_eq!(
+        company,
+        [
+            (
+                PermissionContext::OTHER_CUSTOMERS.to_owned(),
+                "ro".to_owned()
+            ),
+            (PermissionContext::SAME_CUSTOMER.to_owned(), "ro".to_owned()),
+        ],
+        "removing rw in one context leaves ro there and the other context alone"
+    );
+    let missing = s
+        .relations
+        .change_user_grant("jdoe", GroupId(999_999), GrantChange::Add, &types[..1], &BY)
+        .await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "an unknown group is NotFound: {missing:?}"
+    );
+}
+case!(store_grant_add_and_remove);
 
 /// Services: assigned per login (the default pseudo-login included); only valid ones listed.
 pub async fn store_services(s: Stores) {

@@ -566,50 +566,67 @@ impl RelationStore for InMemoryBackend {
         Ok(self.state().groups.values().cloned().collect())
     }
 
-    async fn set_user_grant(
+    async fn change_user_grant(
         &self,
         login: &str,
         group_id: GroupId,
+        change: GrantChange,
         permissions: &[PermissionType],
         _by: &Actor,
     ) -> Result<()> {
         let mut state = self.state();
         state.require_group(group_id)?;
-        state
-            .user_grants
-            .retain(|g| !(g.login == login && g.group_id == group_id));
-        for p in permissions {
-            state.user_grants.insert(UserGrant {
-                login: login.to_owned(),
-                group_id,
-                permission: Stored::Known(p.clone()),
-            });
+        let touched = |g: &UserGrant| {
+            g.login == login
+                && g.group_id == group_id
+                && (change == GrantChange::Replace
+                    || g.permission
+                        .known()
+                        .is_some_and(|t| permissions.contains(t)))
+        };
+        state.user_grants.retain(|g| !touched(g));
+        if change != GrantChange::Remove {
+            for p in permissions {
+                state.user_grants.insert(UserGrant {
+                    login: login.to_owned(),
+                    group_id,
+                    permission: Stored::Known(p.clone()),
+                });
+            }
         }
         Ok(())
     }
 
-    async fn set_company_grant(
+    async fn change_company_grant(
         &self,
         customer_id: &str,
         group_id: GroupId,
         context: &PermissionContext,
+        change: GrantChange,
         permissions: &[PermissionType],
         _by: &Actor,
     ) -> Result<()> {
         let mut state = self.state();
         state.require_group(group_id)?;
-        state.company_grants.retain(|g| {
-            !(g.customer_id == customer_id
+        let touched = |g: &CompanyGrant| {
+            g.customer_id == customer_id
                 && g.group_id == group_id
-                && g.context.known() == Some(context))
-        });
-        for p in permissions {
-            state.company_grants.insert(CompanyGrant {
-                customer_id: customer_id.to_owned(),
-                group_id,
-                permission: Stored::Known(p.clone()),
-                context: Stored::Known(context.clone()),
-            });
+                && g.context.known() == Some(context)
+                && (change == GrantChange::Replace
+                    || g.permission
+                        .known()
+                        .is_some_and(|t| permissions.contains(t)))
+        };
+        state.company_grants.retain(|g| !touched(g));
+        if change != GrantChange::Remove {
+            for p in permissions {
+                state.company_grants.insert(CompanyGrant {
+                    customer_id: customer_id.to_owned(),
+                    group_id,
+                    permission: Stored::Known(p.clone()),
+                    context: Stored::Known(context.clone()),
+                });
+            }
         }
         Ok(())
     }

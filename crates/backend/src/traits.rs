@@ -239,6 +239,18 @@ pub struct RelationSnapshot {
     pub user_companies: Vec<(String, String)>,
 }
 
+/// How a grant write changes a stored permission set ([`RelationStore::change_user_grant`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GrantChange {
+    /// The set becomes exactly the given types (none: everything is revoked).
+    Replace,
+    /// The given types are added; the others stay.
+    Add,
+    /// The given types are removed; the others stay.
+    Remove,
+}
+
 /// The pseudo-login OTOBO stores default services under.
 pub const DEFAULT_SERVICES_LOGIN: &str = "<DEFAULT>";
 
@@ -268,6 +280,28 @@ pub trait RelationStore: Send + Sync {
     async fn set_group_validity(&self, group_id: GroupId, validity: Validity) -> Result<()>;
     /// All groups, by id.
     async fn groups(&self) -> Result<Vec<Group>>;
+    /// Changes the permission set of (user, group) as `change` says, in one step of the store:
+    /// two concurrent adds of different types both land, and no write is lost. `NotFound` for
+    /// an unknown group.
+    async fn change_user_grant(
+        &self,
+        login: &str,
+        group_id: GroupId,
+        change: GrantChange,
+        permissions: &[PermissionType],
+        by: &Actor,
+    ) -> Result<()>;
+    /// Changes the permission set of (company, group, context) as `change` says, in one step
+    /// of the store.
+    async fn change_company_grant(
+        &self,
+        customer_id: &str,
+        group_id: GroupId,
+        context: &PermissionContext,
+        change: GrantChange,
+        permissions: &[PermissionType],
+        by: &Actor,
+    ) -> Result<()>;
     /// Replaces the permission set of (user, group) with `permissions` (empty = revoke all).
     async fn set_user_grant(
         &self,
@@ -275,7 +309,10 @@ pub trait RelationStore: Send + Sync {
         group_id: GroupId,
         permissions: &[PermissionType],
         by: &Actor,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        self.change_user_grant(login, group_id, GrantChange::Replace, permissions, by)
+            .await
+    }
     /// Replaces the permission set of (company, group, context).
     async fn set_company_grant(
         &self,
@@ -284,7 +321,17 @@ pub trait RelationStore: Send + Sync {
         context: &PermissionContext,
         permissions: &[PermissionType],
         by: &Actor,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        self.change_company_grant(
+            customer_id,
+            group_id,
+            context,
+            GrantChange::Replace,
+            permissions,
+            by,
+        )
+        .await
+    }
     /// Everything needed to build the permission matrix, in one call.
     async fn relation_snapshot(&self) -> Result<RelationSnapshot>;
 

@@ -382,9 +382,13 @@ pub enum GroupCmd {
         /// (Ticket::CustomerID::Other), or a context name
         #[arg(long, default_value = "same")]
         context: String,
-        /// Permission types, e.g. ro rw (rw implies every type)
+        /// Permission types to add, e.g. ro rw (rw implies every type); the types already
+        /// granted stay
         #[arg(required = true, num_args = 1..)]
         permissions: Vec<String>,
+        /// Replace the granted set with exactly these types instead of adding them
+        #[arg(long)]
+        set: bool,
     },
     /// Revoke permission types (all of them when none are named)
     Revoke {

@@ -488,3 +488,68 @@ fn init_creates_search_indexes_that_searches_then_use() {
     assert!(logins(&env.json(&["user", "search", "smit"])).is_empty());
     assert_eq!(logins(&env.json(&["user", "search", "jone"])), ["anna"]);
 }
+
+/// `grant` adds types and `revoke` removes the named ones, so an `ro` granted before an `rw`
+/// survives revoking the `rw`; `grant --set` replaces the set; `revoke` alone removes all.
+#[test]
+fn grant_adds_and_revoke_removes_single_types() {
+    let env = Env::new("");
+    env.ok(&["init"]);
+    env.ok(&["company", "add", "ACME", "--name", "Acme"]);
+    env.ok(&[
+        "user",
+        "add",
+        "--login",
+        "jdoe",
+        "--first-name",
+        "John",
+        "--last-name",
+        "Doe",
+        "--email",
+        "jdoe@acme-corp.com",
+        "--customer-id",
+        "ACME",
+    ]);
+    env.ok(&["group", "add", "billing"]);
+    let perms = |args: &[&str]| env.json(args)["permissions"].clone();
+    let user = ["--user", "jdoe"];
+    let grant = |types: &[&str]| {
+        let mut a = vec!["group", "grant", "billing"];
+        a.extend(user);
+        a.extend(types);
+        perms(&a)
+    };
+    assert_eq!(grant(&["ro"]), serde_json::json!(["ro"]));
+    assert_eq!(grant(&["rw"]), serde_json::json!(["ro", "rw"]));
+    let mut revoke = vec!["group", "revoke", "billing"];
+    revoke.extend(user);
+    revoke.push("rw");
+    assert_eq!(perms(&revoke), serde_json::json!(["ro"]));
+    assert_eq!(grant(&["--set", "rw"]), serde_json::json!(["rw"]));
+    let mut all = vec!["group", "revoke", "billing"];
+    all.extend(user);
+    assert_eq!(perms(&all), serde_json::json!([]));
+
+    // Company grants the same way, per context.
+    let company = |verb: &str, types: &[&str]| {
+        let mut a = vec![
+            "group",
+            verb,
+            "billing",
+            "--company",
+            "ACME",
+            "--context",
+            "same",
+        ];
+        a.extend(types);
+        perms(&a)
+    };
+    assert_eq!(company("grant", &["ro"]), serde_json::json!(["ro"]));
+    assert_eq!(company("grant", &["rw"]), serde_json::json!(["ro", "rw"]));
+    assert_eq!(company("revoke", &["ro"]), serde_json::json!(["rw"]));
+
+    // A type that is not configured is refused with the input exit code, naming it.
+    let (code, err) = env.fails(&["group", "grant", "billing", "--user", "jdoe", "owner"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("owner"), "{err}");
+}

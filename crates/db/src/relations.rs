@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use clientele_backend::{
-    CompanyGrant, Entity, Error, Group, RelationSnapshot, RelationStore, Result, Service, UserGrant,
+    CompanyGrant, Entity, Error, GrantChange, Group, RelationSnapshot, RelationStore, Result,
+    Service, UserGrant,
 };
 use clientele_model::permission::{GroupId, PermissionContext, PermissionType, Stored};
 use clientele_model::{Actor, CustomerId, Login, Validity};
@@ -33,6 +34,17 @@ fn t(name: &str) -> Alias {
 
 fn validity(id: Option<i64>) -> Validity {
     Validity::from_stored_id(id)
+}
+
+/// The stored permission set a grant write changes: a user's on a group (`group_customer_user`)
+/// or a company's on a group in a context (`group_customer`).
+#[derive(Clone, Copy)]
+struct GrantKey<'a> {
+    table: &'static str,
+    holder_column: &'static str,
+    holder: &'a str,
+    group: GroupId,
+    context: Option<&'a str>,
 }
 
 /// A group id as OTOBO's integer `id` column holds it; one beyond that column's range names no
@@ -179,80 +191,60 @@ impl DbBackend {
         Ok(self.conn.execute(&delete).await?.rows_affected())
     }
 
-    async fn try_set_user_grant(
+    /// Changes one stored permission set in one transaction, under the lock of its key (the
+    /// holder, the group and, for a company, the context), so concurrent changes of one set run
+    /// one after the other and none is lost.
+    async fn try_change_grant(
         &self,
-        login: &str,
-        group_id: GroupId,
+        key: GrantKey<'_>,
+        change: GrantChange,
         permissions: &[PermissionType],
         by: &Actor,
     ) -> Result<(), Failure> {
-        let column = group_column(group_id)?;
+        let column = group_column(key.group)?;
         let tx = begin_write(&self.conn, self.dialect).await?;
-        let group = group_id.to_string();
-        lock_key(&tx, self.dialect, USER_GRANT, &[login, &group]).await?;
-        self.group_exists(&tx, group_id).await?;
-        let delete = Query::delete()
-            .from_table(t(USER_GRANT))
-            .and_where(self.dialect.eq_exact(col("user_id"), login))
-            .and_where(col("group_id").eq(column))
-            .to_owned();
-        tx.execute(&delete).await?;
-        let set: BTreeSet<&PermissionType> = permissions.iter().collect();
-        for p in set {
-            let mut values = vec![
-                ("user_id", Value::String(Some(login.to_owned()))),
-                ("group_id", Value::BigInt(Some(column))),
-                ("permission_key", Value::String(Some(p.as_str().to_owned()))),
-                ("permission_value", Value::SmallInt(Some(1))),
-            ];
-            values.extend(self.audit_values(by, true));
-            self.insert_row(&tx, USER_GRANT, values).await?;
+        let group = key.group.to_string();
+        let mut lock = vec![key.holder, group.as_str()];
+        lock.extend(key.context);
+        lock_key(&tx, self.dialect, key.table, &lock).await?;
+        self.group_exists(&tx, key.group).await?;
+        let set: BTreeSet<&str> = permissions.iter().map(PermissionType::as_str).collect();
+        let mut delete = Query::delete();
+        delete
+            .from_table(t(key.table))
+            .and_where(self.dialect.eq_exact(col(key.holder_column), key.holder))
+            .and_where(col("group_id").eq(column));
+        if let Some(context) = key.context {
+            delete.and_where(self.dialect.eq_exact(col("permission_context"), context));
         }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn try_set_company_grant(
-        &self,
-        customer_id: &str,
-        group_id: GroupId,
-        context: &PermissionContext,
-        permissions: &[PermissionType],
-        by: &Actor,
-    ) -> Result<(), Failure> {
-        let column = group_column(group_id)?;
-        let context = context.as_str();
-        let tx = begin_write(&self.conn, self.dialect).await?;
-        let group = group_id.to_string();
-        lock_key(
-            &tx,
-            self.dialect,
-            COMPANY_GRANT,
-            &[customer_id, &group, context],
-        )
-        .await?;
-        self.group_exists(&tx, group_id).await?;
-        let delete = Query::delete()
-            .from_table(t(COMPANY_GRANT))
-            .and_where(self.dialect.eq_exact(col("customer_id"), customer_id))
-            .and_where(col("group_id").eq(column))
-            .and_where(self.dialect.eq_exact(col("permission_context"), context))
-            .to_owned();
+        if change != GrantChange::Replace {
+            let named = set
+                .iter()
+                .map(|p| self.dialect.eq_exact(col("permission_key"), p))
+                .collect();
+            delete.and_where(crate::sql::any(named));
+        }
         tx.execute(&delete).await?;
-        let set: BTreeSet<&PermissionType> = permissions.iter().collect();
-        for p in set {
-            let mut values = vec![
-                ("customer_id", Value::String(Some(customer_id.to_owned()))),
-                ("group_id", Value::BigInt(Some(column))),
-                ("permission_key", Value::String(Some(p.as_str().to_owned()))),
-                ("permission_value", Value::SmallInt(Some(1))),
-                (
-                    "permission_context",
-                    Value::String(Some(context.to_owned())),
-                ),
-            ];
-            values.extend(self.audit_values(by, true));
-            self.insert_row(&tx, COMPANY_GRANT, values).await?;
+        if change != GrantChange::Remove {
+            for p in set {
+                let mut values = vec![
+                    (
+                        key.holder_column,
+                        Value::String(Some(key.holder.to_owned())),
+                    ),
+                    ("group_id", Value::BigInt(Some(column))),
+                    ("permission_key", Value::String(Some(p.to_owned()))),
+                    ("permission_value", Value::SmallInt(Some(1))),
+                ];
+                if let Some(context) = key.context {
+                    values.push((
+                        "permission_context",
+                        Value::String(Some(context.to_owned())),
+                    ));
+                }
+                values.extend(self.audit_values(by, true));
+                self.insert_row(&tx, key.table, values).await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -594,36 +586,46 @@ impl RelationStore for DbBackend {
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
-    async fn set_user_grant(
+    async fn change_user_grant(
         &self,
         login: &str,
         group_id: GroupId,
+        change: GrantChange,
         permissions: &[PermissionType],
         by: &Actor,
     ) -> Result<()> {
+        let key = GrantKey {
+            table: USER_GRANT,
+            holder_column: "user_id",
+            holder: login,
+            group: group_id,
+            context: None,
+        };
         self.bounded(self.name(), async {
-            retrying!(
-                self,
-                self.try_set_user_grant(login, group_id, permissions, by)
-            )
+            retrying!(self, self.try_change_grant(key, change, permissions, by))
         })
         .await
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
-    async fn set_company_grant(
+    async fn change_company_grant(
         &self,
         customer_id: &str,
         group_id: GroupId,
         context: &PermissionContext,
+        change: GrantChange,
         permissions: &[PermissionType],
         by: &Actor,
     ) -> Result<()> {
+        let key = GrantKey {
+            table: COMPANY_GRANT,
+            holder_column: "customer_id",
+            holder: customer_id,
+            group: group_id,
+            context: Some(context.as_str()),
+        };
         self.bounded(self.name(), async {
-            retrying!(
-                self,
-                self.try_set_company_grant(customer_id, group_id, context, permissions, by)
-            )
+            retrying!(self, self.try_change_grant(key, change, permissions, by))
         })
         .await
     }

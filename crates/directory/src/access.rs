@@ -356,27 +356,6 @@ fn merge_company_grants(
     merged.into_values().collect()
 }
 
-/// OTOBO's `GroupMemberAdd` rule: `rw` includes everything, so `{rw, …}` is stored as `{rw}`.
-pub(crate) fn normalise_permissions(permissions: &[&str]) -> Result<Vec<PermissionType>> {
-    let mut out: Vec<PermissionType> = Vec::new();
-    for p in permissions {
-        // The syntax of a type has one owner: clientele_model's PermissionType.
-        let t = PermissionType::new(*p).map_err(|e| ValidationError::Invalid {
-            field: "permission_key".into(),
-            value: (*p).to_owned(),
-            reason: e.to_string(),
-        })?;
-        if !out.contains(&t) {
-            out.push(t);
-        }
-    }
-    if out.iter().any(PermissionType::is_rw) {
-        out = vec![PermissionType::rw()];
-    }
-    out.sort();
-    Ok(out)
-}
-
 impl Directory {
     /// Adds a group.
     pub async fn add_group(&self, name: &str, by: impl Into<Actor>) -> Result<Group> {
@@ -423,59 +402,6 @@ impl Directory {
         Ok(())
     }
 
-    /// Replaces the user's permission set on a group (SPEC §6.2: no stale rows). `rw` stands
-    /// for every type. An empty set revokes.
-    pub async fn grant_user(
-        &self,
-        login: &str,
-        group: &str,
-        permissions: &[&str],
-        by: impl Into<Actor>,
-    ) -> Result<()> {
-        let (user, _) = self.require(login).await?;
-        let g = self.group(group).await?;
-        let perms = self.checked_permissions(permissions)?;
-        self.relations()?
-            .set_user_grant(user.login.as_str(), g.id, &perms, &by.into())
-            .await?;
-        self.inner
-            .access
-            .user_grant_changed(user.login.as_str(), g.id, &perms);
-        self.announce(&[clientele_backend::changes::Change::Permissions])
-            .await;
-        Ok(())
-    }
-
-    /// Replaces a company's permission set on a group in a context
-    /// (`Ticket::CustomerID::Same` or `Ticket::CustomerID::Other`).
-    pub async fn grant_company(
-        &self,
-        customer_id: &str,
-        group: &str,
-        context: &str,
-        permissions: &[&str],
-        by: impl Into<Actor>,
-    ) -> Result<()> {
-        if self.company_unknown(customer_id).await? {
-            return Err(Error::NotFound {
-                entity: Entity::Company,
-                key: customer_id.to_owned(),
-            });
-        }
-        let context = self.checked_context(context)?;
-        let g = self.group(group).await?;
-        let perms = self.checked_permissions(permissions)?;
-        self.relations()?
-            .set_company_grant(customer_id, g.id, &context, &perms, &by.into())
-            .await?;
-        self.inner
-            .access
-            .company_grant_changed(customer_id, g.id, &context, &perms);
-        self.announce(&[clientele_backend::changes::Change::Permissions])
-            .await;
-        Ok(())
-    }
-
     /// Everything stored about groups, grants and company relations, seen through the
     /// configuration: a grant whose permission type or context is not configured shows it as
     /// [`Stored::Unknown`].
@@ -515,57 +441,6 @@ impl Directory {
                 .collect(),
         })
     }
-
-    /// A context as given to a company grant: well-formed and configured, or a validation
-    /// error naming the field and the configured contexts.
-    fn checked_context(&self, context: &str) -> Result<PermissionContext> {
-        let config = &self.inner.config.permissions;
-        let invalid = |reason: String| ValidationError::Invalid {
-            field: "permission_context".into(),
-            value: context.to_owned(),
-            reason,
-        };
-        if context.trim().is_empty() {
-            return Err(ValidationError::Required {
-                field: "permission_context".into(),
-            }
-            .into());
-        }
-        let parsed = PermissionContext::new(context).map_err(|e| invalid(e.to_string()))?;
-        if !config.knows_context(&parsed) {
-            let mut names = vec![
-                PermissionContext::SAME_CUSTOMER.to_owned(),
-                PermissionContext::OTHER_CUSTOMERS.to_owned(),
-            ];
-            names.extend(config.extra_contexts.iter().map(ToString::to_string));
-            return Err(invalid(format!(
-                "not a configured context (configured: {})",
-                names.join(", ")
-            ))
-            .into());
-        }
-        Ok(parsed)
-    }
-
-    /// Normalises a permission list and refuses types that are not configured
-    /// (`System::Customer::Permission`), naming the offending type.
-    pub(crate) fn checked_permissions(&self, permissions: &[&str]) -> Result<Vec<PermissionType>> {
-        let perms = normalise_permissions(permissions)?;
-        let config = &self.inner.config.permissions;
-        if let Some(p) = perms.iter().find(|p| !config.knows_type(p)) {
-            let names: Vec<&str> = config.permission_types.iter().map(|t| t.as_str()).collect();
-            return Err(ValidationError::Invalid {
-                field: "permission_key".into(),
-                value: p.to_string(),
-                reason: format!(
-                    "not a configured permission type (configured: {})",
-                    names.join(", ")
-                ),
-            }
-            .into());
-        }
-        Ok(perms)
-    }
 }
 
 /// Moves a stored value out, leaving an empty unknown name behind (replaced at once).
@@ -579,19 +454,4 @@ fn known_type(m: &PermissionMatrix, type_name: &str) -> Result<clientele_permiss
         entity: Entity::PermissionType,
         key: type_name.to_owned(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rw_swallows_the_rest() {
-        assert_eq!(normalise_permissions(&["ro", "rw"]).unwrap(), vec!["rw"]);
-        assert_eq!(
-            normalise_permissions(&["ro", "move_into", "ro"]).unwrap(),
-            vec!["move_into", "ro"]
-        );
-        assert!(normalise_permissions(&["r w"]).is_err());
-    }
 }

@@ -67,6 +67,7 @@ pub mod config;
 #[cfg(feature = "testkit")]
 pub mod conformance;
 mod follow;
+pub mod grants;
 pub mod import;
 pub mod preferences;
 pub mod search;

@@ -54,6 +54,10 @@ enum Write {
     SetGroupValidity,
     GrantUser,
     GrantCompany,
+    AddUserPermissions,
+    RemoveUserPermissions,
+    AddCompanyPermissions,
+    RemoveCompanyPermissions,
     AddService,
     AssignService,
     SetDefaultService,
@@ -63,7 +67,7 @@ enum Write {
     CheckToken,
 }
 
-const WRITES: [Write; 22] = [
+const WRITES: [Write; 26] = [
     Write::AddCustomerUser,
     Write::UpdateCustomerUser,
     Write::SetValidity,
@@ -79,6 +83,10 @@ const WRITES: [Write; 22] = [
     Write::SetGroupValidity,
     Write::GrantUser,
     Write::GrantCompany,
+    Write::AddUserPermissions,
+    Write::RemoveUserPermissions,
+    Write::AddCompanyPermissions,
+    Write::RemoveCompanyPermissions,
     Write::AddService,
     Write::AssignService,
     Write::SetDefaultService,
@@ -196,6 +204,28 @@ async fn run(dir: &Directory, feed: &Recorder, write: Write) -> clientele_direct
         Write::GrantCompany => {
             dir.grant_company("ACME", "billing", "Ticket::CustomerID::Same", &["rw"], "1")
                 .await
+        }
+        Write::AddUserPermissions => {
+            dir.add_user_permissions("jdoe", "billing", &["ro"], "1")
+                .await
+        }
+        Write::RemoveUserPermissions => {
+            dir.remove_user_permissions("jdoe", "billing", &["ro"], "1")
+                .await
+        }
+        Write::AddCompanyPermissions => {
+            dir.add_company_permissions("ACME", "billing", "Ticket::CustomerID::Same", &["ro"], "1")
+                .await
+        }
+        Write::RemoveCompanyPermissions => {
+            dir.remove_company_permissions(
+                "ACME",
+                "billing",
+                "Ticket::CustomerID::Same",
+                &["ro"],
+                "1",
+            )
+            .await
         }
         Write::AddService => dir.add_service("software", "1").await.map(drop),
         Write::AssignService => dir.assign_service("jdoe", "hardware", true, "1").await,

@@ -322,3 +322,58 @@ async fn unconfigured_types_and_contexts_load_as_unknown() {
         .await
         .unwrap();
 }
+
+/// Adding and removing single types through the Directory keeps the permission checks current
+/// and leaves the other types alone.
+#[tokio::test]
+async fn adding_and_removing_types_keeps_checks_current() {
+    let dir = directory().await;
+    dir.add_user_permissions("anna", "hardware", &["ro"], "t")
+        .await
+        .unwrap();
+    assert!(dir.has_permission("anna", "hardware", "ro").await.unwrap());
+    assert!(
+        !dir.has_permission("anna", "hardware", "move_into")
+            .await
+            .unwrap()
+    );
+    dir.add_user_permissions("anna", "hardware", &["rw"], "t")
+        .await
+        .unwrap();
+    assert!(
+        dir.has_permission("anna", "hardware", "move_into")
+            .await
+            .unwrap()
+    );
+    dir.remove_user_permissions("anna", "hardware", &["rw"], "t")
+        .await
+        .unwrap();
+    assert!(dir.has_permission("anna", "hardware", "ro").await.unwrap());
+    assert!(!dir.has_permission("anna", "hardware", "rw").await.unwrap());
+
+    dir.add_company_permissions("ACME", "billing", SAME, &["move_into"], "t")
+        .await
+        .unwrap();
+    assert!(
+        dir.has_permission("anna", "billing", "move_into")
+            .await
+            .unwrap()
+    );
+    dir.remove_company_permissions("ACME", "billing", SAME, &["move_into"], "t")
+        .await
+        .unwrap();
+    assert!(
+        !dir.has_permission("anna", "billing", "move_into")
+            .await
+            .unwrap()
+    );
+    // Adding an unconfigured type is refused; removing one is allowed (clean-up).
+    assert!(
+        dir.add_user_permissions("anna", "hardware", &["owner"], "t")
+            .await
+            .is_err()
+    );
+    dir.remove_user_permissions("anna", "hardware", &["owner"], "t")
+        .await
+        .unwrap();
+}

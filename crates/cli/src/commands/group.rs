@@ -50,21 +50,38 @@ async fn current_set(
     Ok((company, set))
 }
 
-async fn set_grant(
+/// What a grant or revoke does to the stored set.
+#[derive(Clone, Copy)]
+enum Edit {
+    Replace,
+    Add,
+    Remove,
+}
+
+async fn edit_grant(
     ctx: &Context,
     grantee: &Grantee,
     key: &str,
     group: &str,
     context: &str,
-    set: &[String],
+    edit: Edit,
+    permissions: &[String],
 ) -> CliResult {
-    let perms: Vec<&str> = set.iter().map(String::as_str).collect();
-    let dir = ctx.dir();
-    if grantee.user.is_some() {
-        dir.grant_user(key, group, &perms, &ctx.by).await?;
-    } else {
-        dir.grant_company(key, group, context, &perms, &ctx.by)
-            .await?;
+    let perms: Vec<&str> = permissions.iter().map(String::as_str).collect();
+    let (dir, by) = (ctx.dir(), &ctx.by);
+    match (grantee.user.is_some(), edit) {
+        (true, Edit::Replace) => dir.grant_user(key, group, &perms, by).await?,
+        (true, Edit::Add) => dir.add_user_permissions(key, group, &perms, by).await?,
+        (true, Edit::Remove) => dir.remove_user_permissions(key, group, &perms, by).await?,
+        (false, Edit::Replace) => dir.grant_company(key, group, context, &perms, by).await?,
+        (false, Edit::Add) => {
+            dir.add_company_permissions(key, group, context, &perms, by)
+                .await?
+        }
+        (false, Edit::Remove) => {
+            dir.remove_company_permissions(key, group, context, &perms, by)
+                .await?
+        }
     }
     Ok(())
 }
@@ -104,16 +121,13 @@ pub async fn run(ctx: &Context, cmd: GroupCmd) -> CliResult {
             grantee,
             context,
             permissions,
+            set,
         } => {
             let context = context_name(&context);
             let g = dir.group(&group).await?;
-            let (key, mut set) = current_set(ctx, &grantee, g.id, &context).await?;
-            for p in permissions {
-                if !set.contains(&p) {
-                    set.push(p);
-                }
-            }
-            set_grant(ctx, &grantee, &key, &group, &context, &set).await?;
+            let (key, _) = current_set(ctx, &grantee, g.id, &context).await?;
+            let edit = if set { Edit::Replace } else { Edit::Add };
+            edit_grant(ctx, &grantee, &key, &group, &context, edit, &permissions).await?;
             let (_, now) = current_set(ctx, &grantee, g.id, &context).await?;
             report(ctx, &grantee, &key, &group, &context, &now)
         }
@@ -125,16 +139,14 @@ pub async fn run(ctx: &Context, cmd: GroupCmd) -> CliResult {
         } => {
             let context = context_name(&context);
             let g = dir.group(&group).await?;
-            let (key, set) = current_set(ctx, &grantee, g.id, &context).await?;
-            let remaining: Vec<String> = if permissions.is_empty() {
-                Vec::new()
+            let (key, _) = current_set(ctx, &grantee, g.id, &context).await?;
+            let edit = if permissions.is_empty() {
+                Edit::Replace
             } else {
-                set.iter()
-                    .filter(|p| !permissions.contains(p))
-                    .cloned()
-                    .collect()
+                Edit::Remove
             };
-            set_grant(ctx, &grantee, &key, &group, &context, &remaining).await?;
+            edit_grant(ctx, &grantee, &key, &group, &context, edit, &permissions).await?;
+            let (_, remaining) = current_set(ctx, &grantee, g.id, &context).await?;
             if remaining.iter().any(|p| p == "rw") && permissions.iter().any(|p| p != "rw") {
                 eprintln!(
                     "note: {} keeps rw on {group}, and rw implies every other type",
