@@ -89,6 +89,8 @@ struct Envelope {
     c: Change,
 }
 
+/// The position before the first change: the log's ids start at 1.
+const BEFORE_FIRST_CHANGE: i64 = 0;
 /// Prune the change log on every this-many announcements of an instance.
 const PRUNE_EVERY: u64 = 256;
 /// Rows read per poll.
@@ -261,8 +263,12 @@ impl DbChangeFeed {
             .to_owned();
         let row = self.conn.query_one(&q).await.map_err(|e| self.err(e))?;
         Ok(match row {
-            Some(r) => read_int(&r, 0).map_err(|e| self.err(e))?.unwrap_or(0),
-            None => 0,
+            // MAX over an empty log is NULL: nothing has been announced yet.
+            Some(r) => match read_int(&r, 0).map_err(|e| self.err(e))? {
+                Some(newest) => newest,
+                None => BEFORE_FIRST_CHANGE,
+            },
+            None => BEFORE_FIRST_CHANGE,
         })
     }
 
@@ -301,7 +307,7 @@ impl DbChangeFeed {
         let mut changes = Vec::new();
         let mut unreadable = false;
         for r in &rows {
-            let id = read_int(r, 0).map_err(|e| self.err(e))?.unwrap_or(0);
+            let id = crate::row::read_id(r, 0).map_err(|e| self.err(e))?;
             let instance = read_text(r, 1)
                 .map_err(|e| self.err(e))?
                 .unwrap_or_default();

@@ -79,8 +79,7 @@ impl DbBackend {
         for r in &rows {
             ids.push(crate::row::read_text(r, 0)?.unwrap_or_default());
         }
-        let exact = ids.iter().position(|i| i == customer_id).unwrap_or(0);
-        Ok((!ids.is_empty()).then(|| ids.swap_remove(exact)))
+        Ok(crate::row::exact_or_first(ids, String::as_str, customer_id))
     }
 
     /// Another company (not `except`) has this name. Names compare exactly (OTOBO's unique index
@@ -210,15 +209,15 @@ impl CompanyStore for DbBackend {
                 .query_all(&q)
                 .await
                 .map_err(|e| self.company_err(e))?;
-            let mut found = rows
+            let found = rows
                 .iter()
                 .map(|r| company(&layout, r).map_err(|f| self.company_fail(f)))
                 .collect::<Result<Vec<_>>>()?;
-            let exact = found
-                .iter()
-                .position(|c| c.customer_id.as_str() == customer_id)
-                .unwrap_or(0);
-            Ok((!found.is_empty()).then(|| found.swap_remove(exact)))
+            Ok(crate::row::exact_or_first(
+                found,
+                |c| c.customer_id.as_str(),
+                customer_id,
+            ))
         })
         .await
     }

@@ -284,6 +284,22 @@ pub(crate) const AUDIT_COLUMNS: [&str; 4] =
     ["create_time", "create_by", "change_time", "change_by"];
 
 /// A text value: strings as they are, integers rendered, byte strings as UTF-8.
+/// Of the rows a case-insensitive look-up found, the one whose key is exactly `wanted`, else
+/// the first: the one rule for a login or customer id a database may hold in several cases
+/// (OTOBO's schema allows `JDoe` beside `jdoe` on PostgreSQL and SQLite).
+pub(crate) fn exact_or_first<T>(
+    mut found: Vec<T>,
+    key: impl Fn(&T) -> &str,
+    wanted: &str,
+) -> Option<T> {
+    let at = found.iter().position(|t| key(t) == wanted);
+    match at {
+        Some(i) => Some(found.swap_remove(i)),
+        None if found.is_empty() => None,
+        None => Some(found.swap_remove(0)),
+    }
+}
+
 pub(crate) fn read_text(row: &QueryResult, i: usize) -> Result<Option<String>, DbErr> {
     if let Ok(v) = row.try_get_by_index::<Option<String>>(i) {
         return Ok(v);

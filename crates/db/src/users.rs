@@ -112,8 +112,11 @@ impl DbBackend {
                 },
             });
         }
-        let exact = found.iter().position(|c| c.login == login).unwrap_or(0);
-        Ok((!found.is_empty()).then(|| found.swap_remove(exact)))
+        Ok(crate::row::exact_or_first(
+            found,
+            |c| c.login.as_str(),
+            login,
+        ))
     }
 
     /// Another user (not `except`, a stored login) has this email in a postmaster field
@@ -421,12 +424,12 @@ impl CustomerUserSource for DbBackend {
             let mut q = self.select_users();
             q.and_where(self.login_matches(login)).limit(2);
             let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
-            let mut users = self.users_from(&rows)?;
-            let exact = users
-                .iter()
-                .position(|u| u.login.as_str() == login)
-                .unwrap_or(0);
-            Ok((!users.is_empty()).then(|| users.swap_remove(exact)))
+            let users = self.users_from(&rows)?;
+            Ok(crate::row::exact_or_first(
+                users,
+                |u| u.login.as_str(),
+                login,
+            ))
         })
         .await
     }
@@ -677,11 +680,11 @@ impl PasswordStore for DbBackend {
                     .filter(|h| !h.is_empty());
                 found.push((Login::from_stored(stored), hash));
             }
-            let exact = found
-                .iter()
-                .position(|(l, _)| l.as_str() == login)
-                .unwrap_or(0);
-            Ok((!found.is_empty()).then(|| found.swap_remove(exact)))
+            Ok(crate::row::exact_or_first(
+                found,
+                |(l, _)| l.as_str(),
+                login,
+            ))
         })
         .await
     }
