@@ -195,7 +195,7 @@ impl DbChangeFeed {
         self.max_id().await.map(|_| ()).map_err(|e| match e {
             Error::Backend { .. } => Error::Config(format!(
                 "the change feed needs the {CHANGE_LOG} table, which is missing or unreadable \
-                 ({e}): run clientele_db::migrate on this database (the command line: `clientele init`)"
+                 ({e}): run `clientele init` on this database (from Rust: clientele_db::migrate)"
             )),
             other => other,
         })

@@ -457,11 +457,7 @@ impl DbBackend {
                     .to_owned();
                 let found = tx.query_all(&q).await?;
                 if found.len() != ids.len() {
-                    return Err(Failure::Api(Error::Config(
-                        "the clientele_lock table is missing or incomplete: run \
-                         clientele_db::migrate on this database"
-                            .into(),
-                    )));
+                    return Err(crate::lock::missing_lock_table());
                 }
                 Ok(())
             }

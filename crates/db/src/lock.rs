@@ -120,11 +120,13 @@ async fn lock_hash(tx: &DatabaseTransaction, dialect: Dialect, hash: u64) -> Res
     }
 }
 
-fn missing_lock_table() -> Failure {
+/// The table Clientele serialises writers with on MySQL/MariaDB is not (fully) there: the
+/// database was not set up with `clientele init`.
+pub(crate) fn missing_lock_table() -> Failure {
     Failure::Api(Error::Config(
-        "the clientele_lock table is missing or incomplete: run clientele_db::migrate on this \
-         database (it adds the constraints and lock rows that email uniqueness and grant \
-         replacement need under concurrent writers)"
+        "the clientele_lock table is missing or incomplete: run `clientele init` on this \
+         database (from Rust: clientele_db::migrate); it adds the constraints and lock rows that \
+         email uniqueness and grant changes need under concurrent writers"
             .into(),
     ))
 }

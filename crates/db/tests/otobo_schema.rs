@@ -285,7 +285,10 @@ async fn reads_otobo_rows(kind: Kind) {
         })
         .unwrap();
     match (kind, db.add(&new, Some(SHA256_SECRET), &"1".into()).await) {
-        (Kind::MySql, Err(Error::Config(m))) => assert!(m.contains("clientele_db::migrate"), "{m}"),
+        (Kind::MySql, Err(Error::Config(m))) => {
+            assert!(m.contains("clientele_db::migrate"), "{m}");
+            assert!(m.contains("run `clientele init`"), "{m}");
+        }
         (Kind::MySql, other) => panic!("expected the missing-lock-table error, got {other:?}"),
         (_, result) => {
             result.unwrap();
