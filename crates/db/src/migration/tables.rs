@@ -42,6 +42,11 @@ fn table(backend: DbBackend, name: &str) -> TableCreateStatement {
     t
 }
 
+/// OTOBO's `permission_key` and `permission_context` widths, as the permission vocabulary
+/// states them.
+const PERMISSION_KEY_LEN: u32 = clientele_model::permission::MAX_PERMISSION_TYPE_LEN as u32;
+const PERMISSION_CONTEXT_LEN: u32 = clientele_model::permission::MAX_PERMISSION_CONTEXT_LEN as u32;
+
 fn string(name: &str, len: u32) -> ColumnDef {
     ColumnDef::new(alias(name)).string_len(len).take()
 }
@@ -193,7 +198,7 @@ impl MigrationTrait for OtoboTables {
         let mut gcu = table(b, "group_customer_user");
         gcu.col(string("user_id", 191).not_null())
             .col(ColumnDef::new(alias("group_id")).integer().not_null())
-            .col(string("permission_key", 20).not_null())
+            .col(string("permission_key", PERMISSION_KEY_LEN).not_null())
             .col(
                 ColumnDef::new(alias("permission_value"))
                     .small_integer()
@@ -212,13 +217,13 @@ impl MigrationTrait for OtoboTables {
         let mut gc = table(b, "group_customer");
         gc.col(string("customer_id", 150).not_null())
             .col(ColumnDef::new(alias("group_id")).integer().not_null())
-            .col(string("permission_key", 20).not_null())
+            .col(string("permission_key", PERMISSION_KEY_LEN).not_null())
             .col(
                 ColumnDef::new(alias("permission_value"))
                     .small_integer()
                     .not_null(),
             )
-            .col(string("permission_context", 100).not_null());
+            .col(string("permission_context", PERMISSION_CONTEXT_LEN).not_null());
         audit(&mut gc, true);
         gc.foreign_key(&mut fk(
             "fk_group_customer_group_id_id",
