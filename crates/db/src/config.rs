@@ -112,7 +112,7 @@ impl Default for DbConfig {
             groups_table: "groups_table".into(),
             max_connections: 10,
             acquire_timeout_ms: 30_000,
-            connect_timeout_ms: 10_000,
+            connect_timeout_ms: 5_000,
             query_timeout_ms: 30_000,
             sqlite_busy_timeout_ms: 5_000,
         }

@@ -195,6 +195,9 @@ impl DbBackend {
     /// [`migrate`] for Clientele's own schema or the constraints on an OTOBO database.
     pub async fn connect(url: &str, config: DbConfig) -> Result<DbBackend> {
         config.check()?;
+        probe_server(url, &config)
+            .await
+            .map_err(|e| url::without_secrets(e, url))?;
         let conn = Database::connect(connect_options(url, &config))
             .await
             .map_err(|e| {
@@ -303,6 +306,45 @@ impl DbBackend {
             Failure::Api(e) => e,
             Failure::Db(e) => self.company_err(e),
         }
+    }
+}
+
+/// One direct connection to a database server before its pool is made, within
+/// `connect_timeout_ms`: a server that refuses (a wrong port, a stopped server) or rejects the
+/// login is reported at once and with its cause. The pool would retry until
+/// `acquire_timeout_ms` and then report only that it timed out.
+async fn probe_server(url: &str, config: &DbConfig) -> Result<()> {
+    use sea_orm::sqlx::Connection as _;
+    let name = &config.settings.name;
+    let millis = config.connect_timeout_ms;
+    let attempt = async {
+        #[cfg(feature = "postgres")]
+        if url.starts_with("postgres") {
+            return sea_orm::sqlx::postgres::PgConnection::connect(url)
+                .await?
+                .close()
+                .await;
+        }
+        #[cfg(feature = "mysql")]
+        if url.starts_with("mysql") || url.starts_with("mariadb") {
+            return sea_orm::sqlx::mysql::MySqlConnection::connect(url)
+                .await?
+                .close()
+                .await;
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(Duration::from_millis(millis), attempt).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(map_db_err(
+            name,
+            millis,
+            sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(e))),
+        )),
+        Err(_) => Err(Error::Timeout {
+            backend: name.clone(),
+            millis,
+        }),
     }
 }
 
