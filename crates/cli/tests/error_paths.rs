@@ -59,7 +59,7 @@ fn no_error_shows_a_database_password() {
     // A mistyped scheme: the driver's own error quotes the whole URL.
     let env = Env::with_config(
         dir,
-        "[[customer_user]]\ntype = \"db\"\nurl = \"postgress://app:Secr3tPw@127.0.0.1:5432/otobo?sslpassword=K3yPw\"\n",
+        "[[customer_user]]\ntype = \"db\"\nurl = \"pstgres://app:Secr3tPw@127.0.0.1:5432/otobo?sslpassword=K3yPw\"\n",
     );
     for json in [false, true] {
         let mut args = vec!["user", "search", "x"];

@@ -174,7 +174,7 @@ pub fn connect_options(url: &str, config: &DbConfig) -> ConnectOptions {
     } else {
         opts.max_connections(config.max_connections);
         #[cfg(feature = "postgres")]
-        if url.starts_with("postgres") {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             // Every statement is planned for its values (PostgreSQL 12 or later). Prepared
             // statements are cached per connection, and after five runs PostgreSQL may switch
             // one to a generic plan that ignores its values. A search's best plan depends on
@@ -312,7 +312,8 @@ impl DbBackend {
 /// One direct connection to a database server before its pool is made, within
 /// `connect_timeout_ms`: a server that refuses (a wrong port, a stopped server) or rejects the
 /// login is reported at once and with its cause. The pool would retry until
-/// `acquire_timeout_ms` and then report only that it timed out.
+/// `acquire_timeout_ms` and then report only that it timed out. Any other URL (SQLite, a
+/// mistyped scheme) is left to the pool, which names what is wrong with it.
 async fn probe_server(url: &str, config: &DbConfig) -> Result<()> {
     use sea_orm::sqlx::Connection as _;
     let name = &config.settings.name;
@@ -326,7 +327,7 @@ async fn probe_server(url: &str, config: &DbConfig) -> Result<()> {
                 .await;
         }
         #[cfg(feature = "mysql")]
-        if url.starts_with("mysql") || url.starts_with("mariadb") {
+        if url.starts_with("mysql://") || url.starts_with("mariadb://") {
             return sea_orm::sqlx::mysql::MySqlConnection::connect(url)
                 .await?
                 .close()
