@@ -495,6 +495,7 @@ enum Collation {
     /// NFC and NFD spellings are different logins.
     Exact,
     /// The unique login index treats NFC and NFD as equal (MariaDB `utf8mb4_unicode_ci`).
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
     UniqueIndexEquatesNormalForms,
 }
 

@@ -315,12 +315,15 @@ impl DbBackend {
 /// `acquire_timeout_ms` and then report only that it timed out. Any other URL (SQLite, a
 /// mistyped scheme) is left to the pool, which names what is wrong with it.
 async fn probe_server(url: &str, config: &DbConfig) -> Result<()> {
-    use sea_orm::sqlx::Connection as _;
+    // Only the server drivers built in have something to probe.
+    #[cfg(not(any(feature = "postgres", feature = "mysql")))]
+    let _ = url;
     let name = &config.settings.name;
     let millis = config.connect_timeout_ms;
     let attempt = async {
         #[cfg(feature = "postgres")]
-        if url.starts_with("postgres") {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            use sea_orm::sqlx::Connection as _;
             return sea_orm::sqlx::postgres::PgConnection::connect(url)
                 .await?
                 .close()
@@ -328,6 +331,7 @@ async fn probe_server(url: &str, config: &DbConfig) -> Result<()> {
         }
         #[cfg(feature = "mysql")]
         if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            use sea_orm::sqlx::Connection as _;
             return sea_orm::sqlx::mysql::MySqlConnection::connect(url)
                 .await?
                 .close()
