@@ -24,7 +24,7 @@ impl Directory {
         permissions: &[&str],
         by: impl Into<Actor>,
     ) -> Result<()> {
-        self.change_user_grant(login, group, GrantChange::Replace, permissions, by.into())
+        self.change_user_permissions(login, group, GrantChange::Replace, permissions, by)
             .await
     }
 
@@ -38,7 +38,7 @@ impl Directory {
         permissions: &[&str],
         by: impl Into<Actor>,
     ) -> Result<()> {
-        self.change_user_grant(login, group, GrantChange::Add, permissions, by.into())
+        self.change_user_permissions(login, group, GrantChange::Add, permissions, by)
             .await
     }
 
@@ -51,7 +51,7 @@ impl Directory {
         permissions: &[&str],
         by: impl Into<Actor>,
     ) -> Result<()> {
-        self.change_user_grant(login, group, GrantChange::Remove, permissions, by.into())
+        self.change_user_permissions(login, group, GrantChange::Remove, permissions, by)
             .await
     }
 
@@ -66,7 +66,7 @@ impl Directory {
         by: impl Into<Actor>,
     ) -> Result<()> {
         let change = GrantChange::Replace;
-        self.change_company_grant(customer_id, group, context, change, permissions, by.into())
+        self.change_company_permissions(customer_id, group, context, change, permissions, by)
             .await
     }
 
@@ -80,7 +80,7 @@ impl Directory {
         by: impl Into<Actor>,
     ) -> Result<()> {
         let change = GrantChange::Add;
-        self.change_company_grant(customer_id, group, context, change, permissions, by.into())
+        self.change_company_permissions(customer_id, group, context, change, permissions, by)
             .await
     }
 
@@ -94,18 +94,23 @@ impl Directory {
         by: impl Into<Actor>,
     ) -> Result<()> {
         let change = GrantChange::Remove;
-        self.change_company_grant(customer_id, group, context, change, permissions, by.into())
+        self.change_company_permissions(customer_id, group, context, change, permissions, by)
             .await
     }
 
-    async fn change_user_grant(
+    /// Changes the user's permission set on a group as `change` says: what
+    /// [`grant_user`](Self::grant_user), [`add_user_permissions`](Self::add_user_permissions)
+    /// and [`remove_user_permissions`](Self::remove_user_permissions) do, for a caller that
+    /// holds the change as a value.
+    pub async fn change_user_permissions(
         &self,
         login: &str,
         group: &str,
         change: GrantChange,
         permissions: &[&str],
-        by: Actor,
+        by: impl Into<Actor>,
     ) -> Result<()> {
+        let by = by.into();
         let (user, _) = self.require(login).await?;
         let g = self.group(group).await?;
         let perms = self.grant_types(change, permissions)?;
@@ -122,15 +127,18 @@ impl Directory {
         Ok(())
     }
 
-    async fn change_company_grant(
+    /// Changes a company's permission set on a group in a context as `change` says (see
+    /// [`change_user_permissions`](Self::change_user_permissions)).
+    pub async fn change_company_permissions(
         &self,
         customer_id: &str,
         group: &str,
         context: &str,
         change: GrantChange,
         permissions: &[&str],
-        by: Actor,
+        by: impl Into<Actor>,
     ) -> Result<()> {
+        let by = by.into();
         if self.company_unknown(customer_id).await? {
             return Err(Error::NotFound {
                 entity: Entity::Company,

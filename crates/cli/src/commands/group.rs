@@ -1,5 +1,6 @@
 //! `clientele group …`
 
+use clientele::backend::GrantChange;
 use clientele::model::permission::{GroupId, PermissionContext};
 use serde_json::json;
 
@@ -50,36 +51,25 @@ async fn current_set(
     Ok((company, set))
 }
 
-/// What a grant or revoke does to the stored set.
-#[derive(Clone, Copy)]
-enum Edit {
-    Replace,
-    Add,
-    Remove,
-}
-
+/// Changes the grantee's set on a group; the Directory resolves the login's stored case.
 async fn edit_grant(
     ctx: &Context,
     grantee: &Grantee,
-    key: &str,
     group: &str,
     context: &str,
-    edit: Edit,
+    change: GrantChange,
     permissions: &[String],
 ) -> CliResult {
     let perms: Vec<&str> = permissions.iter().map(String::as_str).collect();
     let (dir, by) = (ctx.dir(), &ctx.by);
-    match (grantee.user.is_some(), edit) {
-        (true, Edit::Replace) => dir.grant_user(key, group, &perms, by).await?,
-        (true, Edit::Add) => dir.add_user_permissions(key, group, &perms, by).await?,
-        (true, Edit::Remove) => dir.remove_user_permissions(key, group, &perms, by).await?,
-        (false, Edit::Replace) => dir.grant_company(key, group, context, &perms, by).await?,
-        (false, Edit::Add) => {
-            dir.add_company_permissions(key, group, context, &perms, by)
+    match (&grantee.user, &grantee.company) {
+        (Some(login), _) => {
+            dir.change_user_permissions(login, group, change, &perms, by)
                 .await?
         }
-        (false, Edit::Remove) => {
-            dir.remove_company_permissions(key, group, context, &perms, by)
+        (None, company) => {
+            let company = company.as_deref().unwrap_or_default();
+            dir.change_company_permissions(company, group, context, change, &perms, by)
                 .await?
         }
     }
@@ -125,10 +115,13 @@ pub async fn run(ctx: &Context, cmd: GroupCmd) -> CliResult {
         } => {
             let context = context_name(&context);
             let g = dir.group(&group).await?;
-            let (key, _) = current_set(ctx, &grantee, g.id, &context).await?;
-            let edit = if set { Edit::Replace } else { Edit::Add };
-            edit_grant(ctx, &grantee, &key, &group, &context, edit, &permissions).await?;
-            let (_, now) = current_set(ctx, &grantee, g.id, &context).await?;
+            let change = if set {
+                GrantChange::Replace
+            } else {
+                GrantChange::Add
+            };
+            edit_grant(ctx, &grantee, &group, &context, change, &permissions).await?;
+            let (key, now) = current_set(ctx, &grantee, g.id, &context).await?;
             report(ctx, &grantee, &key, &group, &context, &now)
         }
         GroupCmd::Revoke {
@@ -139,14 +132,13 @@ pub async fn run(ctx: &Context, cmd: GroupCmd) -> CliResult {
         } => {
             let context = context_name(&context);
             let g = dir.group(&group).await?;
-            let (key, _) = current_set(ctx, &grantee, g.id, &context).await?;
-            let edit = if permissions.is_empty() {
-                Edit::Replace
+            let change = if permissions.is_empty() {
+                GrantChange::Replace
             } else {
-                Edit::Remove
+                GrantChange::Remove
             };
-            edit_grant(ctx, &grantee, &key, &group, &context, edit, &permissions).await?;
-            let (_, remaining) = current_set(ctx, &grantee, g.id, &context).await?;
+            edit_grant(ctx, &grantee, &group, &context, change, &permissions).await?;
+            let (key, remaining) = current_set(ctx, &grantee, g.id, &context).await?;
             if remaining.iter().any(|p| p == "rw") && permissions.iter().any(|p| p != "rw") {
                 eprintln!(
                     "note: {} keeps rw on {group}, and rw implies every other type",

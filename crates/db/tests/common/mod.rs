@@ -320,3 +320,27 @@ pub async fn add_users_named(
         db.add(&user, None, &"1".into()).await.unwrap();
     }
 }
+
+/// Connecting to `url` (a server URL whose port nothing listens on) is refused with its cause,
+/// from one direct attempt, not as a pool that timed out after `acquire_timeout_ms`; the URL's
+/// password (which must contain `Pw0rd`) is not in the error's text.
+pub async fn assert_refused_with_cause(url: &str) {
+    let e = match DbBackend::connect(url, DbConfig::default()).await {
+        Err(e) => e,
+        Ok(_) => panic!("nothing listens on {url}"),
+    };
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(" | ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    assert!(
+        matches!(e, clientele_backend::Error::Unavailable { .. }),
+        "{e:?}"
+    );
+    assert!(text.to_lowercase().contains("refused"), "{text}");
+    assert!(!text.contains("pool timed out"), "{text}");
+    assert!(!text.contains("Pw0rd"), "{text}");
+}
