@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, including those that need real servers: it starts
 # PostgreSQL and MariaDB when they are down, installs slapd when it is missing (the LDAP tests
-# start their own throwaway slapd through scripts/slapd.sh), and runs the server tests that
+# start their own throwaway slapd through scripts/slapd.sh), installs the Perl modules of
+# OTOBO's password check when they are missing, and runs the server tests that
 # plain `cargo test` lists as ignored. A server that cannot be reached fails the run.
 #
 #   scripts/test.sh                 everything
@@ -49,6 +50,18 @@ ensure_mariadb() {
     wait_for 3306 MariaDB
 }
 
+# OTOBO's own Perl modules for its password check: the coexistence tests verify every hash
+# Clientele writes with scripts/otobo-auth-check.pl, an implementation that is not Clientele's.
+ensure_otobo_perl() {
+    perl -MCrypt::Eksblowfish::Bcrypt -MCrypt::PasswdMD5 -MDigest::SHA -e1 2>/dev/null && return 0
+    command -v apt-get >/dev/null 2>&1 || { log "Perl modules for OTOBO's password check missing and no apt-get"; return 1; }
+    log "installing OTOBO's password-check Perl modules from Debian"
+    DEBIAN_FRONTEND=noninteractive apt-get -qq update >&2
+    DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends \
+        -o DPkg::Lock::Timeout=120 perl libcrypt-eksblowfish-perl libcrypt-passwdmd5-perl >&2
+    perl -MCrypt::Eksblowfish::Bcrypt -MCrypt::PasswdMD5 -MDigest::SHA -e1
+}
+
 drop_leftovers() {
     # Databases of test runs that died before their own clean-up (prefix clientele_t_).
     if command -v psql >/dev/null 2>&1; then
@@ -65,6 +78,7 @@ drop_leftovers() {
 ensure_postgres
 ensure_mariadb
 scripts/slapd.sh install
+ensure_otobo_perl
 drop_leftovers
 trap drop_leftovers EXIT
 

@@ -52,7 +52,8 @@ pub async fn open(config: &Config) -> Result<Opened> {
 ///
 /// * a `db` source connects to its URL (`url`, or the variable `url_env` names) and, when
 ///   [`OpenOptions::migrate`] is set, runs the migrations; it is a writable source unless its
-///   settings say `read_only`;
+///   settings say `read_only`. With `[otobo] coexist = true` its users and companies are cached
+///   for at most `[otobo] cache_ttl` seconds (default 0: not at all);
 /// * an `ldap` source is checked and created without connecting (OTOBO's `Die => 0`): a server
 ///   that is down makes searches skip it, not the start fail;
 /// * the **first** `db` source is also the company store (with `[customer_company]`'s settings),
@@ -77,6 +78,15 @@ pub async fn open_with(config: &Config, options: OpenOptions) -> Result<Opened> 
                 let mut db_config = db.db.clone();
                 if databases.is_empty() {
                     db_config.company_settings = config.customer_company.clone();
+                }
+                let otobo = &config.directory.otobo;
+                if otobo.coexist {
+                    // OTOBO writes without telling Clientele: cache no longer than allowed.
+                    let cap = otobo.cache_ttl;
+                    let s = &mut db_config.settings;
+                    s.cache_ttl = s.cache_ttl.min(cap);
+                    let c = &mut db_config.company_settings;
+                    c.cache_ttl = c.cache_ttl.min(cap);
                 }
                 let backend = Arc::new(DbBackend::connect(&url, db_config).await?);
                 if options.migrate && !migrated.contains(&url) {

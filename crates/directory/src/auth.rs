@@ -36,6 +36,7 @@ impl Directory {
             }
             .into());
         }
+        self.check_password_writable()?;
         let (user, i) = self.require(login).await?;
         let slot = &self.inner.slots[i];
         let writer = slot.writer()?.clone();
@@ -146,8 +147,18 @@ impl Directory {
                     // The hasher decides: legacy formats when upgrading is on, and hashes
                     // made with other algorithms or parameters than the current ones.
                     if needs_rehash && let Ok(writer) = slot.writer() {
-                        let new_hash = self.hash(password).await?;
-                        writer.set_password_hash(&stored_login, &new_hash).await?;
+                        // A password the configured algorithm cannot take whole (bcrypt's 72
+                        // bytes) keeps its old hash: the login itself succeeded.
+                        match self.hash(password).await {
+                            Ok(new_hash) => {
+                                writer.set_password_hash(&stored_login, &new_hash).await?;
+                            }
+                            Err(e) => tracing::warn!(
+                                login = %stored_login,
+                                error = %e,
+                                "password not rehashed; the stored hash stays"
+                            ),
+                        }
                     }
                     Ok(AuthOutcome {
                         login: Some(stored_login),

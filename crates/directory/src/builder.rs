@@ -83,7 +83,7 @@ impl DirectoryBuilder {
         check_sources(&names, self.config.add_target.as_deref())
             .map_err(|e| Error::Config(e.to_string()))?;
         let email = EmailCheck::new(&self.config.email_check)?;
-        let hasher = PasswordHasher::new(self.config.passwords.clone())
+        let hasher = PasswordHasher::new(self.config.effective_passwords())
             .map_err(|e| Error::Config(format!("passwords: {e}")))?;
         let slots = self
             .sources

@@ -1,7 +1,7 @@
 //! [`DirectoryConfig`]: the Directory-wide settings.
 
 use clientele_model::EmailCheckConfig;
-use clientele_password::PasswordConfig;
+use clientele_password::{CryptType, PasswordConfig};
 use serde::{Deserialize, Serialize};
 
 /// Directory-wide settings.
@@ -23,6 +23,80 @@ pub struct DirectoryConfig {
     /// Customer groups: support switch, permission types, always-groups, contexts, ticket
     /// access rules (OTOBO `CustomerGroup*`, `System::Customer::Permission`).
     pub permissions: clientele_permissions::PermissionConfig,
+    /// `[otobo]`: the OTOBO whose database Clientele reads, and whether it still runs beside
+    /// Clientele on that database.
+    pub otobo: OtoboConfig,
+}
+
+impl DirectoryConfig {
+    /// The password settings in force: [`passwords`](Self::passwords) adjusted for
+    /// [`otobo`](Self::otobo). In coexistence, [`PasswordConfig::beside_otobo`] (never a hash
+    /// OTOBO cannot verify; with CryptType `plain`, nothing written at all); otherwise
+    /// [`PasswordConfig::migrated_from`] (with `plain`, stored values are compared as raw
+    /// text first).
+    ///
+    /// ```
+    /// use clientele_directory::{DirectoryConfig, OtoboConfig};
+    /// use clientele_password::{CryptType, HashAlgorithm};
+    ///
+    /// let mut config = DirectoryConfig::default();
+    /// assert_eq!(config.effective_passwords().algorithm, HashAlgorithm::Argon2id);
+    /// config.otobo = OtoboConfig { coexist: true, ..OtoboConfig::default() };
+    /// assert_eq!(config.effective_passwords().algorithm, HashAlgorithm::OtoboBcrypt);
+    /// config.otobo.crypt_type = CryptType::Sha512;
+    /// assert_eq!(config.effective_passwords().algorithm, HashAlgorithm::Sha512);
+    /// ```
+    pub fn effective_passwords(&self) -> PasswordConfig {
+        if self.otobo.coexist {
+            self.passwords.clone().beside_otobo(self.otobo.crypt_type)
+        } else {
+            self.passwords.clone().migrated_from(self.otobo.crypt_type)
+        }
+    }
+}
+
+/// `[otobo]`: living with the OTOBO (or Znuny) whose database Clientele uses.
+///
+/// With `coexist = true` OTOBO keeps running on the same database while a shop migrates, and
+/// Clientele behaves as a neighbour: it writes only password hashes OTOBO verifies, caches a
+/// `db` source's entries for at most [`cache_ttl`](Self::cache_ttl) seconds (OTOBO never
+/// announces its writes), and `clientele init` adds no constraint to OTOBO's tables.
+/// docs/migrating-from-otobo.md ("Running beside OTOBO") has the whole list.
+///
+/// ```
+/// use clientele_directory::OtoboConfig;
+/// use clientele_password::CryptType;
+///
+/// let otobo = OtoboConfig::default();
+/// assert!(!otobo.coexist);
+/// assert_eq!(otobo.crypt_type, CryptType::Bcrypt);
+/// assert_eq!(otobo.cache_ttl, 0);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtoboConfig {
+    /// OTOBO runs beside Clientele on the same database. Default: `false`.
+    pub coexist: bool,
+    /// OTOBO's `Customer::AuthModule::DB::CryptType`. In coexistence it decides the format
+    /// Clientele writes (see [`CryptType::written_as`]); `plain` also makes stored values
+    /// compare as raw text first, in coexistence or not. Default: `bcrypt`, OTOBO's
+    /// recommended setting, so Clientele writes `BCRYPT:` hashes beside OTOBO. Set it to what
+    /// OTOBO's SysConfig says when that is `plain`, `sha2` or `sha512`.
+    pub crypt_type: CryptType,
+    /// In coexistence, the longest a `db` source's users and companies stay cached, in
+    /// seconds, whatever their own `cache_ttl` says. Default: `0` (no cache), since OTOBO's
+    /// writes reach Clientele only through the database.
+    pub cache_ttl: u64,
+}
+
+impl Default for OtoboConfig {
+    fn default() -> Self {
+        OtoboConfig {
+            coexist: false,
+            crypt_type: CryptType::Bcrypt,
+            cache_ttl: 0,
+        }
+    }
 }
 
 impl Default for DirectoryConfig {
@@ -34,6 +108,7 @@ impl Default for DirectoryConfig {
             overall_search_limit: None,
             require_company: true,
             permissions: clientele_permissions::PermissionConfig::default(),
+            otobo: OtoboConfig::default(),
         }
     }
 }

@@ -79,7 +79,7 @@ pub use access::{EffectivePermission, UnknownGrants};
 pub use auth::{PREF_LAST_LOGIN, PREF_LOGIN_FAILED, PREF_TOKEN};
 pub use builder::DirectoryBuilder;
 pub use cache::CacheStats;
-pub use config::{DirectoryConfig, SourceListError, check_sources};
+pub use config::{DirectoryConfig, OtoboConfig, SourceListError, check_sources};
 pub use preferences::PROTECTED_PREFERENCE_KEYS;
 pub use search::{ListHit, MAX_SEARCH_VALUE, SearchHit};
 pub use source::Source;

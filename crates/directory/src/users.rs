@@ -242,18 +242,20 @@ impl Directory {
         let user = new.validate(&slot.rules())?;
         self.check_company(slot, &user).await?;
         self.login_unused(&user.login, None).await?;
-        let (password, generated) = match new.password {
-            Some(p) if !p.is_empty() => (p, None),
+        let (hash, generated) = match new.password {
+            Some(p) if !p.is_empty() => (Some(self.hash(&p).await?), None),
+            // Beside an OTOBO that keeps plain text, no password is written at all: the user
+            // gets one in OTOBO, as after OTOBO's own add.
+            _ if self.password_writes_refused() => (None, None),
             _ => {
                 let p = generate_password(self.inner.hasher.config().generated_length)
                     .map_err(|e| Error::Config(format!("passwords: {e}")))?;
-                (p.clone(), Some(p))
+                (Some(self.hash(&p).await?), Some(p))
             }
         };
-        let hash = self.hash(&password).await?;
         let span = tracing::info_span!("backend.add", backend = %slot.name());
         let result = writer
-            .add(&user, Some(&hash), &by.into())
+            .add(&user, hash.as_deref(), &by.into())
             .instrument(span)
             .await;
         slot.cache.invalidate_user(user.login.as_str());
@@ -309,6 +311,24 @@ impl Directory {
         self.company_unknown(user.customer_id.as_str()).await
     }
 
+    /// Whether no password may be written at all: the table is shared with an OTOBO whose
+    /// CryptType is `plain` ([`PlainText::Shared`](clientele_password::PlainText::Shared)).
+    pub(crate) fn password_writes_refused(&self) -> bool {
+        self.inner.hasher.config().plain_text == clientele_password::PlainText::Shared
+    }
+
+    /// [`password_writes_refused`](Self::password_writes_refused) as the error a write that
+    /// carries a password gets, before anything is changed.
+    pub(crate) fn check_password_writable(&self) -> Result<()> {
+        if self.password_writes_refused() {
+            return Err(Error::Config(format!(
+                "passwords: {}",
+                clientele_password::PasswordError::PlainTextShared
+            )));
+        }
+        Ok(())
+    }
+
     pub(crate) async fn hash(&self, password: &Password) -> Result<String> {
         let hasher = self.inner.hasher.clone();
         let password = password.clone();
@@ -356,6 +376,9 @@ impl Directory {
         expected: Expected,
         by: impl Into<Actor>,
     ) -> Result<CustomerUser> {
+        if changes.password.as_ref().is_some_and(|p| !p.is_empty()) {
+            self.check_password_writable()?;
+        }
         let (cached, i) = self.require(login).await?;
         let slot = &self.inner.slots[i];
         let writer = slot.writer()?.clone();

@@ -68,6 +68,19 @@ pub enum PasswordError {
         max: usize,
     },
 
+    /// The table is shared with an OTOBO whose CryptType is `plain` ([`PlainText::Shared`]):
+    /// OTOBO compares raw text, so any hash written would lock the user out of OTOBO, and
+    /// Clientele never stores plain text.
+    ///
+    /// [`PlainText::Shared`]: super::PlainText::Shared
+    #[error(
+        "the customer-user table is shared with OTOBO, whose CryptType is plain: a hash written \
+         now would lock the user out of OTOBO, and Clientele does not store plain text. Switch \
+         OTOBO's Customer::AuthModule::DB::CryptType to bcrypt first, then set crypt_type = \
+         \"bcrypt\" under [otobo]"
+    )]
+    PlainTextShared,
+
     /// The hashing crate reported a failure (for example the system could not allocate the
     /// configured argon2 memory).
     #[error("{algorithm} hashing failed: {reason}")]

@@ -10,7 +10,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
-use crate::config::{HashAlgorithm, PasswordConfig};
+use crate::config::{HashAlgorithm, PasswordConfig, PlainText};
 use crate::format::{HashFormat, split_md5_crypt};
 use crate::generate::{MAX_GENERATED_LENGTH, lower_hex, random_alphanumeric, random_bytes};
 use crate::{PasswordError, md5_crypt, otobo_bcrypt, unix_crypt};
@@ -223,21 +223,45 @@ impl PasswordHasher {
         &self.inner.config
     }
 
-    /// Hashes `password` with the configured algorithm and a fresh 16-byte random salt.
+    /// Hashes `password` with the configured algorithm and a fresh random salt (16 bytes;
+    /// for OTOBO's `BCRYPT:` 16 characters of `[0-9A-Za-z]`, as OTOBO makes them; the
+    /// unsalted hex digests OTOBO verifies take none).
     ///
     /// # Errors
     ///
-    /// [`PasswordError::EmptyPassword`]; [`PasswordError::PasswordTooLong`] for bcrypt and a
-    /// password over 72 bytes (bcrypt would ignore the rest); [`PasswordError::Hashing`]
-    /// if the crate fails (e.g. memory cannot be allocated).
+    /// [`PasswordError::EmptyPassword`]; [`PasswordError::PlainTextShared`] under
+    /// [`PlainText::Shared`](crate::PlainText::Shared); [`PasswordError::PasswordTooLong`]
+    /// for bcrypt and a password over 72 bytes, or OTOBO's `BCRYPT:` and one over 71 bytes
+    /// (either would ignore the rest); [`PasswordError::Hashing`] if the crate fails (e.g.
+    /// memory cannot be allocated).
     pub fn hash(&self, password: &Password) -> Result<StoredHash, PasswordError> {
         if password.is_empty() {
             return Err(PasswordError::EmptyPassword);
+        }
+        if self.inner.config.plain_text == PlainText::Shared {
+            return Err(PasswordError::PlainTextShared);
         }
         let mut salt = [0u8; SALT_LEN];
         random_bytes(&mut salt);
         let bytes = password.expose().as_bytes();
         match self.inner.config.algorithm {
+            HashAlgorithm::OtoboBcrypt => {
+                if bytes.len() > otobo_bcrypt::MAX_PASSWORD_BYTES {
+                    return Err(PasswordError::PasswordTooLong {
+                        algorithm: "OTOBO's bcrypt",
+                        max_bytes: otobo_bcrypt::MAX_PASSWORD_BYTES,
+                    });
+                }
+                let salt = random_alphanumeric(SALT_LEN);
+                otobo_bcrypt::new_value(self.inner.config.bcrypt_cost, &salt, bytes)
+                    .map(StoredHash)
+                    .ok_or_else(|| PasswordError::Hashing {
+                        algorithm: "otobo-bcrypt",
+                        reason: "the cost is above 31".into(),
+                    })
+            }
+            HashAlgorithm::Sha256 => Ok(StoredHash(lower_hex(&Sha256::digest(bytes)))),
+            HashAlgorithm::Sha512 => Ok(StoredHash(lower_hex(&Sha512::digest(bytes)))),
             HashAlgorithm::Argon2id => self
                 .inner
                 .argon2
@@ -280,12 +304,29 @@ impl PasswordHasher {
     /// as plain text if [`PasswordConfig::accept_plain`] is set and the value does not
     /// have the shape of that crypt output.
     ///
-    /// `needs_rehash` is true for a legacy format when
+    /// With [`PlainText::First`](crate::PlainText::First) or
+    /// [`Shared`](crate::PlainText::Shared) (OTOBO's CryptType `plain`), the stored value
+    /// is first compared with the password as raw text, whatever it looks like.
+    ///
+    /// `needs_rehash` is never true under `Shared`. Otherwise it is true for a raw match
+    /// under `First` and for a legacy format when
     /// [`PasswordConfig::rehash_legacy_on_login`] is set, and for an argon2 or bcrypt hash
-    /// whose algorithm, version or cost differs from the config.
+    /// whose algorithm, version or cost differs from the config; a stored value in the
+    /// configured OTOBO format (`BCRYPT:` at the configured cost, or the configured hex
+    /// digest) is current.
     pub fn verify(&self, stored: &str, login: &str, password: &Password) -> Verification {
         if password.is_empty() {
             return Verification::Invalid;
+        }
+        let plain_text = self.inner.config.plain_text;
+        if plain_text != PlainText::Fallback
+            && !stored.is_empty()
+            && bool::from(password.expose().as_bytes().ct_eq(stored.as_bytes()))
+        {
+            return Verification::Valid {
+                needs_rehash: plain_text == PlainText::First
+                    && self.inner.config.rehash_legacy_on_login,
+            };
         }
         let format = HashFormat::detect(stored);
         if self.matches(format, stored, login, password.expose().as_bytes()) {
@@ -380,7 +421,17 @@ impl PasswordHasher {
     }
 
     fn needs_rehash_as(&self, format: HashFormat, stored: &str) -> bool {
+        let algorithm = self.inner.config.algorithm;
+        if self.inner.config.plain_text == PlainText::Shared {
+            // Nothing may be written: OTOBO compares raw text.
+            return false;
+        }
         match format {
+            HashFormat::OtoboBcrypt if algorithm == HashAlgorithm::OtoboBcrypt => {
+                otobo_bcrypt::cost_of(stored) != Some(self.inner.config.bcrypt_cost)
+            }
+            HashFormat::Sha256Hex if algorithm == HashAlgorithm::Sha256 => false,
+            HashFormat::Sha512Hex if algorithm == HashAlgorithm::Sha512 => false,
             HashFormat::Argon2 => self.argon2_differs(stored),
             HashFormat::Bcrypt => {
                 self.inner.config.algorithm != HashAlgorithm::Bcrypt

@@ -60,7 +60,7 @@ mod otobo_bcrypt;
 mod unix_crypt;
 
 pub use clientele_model::Password;
-pub use config::{Argon2Params, HashAlgorithm, PasswordConfig};
+pub use config::{Argon2Params, CryptType, HashAlgorithm, PasswordConfig, PlainText};
 pub use error::PasswordError;
 pub use format::HashFormat;
 pub use generate::{

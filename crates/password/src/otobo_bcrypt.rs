@@ -55,6 +55,23 @@ pub(crate) fn verify(stored: &str, password: &[u8]) -> bool {
     computed.as_bytes().ct_eq(parts.hash).into()
 }
 
+/// The longest password whose every byte OTOBO's `BCRYPT:` reads: the key is the password
+/// plus a NUL, cut to 72 bytes.
+pub(crate) const MAX_PASSWORD_BYTES: usize = MAX_KEY_BYTES - 1;
+
+/// A new `BCRYPT:<cost>:<salt>:<hash>` value as OTOBO's `SetPassword` writes it, with `salt`
+/// 16 characters of `[0-9A-Za-z]` (OTOBO's `GenerateRandomString(Length => 16)`); `cost`
+/// must be ≤ 31.
+pub(crate) fn new_value(cost: u32, salt: &str, password: &[u8]) -> Option<String> {
+    let salt_bytes: [u8; 16] = salt.as_bytes().try_into().ok()?;
+    (cost <= MAX_COST).then(|| format!("BCRYPT:{cost}:{salt}:{}", hash(cost, salt_bytes, password)))
+}
+
+/// The cost of a well-formed stored `BCRYPT:` value.
+pub(crate) fn cost_of(stored: &str) -> Option<u32> {
+    parse(stored).map(|parts| parts.cost)
+}
+
 /// `en_base64(bcrypt_hash({key_nul => 1, cost, salt}, password))`; `cost` must be ≤ 31.
 fn hash(cost: u32, salt: [u8; 16], password: &[u8]) -> String {
     let mut key = zeroize::Zeroizing::new(Vec::with_capacity(password.len() + 1));
@@ -129,6 +146,18 @@ mod tests {
         ] {
             assert!(!verify(stored, b"pw"), "{stored}");
         }
+    }
+
+    #[test]
+    fn new_values_verify() {
+        let v = new_value(4, "abcdefghijklmnop", b"pw").unwrap();
+        assert_eq!(
+            v,
+            "BCRYPT:4:abcdefghijklmnop:zl2.2797QZ2oTI2WCPV/g9pFEdua9va"
+        );
+        assert_eq!(cost_of(&v), Some(4));
+        assert!(new_value(4, "short", b"pw").is_none());
+        assert!(new_value(32, "abcdefghijklmnop", b"pw").is_none());
     }
 
     #[test]

@@ -480,3 +480,144 @@ fn hasher_is_shareable() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<PasswordHasher>();
 }
+
+fn otobo(algorithm: HashAlgorithm) -> PasswordHasher {
+    hasher(PasswordConfig {
+        algorithm,
+        bcrypt_cost: 4,
+        ..fast()
+    })
+}
+
+#[test]
+fn otobo_formats_are_written_and_current() {
+    let h = otobo(HashAlgorithm::OtoboBcrypt);
+    let stored = h.hash(&pw("Grüße, Welt")).unwrap().into_string();
+    let parts: Vec<&str> = stored.splitn(4, ':').collect();
+    assert_eq!(parts[..2], ["BCRYPT", "4"]);
+    assert_eq!(parts[2].len(), 16);
+    assert!(parts[2].bytes().all(|b| b.is_ascii_alphanumeric()));
+    assert_eq!(HashFormat::detect(&stored), HashFormat::OtoboBcrypt);
+    assert_eq!(
+        h.verify(&stored, "u", &pw("Grüße, Welt")),
+        Verification::Valid {
+            needs_rehash: false
+        }
+    );
+    assert!(!h.verify(&stored, "u", &pw("Grüsse, Welt")).is_valid());
+    // Another cost asks for a rehash; so does a hash of another algorithm.
+    let cost5 = hasher(PasswordConfig {
+        bcrypt_cost: 5,
+        ..h.config().clone()
+    });
+    assert!(
+        cost5
+            .verify(&stored, "u", &pw("Grüße, Welt"))
+            .needs_rehash()
+    );
+    let argon = hasher(fast()).hash(&pw("x")).unwrap();
+    assert!(h.verify(argon.as_str(), "u", &pw("x")).needs_rehash());
+
+    let h = otobo(HashAlgorithm::Sha256);
+    let stored = h.hash(&pw("password")).unwrap().into_string();
+    assert_eq!(stored, SHA256_PASSWORD);
+    assert!(!h.verify(&stored, "u", &pw("password")).needs_rehash());
+    let h = otobo(HashAlgorithm::Sha512);
+    let stored = h.hash(&pw("password")).unwrap().into_string();
+    assert_eq!(stored.len(), 128);
+    assert_eq!(HashFormat::detect(&stored), HashFormat::Sha512Hex);
+    assert!(!h.verify(&stored, "u", &pw("password")).needs_rehash());
+    assert!(
+        h.verify(SHA256_PASSWORD, "u", &pw("password"))
+            .needs_rehash()
+    );
+}
+
+#[test]
+fn otobo_bcrypt_refuses_what_it_would_cut() {
+    let h = otobo(HashAlgorithm::OtoboBcrypt);
+    let longest = "é".repeat(35) + "a"; // 71 bytes: every byte is read
+    let stored = h.hash(&pw(&longest)).unwrap();
+    assert!(h.verify(stored.as_str(), "u", &pw(&longest)).is_valid());
+    let mut cut = longest.clone();
+    cut.pop();
+    assert!(!h.verify(stored.as_str(), "u", &pw(&cut)).is_valid());
+    assert_eq!(
+        h.hash(&pw(&(longest + "b"))),
+        Err(PasswordError::PasswordTooLong {
+            algorithm: "OTOBO's bcrypt",
+            max_bytes: 71
+        })
+    );
+}
+
+#[test]
+fn plain_text_tables_compare_raw_text_first() {
+    // 13 characters of the DES alphabet, 64 and 40 hex digits: all hash-shaped.
+    let values = [
+        "Summer2024abc",
+        "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+        "0123456789abcdef0123456789abcdef01234567",
+    ];
+    let fallback = hasher(fast());
+    let first = hasher(fast().migrated_from(CryptType::Plain));
+    let shared = hasher(fast().beside_otobo(CryptType::Plain));
+    for stored in values {
+        assert!(
+            !fallback.verify(stored, "u", &pw(stored)).is_valid(),
+            "{stored}"
+        );
+        assert_eq!(
+            first.verify(stored, "u", &pw(stored)),
+            Verification::Valid { needs_rehash: true },
+            "{stored}"
+        );
+        assert_eq!(
+            shared.verify(stored, "u", &pw(stored)),
+            Verification::Valid {
+                needs_rehash: false
+            },
+            "{stored}"
+        );
+        assert!(!shared.verify(stored, "u", &pw("other")).is_valid());
+    }
+    // The second value is also sha256("password"): still verified by its format.
+    assert!(shared.verify(values[1], "u", &pw("password")).is_valid());
+    assert!(
+        !shared
+            .verify(values[1], "u", &pw("password"))
+            .needs_rehash()
+    );
+    // Nothing is ever written beside a plain-text OTOBO.
+    assert_eq!(shared.hash(&pw("new")), Err(PasswordError::PlainTextShared));
+    assert!(first.hash(&pw("new")).is_ok());
+}
+
+#[test]
+fn beside_otobo_never_writes_what_otobo_cannot_read() {
+    for crypt_type in [
+        CryptType::Crypt,
+        CryptType::Md5,
+        CryptType::Apr1,
+        CryptType::Sha1,
+        CryptType::Sha2,
+        CryptType::Sha512,
+        CryptType::Bcrypt,
+    ] {
+        for algorithm in [HashAlgorithm::Argon2id, HashAlgorithm::Bcrypt] {
+            let config = PasswordConfig {
+                algorithm,
+                ..PasswordConfig::default()
+            }
+            .beside_otobo(crypt_type);
+            assert!(config.algorithm.otobo_verifies(), "{crypt_type:?}");
+        }
+    }
+    // An OTOBO format chosen explicitly stays.
+    let config = PasswordConfig {
+        algorithm: HashAlgorithm::Sha512,
+        ..PasswordConfig::default()
+    }
+    .beside_otobo(CryptType::Bcrypt);
+    assert_eq!(config.algorithm, HashAlgorithm::Sha512);
+}
