@@ -377,3 +377,33 @@ async fn adding_and_removing_types_keeps_checks_current() {
         .await
         .unwrap();
 }
+
+/// OTOBO answers yes for an always-group whatever type string is asked, a typo included.
+/// Clientele's always-groups give every *configured* type; an unconfigured type is refused the
+/// same way by a check and by a grant, on an always-group as on any other group.
+#[tokio::test]
+async fn always_groups_give_every_configured_type_and_nothing_else() {
+    let dir = directory().await;
+    for ty in ["ro", "move_into", "rw"] {
+        assert!(
+            dir.has_permission("anna", "users", ty).await.unwrap(),
+            "{ty}"
+        );
+    }
+    match dir.has_permission("anna", "users", "create").await {
+        Err(clientele_backend::Error::NotFound { entity, key }) => {
+            assert_eq!((entity, key.as_str()), (Entity::PermissionType, "create"));
+        }
+        other => panic!("expected NotFound for an unconfigured type, got {other:?}"),
+    }
+    let refused = dir
+        .grant_user("anna", "users", &["create"], "t")
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("create"), "{refused}");
+    let refused = dir
+        .add_user_permissions("anna", "users", &["create"], "t")
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("create"), "{refused}");
+}
