@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use clientele::model::search::CustomerUserSearch;
-use clientele::model::{NewCustomerCompany, NewCustomerUser, keys};
+use clientele::model::{Actor, NewCustomerCompany, NewCustomerUser, keys};
 use clientele::{DbBackend, DbConfig, Directory};
 
 #[tokio::main]
@@ -44,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if dir.company(id).await?.is_none() {
             dir.add_company(
                 NewCustomerCompany::new(id, name).with(keys::COMPANY_CITY, "Springfield"),
-                "admin",
+                Actor::System,
             )
             .await?;
             println!("added company {id} ({name})");
@@ -82,7 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let added = dir
             .add_customer_user(
                 NewCustomerUser::new(login, first, last, email, company),
-                "admin",
+                Actor::System,
             )
             .await?;
         if let Some(pw) = added.generated_password {
@@ -101,7 +101,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 5. Relate John to a second company and list his customer ids (primary first, then relations).
-    dir.relate_company("jsmith", "GLOBEX", true, "admin")
+    dir.relate_company("jsmith", "GLOBEX", true, Actor::System)
         .await?;
     let ids: Vec<String> = dir
         .customer_ids("jsmith")
@@ -112,7 +112,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("customer ids of jsmith: {ids:?}");
 
     // 6. Users are never deleted: invalidate one and it disappears from default searches.
-    dir.invalidate_customer_user("asmithers", "admin").await?;
+    dir.invalidate_customer_user("asmithers", Actor::System)
+        .await?;
     let valid = dir.search(&CustomerUserSearch::term("smith*")).await?;
     let all = dir
         .search(&CustomerUserSearch::term("smith*").include_invalid())

@@ -18,7 +18,7 @@ use clientele::dynamic_fields::{
     DynamicFieldDefinition, DynamicFieldMapper, DynamicFieldMappingConfig, FieldValue, ManualEdit,
     MappingRule, TicketEvent, WritePolicy,
 };
-use clientele::model::{NewCustomerCompany, NewCustomerUser, keys};
+use clientele::model::{Actor, NewCustomerCompany, NewCustomerUser, keys};
 use clientele::{Directory, DirectoryRecords, InMemoryBackend};
 
 /// The host's event bus: events wait here until the pipeline runs them.
@@ -75,19 +75,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         clientele::CompanySettings::default(),
     )));
-    dir.add_company(NewCustomerCompany::new("ACME", "Acme Corporation"), "admin")
-        .await?;
-    dir.add_company(NewCustomerCompany::new("GLOBEX", "Globex Inc."), "admin")
-        .await?;
+    dir.add_company(
+        NewCustomerCompany::new("ACME", "Acme Corporation"),
+        Actor::System,
+    )
+    .await?;
+    dir.add_company(
+        NewCustomerCompany::new("GLOBEX", "Globex Inc."),
+        Actor::System,
+    )
+    .await?;
     dir.add_customer_user(
         NewCustomerUser::new("jsmith", "John", "Smith", "john@acme-corp.com", "ACME")
             .with("UserRoom", "B-201"),
-        "admin",
+        Actor::System,
     )
     .await?;
     dir.add_customer_user(
         NewCustomerUser::new("anna", "Anna", "Berg", "anna@globex-inc.com", "GLOBEX"),
-        "admin",
+        Actor::System,
     )
     .await?;
 

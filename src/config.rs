@@ -39,7 +39,7 @@
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use clientele::config::{Config, OpenOptions};
-//! use clientele::model::{NewCustomerCompany, NewCustomerUser};
+//! use clientele::model::{Actor, NewCustomerCompany, NewCustomerUser};
 //!
 //! let config = Config::from_toml_str(r#"
 //!     [[customer_user]]
@@ -51,8 +51,8 @@
 //! "#).unwrap();
 //! let opened = config.open_with(OpenOptions { migrate: true }).await.unwrap();
 //! let dir = opened.directory;
-//! dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin").await.unwrap();
-//! dir.add_customer_user(NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"), "admin")
+//! dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), Actor::System).await.unwrap();
+//! dir.add_customer_user(NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"), Actor::System)
 //!     .await
 //!     .unwrap();
 //! assert!(dir.config().permissions.customer_group_support);

@@ -19,14 +19,14 @@
 //! ```
 //! use std::sync::Arc;
 //! use clientele::{Directory, InMemoryBackend};
-//! use clientele::model::{NewCustomerCompany, NewCustomerUser};
+//! use clientele::model::{Actor, NewCustomerCompany, NewCustomerUser};
 //! use clientele::model::search::CustomerUserSearch;
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
-//! dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin").await?;
+//! dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), Actor::System).await?;
 //! let added = dir
-//!     .add_customer_user(NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"), "admin")
+//!     .add_customer_user(NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"), Actor::System)
 //!     .await?;
 //! println!("generated password, shown once: {}", added.generated_password.unwrap().expose());
 //!

@@ -14,12 +14,12 @@ use clientele_model::AttributeValue;
 /// use std::sync::Arc;
 /// use clientele::{Directory, DirectoryRecords, InMemoryBackend};
 /// use clientele::dynamic_fields::CustomerRecordSource;
-/// use clientele::model::{NewCustomerCompany, NewCustomerUser};
+/// use clientele::model::{Actor, NewCustomerCompany, NewCustomerUser};
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
-/// dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin").await.unwrap();
-/// dir.add_customer_user(NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"), "admin")
+/// dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), Actor::System).await.unwrap();
+/// dir.add_customer_user(NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"), Actor::System)
 ///     .await
 ///     .unwrap();
 /// let record = DirectoryRecords::new(dir).record("jdoe").await.unwrap().unwrap();

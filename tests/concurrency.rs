@@ -172,7 +172,10 @@ async fn task(shared: Arc<Shared>, id: usize, load: Load) -> TaskLog {
             let folded = login.to_lowercase();
             let new = NewCustomerUser::new(&login, &first, "Load", &email, &company)
                 .password(Password::new(password_of(&folded)));
-            match dir.add_customer_user(new, "load").await {
+            match dir
+                .add_customer_user(new, clientele::model::Actor::System)
+                .await
+            {
                 Ok(added) => {
                     assert_eq!(added.login.as_str(), login);
                     log.adds.push(AddAck {
@@ -209,7 +212,7 @@ async fn task(shared: Arc<Shared>, id: usize, load: Load) -> TaskLog {
             };
             let changes = CustomerUserChanges::new().set(field, value.clone());
             match dir
-                .update_customer_user_checked(&read, changes, "load")
+                .update_customer_user_checked(&read, changes, clientele::model::Actor::System)
                 .await
             {
                 Ok(after) => {
@@ -249,12 +252,12 @@ async fn task(shared: Arc<Shared>, id: usize, load: Load) -> TaskLog {
                 dir.update_customer_user_checked(
                     &read,
                     CustomerUserChanges::new().set(keys::CITY, a.clone()),
-                    "load",
+                    clientele::model::Actor::System,
                 ),
                 dir.update_customer_user_checked(
                     &read,
                     CustomerUserChanges::new().set(keys::COMMENT, b.clone()),
-                    "load",
+                    clientele::model::Actor::System,
                 ),
             );
             log.races += 1;
@@ -279,7 +282,10 @@ async fn task(shared: Arc<Shared>, id: usize, load: Load) -> TaskLog {
             };
             let company = format!("C{}", rng.random_range(0..COMPANIES));
             let active = rng.random_bool(0.7);
-            match dir.relate_company(&login, &company, active, "load").await {
+            match dir
+                .relate_company(&login, &company, active, clientele::model::Actor::System)
+                .await
+            {
                 Ok(()) => log.relations.push((login.to_lowercase(), company, active)),
                 Err(e) => unexpected!("relate", e),
             }
@@ -289,7 +295,10 @@ async fn task(shared: Arc<Shared>, id: usize, load: Load) -> TaskLog {
             };
             let group = GROUPS[rng.random_range(0..GROUPS.len())];
             let set = GRANT_SETS[rng.random_range(0..GRANT_SETS.len())];
-            match dir.grant_user(&login, group, set, "load").await {
+            match dir
+                .grant_user(&login, group, set, clientele::model::Actor::System)
+                .await
+            {
                 Ok(()) => {
                     let mut perms: Vec<String> = set.iter().map(|p| p.to_string()).collect();
                     perms.sort();
@@ -383,14 +392,17 @@ async fn run(kind: Kind, load: Load) {
     for c in 0..COMPANIES {
         dir.add_company(
             NewCustomerCompany::new(&format!("C{c}"), &format!("Company {c}")),
-            "load",
+            clientele::model::Actor::System,
         )
         .await
         .expect("company");
     }
     let mut group_ids = HashMap::new();
     for g in GROUPS {
-        let group = dir.add_group(g, "load").await.expect("group");
+        let group = dir
+            .add_group(g, clientele::model::Actor::System)
+            .await
+            .expect("group");
         group_ids.insert(group.id.to_string(), g.to_owned());
     }
     let shared = Arc::new(Shared {

@@ -348,9 +348,12 @@ async fn migrated_directory(
             .build()
             .expect("directory"),
     );
-    dir.add_company(NewCustomerCompany::new("ACME", "Acme"), "t")
-        .await
-        .expect("company");
+    dir.add_company(
+        NewCustomerCompany::new("ACME", "Acme"),
+        clientele::model::Actor::System,
+    )
+    .await
+    .expect("company");
     (db, dir)
 }
 
@@ -385,7 +388,10 @@ async fn postgres_restart_during_writes() {
                     "ACME",
                 )
                 .password(Password::new("pw"));
-                let r = dir.add_customer_user(new, "t").await.map(|_| ());
+                let r = dir
+                    .add_customer_user(new, clientele::model::Actor::System)
+                    .await
+                    .map(|_| ());
                 outcomes.push((started.elapsed(), login, r));
                 i += 1;
                 if i > 100_000 {
@@ -589,7 +595,9 @@ async fn postgres_frozen_mid_query_is_cut_by_the_timeout() {
             "ACME",
         )
         .password(Password::new("seed-pw"));
-        dir.add_customer_user(new, "t").await.expect("seed user");
+        dir.add_customer_user(new, clientele::model::Actor::System)
+            .await
+            .expect("seed user");
     }
 
     // The load: each worker cycles through an add, a read, a search, a preference write and a
@@ -625,7 +633,9 @@ async fn postgres_frozen_mid_query_is_cut_by_the_timeout() {
                                     "ACME",
                                 )
                                 .password(Password::new("pw"));
-                                dir.add_customer_user(new, "t").await.map(|_| ())
+                                dir.add_customer_user(new, clientele::model::Actor::System)
+                                    .await
+                                    .map(|_| ())
                             }
                             1 => match dir.customer_user(&seed).await {
                                 Ok(Some(_)) => Ok(()),

@@ -125,7 +125,7 @@ fn refused_field(e: &Error) -> Option<String> {
     }
 }
 
-const BY: &str = "hostile-input-test";
+const BY: clientele::model::Actor = clientele::model::Actor::System;
 
 /// What a search applies to and the expression the reference semantics evaluate.
 type Reference = (FieldSet, Expr);

@@ -88,7 +88,7 @@ const CANARY: &str = "Canary-S3cret-Should-Be-Found";
 
 /// The flow on one Directory; returns the generated password and the token it produced.
 async fn flow(dir: &Directory, out: &mut Rendered, tag: &str) -> Vec<String> {
-    let by = "secrets-test";
+    let by = &clientele::model::Actor::System;
     let r = dir
         .add_company(NewCustomerCompany::new("ACME", "ACME Corp"), by)
         .await;

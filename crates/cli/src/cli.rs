@@ -33,13 +33,14 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Who makes the change, stored in create_by/change_by (an OTOBO agent id)
+    /// Who makes the change, stored in create_by/change_by: an agent id, or an agent login
+    /// (root@localhost) where the database has OTOBO's users table; checked before any write
     #[arg(
         long,
         global = true,
         env = "CLIENTELE_BY",
         default_value = "1",
-        value_name = "ID"
+        value_name = "AGENT"
     )]
     pub by: String,
 

@@ -264,3 +264,52 @@ fn a_plain_text_table_logs_in_after_migration() {
         assert!(login(&env, "jane", raw));
     }
 }
+
+#[test]
+fn the_audit_actor_is_an_agent_before_anything_is_written() {
+    let env = coexisting("bcrypt");
+    env.ok(&["init"]);
+    // A database Clientele created has no agent table: an id is recorded, a name refused.
+    env.ok(&["--by", "99", "company", "add", "ACME", "--name", "Acme"]);
+    let (_, stderr) = env.fails(&[
+        "--by", "admin", "company", "add", "GLOBEX", "--name", "Globex",
+    ]);
+    assert!(
+        stderr.contains("by") && stderr.contains("admin") && stderr.contains("agent"),
+        "{stderr}"
+    );
+    assert!(!env.run(&["company", "show", "GLOBEX"]).status.success());
+
+    // OTOBO's agent table: ids and logins must be agents there.
+    let db = env.path("clientele.sqlite");
+    sql(
+        &db,
+        "CREATE TABLE users (id INTEGER NOT NULL PRIMARY KEY, login VARCHAR(191) NOT NULL)",
+        vec![],
+    );
+    sql(
+        &db,
+        "INSERT INTO users (id, login) VALUES (1, 'root@localhost')",
+        vec![],
+    );
+    for by in ["99", "admin"] {
+        let (_, stderr) = env.fails(&["--by", by, "company", "add", "GLOBEX", "--name", "Globex"]);
+        assert!(stderr.contains(by) && stderr.contains("users"), "{stderr}");
+    }
+    assert!(!env.run(&["company", "show", "GLOBEX"]).status.success());
+    env.ok(&[
+        "--by",
+        "root@localhost",
+        "company",
+        "add",
+        "GLOBEX",
+        "--name",
+        "Globex",
+    ]);
+    let by = sql(
+        &db,
+        "SELECT CAST(create_by AS TEXT) FROM customer_company WHERE customer_id = ?",
+        vec!["GLOBEX".into()],
+    );
+    assert_eq!(by, [Some("1".to_owned())]);
+}

@@ -259,6 +259,7 @@ impl CompanyStore for DbBackend {
     async fn add_company(&self, c: &CustomerCompany, by: &Actor) -> Result<()> {
         self.bounded(self.company_name(), async {
             self.refuse_company_read_only()?;
+            let by = &self.actor(by).await?;
             match retry(is_retry, || self.try_add_company(c, by)).await {
                 Ok(()) => Ok(()),
                 Err(f) if is_unique(&f) => Err(self.company_conflict(c).await),
@@ -272,6 +273,7 @@ impl CompanyStore for DbBackend {
     async fn update_company(&self, c: &CustomerCompany, by: &Actor) -> Result<()> {
         self.bounded(self.company_name(), async {
             self.refuse_company_read_only()?;
+            let by = &self.actor(by).await?;
             match retry(is_retry, || self.try_update_company(c, by)).await {
                 Ok(()) => Ok(()),
                 Err(f) if is_unique(&f) => {

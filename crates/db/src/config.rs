@@ -67,6 +67,16 @@ pub struct DbConfig {
     pub preferences_value_column: String,
     /// The group table: `groups_table` in OTOBO, `groups` in Znuny and OTRS.
     pub groups_table: String,
+    /// OTOBO's agent table (`users` in OTOBO, Znuny and OTRS). Where it exists, the audit
+    /// columns' foreign keys point at it, so every actor must be an agent it holds: an id
+    /// (`--by 2`) or a login (`--by root@localhost`), checked before any write. Where it does
+    /// not exist (a database Clientele created), an actor is an id or nobody.
+    pub agents_table: String,
+    /// The agent id recorded for changes nobody in particular made ([`Actor::System`]: an
+    /// import, a script). Default `1`, OTOBO's `root@localhost`.
+    ///
+    /// [`Actor::System`]: clientele_model::Actor::System
+    pub system_agent_id: i32,
     /// The most connections the pool opens (PostgreSQL, MySQL and SQLite files; an in-memory
     /// SQLite database always uses exactly one, since each connection would be a new database).
     pub max_connections: u32,
@@ -110,6 +120,8 @@ impl Default for DbConfig {
             preferences_key_column: "preferences_key".into(),
             preferences_value_column: "preferences_value".into(),
             groups_table: "groups_table".into(),
+            agents_table: "users".into(),
+            system_agent_id: 1,
             max_connections: 10,
             acquire_timeout_ms: 30_000,
             connect_timeout_ms: 5_000,
@@ -156,7 +168,15 @@ impl DbConfig {
             ("preferences_key_column", &self.preferences_key_column),
             ("preferences_value_column", &self.preferences_value_column),
             ("groups_table", &self.groups_table),
+            ("agents_table", &self.agents_table),
         ];
+        if self.system_agent_id < 1 {
+            return Err(Error::Config(format!(
+                "db backend: system_agent_id = {} is not an agent id (1 or more; OTOBO's \
+                 root@localhost is 1)",
+                self.system_agent_id
+            )));
+        }
         for (field, value) in named {
             if value.trim().is_empty() {
                 return Err(Error::Config(format!(

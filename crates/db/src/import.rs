@@ -116,6 +116,7 @@ impl DbBackend {
                 backend: self.name().to_owned(),
             });
         }
+        let by = &self.actor(by).await?;
         let per_statement = options
             .rows_per_statement
             .min(MAX_BOUND_VALUES / self.import_columns().len().max(1))

@@ -51,6 +51,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod agents;
 mod changes;
 mod companies;
 mod config;
@@ -110,6 +111,8 @@ pub struct DbBackend {
     users: UserLayout,
     /// The search indexes last found on the user table, and when.
     indexes: std::sync::Mutex<Option<(Instant, Arc<SearchIndexes>)>>,
+    /// The agent table and the audit actors found in it.
+    agents: agents::Agents,
 }
 
 /// How long a backend trusts what it found of the search indexes before it looks again.
@@ -223,6 +226,7 @@ impl DbBackend {
             dialect,
             users,
             indexes: std::sync::Mutex::default(),
+            agents: agents::Agents::default(),
         })
     }
 

@@ -485,6 +485,7 @@ impl RelationStore for DbBackend {
         by: &Actor,
     ) -> Result<()> {
         self.bounded(self.name(), async {
+            let by = &self.actor(by).await?;
             if !active {
                 let condition = self
                     .dialect
@@ -541,6 +542,7 @@ impl RelationStore for DbBackend {
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn add_group(&self, name: &str, validity: Validity, by: &Actor) -> Result<Group> {
         self.bounded(self.name(), async {
+            let by = &self.actor(by).await?;
             let table = self.config.groups_table.clone();
             let id: i64 = retrying!(
                 self,
@@ -602,6 +604,7 @@ impl RelationStore for DbBackend {
             context: None,
         };
         self.bounded(self.name(), async {
+            let by = &self.actor(by).await?;
             retrying!(self, self.try_change_grant(key, change, permissions, by))
         })
         .await
@@ -625,6 +628,7 @@ impl RelationStore for DbBackend {
             context: Some(context.as_str()),
         };
         self.bounded(self.name(), async {
+            let by = &self.actor(by).await?;
             retrying!(self, self.try_change_grant(key, change, permissions, by))
         })
         .await
@@ -723,6 +727,7 @@ impl RelationStore for DbBackend {
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn add_service(&self, name: &str, validity: Validity, by: &Actor) -> Result<Service> {
         self.bounded(self.name(), async {
+            let by = &self.actor(by).await?;
             let id: i64 = retrying!(
                 self,
                 self.try_add_named(SERVICE, Entity::Service, name, validity, by)
@@ -758,6 +763,7 @@ impl RelationStore for DbBackend {
         by: &Actor,
     ) -> Result<()> {
         self.bounded(self.name(), async {
+            let by = &self.actor(by).await?;
             retrying!(
                 self,
                 self.try_set_user_service(login, service_id, active, by)

@@ -564,6 +564,7 @@ impl CustomerUserWriter for DbBackend {
     ) -> Result<()> {
         self.bounded(self.name(), async {
             self.refuse_read_only()?;
+            let by = &self.actor(by).await?;
             self.write_user(&user.login, || self.try_add(user, password_hash, by))
                 .await
         })
@@ -580,6 +581,7 @@ impl CustomerUserWriter for DbBackend {
     ) -> Result<()> {
         self.bounded(self.name(), async {
             self.refuse_read_only()?;
+            let by = &self.actor(by).await?;
             self.write_user(&user.login, || {
                 self.try_update(login, user, expected, by, false)
             })
@@ -601,6 +603,7 @@ impl CustomerUserWriter for DbBackend {
     ) -> Result<bool> {
         self.bounded(self.name(), async {
             self.refuse_read_only()?;
+            let by = &self.actor(by).await?;
             self.write_user(&user.login, || {
                 self.try_update(login, user, expected, by, true)
             })

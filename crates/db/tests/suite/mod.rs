@@ -35,7 +35,7 @@ macro_rules! db_tests {
             detail_search, detail_search_many_company_ids, customer_id_list, companies,
             user_companies, groups_and_grants, stored_grant_names, services, preferences, extra_attribute_room,
             no_n_plus_one, race_same_login, race_same_email, concurrent_take_preference,
-            migrate_twice);
+            migrate_twice, audit_actors);
     };
     (@each $kind:expr, $attrs:tt, $($name:ident),*) => {
         $( db_tests!(@one $kind, $attrs, $name); )*
@@ -199,9 +199,20 @@ pub async fn users_roundtrip(kind: Kind) {
     expected.audit = got.audit.clone();
     assert_eq!(got, expected);
 
-    // A `by` that is not an agent id is stored as OTOBO's root agent.
+    // A `by` that is no agent is refused before any write, naming the field: this database
+    // has no agent table to look the name up in, and the audit columns hold agent ids. Nobody in
+    // particular is recorded as OTOBO's root agent.
     let jane = user("jane", "Jane", "Doe", "jane@acme-corp.com", "ACME");
-    db.add(&jane, None, &"admin".into()).await.unwrap();
+    let refused = db.add(&jane, None, &"admin".into()).await.unwrap_err();
+    assert!(
+        matches!(&refused, Error::Invalid(clientele_model::ValidationError::Invalid { field, value, .. })
+            if field == "by" && value == "admin"),
+        "{refused:?}"
+    );
+    assert!(db.get("jane").await.unwrap().is_none());
+    db.add(&jane, None, &clientele_model::Actor::System)
+        .await
+        .unwrap();
     assert_eq!(
         db.get("jane")
             .await
@@ -1828,4 +1839,87 @@ pub async fn migrate_twice(kind: Kind) {
 /// A configuration with the default map, for tests that tweak one thing.
 pub fn config() -> DbConfig {
     test_config()
+}
+
+/// Who a write is by, resolved before anything is written: on a database without OTOBO's agent
+/// table an agent id or nobody; with it, an agent it holds, by id or by login. Anything else is
+/// refused naming the field `by`, with nothing written.
+pub async fn audit_actors(kind: Kind) {
+    use clientele_model::{Actor, ValidationError};
+
+    fn refused_by(result: clientele_backend::Result<()>, actor: &str) {
+        match result {
+            Err(Error::Invalid(ValidationError::Invalid {
+                field,
+                value,
+                reason,
+            })) => {
+                assert_eq!((field.as_str(), value.as_str()), ("by", actor), "{reason}");
+            }
+            other => panic!("{actor}: expected a validation error on `by`, got {other:?}"),
+        }
+    }
+
+    // A database Clientele created: no agent table.
+    let f = Fixture::new(kind).await;
+    f.db.add(
+        &user("a", "A", "A", "a@acme-corp.com", "ACME"),
+        None,
+        &"99".into(),
+    )
+    .await
+    .unwrap();
+    let a = f.db.get("a").await.unwrap().unwrap();
+    assert_eq!(a.audit.created_by.as_deref(), Some("99"));
+    let b = user("b", "B", "B", "b@acme-corp.com", "ACME");
+    refused_by(f.db.add(&b, None, &"admin".into()).await, "admin");
+    assert!(f.db.get("b").await.unwrap().is_none());
+    refused_by(
+        f.db.add_company(&company("X", "X Inc"), &"admin".into())
+            .await,
+        "admin",
+    );
+    assert!(f.db.company("X").await.unwrap().is_none());
+    assert_eq!(f.db.resolve_actor(&Actor::System).await.unwrap().get(), 1);
+    f.finish().await;
+
+    // OTOBO's agent table, as its installer leaves it (root@localhost is agent 1), plus one agent.
+    let f = Fixture::new(kind).await;
+    f.exec(
+        "CREATE TABLE users (id INTEGER NOT NULL, login VARCHAR(191) NOT NULL, \
+         pw VARCHAR(128) NOT NULL, PRIMARY KEY (id))",
+    )
+    .await;
+    f.exec("INSERT INTO users (id, login, pw) VALUES (1, 'root@localhost', 'x'), (2, 'agent.smith', 'x')")
+        .await;
+    for actor in ["99", "admin"] {
+        refused_by(f.db.add(&b, None, &actor.into()).await, actor);
+        // customer_company has no foreign key in OTOBO: refused all the same.
+        refused_by(
+            f.db.add_company(&company("X", "X Inc"), &actor.into())
+                .await,
+            actor,
+        );
+    }
+    assert!(f.db.get("b").await.unwrap().is_none());
+    assert!(f.db.company("X").await.unwrap().is_none());
+    f.db.add(&b, None, &"root@localhost".into()).await.unwrap();
+    let got = f.db.get("b").await.unwrap().unwrap();
+    assert_eq!(got.audit.created_by.as_deref(), Some("1"));
+    f.db.add_company(&company("X", "X Inc"), &"2".into())
+        .await
+        .unwrap();
+    let x = f.db.company("X").await.unwrap().unwrap();
+    assert_eq!(x.audit.created_by.as_deref(), Some("2"));
+    f.db.add(
+        &user("c", "C", "C", "c@acme-corp.com", "ACME"),
+        None,
+        &"agent.smith".into(),
+    )
+    .await
+    .unwrap();
+    let c = f.db.get("c").await.unwrap().unwrap();
+    assert_eq!(c.audit.created_by.as_deref(), Some("2"));
+    assert_eq!(f.db.resolve_actor(&Actor::System).await.unwrap().get(), 1);
+    f.finish().await;
 }

@@ -44,6 +44,10 @@ use clientele_model::{
 
 use crate::{Directory, PROTECTED_PREFERENCE_KEYS};
 
+/// The actor of every write the suite makes: nobody in particular, which every store records
+/// (a DB backend as its system agent).
+const BY: clientele_model::Actor = clientele_model::Actor::System;
+
 pub mod read;
 mod relations;
 mod search;
@@ -123,7 +127,7 @@ pub async fn seed_companies(dir: &Directory) {
         ("GLOBEX", "Globex"),
         ("INITECH", "Initech"),
     ] {
-        dir.add_company(NewCustomerCompany::new(id, name), "conformance")
+        dir.add_company(NewCustomerCompany::new(id, name), BY)
             .await
             .expect("seed company");
     }
@@ -132,7 +136,7 @@ pub async fn seed_companies(dir: &Directory) {
 async fn add(dir: &Directory, login: &str, first: &str, last: &str, company: &str) {
     dir.add_customer_user(
         NewCustomerUser::new(login, first, last, &mail(&email_local(login)), company),
-        "conformance",
+        BY,
     )
     .await
     .unwrap_or_else(|e| panic!("adding {login:?} failed: {e}"));

@@ -133,12 +133,9 @@ pub async fn seed_directory(dir: &Directory) {
         ids.sort();
         ids.dedup();
         for id in ids {
-            dir.add_company(
-                NewCustomerCompany::new(id, &format!("{id} Ltd")),
-                "conformance",
-            )
-            .await
-            .unwrap_or_else(|e| panic!("seeding company {id}: {e}"));
+            dir.add_company(NewCustomerCompany::new(id, &format!("{id} Ltd")), super::BY)
+                .await
+                .unwrap_or_else(|e| panic!("seeding company {id}: {e}"));
         }
     }
     let target = dir
@@ -150,12 +147,9 @@ pub async fn seed_directory(dir: &Directory) {
         .unwrap_or_else(|| panic!("no settings for {target}"))
         .clone();
     for seed in SEED {
-        dir.add_customer_user(
-            seed.new_user(&settings).password(seed.password),
-            "conformance",
-        )
-        .await
-        .unwrap_or_else(|e| panic!("seeding {}: {e}", seed.login));
+        dir.add_customer_user(seed.new_user(&settings).password(seed.password), super::BY)
+            .await
+            .unwrap_or_else(|e| panic!("seeding {}: {e}", seed.login));
     }
 }
 

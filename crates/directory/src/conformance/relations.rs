@@ -8,13 +8,13 @@ use crate::conformance::case;
 pub async fn customer_ids_order(dir: &Directory) {
     seed_companies(dir).await;
     add(dir, "multi", "M", "C", "ACME").await;
-    dir.relate_company("multi", "INITECH", true, "t")
+    dir.relate_company("multi", "INITECH", true, BY)
         .await
         .expect("relate");
-    dir.relate_company("multi", "GLOBEX", true, "t")
+    dir.relate_company("multi", "GLOBEX", true, BY)
         .await
         .expect("relate");
-    dir.relate_company("multi", "ACME", true, "t")
+    dir.relate_company("multi", "ACME", true, BY)
         .await
         .expect("relate to primary too");
     let ids: Vec<String> = dir
@@ -37,7 +37,7 @@ pub async fn relations_idempotent(dir: &Directory) {
     seed_companies(dir).await;
     add(dir, "rel", "R", "L", "ACME").await;
     for _ in 0..3 {
-        dir.relate_company("rel", "GLOBEX", true, "t")
+        dir.relate_company("rel", "GLOBEX", true, BY)
             .await
             .expect("relate");
     }
@@ -45,10 +45,10 @@ pub async fn relations_idempotent(dir: &Directory) {
         dir.company_members("GLOBEX").await.expect("members"),
         ["rel"]
     );
-    dir.relate_company("rel", "GLOBEX", false, "t")
+    dir.relate_company("rel", "GLOBEX", false, BY)
         .await
         .expect("unrelate");
-    dir.relate_company("rel", "GLOBEX", false, "t")
+    dir.relate_company("rel", "GLOBEX", false, BY)
         .await
         .expect("unrelate twice");
     assert!(
@@ -57,7 +57,7 @@ pub async fn relations_idempotent(dir: &Directory) {
             .expect("members")
             .is_empty()
     );
-    assert!(dir.relate_company("rel", "NOPE", true, "t").await.is_err());
+    assert!(dir.relate_company("rel", "NOPE", true, BY).await.is_err());
     let snap = dir.relation_snapshot().await.expect("snapshot");
     assert!(snap.user_companies.is_empty());
 }
@@ -67,11 +67,11 @@ case!(relations_idempotent);
 pub async fn grants_replace(dir: &Directory) {
     seed_companies(dir).await;
     add(dir, "granted", "G", "R", "ACME").await;
-    dir.add_group("support", "t").await.expect("group");
-    dir.grant_user("granted", "support", &["ro"], "t")
+    dir.add_group("support", BY).await.expect("group");
+    dir.grant_user("granted", "support", &["ro"], BY)
         .await
         .expect("grant");
-    dir.grant_user("granted", "support", &["rw"], "t")
+    dir.grant_user("granted", "support", &["rw"], BY)
         .await
         .expect("grant");
     let snap = dir.relation_snapshot().await.expect("snapshot");
@@ -82,25 +82,25 @@ pub async fn grants_replace(dir: &Directory) {
         .collect();
     assert_eq!(perms, ["rw"], "no stale ro row");
     assert_field(
-        dir.grant_user("granted", "support", &["move_into"], "t")
+        dir.grant_user("granted", "support", &["move_into"], BY)
             .await,
         "permission_key",
     );
-    dir.grant_user("granted", "support", &["ro", "rw"], "t")
+    dir.grant_user("granted", "support", &["ro", "rw"], BY)
         .await
         .expect("grant");
     let snap = dir.relation_snapshot().await.expect("snapshot");
     assert_eq!(snap.user_grants.len(), 1);
     assert_eq!(snap.user_grants[0].permission, "rw");
-    dir.grant_company("ACME", "support", "Ticket::CustomerID::Same", &["ro"], "t")
+    dir.grant_company("ACME", "support", "Ticket::CustomerID::Same", &["ro"], BY)
         .await
         .expect("company grant");
-    dir.grant_company("ACME", "support", "Ticket::CustomerID::Same", &["rw"], "t")
+    dir.grant_company("ACME", "support", "Ticket::CustomerID::Same", &["rw"], BY)
         .await
         .expect("company grant");
     let snap = dir.relation_snapshot().await.expect("snapshot");
     assert_eq!(snap.company_grants.len(), 1);
-    dir.grant_user("granted", "support", &[], "t")
+    dir.grant_user("granted", "support", &[], BY)
         .await
         .expect("revoke");
     assert!(
@@ -111,12 +111,12 @@ pub async fn grants_replace(dir: &Directory) {
             .is_empty()
     );
     assert!(
-        dir.grant_user("granted", "no-such-group", &["ro"], "t")
+        dir.grant_user("granted", "no-such-group", &["ro"], BY)
             .await
             .is_err()
     );
     assert!(
-        dir.grant_user("granted", "support", &["r o"], "t")
+        dir.grant_user("granted", "support", &["r o"], BY)
             .await
             .is_err()
     );
@@ -128,12 +128,12 @@ pub async fn services_with_defaults(dir: &Directory) {
     seed_companies(dir).await;
     add(dir, "svc1", "S", "V", "ACME").await;
     add(dir, "svc2", "S", "V", "ACME").await;
-    dir.add_service("Email", "t").await.expect("service");
-    dir.add_service("VPN", "t").await.expect("service");
-    dir.set_default_service("Email", true, "t")
+    dir.add_service("Email", BY).await.expect("service");
+    dir.add_service("VPN", BY).await.expect("service");
+    dir.set_default_service("Email", true, BY)
         .await
         .expect("default");
-    dir.assign_service("svc1", "VPN", true, "t")
+    dir.assign_service("svc1", "VPN", true, BY)
         .await
         .expect("assign");
     let names =
@@ -148,7 +148,7 @@ pub async fn services_with_defaults(dir: &Directory) {
         ["Email"],
         "defaults as fallback"
     );
-    dir.assign_service("svc1", "VPN", false, "t")
+    dir.assign_service("svc1", "VPN", false, BY)
         .await
         .expect("removing an assignment reports success");
     assert_eq!(
@@ -242,12 +242,12 @@ pub async fn companies(dir: &Directory) {
         .expect("case-insensitive company look-up");
     assert_eq!(c.name, "Acme Corporation");
     assert_exists(
-        dir.add_company(NewCustomerCompany::new("ACME", "Other"), "t")
+        dir.add_company(NewCustomerCompany::new("ACME", "Other"), BY)
             .await,
         keys::COMPANY_ID,
     );
     assert_exists(
-        dir.add_company(NewCustomerCompany::new("NEW", "Globex"), "t")
+        dir.add_company(NewCustomerCompany::new("NEW", "Globex"), BY)
             .await,
         keys::COMPANY_NAME,
     );
@@ -265,7 +265,7 @@ pub async fn companies(dir: &Directory) {
             CustomerCompanyChanges::new()
                 .set(keys::COMPANY_CITY, "Springfield")
                 .validity(Validity::Invalid),
-            "t",
+            BY,
         )
         .await
         .expect("update");
@@ -294,7 +294,7 @@ pub async fn companies(dir: &Directory) {
         dir.update_company(
             "NOPE",
             CustomerCompanyChanges::new().set(keys::COMPANY_CITY, "X"),
-            "t"
+            BY
         )
         .await
         .is_err()
@@ -343,8 +343,8 @@ case!(merged_record);
 pub async fn permissions_without_group_support(dir: &Directory) {
     seed_companies(dir).await;
     add(dir, "perm", "P", "M", "ACME").await;
-    dir.add_group("users", "t").await.expect("group");
-    dir.add_group("billing", "t").await.expect("group");
+    dir.add_group("users", BY).await.expect("group");
+    dir.add_group("billing", BY).await.expect("group");
     assert!(
         dir.has_permission("perm", "billing", "rw")
             .await

@@ -71,7 +71,7 @@ case!(search_metacharacters_are_literal);
 /// Invalid users are hidden unless asked for; searches are valid-only by default.
 pub async fn search_valid_only(dir: &Directory) {
     search_fixture(dir).await;
-    dir.invalidate_customer_user("jsmith", "t")
+    dir.invalidate_customer_user("jsmith", BY)
         .await
         .expect("invalidate");
     expect_logins(dir, "smith", &["asmithers"]).await;
@@ -79,7 +79,7 @@ pub async fn search_valid_only(dir: &Directory) {
         logins(dir, CustomerUserSearch::term("smith").include_invalid()).await,
         ["asmithers", "jsmith"]
     );
-    dir.set_validity("asmithers", Validity::InvalidTemporarily, "t")
+    dir.set_validity("asmithers", Validity::InvalidTemporarily, BY)
         .await
         .expect("invalidate");
     expect_logins(dir, "smith", &[]).await;
@@ -311,7 +311,7 @@ pub async fn customer_id_list(dir: &Directory) {
         .map(|c| c.into_string())
         .collect();
     assert_eq!(some, ["GLOBEX"]);
-    dir.invalidate_customer_user("asmithers", "t")
+    dir.invalidate_customer_user("asmithers", BY)
         .await
         .expect("invalidate");
     assert_eq!(

@@ -10,7 +10,7 @@ pub async fn update_changes_only_what_is_given(dir: &Directory) {
         NewCustomerUser::new("upd", "Old", "Name", &mail("upd"), "ACME")
             .with(keys::PHONE, "123")
             .with(keys::CITY, "Bonn"),
-        "t",
+        BY,
     )
     .await
     .expect("add");
@@ -18,7 +18,7 @@ pub async fn update_changes_only_what_is_given(dir: &Directory) {
         .set(keys::FIRST_NAME, "New")
         .set(keys::PHONE, "");
     let u = dir
-        .update_customer_user("UPD", changes, "t")
+        .update_customer_user("UPD", changes, BY)
         .await
         .expect("update");
     assert_eq!(u.first_name, "New");
@@ -35,7 +35,7 @@ pub async fn update_changes_only_what_is_given(dir: &Directory) {
         dir.update_customer_user(
             "upd",
             CustomerUserChanges::new().set(keys::EMAIL, "bad"),
-            "t",
+            BY,
         )
         .await,
         keys::EMAIL,
@@ -44,7 +44,7 @@ pub async fn update_changes_only_what_is_given(dir: &Directory) {
         dir.update_customer_user(
             "upd",
             CustomerUserChanges::new().set(keys::CUSTOMER_ID, "NOPE"),
-            "t",
+            BY,
         )
         .await,
         keys::CUSTOMER_ID,
@@ -56,11 +56,7 @@ case!(update_changes_only_what_is_given);
 pub async fn update_missing_user_is_not_found(dir: &Directory) {
     seed_companies(dir).await;
     match dir
-        .update_customer_user(
-            "ghost",
-            CustomerUserChanges::new().set(keys::CITY, "X"),
-            "t",
-        )
+        .update_customer_user("ghost", CustomerUserChanges::new().set(keys::CITY, "X"), BY)
         .await
     {
         Err(Error::NotFound { .. }) => {}
@@ -81,14 +77,14 @@ pub async fn rename(dir: &Directory) {
     dir.set_preference("before", "UserLanguage", "de")
         .await
         .expect("pref");
-    dir.relate_company("before", "GLOBEX", true, "t")
+    dir.relate_company("before", "GLOBEX", true, BY)
         .await
         .expect("relate");
     assert_exists(
         dir.update_customer_user(
             "before",
             CustomerUserChanges::new().set(keys::LOGIN, "TAKEN"),
-            "t",
+            BY,
         )
         .await,
         keys::LOGIN,
@@ -97,7 +93,7 @@ pub async fn rename(dir: &Directory) {
         .update_customer_user(
             "before",
             CustomerUserChanges::new().set(keys::LOGIN, "after"),
-            "t",
+            BY,
         )
         .await
         .expect("rename");
@@ -123,7 +119,7 @@ pub async fn rename(dir: &Directory) {
         .update_customer_user(
             "after",
             CustomerUserChanges::new().set(keys::LOGIN, "AFTER"),
-            "t",
+            BY,
         )
         .await
         .expect("case-only rename");
@@ -136,7 +132,7 @@ pub async fn invalidate_instead_of_delete(dir: &Directory) {
     seed_companies(dir).await;
     add(dir, "leaver", "L", "V", "ACME").await;
     let u = dir
-        .invalidate_customer_user("leaver", "t")
+        .invalidate_customer_user("leaver", BY)
         .await
         .expect("invalidate");
     assert_eq!(u.validity, Validity::Invalid);
@@ -172,7 +168,7 @@ pub async fn stale_update_conflicts(dir: &Directory) {
     dir.update_customer_user_checked(
         &read,
         CustomerUserChanges::new().set(keys::CITY, "First"),
-        "admin1",
+        "2",
     )
     .await
     .expect("first writer wins");
@@ -180,7 +176,7 @@ pub async fn stale_update_conflicts(dir: &Directory) {
         .update_customer_user_checked(
             &read,
             CustomerUserChanges::new().set(keys::CITY, "Second"),
-            "admin2",
+            "3",
         )
         .await
     {
@@ -204,7 +200,7 @@ pub async fn set_password(dir: &Directory) {
     seed_companies(dir).await;
     dir.add_customer_user(
         NewCustomerUser::new("pwd", "P", "W", &mail("pwd"), "ACME").password("old-one"),
-        "t",
+        BY,
     )
     .await
     .expect("add");
@@ -236,7 +232,7 @@ pub async fn concurrent_adds_one_winner(dir: &Directory) {
             d.add_customer_user(
                 NewCustomerUser::new("same", "S", "M", &mail(&format!("same{i}")), "ACME")
                     .password("p"),
-                "t",
+                BY,
             )
             .await
         }));

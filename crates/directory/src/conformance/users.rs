@@ -17,10 +17,7 @@ pub async fn add_get_round_trip(dir: &Directory) {
         .with(keys::COUNTRY, "Germany")
         .with(keys::COMMENT, "first line\nsecond line")
         .password("Secret-1");
-    let added = dir
-        .add_customer_user(new, "conformance")
-        .await
-        .expect("add");
+    let added = dir.add_customer_user(new, BY).await.expect("add");
     assert_eq!(added.login, "jdoe");
     assert!(
         added.generated_password.is_none(),
@@ -104,7 +101,7 @@ pub async fn generated_password_on_blank(dir: &Directory) {
     let added = dir
         .add_customer_user(
             NewCustomerUser::new("gen", "G", "P", &mail("gen"), "ACME"),
-            "conformance",
+            BY,
         )
         .await
         .expect("add");
@@ -120,7 +117,7 @@ pub async fn generated_password_on_blank(dir: &Directory) {
     let added = dir
         .add_customer_user(
             NewCustomerUser::new("gen2", "G", "P", &mail("gen2"), "ACME").password(""),
-            "conformance",
+            BY,
         )
         .await
         .expect("add");
@@ -136,7 +133,7 @@ pub async fn given_password_authenticates(dir: &Directory) {
     seed_companies(dir).await;
     dir.add_customer_user(
         NewCustomerUser::new("Alice", "A", "L", &mail("alice"), "ACME").password("Pässwort 1"),
-        "t",
+        BY,
     )
     .await
     .expect("add");
@@ -160,7 +157,7 @@ pub async fn failed_logins_look_alike(dir: &Directory) {
     seed_companies(dir).await;
     dir.add_customer_user(
         NewCustomerUser::new("bob", "B", "B", &mail("bob"), "ACME").password("right"),
-        "t",
+        BY,
     )
     .await
     .expect("add");
@@ -200,16 +197,16 @@ pub async fn invalid_users_cannot_log_in(dir: &Directory) {
     ] {
         dir.add_customer_user(
             NewCustomerUser::new(login, "I", "V", &mail(login), "ACME").password("pw-123"),
-            "t",
+            BY,
         )
         .await
         .expect("add");
-        dir.set_validity(login, v, "t").await.expect("invalidate");
+        dir.set_validity(login, v, BY).await.expect("invalidate");
         assert!(matches!(
             dir.authenticate(login, &Password::new("pw-123")).await,
             Err(Error::AuthenticationFailed)
         ));
-        dir.set_validity(login, Validity::Valid, "t")
+        dir.set_validity(login, Validity::Valid, BY)
             .await
             .expect("revalidate");
         dir.authenticate(login, &Password::new("pw-123"))
@@ -224,9 +221,9 @@ pub async fn duplicate_login_refused(dir: &Directory) {
     seed_companies(dir).await;
     add(dir, "dup", "D", "U", "ACME").await;
     let again = NewCustomerUser::new("dup", "X", "Y", &mail("other1"), "ACME");
-    assert_exists(dir.add_customer_user(again, "t").await, keys::LOGIN);
+    assert_exists(dir.add_customer_user(again, BY).await, keys::LOGIN);
     let upper = NewCustomerUser::new("DUP", "X", "Y", &mail("other2"), "ACME");
-    assert_exists(dir.add_customer_user(upper, "t").await, keys::LOGIN);
+    assert_exists(dir.add_customer_user(upper, BY).await, keys::LOGIN);
 }
 case!(duplicate_login_refused);
 
@@ -235,17 +232,17 @@ pub async fn duplicate_email_refused(dir: &Directory) {
     seed_companies(dir).await;
     dir.add_customer_user(
         NewCustomerUser::new("e1", "E", "M", &mail("shared"), "ACME"),
-        "t",
+        BY,
     )
     .await
     .expect("add");
     let same = NewCustomerUser::new("e2", "E", "M", &mail("SHARED"), "ACME");
-    assert_exists(dir.add_customer_user(same, "t").await, keys::EMAIL);
-    dir.invalidate_customer_user("e1", "t")
+    assert_exists(dir.add_customer_user(same, BY).await, keys::EMAIL);
+    dir.invalidate_customer_user("e1", BY)
         .await
         .expect("invalidate");
     let still = NewCustomerUser::new("e3", "E", "M", &mail("shared"), "ACME");
-    assert_exists(dir.add_customer_user(still, "t").await, keys::EMAIL);
+    assert_exists(dir.add_customer_user(still, BY).await, keys::EMAIL);
     assert!(
         dir.customer_user("e2").await.expect("get").is_none(),
         "nothing half-created"
@@ -257,7 +254,7 @@ case!(duplicate_email_refused);
 pub async fn missing_company_refused(dir: &Directory) {
     seed_companies(dir).await;
     let new = NewCustomerUser::new("orphan", "O", "P", &mail("orphan"), "NO-SUCH-COMPANY");
-    assert_field(dir.add_customer_user(new, "t").await, keys::CUSTOMER_ID);
+    assert_field(dir.add_customer_user(new, BY).await, keys::CUSTOMER_ID);
     assert!(dir.customer_user("orphan").await.expect("get").is_none());
 }
 case!(missing_company_refused);
@@ -288,7 +285,7 @@ pub async fn required_fields_named(dir: &Directory) {
         ),
     ];
     for (new, field) in cases {
-        assert_field(dir.add_customer_user(new, "t").await, field);
+        assert_field(dir.add_customer_user(new, BY).await, field);
     }
 }
 case!(required_fields_named);
@@ -304,7 +301,7 @@ pub async fn invalid_email_refused(dir: &Directory) {
         "a b@acme-corp.test",
     ] {
         let new = NewCustomerUser::new("mailer", "M", "L", bad, "ACME");
-        assert_field(dir.add_customer_user(new, "t").await, keys::EMAIL);
+        assert_field(dir.add_customer_user(new, BY).await, keys::EMAIL);
     }
     let quoted = NewCustomerUser::new(
         "quoted",
@@ -313,7 +310,7 @@ pub async fn invalid_email_refused(dir: &Directory) {
         &format!("\"john doe\"@{DOMAIN}"),
         "ACME",
     );
-    dir.add_customer_user(quoted, "t")
+    dir.add_customer_user(quoted, BY)
         .await
         .expect("a quoted local part is valid");
     let u = dir
@@ -332,7 +329,7 @@ pub async fn overlong_values_refused(dir: &Directory) {
     assert_field(
         dir.add_customer_user(
             NewCustomerUser::new("long", &long_name, "L", &mail("long"), "ACME"),
-            "t",
+            BY,
         )
         .await,
         keys::FIRST_NAME,
@@ -341,7 +338,7 @@ pub async fn overlong_values_refused(dir: &Directory) {
     assert_field(
         dir.add_customer_user(
             NewCustomerUser::new(&long_login, "F", "L", &mail("long2"), "ACME"),
-            "t",
+            BY,
         )
         .await,
         keys::LOGIN,
@@ -350,7 +347,7 @@ pub async fn overlong_values_refused(dir: &Directory) {
     assert_field(
         dir.add_customer_user(
             NewCustomerUser::new("mb", "F", "L", &mail("mb"), "ACME").with(keys::CITY, megabyte),
-            "t",
+            BY,
         )
         .await,
         keys::CITY,
@@ -374,7 +371,7 @@ pub async fn control_characters_refused(dir: &Directory) {
     assert_field(
         dir.add_customer_user(
             NewCustomerUser::new("nul\0", "F", "L", &mail("nul"), "ACME"),
-            "t",
+            BY,
         )
         .await,
         keys::LOGIN,
@@ -382,7 +379,7 @@ pub async fn control_characters_refused(dir: &Directory) {
     assert_field(
         dir.add_customer_user(
             NewCustomerUser::new("nul", "F\0", "L", &mail("nul"), "ACME"),
-            "t",
+            BY,
         )
         .await,
         keys::FIRST_NAME,
@@ -390,7 +387,7 @@ pub async fn control_characters_refused(dir: &Directory) {
     match dir
         .add_customer_user(
             NewCustomerUser::new("x", "F", "L", &mail("x"), "ACME").with("UserShoeSize", "44"),
-            "t",
+            BY,
         )
         .await
     {

@@ -34,9 +34,12 @@ pub fn cheap_hashing() -> DirectoryConfig {
 /// `crypt_login` vectors are left out: their salt is derived from the login at verification
 /// time, and the test's logins carry a suffix to stay unique.
 pub async fn mixed_logins<S: CustomerUserWriter + PasswordStore>(dir: &Directory, store: &S) {
-    dir.add_company(NewCustomerCompany::new("ACME", "Acme"), "t")
-        .await
-        .expect("company");
+    dir.add_company(
+        NewCustomerCompany::new("ACME", "Acme"),
+        clientele_model::Actor::System,
+    )
+    .await
+    .expect("company");
     let mut tried = std::collections::BTreeSet::new();
     for v in vectors() {
         if v.format == "crypt_login" || v.password.is_empty() {
@@ -55,7 +58,7 @@ pub async fn mixed_logins<S: CustomerUserWriter + PasswordStore>(dir: &Directory
                 "ACME",
             )
             .password("initial"),
-            "t",
+            clientele_model::Actor::System,
         )
         .await
         .unwrap_or_else(|e| panic!("line {}: add {login:?}: {e}", v.line));
