@@ -118,7 +118,8 @@ pub trait CustomerUserWriter: Send + Sync {
     -> Result<()>;
 
     /// Replaces the stored user `login` with `user` (which may carry a new login: a rename).
-    /// Read-only map rows are not written. `NotFound` when there is no such user; `Conflict` when
+    /// Read-only map rows are not written; a source may write only the attributes that differ
+    /// from what it stores. `NotFound` when there is no such user; `Conflict` when
     /// `expected` does not hold; `AlreadyExists` for a taken new login or email.
     async fn update(
         &self,

@@ -1,7 +1,7 @@
 //! Reading rows into records and records into column values, driven by the attribute map.
 
 use chrono::{DateTime, NaiveDateTime};
-use clientele_backend::{ListedUser, SourceSettings};
+use clientele_backend::{Error, ListedUser, SourceSettings};
 use clientele_model::{
     AttributeMap, AttributeValue, Attributes, Audit, CustomerCompany, CustomerUser, Login,
     StorageType, ValidationError, keys,
@@ -191,27 +191,121 @@ impl Layout {
         Ok((attributes, audit))
     }
 
-    /// The values to write: one per column, from the record's attributes. `skip_read_only`
-    /// leaves out columns whose every map row is read-only (OTOBO's update rule).
-    pub(crate) fn values(
+    /// What a record gives each column, as `(index into columns, cell)`, in column order; `None`
+    /// where the record has no value for it. `skip_read_only` leaves out columns whose every map
+    /// row is read-only (OTOBO's update rule). A value an integer column cannot take is refused
+    /// naming its attribute, never written as something else.
+    fn cells(
         &self,
         attribute: impl Fn(&str) -> Option<AttributeValue>,
         skip_read_only: bool,
-    ) -> Vec<(String, Value)> {
-        let mut out = Vec::new();
+    ) -> Result<Vec<(usize, Option<Cell>)>, Error> {
+        let mut out = Vec::with_capacity(self.columns.len());
         for (i, c) in self.columns.iter().enumerate() {
             let rows: Vec<_> = self.rows.iter().filter(|r| r.1 == i).collect();
             if skip_read_only && rows.iter().all(|r| r.3) {
                 continue;
             }
             // The first map row with a value decides (two rows may share a column).
-            let value = rows
-                .iter()
-                .find_map(|r| attribute(&r.0).filter(|v| !v.is_empty()));
-            out.push((c.name.clone(), to_value(value, c.is_text)));
+            let value = rows.iter().find_map(|r| {
+                attribute(&r.0)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (r.0.as_str(), v))
+            });
+            let cell = match value {
+                None => None,
+                Some((_, v)) if c.is_text => Some(Cell::Text(v.to_text())),
+                Some((_, AttributeValue::Integer(n))) => Some(Cell::Integer(n)),
+                Some((key, v)) => {
+                    let text = v.to_text();
+                    match text.trim().parse::<i64>() {
+                        Ok(n) => Some(Cell::Integer(n)),
+                        Err(_) => {
+                            return Err(Error::from(ValidationError::Invalid {
+                                field: key.to_owned(),
+                                value: text,
+                                reason: format!("column {} holds integers only", c.name),
+                            }));
+                        }
+                    }
+                }
+            };
+            out.push((i, cell));
         }
-        out
+        Ok(out)
     }
+
+    /// The values an `INSERT` writes: every column, from the record's attributes, an empty one
+    /// as OTOBO's `CustomerUserAdd` writes it (`''` for text, `0` for integers; reference §3.5
+    /// step 8), so a row Clientele adds looks like a row OTOBO adds.
+    pub(crate) fn insert_values(
+        &self,
+        attribute: impl Fn(&str) -> Option<AttributeValue>,
+    ) -> Result<Vec<(String, Value)>, Error> {
+        Ok(self
+            .cells(attribute, false)?
+            .into_iter()
+            .map(|(i, cell)| {
+                let c = &self.columns[i];
+                (c.name.clone(), written(cell, c.is_text))
+            })
+            .collect())
+    }
+
+    /// The values an `UPDATE` writes: only the columns whose value in the record differs from
+    /// `stored` (the row as [`stored`](Self::stored) read it, in the update's transaction), so
+    /// every other column keeps its bytes — OTOBO's `''` stays `''`, a `NULL` stays `NULL`. A
+    /// value emptied by the update is written as [`insert_values`](Self::insert_values) writes
+    /// it. `skip_read_only` as for [`cells`](Self::cells).
+    pub(crate) fn changed_values(
+        &self,
+        attribute: impl Fn(&str) -> Option<AttributeValue>,
+        stored: &[Option<Cell>],
+        skip_read_only: bool,
+    ) -> Result<Vec<(String, Value)>, Error> {
+        Ok(self
+            .cells(attribute, skip_read_only)?
+            .into_iter()
+            .filter(|(i, cell)| stored.get(*i).is_none_or(|s| s != cell))
+            .map(|(i, cell)| {
+                let c = &self.columns[i];
+                (c.name.clone(), written(cell, c.is_text))
+            })
+            .collect())
+    }
+
+    /// The stored value of every column, in column order, from a row selected by
+    /// [`select`](Self::select) starting at column `offset`: `NULL` and `''` alike are `None`,
+    /// as every read takes them.
+    pub(crate) fn stored(
+        &self,
+        row: &QueryResult,
+        offset: usize,
+    ) -> Result<Vec<Option<Cell>>, DbErr> {
+        self.columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                Ok(if c.is_text {
+                    read_text(row, offset + i)?
+                        .filter(|t| !t.is_empty())
+                        .map(Cell::Text)
+                } else {
+                    read_int(row, offset + i)?.map(Cell::Integer)
+                })
+            })
+            .collect()
+    }
+}
+
+/// One column's value, as a record gives it or a row holds it (an absent value is `None`
+/// beside it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Cell {
+    /// A non-empty text.
+    Text(String),
+    /// An integer.
+    Integer(i64),
 }
 
 impl UserLayout {
@@ -391,15 +485,70 @@ pub(crate) fn time_value(epoch: i64) -> Value {
     Value::ChronoDateTime(Some(t))
 }
 
-fn to_value(value: Option<AttributeValue>, is_text: bool) -> Value {
-    match (value, is_text) {
-        (None, true) => Value::String(None),
-        (None, false) => Value::BigInt(None),
-        (Some(AttributeValue::Integer(i)), false) => Value::BigInt(Some(i)),
-        (Some(v), false) => match v.to_text().trim().parse::<i64>() {
-            Ok(i) => Value::BigInt(Some(i)),
-            Err(_) => Value::BigInt(None),
-        },
-        (Some(v), true) => Value::String(Some(v.to_text())),
+/// The value written for a cell: an absent one as OTOBO writes it, `''` in a text column and
+/// `0` in an integer column (OTOBO `var` / `int` storage).
+fn written(cell: Option<Cell>, is_text: bool) -> Value {
+    match (cell, is_text) {
+        (None, true) => Value::String(Some(String::new())),
+        (None, false) => Value::BigInt(Some(0)),
+        (Some(Cell::Text(t)), _) => Value::String(Some(t)),
+        (Some(Cell::Integer(n)), true) => Value::String(Some(n.to_string())),
+        (Some(Cell::Integer(n)), false) => Value::BigInt(Some(n)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_values_are_written_as_otobo_writes_them() {
+        assert_eq!(written(None, true), Value::String(Some(String::new())));
+        assert_eq!(written(None, false), Value::BigInt(Some(0)));
+        assert_eq!(
+            written(Some(Cell::Integer(7)), true),
+            Value::String(Some("7".into()))
+        );
+    }
+
+    #[test]
+    fn only_changed_columns_are_written() {
+        use clientele_model::AttributeMapping;
+        let mut level = AttributeMapping::new("UserLevel", "Level", "level");
+        level.storage_type = StorageType::Integer;
+        let map = AttributeMap::new(vec![
+            AttributeMapping::new("UserPhone", "Phone", "phone"),
+            AttributeMapping::new("UserFax", "Fax", "fax"),
+            AttributeMapping::new("UserCity", "City", "city"),
+            level,
+        ]);
+        let layout = Layout::new(&map, false);
+        // Stored: phone empty (NULL or ''), fax "1", city "Berlin", level NULL.
+        let stored = vec![
+            None,
+            Some(Cell::Text("1".into())),
+            Some(Cell::Text("Berlin".into())),
+            None,
+        ];
+        let record = |k: &str| match k {
+            "UserPhone" => Some(AttributeValue::from("555")),
+            "UserFax" => Some(AttributeValue::from("1")),
+            "UserCity" => Some(AttributeValue::from("")),
+            _ => None,
+        };
+        assert_eq!(
+            layout.changed_values(record, &stored, false).unwrap(),
+            [
+                ("phone".to_owned(), Value::String(Some("555".into()))),
+                ("city".to_owned(), Value::String(Some(String::new()))),
+            ]
+        );
+        let bad = |k: &str| (k == "UserLevel").then(|| AttributeValue::from("high"));
+        match layout.changed_values(bad, &stored, false) {
+            Err(Error::Invalid(ValidationError::Invalid { field, .. })) => {
+                assert_eq!(field, "UserLevel")
+            }
+            other => panic!("expected a refusal naming UserLevel, got {other:?}"),
+        }
     }
 }

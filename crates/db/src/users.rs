@@ -13,16 +13,18 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend as Engine, QueryRe
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{begin_write, lock_email};
 use crate::retry::retry;
-use crate::row::{AUDIT_COLUMNS, Layout, read_text, read_time, time_value};
+use crate::row::{AUDIT_COLUMNS, Cell, Layout, read_text, read_time, time_value};
 use crate::search::{Matcher, UserTable, columns_of, compile, from_fts, mysql_prefix_union};
 use crate::sql::{Dialect, any, col, tcol};
 use crate::{DbBackend, agent_id, now_epoch};
 
-/// The stored state of a user a write starts from.
+/// The stored state of a user a write starts from, read in the write's transaction.
 struct Current {
     login: String,
     email: Option<String>,
     changed_at: Option<i64>,
+    /// Every column of the layout, for the update to write only what it changes.
+    stored: Vec<Option<Cell>>,
 }
 
 impl DbBackend {
@@ -71,7 +73,7 @@ impl DbBackend {
         q
     }
 
-    /// The stored key of the user `login` matches (an exact match preferred), read inside `tx`
+    /// The stored row of the user `login` matches (an exact match preferred), read inside `tx`
     /// and locked for the rest of it where the database has row locks.
     async fn current(
         &self,
@@ -90,8 +92,13 @@ impl DbBackend {
             Some(c) => col(c),
             None => Expr::cust("NULL"),
         });
-        if self.users.layout.audit {
+        let layout = &self.users.layout;
+        if layout.audit {
             q.expr(col("change_time"));
+        }
+        let offset = if layout.audit { 3 } else { 2 };
+        for c in &layout.columns {
+            q.expr(col(&c.name));
         }
         q.from(self.table())
             .and_where(self.login_matches(login))
@@ -105,11 +112,8 @@ impl DbBackend {
             found.push(Current {
                 login: read_text(r, 0)?.unwrap_or_default(),
                 email: read_text(r, 1)?,
-                changed_at: if self.users.layout.audit {
-                    read_time(r, 2)?
-                } else {
-                    None
-                },
+                changed_at: if layout.audit { read_time(r, 2)? } else { None },
+                stored: layout.stored(r, offset)?,
             });
         }
         Ok(crate::row::exact_or_first(
@@ -212,7 +216,7 @@ impl DbBackend {
         if self.login_taken(&tx, user.login.as_str(), None).await? {
             return Err(self.exists(Entity::CustomerUser, keys::LOGIN, user.login.as_str()));
         }
-        let mut values = self.users.layout.values(|k| user.attribute(k), false);
+        let mut values = self.users.layout.insert_values(|k| user.attribute(k))?;
         if let (Some(pw), Some(hash)) = (&self.users.password, password_hash) {
             values.push((pw.clone(), Value::String(Some(hash.to_owned()))));
         }
@@ -275,9 +279,16 @@ impl DbBackend {
         {
             return Err(self.exists(Entity::CustomerUser, keys::LOGIN, user.login.as_str()));
         }
+        // Only what differs from the row just read: the columns this update leaves alone keep
+        // their bytes, whoever wrote them (OTOBO's `''` stays `''`).
+        let changes =
+            self.users
+                .layout
+                .changed_values(|k| user.attribute(k), &current.stored, true)?;
         let mut update = Query::update();
         update.table(self.table());
-        for (c, v) in self.users.layout.values(|k| user.attribute(k), true) {
+        let touched = !changes.is_empty() || self.users.layout.audit;
+        for (c, v) in changes {
             update.value(Alias::new(c), v);
         }
         if self.users.layout.audit {
@@ -291,7 +302,9 @@ impl DbBackend {
             self.dialect
                 .eq_exact(col(&self.config.customer_key), &current.login),
         );
-        tx.execute(&update).await?;
+        if touched {
+            tx.execute(&update).await?;
+        }
         if move_related && user.login.as_str() != current.login {
             self.rename_relations_in(&tx, &current.login, user.login.as_str())
                 .await?;

@@ -35,7 +35,8 @@ macro_rules! db_tests {
             detail_search, detail_search_many_company_ids, customer_id_list, companies,
             user_companies, groups_and_grants, stored_grant_names, services, preferences, extra_attribute_room,
             no_n_plus_one, race_same_login, race_same_email, concurrent_take_preference,
-            migrate_twice);
+            migrate_twice, user_update_keeps_otobo_row, user_add_writes_otobo_empties,
+            company_update_keeps_otobo_row, company_add_writes_otobo_empties);
     };
     (@each $kind:expr, $attrs:tt, $($name:ident),*) => {
         $( db_tests!(@one $kind, $attrs, $name); )*
@@ -1822,6 +1823,241 @@ pub async fn migrate_twice(kind: Kind) {
     .unwrap();
     clientele_db::migrate(f.db.connection()).await.unwrap();
     assert!(f.db.get("jdoe").await.unwrap().is_some());
+    f.finish().await;
+}
+
+/// Every column of OTOBO's `customer_user`, in its order.
+const USER_COLUMNS: &[&str] = &[
+    "id",
+    "login",
+    "email",
+    "customer_id",
+    "pw",
+    "title",
+    "first_name",
+    "last_name",
+    "phone",
+    "fax",
+    "mobile",
+    "street",
+    "zip",
+    "city",
+    "country",
+    "comments",
+    "valid_id",
+    "create_time",
+    "create_by",
+    "change_time",
+    "change_by",
+];
+
+/// Every column of OTOBO's `customer_company`, in its order.
+const COMPANY_COLUMNS: &[&str] = &[
+    "customer_id",
+    "name",
+    "street",
+    "zip",
+    "city",
+    "country",
+    "url",
+    "comments",
+    "valid_id",
+    "create_time",
+    "create_by",
+    "change_time",
+    "change_by",
+];
+
+/// The row of `table` whose `key` column is `value`, every column of `columns` as the
+/// database's text of it (`NULL` as `None`, `''` as `Some("")`): what another program reading
+/// the table sees.
+pub async fn raw_row(
+    f: &Fixture,
+    table: &str,
+    columns: &[&str],
+    key: &str,
+    value: &str,
+) -> BTreeMap<String, Option<String>> {
+    use clientele_db::sea_orm::{ConnectionTrait, Statement};
+    let text = match f.test_db.kind {
+        Kind::MySql => "CHAR",
+        _ => "TEXT",
+    };
+    let select: Vec<String> = columns
+        .iter()
+        .map(|c| format!("CAST({c} AS {text})"))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {table} WHERE {key} = '{value}'",
+        select.join(", ")
+    );
+    let conn = f.db.connection();
+    let rows = conn
+        .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one row of {table} with {key} = {value:?}");
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let v = rows[0]
+                .try_get_by_index::<Option<String>>(i)
+                .unwrap_or_else(|e| panic!("{table}.{c}: {e}"));
+            ((*c).to_owned(), v)
+        })
+        .collect()
+}
+
+/// `after` equals `before` in every column but `changed`.
+fn same_except(
+    before: &BTreeMap<String, Option<String>>,
+    after: &BTreeMap<String, Option<String>>,
+    changed: &[&str],
+) {
+    for (column, old) in before {
+        if !changed.contains(&column.as_str()) {
+            assert_eq!(&after[column], old, "{column} must keep its stored bytes");
+        }
+    }
+}
+
+/// A user as OTOBO's `CustomerUserAdd` writes it: `''` in every empty optional column, a
+/// sha256-hex password, agent ids in the audit columns.
+const OTOBO_USER: &str = "INSERT INTO customer_user (login, email, customer_id, pw, title, \
+     first_name, last_name, phone, fax, mobile, street, zip, city, country, comments, valid_id, \
+     create_time, create_by, change_time, change_by) VALUES ('mmustermann', \
+     'max@mustermann-gmbh.de', 'MUSTER', \
+     'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', '', 'Max', \
+     'Mustermann', '', '', '', '', '', 'München', '', '', 1, '2023-05-04 10:11:12', 2, \
+     '2023-05-04 10:11:12', 3)";
+
+/// A phone-only update of a row OTOBO wrote changes the phone and the audit columns, and
+/// every other column keeps its bytes: OTOBO's `''` stays `''`, the password and the creation
+/// data stay as they were.
+pub async fn user_update_keeps_otobo_row(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    f.exec(OTOBO_USER).await;
+    let row = |f| raw_row(f, "customer_user", USER_COLUMNS, "login", "mmustermann");
+    let before = row(&f).await;
+    assert_eq!(before["fax"].as_deref(), Some(""));
+
+    // OTOBO's empty strings read as no value, as NULL does.
+    let max = f.db.get("mmustermann").await.unwrap().unwrap();
+    assert_eq!((max.title.as_deref(), max.fax.as_deref()), (None, None));
+    assert_eq!(
+        (max.phone.as_deref(), max.city.as_deref()),
+        (None, Some("München"))
+    );
+
+    let mut changed = max.clone();
+    changed.phone = Some("+49 89 123".into());
+    f.db.update(&max.login, &changed, Expected::Any, &"5".into())
+        .await
+        .unwrap();
+    let after = row(&f).await;
+    same_except(&before, &after, &["phone", "change_time", "change_by"]);
+    assert_eq!(after["phone"].as_deref(), Some("+49 89 123"));
+    assert_eq!(after["change_by"].as_deref(), Some("5"));
+    assert_ne!(after["change_time"], before["change_time"]);
+
+    // Emptying a value writes what OTOBO writes for an empty field, and nothing else moves.
+    let mut cleared = f.db.get("mmustermann").await.unwrap().unwrap();
+    cleared.city = None;
+    f.db.update(&max.login, &cleared, Expected::Any, &"5".into())
+        .await
+        .unwrap();
+    let last = row(&f).await;
+    same_except(&after, &last, &["city", "change_time"]);
+    assert_eq!(last["city"].as_deref(), Some(""));
+    assert_eq!(f.db.get("mmustermann").await.unwrap().unwrap().city, None);
+    f.finish().await;
+}
+
+/// An add writes `''` in the empty text columns, as OTOBO's `CustomerUserAdd` does, and leaves
+/// the password `NULL` when there is no hash (OTOBO sets it with `SetPassword` afterwards).
+pub async fn user_add_writes_otobo_empties(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    f.db.add(
+        &user("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
+        None,
+        &"1".into(),
+    )
+    .await
+    .unwrap();
+    let row = raw_row(&f, "customer_user", USER_COLUMNS, "login", "jdoe").await;
+    for column in [
+        "title", "phone", "fax", "mobile", "street", "zip", "city", "country", "comments",
+    ] {
+        assert_eq!(row[column].as_deref(), Some(""), "{column}");
+    }
+    assert_eq!(row["pw"], None, "no hash, no password");
+    assert_eq!(row["first_name"].as_deref(), Some("John"));
+    assert_eq!(row["valid_id"].as_deref(), Some("1"));
+    let got = f.db.get("jdoe").await.unwrap().unwrap();
+    assert_eq!((got.title, got.phone, got.comment), (None, None, None));
+    f.finish().await;
+}
+
+/// The company counterpart of [`user_update_keeps_otobo_row`]: a city-only update of a row
+/// OTOBO wrote keeps every other column's bytes.
+pub async fn company_update_keeps_otobo_row(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    f.exec(
+        "INSERT INTO customer_company (customer_id, name, street, zip, city, country, url, \
+         comments, valid_id, create_time, create_by, change_time, change_by) VALUES ('MUSTER', \
+         'Mustermann GmbH', 'Hauptstr. 1', '', '', '', '', '', 1, '2023-05-04 10:11:12', 2, \
+         '2023-05-04 10:11:12', 2)",
+    )
+    .await;
+    let row = |f| {
+        raw_row(
+            f,
+            "customer_company",
+            COMPANY_COLUMNS,
+            "customer_id",
+            "MUSTER",
+        )
+    };
+    let before = row(&f).await;
+    let muster = f.db.company("MUSTER").await.unwrap().unwrap();
+    assert_eq!(
+        (muster.url.as_deref(), muster.city.as_deref()),
+        (None, None)
+    );
+    assert_eq!(muster.street.as_deref(), Some("Hauptstr. 1"));
+
+    let mut changed = muster.clone();
+    changed.city = Some("München".into());
+    f.db.update_company(&changed, &"4".into()).await.unwrap();
+    let after = row(&f).await;
+    same_except(&before, &after, &["city", "change_time", "change_by"]);
+    assert_eq!(after["city"].as_deref(), Some("München"));
+    assert_eq!(after["change_by"].as_deref(), Some("4"));
+    f.finish().await;
+}
+
+/// A company add writes `''` in the empty text columns, as rows OTOBO's company screen adds
+/// hold them.
+pub async fn company_add_writes_otobo_empties(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    f.db.add_company(&company("ACME", "Acme Corporation"), &"1".into())
+        .await
+        .unwrap();
+    let row = raw_row(
+        &f,
+        "customer_company",
+        COMPANY_COLUMNS,
+        "customer_id",
+        "ACME",
+    )
+    .await;
+    for column in ["street", "zip", "city", "country", "url", "comments"] {
+        assert_eq!(row[column].as_deref(), Some(""), "{column}");
+    }
+    assert_eq!(row["name"].as_deref(), Some("Acme Corporation"));
+    let got = f.db.company("ACME").await.unwrap().unwrap();
+    assert_eq!((got.url, got.comment), (None, None));
     f.finish().await;
 }
 
