@@ -407,12 +407,13 @@ pub(crate) fn read_text(row: &QueryResult, i: usize) -> Result<Option<String>, D
     }
 }
 
-/// An integer value of any width (PostgreSQL does not widen `SMALLINT` on its own).
 /// An id column (never NULL in OTOBO's schema); NULL is an error naming the column's position.
 pub(crate) fn read_id(row: &QueryResult, i: usize) -> Result<i64, DbErr> {
     read_int(row, i)?.ok_or_else(|| DbErr::Type(format!("column {i}: a NULL id")))
 }
 
+/// An integer value of any width (PostgreSQL does not widen `SMALLINT` on its own). A text
+/// column holding an integer is parsed; an empty one (OTOBO's `''`) is no value, as `NULL` is.
 pub(crate) fn read_int(row: &QueryResult, i: usize) -> Result<Option<i64>, DbErr> {
     #[cfg(feature = "postgres")]
     if let Some(width) = pg_int_width(row, i) {
@@ -442,6 +443,7 @@ pub(crate) fn read_int(row: &QueryResult, i: usize) -> Result<Option<i64>, DbErr
     }
     match row.try_get_by_index::<Option<String>>(i) {
         Ok(None) => Ok(None),
+        Ok(Some(s)) if s.trim().is_empty() => Ok(None),
         Ok(Some(s)) => s
             .trim()
             .parse::<i64>()

@@ -36,7 +36,8 @@ macro_rules! db_tests {
             user_companies, groups_and_grants, stored_grant_names, services, preferences, extra_attribute_room,
             no_n_plus_one, race_same_login, race_same_email, concurrent_take_preference,
             migrate_twice, user_update_keeps_otobo_row, user_add_writes_otobo_empties,
-            company_update_keeps_otobo_row, company_add_writes_otobo_empties);
+            company_update_keeps_otobo_row, company_add_writes_otobo_empties,
+            empty_text_in_integer_column_reads_as_absent, null_and_empty_read_alike);
     };
     (@each $kind:expr, $attrs:tt, $($name:ident),*) => {
         $( db_tests!(@one $kind, $attrs, $name); )*
@@ -2058,6 +2059,97 @@ pub async fn company_add_writes_otobo_empties(kind: Kind) {
     assert_eq!(row["name"].as_deref(), Some("Acme Corporation"));
     let got = f.db.company("ACME").await.unwrap().unwrap();
     assert_eq!((got.url, got.comment), (None, None));
+    f.finish().await;
+}
+
+/// An integer attribute kept in a text column (a table of its own shape) reads `''` as no
+/// value, as it reads `NULL`, and an update that does not change it leaves it `''`.
+pub async fn empty_text_in_integer_column_reads_as_absent(kind: Kind) {
+    let mut config = test_config();
+    config.settings.map.push(
+        AttributeMapping::new("UserLevel", "Level", "level")
+            .storage_type(clientele_model::StorageType::Integer),
+    );
+    let f = Fixture::with_config(kind, config).await;
+    f.exec("ALTER TABLE customer_user ADD level VARCHAR(10) NULL")
+        .await;
+    f.exec(OTOBO_USER).await;
+    f.exec("UPDATE customer_user SET level = '' WHERE login = 'mmustermann'")
+        .await;
+    let max = f.db.get("mmustermann").await.unwrap().unwrap();
+    assert_eq!(max.attribute("UserLevel"), None);
+    let mut changed = max.clone();
+    changed.phone = Some("+49 89 123".into());
+    f.db.update(&max.login, &changed, Expected::Any, &"1".into())
+        .await
+        .unwrap();
+    let row = raw_row(&f, "customer_user", &["level"], "login", "mmustermann").await;
+    assert_eq!(row["level"].as_deref(), Some(""));
+    f.exec("UPDATE customer_user SET level = NULL WHERE login = 'mmustermann'")
+        .await;
+    let max = f.db.get("mmustermann").await.unwrap().unwrap();
+    assert_eq!(max.attribute("UserLevel"), None);
+    f.exec("UPDATE customer_user SET level = '7' WHERE login = 'mmustermann'")
+        .await;
+    let max = f.db.get("mmustermann").await.unwrap().unwrap();
+    assert_eq!(max.attribute("UserLevel"), Some(7.into()));
+    f.finish().await;
+}
+
+/// `NULL` (Clientele's older writes, other tools) and `''` (OTOBO) in one table read alike:
+/// both are no value in a record, in a detail condition and in a detail ordering, where they
+/// sort together with the login breaking ties.
+pub async fn null_and_empty_read_alike(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    let at = "'2023-05-04 10:11:12'";
+    for (login, value) in [("anna", "NULL"), ("bob", "''"), ("carl", "'555'")] {
+        f.exec(&format!(
+            "INSERT INTO customer_user (login, email, customer_id, first_name, last_name, phone, \
+             city, valid_id, create_time, create_by, change_time, change_by) VALUES ('{login}', \
+             '{login}@acme-corp.com', 'ACME', 'F', 'L', {value}, {value}, 1, {at}, 1, {at}, 1)"
+        ))
+        .await;
+    }
+    for (id, value) in [("A", "NULL"), ("B", "''")] {
+        f.exec(&format!(
+            "INSERT INTO customer_company (customer_id, name, url, comments, valid_id, \
+             create_time, create_by, change_time, change_by) VALUES ('{id}', 'Company {id}', \
+             {value}, {value}, 1, {at}, 1, {at}, 1)"
+        ))
+        .await;
+    }
+    let db = &f.db;
+    for login in ["anna", "bob"] {
+        let u = db.get(login).await.unwrap().unwrap();
+        assert_eq!((u.phone, u.city), (None, None), "{login}");
+    }
+    for id in ["A", "B"] {
+        let c = db.company(id).await.unwrap().unwrap();
+        assert_eq!((c.url, c.comment), (None, None), "{id}");
+    }
+    let order = |direction| DetailSearch {
+        order_by: vec![("UserPhone".into(), direction)],
+        valid_only: true,
+        ..Default::default()
+    };
+    let run = |d: DetailSearch| async move { login_strings(&db.search_detail(&d).await.unwrap()) };
+    assert_eq!(
+        run(order(Direction::Ascending)).await,
+        ["bob", "anna", "carl"]
+    );
+    assert_eq!(
+        run(order(Direction::Descending)).await,
+        ["carl", "bob", "anna"]
+    );
+    let any_phone = DetailSearch {
+        conditions: vec![FieldCondition {
+            attribute: "UserPhone".into(),
+            pattern: Pattern::from_wildcards("*"),
+        }],
+        valid_only: true,
+        ..Default::default()
+    };
+    assert_eq!(run(any_phone).await, ["carl"]);
     f.finish().await;
 }
 
