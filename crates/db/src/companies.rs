@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::begin_write;
 use crate::retry::retry;
-use crate::row::{AUDIT_COLUMNS, Cell, Layout, company, exact_or_first, time_value};
+use crate::row::{AUDIT_COLUMNS, Cell, Layout, company, exact_or_only, time_value};
 use crate::search::{columns_of, compile};
 use crate::sql::{Dialect, col};
 use crate::{DbBackend, agent_id, now_epoch};
@@ -68,6 +68,17 @@ impl DbBackend {
         Ok(())
     }
 
+    /// An [`Error::Ambiguous`] for the customer id `wanted`, which matched the stored `ids`.
+    fn ambiguous_company(&self, wanted: &str, ids: Vec<String>) -> Error {
+        crate::ambiguous(
+            Entity::Company,
+            keys::COMPANY_ID,
+            wanted,
+            ids,
+            self.company_name(),
+        )
+    }
+
     /// Every stored company whose key matches `customer_id` by the company case rule, with all
     /// its layout columns, read inside `tx` and locked for the rest of it where the database has
     /// row locks.
@@ -82,9 +93,9 @@ impl DbBackend {
         for c in &layout.columns {
             q.expr(col(&c.name));
         }
+        // No limit: every case variant is needed to tell an exact match from an ambiguity.
         q.from(self.company_table())
-            .and_where(self.company_matches(customer_id))
-            .limit(2);
+            .and_where(self.company_matches(customer_id));
         if self.dialect != Dialect::Sqlite {
             q.lock_exclusive();
         }
@@ -169,7 +180,9 @@ impl DbBackend {
         let tx = begin_write(&self.conn, self.dialect).await?;
         let wanted = c.customer_id.as_str();
         let found = self.companies_matching(&tx, &layout, wanted).await?;
-        let Some(current) = exact_or_first(found, |s| s.id.as_str(), wanted) else {
+        let Some(current) = exact_or_only(found, |s| s.id.as_str(), wanted)
+            .map_err(|ids| Failure::Api(self.ambiguous_company(wanted, ids)))?
+        else {
             return Err(Failure::Api(Error::NotFound {
                 entity: Entity::Company,
                 key: c.customer_id.to_string(),
@@ -231,8 +244,9 @@ impl CompanyStore for DbBackend {
     async fn company(&self, customer_id: &str) -> Result<Option<CustomerCompany>> {
         self.bounded(self.company_name(), async {
             let layout = self.company_layout();
+            // No limit: every case variant is needed to tell an exact match from an ambiguity.
             let mut q = self.select_companies(&layout);
-            q.and_where(self.company_matches(customer_id)).limit(2);
+            q.and_where(self.company_matches(customer_id));
             let rows = self
                 .conn
                 .query_all(&q)
@@ -242,11 +256,8 @@ impl CompanyStore for DbBackend {
                 .iter()
                 .map(|r| company(&layout, r).map_err(|f| self.company_fail(f)))
                 .collect::<Result<Vec<_>>>()?;
-            Ok(exact_or_first(
-                found,
-                |c| c.customer_id.as_str(),
-                customer_id,
-            ))
+            exact_or_only(found, |c| c.customer_id.as_str(), customer_id)
+                .map_err(|ids| self.ambiguous_company(customer_id, ids))
         })
         .await
     }

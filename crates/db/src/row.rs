@@ -377,23 +377,33 @@ pub(crate) fn company(layout: &Layout, row: &QueryResult) -> Result<CustomerComp
 pub(crate) const AUDIT_COLUMNS: [&str; 4] =
     ["create_time", "create_by", "change_time", "change_by"];
 
-/// A text value: strings as they are, integers rendered, byte strings as UTF-8.
-/// Of the rows a case-insensitive look-up found, the one whose key is exactly `wanted`, else
-/// the first: the one rule for a login or customer id a database may hold in several cases
-/// (OTOBO's schema allows `JDoe` beside `jdoe` on PostgreSQL and SQLite).
-pub(crate) fn exact_or_first<T>(
+/// Of the rows a look-up by a login or customer id found (case-insensitively, unless the source
+/// compares case), the one whose key is exactly `wanted`, else the only one. A database may hold
+/// one key in several cases (OTOBO's schema allows `acme` beside `ACME` on PostgreSQL and
+/// SQLite): when none or more than one of several rows has the exact key, taking one would act
+/// on an arbitrary record, so the answer is every stored key found, in code-point order, for
+/// the caller to report as [`Error::Ambiguous`].
+pub(crate) fn exact_or_only<T>(
     mut found: Vec<T>,
     key: impl Fn(&T) -> &str,
     wanted: &str,
-) -> Option<T> {
-    let at = found.iter().position(|t| key(t) == wanted);
-    match at {
-        Some(i) => Some(found.swap_remove(i)),
-        None if found.is_empty() => None,
-        None => Some(found.swap_remove(0)),
+) -> Result<Option<T>, Vec<String>> {
+    let exact: Vec<usize> = (0..found.len())
+        .filter(|&i| key(&found[i]) == wanted)
+        .collect();
+    match (exact.as_slice(), found.len()) {
+        ([i], _) => Ok(Some(found.swap_remove(*i))),
+        ([], 0) => Ok(None),
+        ([], 1) => Ok(found.pop()),
+        _ => {
+            let mut keys: Vec<String> = found.iter().map(|t| key(t).to_owned()).collect();
+            keys.sort();
+            Err(keys)
+        }
     }
 }
 
+/// A text value: strings as they are, integers rendered, byte strings as UTF-8.
 pub(crate) fn read_text(row: &QueryResult, i: usize) -> Result<Option<String>, DbErr> {
     if let Ok(v) = row.try_get_by_index::<Option<String>>(i) {
         return Ok(v);
@@ -502,6 +512,31 @@ fn written(cell: Option<Cell>, is_text: bool) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pick(found: &[&str], wanted: &str) -> Result<Option<String>, Vec<String>> {
+        let found: Vec<String> = found.iter().map(|s| (*s).to_owned()).collect();
+        exact_or_only(found, String::as_str, wanted)
+    }
+
+    #[test]
+    fn the_exact_case_wins_else_the_only_match_else_ambiguity() {
+        assert_eq!(pick(&[], "acme"), Ok(None));
+        assert_eq!(pick(&["ACME"], "acme"), Ok(Some("ACME".into())));
+        assert_eq!(pick(&["ACME", "acme"], "acme"), Ok(Some("acme".into())));
+        assert_eq!(
+            pick(&["acme", "ACME", "Acme"], "Acme"),
+            Ok(Some("Acme".into()))
+        );
+        assert_eq!(
+            pick(&["acme", "ACME"], "Acme"),
+            Err(vec!["ACME".to_owned(), "acme".to_owned()])
+        );
+        // Two rows with the very key asked for are no better than two case variants.
+        assert_eq!(
+            pick(&["kim", "kim"], "kim"),
+            Err(vec!["kim".to_owned(), "kim".to_owned()])
+        );
+    }
 
     #[test]
     fn empty_values_are_written_as_otobo_writes_them() {

@@ -13,7 +13,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend as Engine, QueryRe
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{begin_write, lock_email};
 use crate::retry::retry;
-use crate::row::{AUDIT_COLUMNS, Cell, Layout, read_text, read_time, time_value};
+use crate::row::{AUDIT_COLUMNS, Cell, Layout, exact_or_only, read_text, read_time, time_value};
 use crate::search::{Matcher, UserTable, columns_of, compile, from_fts, mysql_prefix_union};
 use crate::sql::{Dialect, any, col, tcol};
 use crate::{DbBackend, agent_id, now_epoch};
@@ -73,8 +73,20 @@ impl DbBackend {
         q
     }
 
-    /// The stored row of the user `login` matches (an exact match preferred), read inside `tx`
-    /// and locked for the rest of it where the database has row locks.
+    /// An [`Error::Ambiguous`] for the login `wanted`, which matched the stored `logins`.
+    fn ambiguous_login(&self, wanted: &str, logins: Vec<String>) -> Error {
+        crate::ambiguous(
+            Entity::CustomerUser,
+            keys::LOGIN,
+            wanted,
+            logins,
+            self.name(),
+        )
+    }
+
+    /// The stored row of the user `login` matches (the exact case, else the only
+    /// case-insensitive match, else [`Error::Ambiguous`]), read inside `tx` and locked for the
+    /// rest of it where the database has row locks.
     async fn current(
         &self,
         tx: &DatabaseTransaction,
@@ -100,9 +112,8 @@ impl DbBackend {
         for c in &layout.columns {
             q.expr(col(&c.name));
         }
-        q.from(self.table())
-            .and_where(self.login_matches(login))
-            .limit(2);
+        // No limit: every case variant is needed to tell an exact match from an ambiguity.
+        q.from(self.table()).and_where(self.login_matches(login));
         if self.dialect != Dialect::Sqlite {
             q.lock_exclusive();
         }
@@ -116,11 +127,8 @@ impl DbBackend {
                 stored: layout.stored(r, offset)?,
             });
         }
-        Ok(crate::row::exact_or_first(
-            found,
-            |c| c.login.as_str(),
-            login,
-        ))
+        exact_or_only(found, |c| c.login.as_str(), login)
+            .map_err(|logins| Failure::Api(self.ambiguous_login(login, logins)))
     }
 
     /// Another user (not `except`, a stored login) has this email in a postmaster field
@@ -434,15 +442,13 @@ impl CustomerUserSource for DbBackend {
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn get(&self, login: &str) -> Result<Option<CustomerUser>> {
         self.bounded(self.name(), async {
+            // No limit: every case variant is needed to tell an exact match from an ambiguity.
             let mut q = self.select_users();
-            q.and_where(self.login_matches(login)).limit(2);
+            q.and_where(self.login_matches(login));
             let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
             let users = self.users_from(&rows)?;
-            Ok(crate::row::exact_or_first(
-                users,
-                |u| u.login.as_str(),
-                login,
-            ))
+            exact_or_only(users, |u| u.login.as_str(), login)
+                .map_err(|logins| self.ambiguous_login(login, logins))
         })
         .await
     }
@@ -638,7 +644,7 @@ impl CustomerUserWriter for DbBackend {
             let written = retry(is_retry, || async {
                 let tx = begin_write(&self.conn, self.dialect).await?;
                 // The stored login, its exact case preferred: on a database that holds `JDoe`
-                // beside `jdoe`, only the user asked for gets the new hash.
+                // beside `jdoe`, only the user asked for gets the new hash, and `JDOE` none.
                 let Some(current) = self.current(&tx, login.as_str()).await? else {
                     return Err(Failure::Api(Error::user_not_found(login.as_str())));
                 };
@@ -679,9 +685,7 @@ impl PasswordStore for DbBackend {
                 Some(pw) => col(pw),
                 None => Expr::cust("NULL"),
             });
-            q.from(self.table())
-                .and_where(self.login_matches(login))
-                .limit(2);
+            q.from(self.table()).and_where(self.login_matches(login));
             let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
             let mut found = Vec::new();
             for r in &rows {
@@ -693,11 +697,8 @@ impl PasswordStore for DbBackend {
                     .filter(|h| !h.is_empty());
                 found.push((Login::from_stored(stored), hash));
             }
-            Ok(crate::row::exact_or_first(
-                found,
-                |(l, _)| l.as_str(),
-                login,
-            ))
+            exact_or_only(found, |(l, _)| l.as_str(), login)
+                .map_err(|logins| self.ambiguous_login(login, logins))
         })
         .await
     }

@@ -2153,6 +2153,146 @@ pub async fn null_and_empty_read_alike(kind: Kind) {
     f.finish().await;
 }
 
+/// A database holding case variants of one login and of one customer id, as OTOBO's schema
+/// allows on PostgreSQL and SQLite (Clientele's migration forbids them; here its two
+/// lower-case unique indexes are dropped again): a look-up takes the exact-case row, and one
+/// that matches several rows, none exactly, is [`Error::Ambiguous`] naming them all — for
+/// reads, updates and passwords alike, and nothing is written.
+pub async fn case_variants_are_never_guessed(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    f.exec("DROP INDEX customer_user_login_lower").await;
+    f.exec("DROP INDEX customer_company_customer_id_lower")
+        .await;
+    let at = "'2023-05-04 10:11:12'";
+    for (id, name) in [("acme", "Acme lower"), ("ACME", "Acme upper")] {
+        f.exec(&format!(
+            "INSERT INTO customer_company (customer_id, name, valid_id, create_time, create_by, \
+             change_time, change_by) VALUES ('{id}', '{name}', 1, {at}, 1, {at}, 1)"
+        ))
+        .await;
+    }
+    for (login, first) in [("jdoe", "lower"), ("JDoe", "mixed")] {
+        f.exec(&format!(
+            "INSERT INTO customer_user (login, email, customer_id, pw, first_name, last_name, \
+             valid_id, create_time, create_by, change_time, change_by) VALUES ('{login}', \
+             '{first}@acme-corp.com', 'ACME', 'hash-{first}', '{first}', 'Doe', 1, {at}, 1, \
+             {at}, 1)"
+        ))
+        .await;
+    }
+    let db = &f.db;
+
+    // The exact case wins.
+    assert_eq!(
+        db.company("acme").await.unwrap().unwrap().name,
+        "Acme lower"
+    );
+    assert_eq!(
+        db.company("ACME").await.unwrap().unwrap().name,
+        "Acme upper"
+    );
+    assert_eq!(db.get("jdoe").await.unwrap().unwrap().first_name, "lower");
+    assert_eq!(db.get("JDoe").await.unwrap().unwrap().first_name, "mixed");
+    let (login, hash) = db.password_hash("JDoe").await.unwrap().unwrap();
+    assert_eq!(
+        (login.as_str(), hash.as_deref()),
+        ("JDoe", Some("hash-mixed"))
+    );
+
+    // No exact case: never an arbitrary one.
+    let company_ambiguity = |e: Error| match e {
+        Error::Ambiguous {
+            entity: Entity::Company,
+            ref field,
+            ref key,
+            ref matches,
+            ref backend,
+        } => {
+            assert_eq!((field.as_str(), key.as_str()), ("CustomerID", "Acme"));
+            assert_eq!(matches, &["ACME", "acme"]);
+            assert_eq!(backend, "db-companies");
+            let text = e.to_string();
+            assert!(
+                text.contains("\"ACME\"") && text.contains("\"acme\""),
+                "{text}"
+            );
+        }
+        other => panic!("expected Ambiguous naming ACME and acme, got {other:?}"),
+    };
+    company_ambiguity(db.company("Acme").await.unwrap_err());
+    let user_ambiguity = |e: Error| match e {
+        Error::Ambiguous {
+            entity: Entity::CustomerUser,
+            ref field,
+            ref key,
+            ref matches,
+            ref backend,
+        } => {
+            assert_eq!((field.as_str(), key.as_str()), ("UserLogin", "JDOE"));
+            assert_eq!(matches, &["JDoe", "jdoe"]);
+            assert_eq!(backend, "db");
+            let text = e.to_string();
+            assert!(
+                text.contains("\"JDoe\"") && text.contains("\"jdoe\""),
+                "{text}"
+            );
+        }
+        other => panic!("expected Ambiguous naming JDoe and jdoe, got {other:?}"),
+    };
+    user_ambiguity(db.get("JDOE").await.unwrap_err());
+    user_ambiguity(db.password_hash("JDOE").await.unwrap_err());
+
+    // Writes by an ambiguous key change nothing.
+    let users_before = (
+        raw_row(&f, "customer_user", USER_COLUMNS, "login", "jdoe").await,
+        raw_row(&f, "customer_user", USER_COLUMNS, "login", "JDoe").await,
+    );
+    let jdoe = Login::new("JDOE").unwrap();
+    let mut changed = db.get("jdoe").await.unwrap().unwrap();
+    changed.phone = Some("123".into());
+    user_ambiguity(
+        db.update(&jdoe, &changed, Expected::Any, &"1".into())
+            .await
+            .unwrap_err(),
+    );
+    user_ambiguity(db.set_password_hash(&jdoe, "new-hash").await.unwrap_err());
+    let users_after = (
+        raw_row(&f, "customer_user", USER_COLUMNS, "login", "jdoe").await,
+        raw_row(&f, "customer_user", USER_COLUMNS, "login", "JDoe").await,
+    );
+    assert_eq!(users_before, users_after);
+    let mut acme = db.company("acme").await.unwrap().unwrap();
+    acme.customer_id = clientele_model::CustomerId::new("Acme").unwrap();
+    acme.comment = Some("changed".into());
+    company_ambiguity(db.update_company(&acme, &"1".into()).await.unwrap_err());
+    assert_eq!(db.company("acme").await.unwrap().unwrap().comment, None);
+    assert_eq!(db.company("ACME").await.unwrap().unwrap().comment, None);
+    // An add of a third variant is refused as taken.
+    match db
+        .add_company(&company("Acme", "Acme third"), &"1".into())
+        .await
+    {
+        Err(Error::AlreadyExists { field, .. }) => assert_eq!(field, "CustomerID"),
+        other => panic!("{other:?}"),
+    }
+
+    // The exact case is written, and only it.
+    db.update(
+        &Login::new("jdoe").unwrap(),
+        &changed,
+        Expected::Any,
+        &"1".into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        db.get("jdoe").await.unwrap().unwrap().phone.as_deref(),
+        Some("123")
+    );
+    assert_eq!(db.get("JDoe").await.unwrap().unwrap().phone, None);
+    f.finish().await;
+}
+
 /// A configuration with the default map, for tests that tweak one thing.
 pub fn config() -> DbConfig {
     test_config()
