@@ -68,6 +68,28 @@ pub enum Error {
         /// The backend that holds it, when known.
         backend: Option<String>,
     },
+    /// A look-up found several stored records for one key and none of them is the one asked
+    /// for: a login or customer id compared case-insensitively matched values that differ only
+    /// in case (OTOBO's schema allows `acme` beside `ACME` on PostgreSQL), none of them in the
+    /// exact case given. Picking one would act on an arbitrary record, so the caller has to ask
+    /// for one of `matches` exactly.
+    #[error(
+        "{entity} {key:?} is ambiguous in backend {backend:?}: its {field} matches {}, and none of \
+         them exactly; ask for one of them in its exact case",
+        quoted_list(matches)
+    )]
+    Ambiguous {
+        /// What was looked up.
+        entity: Entity,
+        /// The attribute compared (`UserLogin`, `CustomerID`).
+        field: String,
+        /// The value asked for.
+        key: String,
+        /// Every stored value it matched, in code-point order.
+        matches: Vec<String>,
+        /// The backend that holds them.
+        backend: String,
+    },
     /// The backend does not accept writes of customer data (LDAP always; any backend by config).
     #[error("backend {backend:?} is read-only")]
     ReadOnly {
@@ -121,6 +143,16 @@ pub enum Error {
     },
 }
 
+/// `"a", "b" and "c"`: each value quoted as `Debug` shows it.
+fn quoted_list(values: &[String]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+    match quoted.split_last() {
+        None => "nothing".to_owned(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 fn in_backend(b: &Option<String>) -> String {
     b.as_ref()
         .map(|b| format!(" in backend {b:?}"))
@@ -170,3 +202,30 @@ impl Error {
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ambiguity_names_the_key_and_every_match() {
+        let e = Error::Ambiguous {
+            entity: Entity::Company,
+            field: "CustomerID".into(),
+            key: "Acme".into(),
+            matches: vec!["ACME".into(), "acme".into()],
+            backend: "db".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "customer company \"Acme\" is ambiguous in backend \"db\": its CustomerID matches \
+             \"ACME\" and \"acme\", and none of them exactly; ask for one of them in its exact \
+             case"
+        );
+        assert!(!e.is_retryable());
+        assert_eq!(
+            quoted_list(&["a".into(), "b".into(), "c".into()]),
+            "\"a\", \"b\" and \"c\""
+        );
+    }
+}

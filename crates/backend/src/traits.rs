@@ -30,7 +30,10 @@ pub trait CustomerUserSource: Send + Sync {
     fn settings(&self) -> &SourceSettings;
 
     /// The user with this login, compared by the source's case rule
-    /// (`settings().case_sensitive`; case-insensitive by default).
+    /// (`settings().case_sensitive`; case-insensitive by default). A source that may hold one
+    /// login in several cases answers the one in the exact case given, else the only match;
+    /// several matches and none exact are [`Error::Ambiguous`](crate::Error::Ambiguous), never
+    /// an arbitrary one of them.
     async fn get(&self, login: &str) -> Result<Option<CustomerUser>>;
 
     /// Users matching the query, at most `query.limit`, sorted by login. When more match, which
@@ -118,7 +121,9 @@ pub trait CustomerUserWriter: Send + Sync {
     -> Result<()>;
 
     /// Replaces the stored user `login` with `user` (which may carry a new login: a rename).
-    /// Read-only map rows are not written. `NotFound` when there is no such user; `Conflict` when
+    /// Read-only map rows are not written; a source may write only the attributes that differ
+    /// from what it stores. `login` is resolved as [`get`](CustomerUserSource::get) resolves it
+    /// (`Ambiguous` included). `NotFound` when there is no such user; `Conflict` when
     /// `expected` does not hold; `AlreadyExists` for a taken new login or email.
     async fn update(
         &self,
@@ -170,7 +175,8 @@ pub trait BindAuthenticator: Send + Sync {
 pub trait CompanyStore: Send + Sync {
     /// The store's settings.
     fn settings(&self) -> &CompanySettings;
-    /// The company with this customer id (case rule of the settings).
+    /// The company with this customer id (case rule of the settings), resolved among case
+    /// variants as [`CustomerUserSource::get`] resolves a login.
     async fn company(&self, customer_id: &str) -> Result<Option<CustomerCompany>>;
     /// Companies matching the query, sorted by customer id.
     async fn search_companies(&self, query: &CompanyQuery) -> Result<Vec<CustomerCompany>>;

@@ -10,10 +10,18 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::begin_write;
 use crate::retry::retry;
-use crate::row::{AUDIT_COLUMNS, Layout, company, time_value};
+use crate::row::{AUDIT_COLUMNS, Cell, Layout, company, exact_or_only, time_value};
 use crate::search::{columns_of, compile};
 use crate::sql::{Dialect, col};
 use crate::{DbBackend, agent_id, now_epoch};
+
+/// A stored company a write starts from, read in the write's transaction.
+struct StoredCompany {
+    /// Its key as stored.
+    id: String,
+    /// Every column of the layout, for the update to write only what it changes.
+    stored: Vec<Option<Cell>>,
+}
 
 impl DbBackend {
     fn company_layout(&self) -> Layout {
@@ -60,26 +68,46 @@ impl DbBackend {
         Ok(())
     }
 
-    /// The stored key of the company `customer_id` matches, locked for the transaction.
-    async fn current_company(
+    /// An [`Error::Ambiguous`] for the customer id `wanted`, which matched the stored `ids`.
+    fn ambiguous_company(&self, wanted: &str, ids: Vec<String>) -> Error {
+        crate::ambiguous(
+            Entity::Company,
+            keys::COMPANY_ID,
+            wanted,
+            ids,
+            self.company_name(),
+        )
+    }
+
+    /// Every stored company whose key matches `customer_id` by the company case rule, with all
+    /// its layout columns, read inside `tx` and locked for the rest of it where the database has
+    /// row locks.
+    async fn companies_matching(
         &self,
         tx: &DatabaseTransaction,
+        layout: &Layout,
         customer_id: &str,
-    ) -> Result<Option<String>, Failure> {
+    ) -> Result<Vec<StoredCompany>, Failure> {
         let mut q = Query::select();
-        q.expr(col(&self.config.company_key))
-            .from(self.company_table())
-            .and_where(self.company_matches(customer_id))
-            .limit(2);
+        q.expr(col(&self.config.company_key));
+        for c in &layout.columns {
+            q.expr(col(&c.name));
+        }
+        // No limit: every case variant is needed to tell an exact match from an ambiguity.
+        q.from(self.company_table())
+            .and_where(self.company_matches(customer_id));
         if self.dialect != Dialect::Sqlite {
             q.lock_exclusive();
         }
         let rows = tx.query_all(&q).await?;
-        let mut ids = Vec::new();
+        let mut found = Vec::with_capacity(rows.len());
         for r in &rows {
-            ids.push(crate::row::read_text(r, 0)?.unwrap_or_default());
+            found.push(StoredCompany {
+                id: crate::row::read_text(r, 0)?.unwrap_or_default(),
+                stored: layout.stored(r, 1)?,
+            });
         }
-        Ok(crate::row::exact_or_first(ids, String::as_str, customer_id))
+        Ok(found)
     }
 
     /// Another company (not `except`) has this name. Names compare exactly (OTOBO's unique index
@@ -116,17 +144,17 @@ impl DbBackend {
     async fn try_add_company(&self, c: &CustomerCompany, by: &Actor) -> Result<(), Failure> {
         let layout = self.company_layout();
         let tx = begin_write(&self.conn, self.dialect).await?;
-        if self
-            .current_company(&tx, c.customer_id.as_str())
+        if !self
+            .companies_matching(&tx, &layout, c.customer_id.as_str())
             .await?
-            .is_some()
+            .is_empty()
         {
             return Err(self.company_exists(keys::COMPANY_ID, c.customer_id.as_str()));
         }
         if self.company_name_taken(&tx, &c.name, None).await? {
             return Err(self.company_exists(keys::COMPANY_NAME, &c.name));
         }
-        let mut values = layout.values(|k| c.attribute(k), false);
+        let mut values = layout.insert_values(|k| c.attribute(k))?;
         if layout.audit {
             let now = now_epoch();
             let agent = Value::Int(Some(agent_id(by)));
@@ -150,21 +178,33 @@ impl DbBackend {
     async fn try_update_company(&self, c: &CustomerCompany, by: &Actor) -> Result<(), Failure> {
         let layout = self.company_layout();
         let tx = begin_write(&self.conn, self.dialect).await?;
-        let Some(stored) = self.current_company(&tx, c.customer_id.as_str()).await? else {
+        let wanted = c.customer_id.as_str();
+        let found = self.companies_matching(&tx, &layout, wanted).await?;
+        let Some(current) = exact_or_only(found, |s| s.id.as_str(), wanted)
+            .map_err(|ids| Failure::Api(self.ambiguous_company(wanted, ids)))?
+        else {
             return Err(Failure::Api(Error::NotFound {
                 entity: Entity::Company,
                 key: c.customer_id.to_string(),
             }));
         };
-        if self.company_name_taken(&tx, &c.name, Some(&stored)).await? {
+        if self
+            .company_name_taken(&tx, &c.name, Some(&current.id))
+            .await?
+        {
             return Err(self.company_exists(keys::COMPANY_NAME, &c.name));
         }
+        // Only what differs from the row just read (OTOBO's `CustomerCompanyUpdate` writes every
+        // column, read-only ones included; the columns left alone here keep their bytes).
+        let changes = layout.changed_values(|k| c.attribute(k), &current.stored, false)?;
         let mut update = Query::update();
         update.table(self.company_table());
-        for (column, v) in layout.values(|k| c.attribute(k), false) {
+        let mut touched = layout.audit;
+        for (column, v) in changes {
             // The key identifies the row; it is not rewritten.
             if column != self.config.company_key {
                 update.value(Alias::new(column), v);
+                touched = true;
             }
         }
         if layout.audit {
@@ -173,9 +213,11 @@ impl DbBackend {
         }
         update.and_where(
             self.dialect
-                .eq_exact(col(&self.config.company_key), &stored),
+                .eq_exact(col(&self.config.company_key), &current.id),
         );
-        tx.execute(&update).await?;
+        if touched {
+            tx.execute(&update).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -202,8 +244,9 @@ impl CompanyStore for DbBackend {
     async fn company(&self, customer_id: &str) -> Result<Option<CustomerCompany>> {
         self.bounded(self.company_name(), async {
             let layout = self.company_layout();
+            // No limit: every case variant is needed to tell an exact match from an ambiguity.
             let mut q = self.select_companies(&layout);
-            q.and_where(self.company_matches(customer_id)).limit(2);
+            q.and_where(self.company_matches(customer_id));
             let rows = self
                 .conn
                 .query_all(&q)
@@ -213,11 +256,8 @@ impl CompanyStore for DbBackend {
                 .iter()
                 .map(|r| company(&layout, r).map_err(|f| self.company_fail(f)))
                 .collect::<Result<Vec<_>>>()?;
-            Ok(crate::row::exact_or_first(
-                found,
-                |c| c.customer_id.as_str(),
-                customer_id,
-            ))
+            exact_or_only(found, |c| c.customer_id.as_str(), customer_id)
+                .map_err(|ids| self.ambiguous_company(customer_id, ids))
         })
         .await
     }

@@ -384,12 +384,13 @@ impl DbBackend {
         Ok(out)
     }
 
-    /// The values of one row, in [`import_columns`](Self::import_columns) order.
-    fn row_values(&self, row: &ImportRow, now: i64, agent: i32) -> Vec<Value> {
+    /// The values of one row, in [`import_columns`](Self::import_columns) order; empty ones as
+    /// an add writes them (`''`, `0`), the password column `NULL` without a hash.
+    fn row_values(&self, row: &ImportRow, now: i64, agent: i32) -> Result<Vec<Value>> {
         let mut values: Vec<Value> = self
             .users
             .layout
-            .values(|k| row.user.attribute(k), false)
+            .insert_values(|k| row.user.attribute(k))?
             .into_iter()
             .map(|(_, v)| v)
             .collect();
@@ -402,7 +403,7 @@ impl DbBackend {
             values.push(time_value(now));
             values.push(Value::Int(Some(agent)));
         }
-        values
+        Ok(values)
     }
 
     /// `column` equals one of `values` case-insensitively. On SQLite, whose `LOWER()` folds
@@ -478,7 +479,7 @@ impl DbBackend {
             .into_table(Alias::new(self.config.table.as_str()))
             .columns(self.import_columns().iter().map(|c| Alias::new(c.as_str())));
         for &i in keep {
-            let values = self.row_values(&part[i], now, agent);
+            let values = self.row_values(&part[i], now, agent)?;
             insert
                 .values(values.into_iter().map(Expr::val))
                 .map_err(|e| Error::backend_failure(self.name(), e))?;
@@ -672,7 +673,7 @@ mod copy {
             now: i64,
             agent: i32,
         ) -> Result<(), Failure> {
-            for (k, v) in self.row_values(row, now, agent).into_iter().enumerate() {
+            for (k, v) in self.row_values(row, now, agent)?.into_iter().enumerate() {
                 if k > 0 {
                     out.push(b',');
                 }

@@ -366,6 +366,24 @@ pub async fn migrate(conn: &DatabaseConnection) -> Result<()> {
         .map_err(|e| map_db_err("migrations", 0, e))
 }
 
+/// An [`Error::Ambiguous`]: a look-up of `key` by `field` in `backend` matched the stored values
+/// `matches`, none of them exactly.
+fn ambiguous(
+    entity: clientele_backend::Entity,
+    field: &str,
+    key: &str,
+    matches: Vec<String>,
+    backend: &str,
+) -> Error {
+    Error::Ambiguous {
+        entity,
+        field: field.to_owned(),
+        key: key.to_owned(),
+        matches,
+        backend: backend.to_owned(),
+    }
+}
+
 /// The current time in seconds since the epoch.
 fn now_epoch() -> i64 {
     std::time::SystemTime::now()

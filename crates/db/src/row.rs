@@ -1,7 +1,7 @@
 //! Reading rows into records and records into column values, driven by the attribute map.
 
 use chrono::{DateTime, NaiveDateTime};
-use clientele_backend::{ListedUser, SourceSettings};
+use clientele_backend::{Error, ListedUser, SourceSettings};
 use clientele_model::{
     AttributeMap, AttributeValue, Attributes, Audit, CustomerCompany, CustomerUser, Login,
     StorageType, ValidationError, keys,
@@ -191,27 +191,121 @@ impl Layout {
         Ok((attributes, audit))
     }
 
-    /// The values to write: one per column, from the record's attributes. `skip_read_only`
-    /// leaves out columns whose every map row is read-only (OTOBO's update rule).
-    pub(crate) fn values(
+    /// What a record gives each column, as `(index into columns, cell)`, in column order; `None`
+    /// where the record has no value for it. `skip_read_only` leaves out columns whose every map
+    /// row is read-only (OTOBO's update rule). A value an integer column cannot take is refused
+    /// naming its attribute, never written as something else.
+    fn cells(
         &self,
         attribute: impl Fn(&str) -> Option<AttributeValue>,
         skip_read_only: bool,
-    ) -> Vec<(String, Value)> {
-        let mut out = Vec::new();
+    ) -> Result<Vec<(usize, Option<Cell>)>, Error> {
+        let mut out = Vec::with_capacity(self.columns.len());
         for (i, c) in self.columns.iter().enumerate() {
             let rows: Vec<_> = self.rows.iter().filter(|r| r.1 == i).collect();
             if skip_read_only && rows.iter().all(|r| r.3) {
                 continue;
             }
             // The first map row with a value decides (two rows may share a column).
-            let value = rows
-                .iter()
-                .find_map(|r| attribute(&r.0).filter(|v| !v.is_empty()));
-            out.push((c.name.clone(), to_value(value, c.is_text)));
+            let value = rows.iter().find_map(|r| {
+                attribute(&r.0)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (r.0.as_str(), v))
+            });
+            let cell = match value {
+                None => None,
+                Some((_, v)) if c.is_text => Some(Cell::Text(v.to_text())),
+                Some((_, AttributeValue::Integer(n))) => Some(Cell::Integer(n)),
+                Some((key, v)) => {
+                    let text = v.to_text();
+                    match text.trim().parse::<i64>() {
+                        Ok(n) => Some(Cell::Integer(n)),
+                        Err(_) => {
+                            return Err(Error::from(ValidationError::Invalid {
+                                field: key.to_owned(),
+                                value: text,
+                                reason: format!("column {} holds integers only", c.name),
+                            }));
+                        }
+                    }
+                }
+            };
+            out.push((i, cell));
         }
-        out
+        Ok(out)
     }
+
+    /// The values an `INSERT` writes: every column, from the record's attributes, an empty one
+    /// as OTOBO's `CustomerUserAdd` writes it (`''` for text, `0` for integers; reference §3.5
+    /// step 8), so a row Clientele adds looks like a row OTOBO adds.
+    pub(crate) fn insert_values(
+        &self,
+        attribute: impl Fn(&str) -> Option<AttributeValue>,
+    ) -> Result<Vec<(String, Value)>, Error> {
+        Ok(self
+            .cells(attribute, false)?
+            .into_iter()
+            .map(|(i, cell)| {
+                let c = &self.columns[i];
+                (c.name.clone(), written(cell, c.is_text))
+            })
+            .collect())
+    }
+
+    /// The values an `UPDATE` writes: only the columns whose value in the record differs from
+    /// `stored` (the row as [`stored`](Self::stored) read it, in the update's transaction), so
+    /// every other column keeps its bytes — OTOBO's `''` stays `''`, a `NULL` stays `NULL`. A
+    /// value emptied by the update is written as [`insert_values`](Self::insert_values) writes
+    /// it. `skip_read_only` as for [`cells`](Self::cells).
+    pub(crate) fn changed_values(
+        &self,
+        attribute: impl Fn(&str) -> Option<AttributeValue>,
+        stored: &[Option<Cell>],
+        skip_read_only: bool,
+    ) -> Result<Vec<(String, Value)>, Error> {
+        Ok(self
+            .cells(attribute, skip_read_only)?
+            .into_iter()
+            .filter(|(i, cell)| stored.get(*i).is_none_or(|s| s != cell))
+            .map(|(i, cell)| {
+                let c = &self.columns[i];
+                (c.name.clone(), written(cell, c.is_text))
+            })
+            .collect())
+    }
+
+    /// The stored value of every column, in column order, from a row selected by
+    /// [`select`](Self::select) starting at column `offset`: `NULL` and `''` alike are `None`,
+    /// as every read takes them.
+    pub(crate) fn stored(
+        &self,
+        row: &QueryResult,
+        offset: usize,
+    ) -> Result<Vec<Option<Cell>>, DbErr> {
+        self.columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                Ok(if c.is_text {
+                    read_text(row, offset + i)?
+                        .filter(|t| !t.is_empty())
+                        .map(Cell::Text)
+                } else {
+                    read_int(row, offset + i)?.map(Cell::Integer)
+                })
+            })
+            .collect()
+    }
+}
+
+/// One column's value, as a record gives it or a row holds it (an absent value is `None`
+/// beside it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Cell {
+    /// A non-empty text.
+    Text(String),
+    /// An integer.
+    Integer(i64),
 }
 
 impl UserLayout {
@@ -283,23 +377,33 @@ pub(crate) fn company(layout: &Layout, row: &QueryResult) -> Result<CustomerComp
 pub(crate) const AUDIT_COLUMNS: [&str; 4] =
     ["create_time", "create_by", "change_time", "change_by"];
 
-/// A text value: strings as they are, integers rendered, byte strings as UTF-8.
-/// Of the rows a case-insensitive look-up found, the one whose key is exactly `wanted`, else
-/// the first: the one rule for a login or customer id a database may hold in several cases
-/// (OTOBO's schema allows `JDoe` beside `jdoe` on PostgreSQL and SQLite).
-pub(crate) fn exact_or_first<T>(
+/// Of the rows a look-up by a login or customer id found (case-insensitively, unless the source
+/// compares case), the one whose key is exactly `wanted`, else the only one. A database may hold
+/// one key in several cases (OTOBO's schema allows `acme` beside `ACME` on PostgreSQL and
+/// SQLite): when none or more than one of several rows has the exact key, taking one would act
+/// on an arbitrary record, so the answer is every stored key found, in code-point order, for
+/// the caller to report as [`Error::Ambiguous`].
+pub(crate) fn exact_or_only<T>(
     mut found: Vec<T>,
     key: impl Fn(&T) -> &str,
     wanted: &str,
-) -> Option<T> {
-    let at = found.iter().position(|t| key(t) == wanted);
-    match at {
-        Some(i) => Some(found.swap_remove(i)),
-        None if found.is_empty() => None,
-        None => Some(found.swap_remove(0)),
+) -> Result<Option<T>, Vec<String>> {
+    let exact: Vec<usize> = (0..found.len())
+        .filter(|&i| key(&found[i]) == wanted)
+        .collect();
+    match (exact.as_slice(), found.len()) {
+        ([i], _) => Ok(Some(found.swap_remove(*i))),
+        ([], 0) => Ok(None),
+        ([], 1) => Ok(found.pop()),
+        _ => {
+            let mut keys: Vec<String> = found.iter().map(|t| key(t).to_owned()).collect();
+            keys.sort();
+            Err(keys)
+        }
     }
 }
 
+/// A text value: strings as they are, integers rendered, byte strings as UTF-8.
 pub(crate) fn read_text(row: &QueryResult, i: usize) -> Result<Option<String>, DbErr> {
     if let Ok(v) = row.try_get_by_index::<Option<String>>(i) {
         return Ok(v);
@@ -313,12 +417,13 @@ pub(crate) fn read_text(row: &QueryResult, i: usize) -> Result<Option<String>, D
     }
 }
 
-/// An integer value of any width (PostgreSQL does not widen `SMALLINT` on its own).
 /// An id column (never NULL in OTOBO's schema); NULL is an error naming the column's position.
 pub(crate) fn read_id(row: &QueryResult, i: usize) -> Result<i64, DbErr> {
     read_int(row, i)?.ok_or_else(|| DbErr::Type(format!("column {i}: a NULL id")))
 }
 
+/// An integer value of any width (PostgreSQL does not widen `SMALLINT` on its own). A text
+/// column holding an integer is parsed; an empty one (OTOBO's `''`) is no value, as `NULL` is.
 pub(crate) fn read_int(row: &QueryResult, i: usize) -> Result<Option<i64>, DbErr> {
     #[cfg(feature = "postgres")]
     if let Some(width) = pg_int_width(row, i) {
@@ -348,6 +453,7 @@ pub(crate) fn read_int(row: &QueryResult, i: usize) -> Result<Option<i64>, DbErr
     }
     match row.try_get_by_index::<Option<String>>(i) {
         Ok(None) => Ok(None),
+        Ok(Some(s)) if s.trim().is_empty() => Ok(None),
         Ok(Some(s)) => s
             .trim()
             .parse::<i64>()
@@ -391,15 +497,95 @@ pub(crate) fn time_value(epoch: i64) -> Value {
     Value::ChronoDateTime(Some(t))
 }
 
-fn to_value(value: Option<AttributeValue>, is_text: bool) -> Value {
-    match (value, is_text) {
-        (None, true) => Value::String(None),
-        (None, false) => Value::BigInt(None),
-        (Some(AttributeValue::Integer(i)), false) => Value::BigInt(Some(i)),
-        (Some(v), false) => match v.to_text().trim().parse::<i64>() {
-            Ok(i) => Value::BigInt(Some(i)),
-            Err(_) => Value::BigInt(None),
-        },
-        (Some(v), true) => Value::String(Some(v.to_text())),
+/// The value written for a cell: an absent one as OTOBO writes it, `''` in a text column and
+/// `0` in an integer column (OTOBO `var` / `int` storage).
+fn written(cell: Option<Cell>, is_text: bool) -> Value {
+    match (cell, is_text) {
+        (None, true) => Value::String(Some(String::new())),
+        (None, false) => Value::BigInt(Some(0)),
+        (Some(Cell::Text(t)), _) => Value::String(Some(t)),
+        (Some(Cell::Integer(n)), true) => Value::String(Some(n.to_string())),
+        (Some(Cell::Integer(n)), false) => Value::BigInt(Some(n)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pick(found: &[&str], wanted: &str) -> Result<Option<String>, Vec<String>> {
+        let found: Vec<String> = found.iter().map(|s| (*s).to_owned()).collect();
+        exact_or_only(found, String::as_str, wanted)
+    }
+
+    #[test]
+    fn the_exact_case_wins_else_the_only_match_else_ambiguity() {
+        assert_eq!(pick(&[], "acme"), Ok(None));
+        assert_eq!(pick(&["ACME"], "acme"), Ok(Some("ACME".into())));
+        assert_eq!(pick(&["ACME", "acme"], "acme"), Ok(Some("acme".into())));
+        assert_eq!(
+            pick(&["acme", "ACME", "Acme"], "Acme"),
+            Ok(Some("Acme".into()))
+        );
+        assert_eq!(
+            pick(&["acme", "ACME"], "Acme"),
+            Err(vec!["ACME".to_owned(), "acme".to_owned()])
+        );
+        // Two rows with the very key asked for are no better than two case variants.
+        assert_eq!(
+            pick(&["kim", "kim"], "kim"),
+            Err(vec!["kim".to_owned(), "kim".to_owned()])
+        );
+    }
+
+    #[test]
+    fn empty_values_are_written_as_otobo_writes_them() {
+        assert_eq!(written(None, true), Value::String(Some(String::new())));
+        assert_eq!(written(None, false), Value::BigInt(Some(0)));
+        assert_eq!(
+            written(Some(Cell::Integer(7)), true),
+            Value::String(Some("7".into()))
+        );
+    }
+
+    #[test]
+    fn only_changed_columns_are_written() {
+        use clientele_model::AttributeMapping;
+        let mut level = AttributeMapping::new("UserLevel", "Level", "level");
+        level.storage_type = StorageType::Integer;
+        let map = AttributeMap::new(vec![
+            AttributeMapping::new("UserPhone", "Phone", "phone"),
+            AttributeMapping::new("UserFax", "Fax", "fax"),
+            AttributeMapping::new("UserCity", "City", "city"),
+            level,
+        ]);
+        let layout = Layout::new(&map, false);
+        // Stored: phone empty (NULL or ''), fax "1", city "Berlin", level NULL.
+        let stored = vec![
+            None,
+            Some(Cell::Text("1".into())),
+            Some(Cell::Text("Berlin".into())),
+            None,
+        ];
+        let record = |k: &str| match k {
+            "UserPhone" => Some(AttributeValue::from("555")),
+            "UserFax" => Some(AttributeValue::from("1")),
+            "UserCity" => Some(AttributeValue::from("")),
+            _ => None,
+        };
+        assert_eq!(
+            layout.changed_values(record, &stored, false).unwrap(),
+            [
+                ("phone".to_owned(), Value::String(Some("555".into()))),
+                ("city".to_owned(), Value::String(Some(String::new()))),
+            ]
+        );
+        let bad = |k: &str| (k == "UserLevel").then(|| AttributeValue::from("high"));
+        match layout.changed_values(bad, &stored, false) {
+            Err(Error::Invalid(ValidationError::Invalid { field, .. })) => {
+                assert_eq!(field, "UserLevel")
+            }
+            other => panic!("expected a refusal naming UserLevel, got {other:?}"),
+        }
     }
 }

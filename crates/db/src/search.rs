@@ -322,7 +322,8 @@ impl UserTable<'_> {
                 Direction::Descending => Order::Desc,
             };
             let key = if column.is_text {
-                d.folded_sort_key(col(&column.name))
+                // OTOBO's `''` sorts where `NULL` does: both are "no value".
+                d.folded_sort_key(d.empty_as_null(col(&column.name)))
             } else {
                 col(&column.name)
             };

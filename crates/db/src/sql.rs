@@ -210,6 +210,12 @@ impl Dialect {
         }
     }
 
+    /// `NULLIF(text, '')`: OTOBO's empty string as `NULL`, for an ordering that puts the two
+    /// together, as every read takes them alike.
+    pub(crate) fn empty_as_null(self, text: Expr) -> Expr {
+        self.cust("NULLIF({}, '')", vec![text])
+    }
+
     /// The column holds a value: not `NULL` and, for text, not OTOBO's empty string.
     pub(crate) fn present(self, column: Expr, is_text: bool) -> Expr {
         if is_text {

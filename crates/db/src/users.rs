@@ -13,16 +13,18 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend as Engine, QueryRe
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{begin_write, lock_email};
 use crate::retry::retry;
-use crate::row::{AUDIT_COLUMNS, Layout, read_text, read_time, time_value};
+use crate::row::{AUDIT_COLUMNS, Cell, Layout, exact_or_only, read_text, read_time, time_value};
 use crate::search::{Matcher, UserTable, columns_of, compile, from_fts, mysql_prefix_union};
 use crate::sql::{Dialect, any, col, tcol};
 use crate::{DbBackend, agent_id, now_epoch};
 
-/// The stored state of a user a write starts from.
+/// The stored state of a user a write starts from, read in the write's transaction.
 struct Current {
     login: String,
     email: Option<String>,
     changed_at: Option<i64>,
+    /// Every column of the layout, for the update to write only what it changes.
+    stored: Vec<Option<Cell>>,
 }
 
 impl DbBackend {
@@ -71,8 +73,20 @@ impl DbBackend {
         q
     }
 
-    /// The stored key of the user `login` matches (an exact match preferred), read inside `tx`
-    /// and locked for the rest of it where the database has row locks.
+    /// An [`Error::Ambiguous`] for the login `wanted`, which matched the stored `logins`.
+    fn ambiguous_login(&self, wanted: &str, logins: Vec<String>) -> Error {
+        crate::ambiguous(
+            Entity::CustomerUser,
+            keys::LOGIN,
+            wanted,
+            logins,
+            self.name(),
+        )
+    }
+
+    /// The stored row of the user `login` matches (the exact case, else the only
+    /// case-insensitive match, else [`Error::Ambiguous`]), read inside `tx` and locked for the
+    /// rest of it where the database has row locks.
     async fn current(
         &self,
         tx: &DatabaseTransaction,
@@ -90,12 +104,16 @@ impl DbBackend {
             Some(c) => col(c),
             None => Expr::cust("NULL"),
         });
-        if self.users.layout.audit {
+        let layout = &self.users.layout;
+        if layout.audit {
             q.expr(col("change_time"));
         }
-        q.from(self.table())
-            .and_where(self.login_matches(login))
-            .limit(2);
+        let offset = if layout.audit { 3 } else { 2 };
+        for c in &layout.columns {
+            q.expr(col(&c.name));
+        }
+        // No limit: every case variant is needed to tell an exact match from an ambiguity.
+        q.from(self.table()).and_where(self.login_matches(login));
         if self.dialect != Dialect::Sqlite {
             q.lock_exclusive();
         }
@@ -105,18 +123,12 @@ impl DbBackend {
             found.push(Current {
                 login: read_text(r, 0)?.unwrap_or_default(),
                 email: read_text(r, 1)?,
-                changed_at: if self.users.layout.audit {
-                    read_time(r, 2)?
-                } else {
-                    None
-                },
+                changed_at: if layout.audit { read_time(r, 2)? } else { None },
+                stored: layout.stored(r, offset)?,
             });
         }
-        Ok(crate::row::exact_or_first(
-            found,
-            |c| c.login.as_str(),
-            login,
-        ))
+        exact_or_only(found, |c| c.login.as_str(), login)
+            .map_err(|logins| Failure::Api(self.ambiguous_login(login, logins)))
     }
 
     /// Another user (not `except`, a stored login) has this email in a postmaster field
@@ -212,7 +224,7 @@ impl DbBackend {
         if self.login_taken(&tx, user.login.as_str(), None).await? {
             return Err(self.exists(Entity::CustomerUser, keys::LOGIN, user.login.as_str()));
         }
-        let mut values = self.users.layout.values(|k| user.attribute(k), false);
+        let mut values = self.users.layout.insert_values(|k| user.attribute(k))?;
         if let (Some(pw), Some(hash)) = (&self.users.password, password_hash) {
             values.push((pw.clone(), Value::String(Some(hash.to_owned()))));
         }
@@ -275,9 +287,16 @@ impl DbBackend {
         {
             return Err(self.exists(Entity::CustomerUser, keys::LOGIN, user.login.as_str()));
         }
+        // Only what differs from the row just read: the columns this update leaves alone keep
+        // their bytes, whoever wrote them (OTOBO's `''` stays `''`).
+        let changes =
+            self.users
+                .layout
+                .changed_values(|k| user.attribute(k), &current.stored, true)?;
         let mut update = Query::update();
         update.table(self.table());
-        for (c, v) in self.users.layout.values(|k| user.attribute(k), true) {
+        let touched = !changes.is_empty() || self.users.layout.audit;
+        for (c, v) in changes {
             update.value(Alias::new(c), v);
         }
         if self.users.layout.audit {
@@ -291,7 +310,9 @@ impl DbBackend {
             self.dialect
                 .eq_exact(col(&self.config.customer_key), &current.login),
         );
-        tx.execute(&update).await?;
+        if touched {
+            tx.execute(&update).await?;
+        }
         if move_related && user.login.as_str() != current.login {
             self.rename_relations_in(&tx, &current.login, user.login.as_str())
                 .await?;
@@ -421,15 +442,13 @@ impl CustomerUserSource for DbBackend {
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn get(&self, login: &str) -> Result<Option<CustomerUser>> {
         self.bounded(self.name(), async {
+            // No limit: every case variant is needed to tell an exact match from an ambiguity.
             let mut q = self.select_users();
-            q.and_where(self.login_matches(login)).limit(2);
+            q.and_where(self.login_matches(login));
             let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
             let users = self.users_from(&rows)?;
-            Ok(crate::row::exact_or_first(
-                users,
-                |u| u.login.as_str(),
-                login,
-            ))
+            exact_or_only(users, |u| u.login.as_str(), login)
+                .map_err(|logins| self.ambiguous_login(login, logins))
         })
         .await
     }
@@ -628,7 +647,7 @@ impl CustomerUserWriter for DbBackend {
             let written = retry(is_retry, || async {
                 let tx = begin_write(&self.conn, self.dialect).await?;
                 // The stored login, its exact case preferred: on a database that holds `JDoe`
-                // beside `jdoe`, only the user asked for gets the new hash.
+                // beside `jdoe`, only the user asked for gets the new hash, and `JDOE` none.
                 let Some(current) = self.current(&tx, login.as_str()).await? else {
                     return Err(Failure::Api(Error::user_not_found(login.as_str())));
                 };
@@ -669,9 +688,7 @@ impl PasswordStore for DbBackend {
                 Some(pw) => col(pw),
                 None => Expr::cust("NULL"),
             });
-            q.from(self.table())
-                .and_where(self.login_matches(login))
-                .limit(2);
+            q.from(self.table()).and_where(self.login_matches(login));
             let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
             let mut found = Vec::new();
             for r in &rows {
@@ -683,11 +700,8 @@ impl PasswordStore for DbBackend {
                     .filter(|h| !h.is_empty());
                 found.push((Login::from_stored(stored), hash));
             }
-            Ok(crate::row::exact_or_first(
-                found,
-                |(l, _)| l.as_str(),
-                login,
-            ))
+            exact_or_only(found, |(l, _)| l.as_str(), login)
+                .map_err(|logins| self.ambiguous_login(login, logins))
         })
         .await
     }

@@ -11,6 +11,14 @@ use clientele_db::{DbBackend, DbConfig};
 
 mod server {
     db_tests!(crate::common::Kind::Postgres, #[ignore = "needs PostgreSQL: run scripts/test.sh"]);
+
+    /// `acme` beside `ACME` and `jdoe` beside `JDoe`, as OTOBO's case-sensitive keys on
+    /// PostgreSQL allow: the exact case is taken, `Acme` and `JDOE` are ambiguous.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs PostgreSQL: run scripts/test.sh"]
+    async fn case_variants_are_never_guessed() {
+        crate::suite::case_variants_are_never_guessed(crate::common::Kind::Postgres).await
+    }
 }
 
 /// A refused connection is reported with its cause from one direct attempt, not as a pool

@@ -18,6 +18,13 @@ mod file {
     db_tests!(crate::common::Kind::SqliteFile);
 }
 
+/// `acme` beside `ACME` and `jdoe` beside `JDoe`, as OTOBO's schema allows on SQLite too: the
+/// exact case is taken, `Acme` and `JDOE` are ambiguous.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_variants_are_never_guessed() {
+    suite::case_variants_are_never_guessed(Kind::SqliteFile).await
+}
+
 /// A call that cannot get a pooled connection in time reports a timeout, with the backend name.
 #[tokio::test]
 async fn pool_timeout_is_reported() {

@@ -35,7 +35,9 @@ macro_rules! db_tests {
             detail_search, detail_search_many_company_ids, customer_id_list, companies,
             user_companies, groups_and_grants, stored_grant_names, services, preferences, extra_attribute_room,
             no_n_plus_one, race_same_login, race_same_email, concurrent_take_preference,
-            migrate_twice, audit_actors);
+            migrate_twice, audit_actors, user_update_keeps_otobo_row, user_add_writes_otobo_empties,
+            company_update_keeps_otobo_row, company_add_writes_otobo_empties,
+            empty_text_in_integer_column_reads_as_absent, null_and_empty_read_alike);
     };
     (@each $kind:expr, $attrs:tt, $($name:ident),*) => {
         $( db_tests!(@one $kind, $attrs, $name); )*
@@ -1833,6 +1835,472 @@ pub async fn migrate_twice(kind: Kind) {
     .unwrap();
     clientele_db::migrate(f.db.connection()).await.unwrap();
     assert!(f.db.get("jdoe").await.unwrap().is_some());
+    f.finish().await;
+}
+
+/// Every column of OTOBO's `customer_user`, in its order.
+const USER_COLUMNS: &[&str] = &[
+    "id",
+    "login",
+    "email",
+    "customer_id",
+    "pw",
+    "title",
+    "first_name",
+    "last_name",
+    "phone",
+    "fax",
+    "mobile",
+    "street",
+    "zip",
+    "city",
+    "country",
+    "comments",
+    "valid_id",
+    "create_time",
+    "create_by",
+    "change_time",
+    "change_by",
+];
+
+/// Every column of OTOBO's `customer_company`, in its order.
+const COMPANY_COLUMNS: &[&str] = &[
+    "customer_id",
+    "name",
+    "street",
+    "zip",
+    "city",
+    "country",
+    "url",
+    "comments",
+    "valid_id",
+    "create_time",
+    "create_by",
+    "change_time",
+    "change_by",
+];
+
+/// The row of `table` whose `key` column is `value`, every column of `columns` as the
+/// database's text of it (`NULL` as `None`, `''` as `Some("")`): what another program reading
+/// the table sees.
+pub async fn raw_row(
+    f: &Fixture,
+    table: &str,
+    columns: &[&str],
+    key: &str,
+    value: &str,
+) -> BTreeMap<String, Option<String>> {
+    use clientele_db::sea_orm::{ConnectionTrait, Statement};
+    let text = match f.test_db.kind {
+        Kind::MySql => "CHAR",
+        _ => "TEXT",
+    };
+    let select: Vec<String> = columns
+        .iter()
+        .map(|c| format!("CAST({c} AS {text})"))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {table} WHERE {key} = '{value}'",
+        select.join(", ")
+    );
+    let conn = f.db.connection();
+    let rows = conn
+        .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one row of {table} with {key} = {value:?}");
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let v = rows[0]
+                .try_get_by_index::<Option<String>>(i)
+                .unwrap_or_else(|e| panic!("{table}.{c}: {e}"));
+            ((*c).to_owned(), v)
+        })
+        .collect()
+}
+
+/// `after` equals `before` in every column but `changed`.
+fn same_except(
+    before: &BTreeMap<String, Option<String>>,
+    after: &BTreeMap<String, Option<String>>,
+    changed: &[&str],
+) {
+    for (column, old) in before {
+        if !changed.contains(&column.as_str()) {
+            assert_eq!(&after[column], old, "{column} must keep its stored bytes");
+        }
+    }
+}
+
+/// A user as OTOBO's `CustomerUserAdd` writes it: `''` in every empty optional column, a
+/// sha256-hex password, agent ids in the audit columns.
+const OTOBO_USER: &str = "INSERT INTO customer_user (login, email, customer_id, pw, title, \
+     first_name, last_name, phone, fax, mobile, street, zip, city, country, comments, valid_id, \
+     create_time, create_by, change_time, change_by) VALUES ('mmustermann', \
+     'max@mustermann-gmbh.de', 'MUSTER', \
+     'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', '', 'Max', \
+     'Mustermann', '', '', '', '', '', 'München', '', '', 1, '2023-05-04 10:11:12', 2, \
+     '2023-05-04 10:11:12', 3)";
+
+/// A phone-only update of a row OTOBO wrote changes the phone and the audit columns, and
+/// every other column keeps its bytes: OTOBO's `''` stays `''`, the password and the creation
+/// data stay as they were.
+pub async fn user_update_keeps_otobo_row(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    f.exec(OTOBO_USER).await;
+    let row = |f| raw_row(f, "customer_user", USER_COLUMNS, "login", "mmustermann");
+    let before = row(&f).await;
+    assert_eq!(before["fax"].as_deref(), Some(""));
+
+    // OTOBO's empty strings read as no value, as NULL does.
+    let max = f.db.get("mmustermann").await.unwrap().unwrap();
+    assert_eq!((max.title.as_deref(), max.fax.as_deref()), (None, None));
+    assert_eq!(
+        (max.phone.as_deref(), max.city.as_deref()),
+        (None, Some("München"))
+    );
+
+    let mut changed = max.clone();
+    changed.phone = Some("+49 89 123".into());
+    f.db.update(&max.login, &changed, Expected::Any, &"5".into())
+        .await
+        .unwrap();
+    let after = row(&f).await;
+    same_except(&before, &after, &["phone", "change_time", "change_by"]);
+    assert_eq!(after["phone"].as_deref(), Some("+49 89 123"));
+    assert_eq!(after["change_by"].as_deref(), Some("5"));
+    assert_ne!(after["change_time"], before["change_time"]);
+
+    // Emptying a value writes what OTOBO writes for an empty field, and nothing else moves.
+    let mut cleared = f.db.get("mmustermann").await.unwrap().unwrap();
+    cleared.city = None;
+    f.db.update(&max.login, &cleared, Expected::Any, &"5".into())
+        .await
+        .unwrap();
+    let last = row(&f).await;
+    same_except(&after, &last, &["city", "change_time"]);
+    assert_eq!(last["city"].as_deref(), Some(""));
+    assert_eq!(f.db.get("mmustermann").await.unwrap().unwrap().city, None);
+    f.finish().await;
+}
+
+/// An add writes `''` in the empty text columns, as OTOBO's `CustomerUserAdd` does, and leaves
+/// the password `NULL` when there is no hash (OTOBO sets it with `SetPassword` afterwards).
+pub async fn user_add_writes_otobo_empties(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    f.db.add(
+        &user("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
+        None,
+        &"1".into(),
+    )
+    .await
+    .unwrap();
+    let row = raw_row(&f, "customer_user", USER_COLUMNS, "login", "jdoe").await;
+    for column in [
+        "title", "phone", "fax", "mobile", "street", "zip", "city", "country", "comments",
+    ] {
+        assert_eq!(row[column].as_deref(), Some(""), "{column}");
+    }
+    assert_eq!(row["pw"], None, "no hash, no password");
+    assert_eq!(row["first_name"].as_deref(), Some("John"));
+    assert_eq!(row["valid_id"].as_deref(), Some("1"));
+    let got = f.db.get("jdoe").await.unwrap().unwrap();
+    assert_eq!((got.title, got.phone, got.comment), (None, None, None));
+    f.finish().await;
+}
+
+/// The company counterpart of [`user_update_keeps_otobo_row`]: a city-only update of a row
+/// OTOBO wrote keeps every other column's bytes.
+pub async fn company_update_keeps_otobo_row(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    f.exec(
+        "INSERT INTO customer_company (customer_id, name, street, zip, city, country, url, \
+         comments, valid_id, create_time, create_by, change_time, change_by) VALUES ('MUSTER', \
+         'Mustermann GmbH', 'Hauptstr. 1', '', '', '', '', '', 1, '2023-05-04 10:11:12', 2, \
+         '2023-05-04 10:11:12', 2)",
+    )
+    .await;
+    let row = |f| {
+        raw_row(
+            f,
+            "customer_company",
+            COMPANY_COLUMNS,
+            "customer_id",
+            "MUSTER",
+        )
+    };
+    let before = row(&f).await;
+    let muster = f.db.company("MUSTER").await.unwrap().unwrap();
+    assert_eq!(
+        (muster.url.as_deref(), muster.city.as_deref()),
+        (None, None)
+    );
+    assert_eq!(muster.street.as_deref(), Some("Hauptstr. 1"));
+
+    let mut changed = muster.clone();
+    changed.city = Some("München".into());
+    f.db.update_company(&changed, &"4".into()).await.unwrap();
+    let after = row(&f).await;
+    same_except(&before, &after, &["city", "change_time", "change_by"]);
+    assert_eq!(after["city"].as_deref(), Some("München"));
+    assert_eq!(after["change_by"].as_deref(), Some("4"));
+    f.finish().await;
+}
+
+/// A company add writes `''` in the empty text columns, as rows OTOBO's company screen adds
+/// hold them.
+pub async fn company_add_writes_otobo_empties(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    f.db.add_company(&company("ACME", "Acme Corporation"), &"1".into())
+        .await
+        .unwrap();
+    let row = raw_row(
+        &f,
+        "customer_company",
+        COMPANY_COLUMNS,
+        "customer_id",
+        "ACME",
+    )
+    .await;
+    for column in ["street", "zip", "city", "country", "url", "comments"] {
+        assert_eq!(row[column].as_deref(), Some(""), "{column}");
+    }
+    assert_eq!(row["name"].as_deref(), Some("Acme Corporation"));
+    let got = f.db.company("ACME").await.unwrap().unwrap();
+    assert_eq!((got.url, got.comment), (None, None));
+    f.finish().await;
+}
+
+/// An integer attribute kept in a text column (a table of its own shape) reads `''` as no
+/// value, as it reads `NULL`, and an update that does not change it leaves it `''`.
+pub async fn empty_text_in_integer_column_reads_as_absent(kind: Kind) {
+    let mut config = test_config();
+    config.settings.map.push(
+        AttributeMapping::new("UserLevel", "Level", "level")
+            .storage_type(clientele_model::StorageType::Integer),
+    );
+    let f = Fixture::with_config(kind, config).await;
+    f.exec("ALTER TABLE customer_user ADD level VARCHAR(10) NULL")
+        .await;
+    f.exec(OTOBO_USER).await;
+    f.exec("UPDATE customer_user SET level = '' WHERE login = 'mmustermann'")
+        .await;
+    let max = f.db.get("mmustermann").await.unwrap().unwrap();
+    assert_eq!(max.attribute("UserLevel"), None);
+    let mut changed = max.clone();
+    changed.phone = Some("+49 89 123".into());
+    f.db.update(&max.login, &changed, Expected::Any, &"1".into())
+        .await
+        .unwrap();
+    let row = raw_row(&f, "customer_user", &["level"], "login", "mmustermann").await;
+    assert_eq!(row["level"].as_deref(), Some(""));
+    f.exec("UPDATE customer_user SET level = NULL WHERE login = 'mmustermann'")
+        .await;
+    let max = f.db.get("mmustermann").await.unwrap().unwrap();
+    assert_eq!(max.attribute("UserLevel"), None);
+    f.exec("UPDATE customer_user SET level = '7' WHERE login = 'mmustermann'")
+        .await;
+    let max = f.db.get("mmustermann").await.unwrap().unwrap();
+    assert_eq!(max.attribute("UserLevel"), Some(7.into()));
+    f.finish().await;
+}
+
+/// `NULL` (Clientele's older writes, other tools) and `''` (OTOBO) in one table read alike:
+/// both are no value in a record, in a detail condition and in a detail ordering, where they
+/// sort together with the login breaking ties.
+pub async fn null_and_empty_read_alike(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    let at = "'2023-05-04 10:11:12'";
+    for (login, value) in [("anna", "NULL"), ("bob", "''"), ("carl", "'555'")] {
+        f.exec(&format!(
+            "INSERT INTO customer_user (login, email, customer_id, first_name, last_name, phone, \
+             city, valid_id, create_time, create_by, change_time, change_by) VALUES ('{login}', \
+             '{login}@acme-corp.com', 'ACME', 'F', 'L', {value}, {value}, 1, {at}, 1, {at}, 1)"
+        ))
+        .await;
+    }
+    for (id, value) in [("A", "NULL"), ("B", "''")] {
+        f.exec(&format!(
+            "INSERT INTO customer_company (customer_id, name, url, comments, valid_id, \
+             create_time, create_by, change_time, change_by) VALUES ('{id}', 'Company {id}', \
+             {value}, {value}, 1, {at}, 1, {at}, 1)"
+        ))
+        .await;
+    }
+    let db = &f.db;
+    for login in ["anna", "bob"] {
+        let u = db.get(login).await.unwrap().unwrap();
+        assert_eq!((u.phone, u.city), (None, None), "{login}");
+    }
+    for id in ["A", "B"] {
+        let c = db.company(id).await.unwrap().unwrap();
+        assert_eq!((c.url, c.comment), (None, None), "{id}");
+    }
+    let order = |direction| DetailSearch {
+        order_by: vec![("UserPhone".into(), direction)],
+        valid_only: true,
+        ..Default::default()
+    };
+    let run = |d: DetailSearch| async move { login_strings(&db.search_detail(&d).await.unwrap()) };
+    assert_eq!(
+        run(order(Direction::Ascending)).await,
+        ["bob", "anna", "carl"]
+    );
+    assert_eq!(
+        run(order(Direction::Descending)).await,
+        ["carl", "bob", "anna"]
+    );
+    let any_phone = DetailSearch {
+        conditions: vec![FieldCondition {
+            attribute: "UserPhone".into(),
+            pattern: Pattern::from_wildcards("*"),
+        }],
+        valid_only: true,
+        ..Default::default()
+    };
+    assert_eq!(run(any_phone).await, ["carl"]);
+    f.finish().await;
+}
+
+/// A database holding case variants of one login and of one customer id, as OTOBO's schema
+/// allows on PostgreSQL and SQLite (Clientele's migration forbids them; here its two
+/// lower-case unique indexes are dropped again): a look-up takes the exact-case row, and one
+/// that matches several rows, none exactly, is [`Error::Ambiguous`] naming them all — for
+/// reads, updates and passwords alike, and nothing is written.
+pub async fn case_variants_are_never_guessed(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    f.exec("DROP INDEX customer_user_login_lower").await;
+    f.exec("DROP INDEX customer_company_customer_id_lower")
+        .await;
+    let at = "'2023-05-04 10:11:12'";
+    for (id, name) in [("acme", "Acme lower"), ("ACME", "Acme upper")] {
+        f.exec(&format!(
+            "INSERT INTO customer_company (customer_id, name, valid_id, create_time, create_by, \
+             change_time, change_by) VALUES ('{id}', '{name}', 1, {at}, 1, {at}, 1)"
+        ))
+        .await;
+    }
+    for (login, first) in [("jdoe", "lower"), ("JDoe", "mixed")] {
+        f.exec(&format!(
+            "INSERT INTO customer_user (login, email, customer_id, pw, first_name, last_name, \
+             valid_id, create_time, create_by, change_time, change_by) VALUES ('{login}', \
+             '{first}@acme-corp.com', 'ACME', 'hash-{first}', '{first}', 'Doe', 1, {at}, 1, \
+             {at}, 1)"
+        ))
+        .await;
+    }
+    let db = &f.db;
+
+    // The exact case wins.
+    assert_eq!(
+        db.company("acme").await.unwrap().unwrap().name,
+        "Acme lower"
+    );
+    assert_eq!(
+        db.company("ACME").await.unwrap().unwrap().name,
+        "Acme upper"
+    );
+    assert_eq!(db.get("jdoe").await.unwrap().unwrap().first_name, "lower");
+    assert_eq!(db.get("JDoe").await.unwrap().unwrap().first_name, "mixed");
+    let (login, hash) = db.password_hash("JDoe").await.unwrap().unwrap();
+    assert_eq!(
+        (login.as_str(), hash.as_deref()),
+        ("JDoe", Some("hash-mixed"))
+    );
+
+    // No exact case: never an arbitrary one.
+    let company_ambiguity = |e: Error| match e {
+        Error::Ambiguous {
+            entity: Entity::Company,
+            ref field,
+            ref key,
+            ref matches,
+            ref backend,
+        } => {
+            assert_eq!((field.as_str(), key.as_str()), ("CustomerID", "Acme"));
+            assert_eq!(matches, &["ACME", "acme"]);
+            assert_eq!(backend, "db-companies");
+            let text = e.to_string();
+            assert!(
+                text.contains("\"ACME\"") && text.contains("\"acme\""),
+                "{text}"
+            );
+        }
+        other => panic!("expected Ambiguous naming ACME and acme, got {other:?}"),
+    };
+    company_ambiguity(db.company("Acme").await.unwrap_err());
+    let user_ambiguity = |e: Error| match e {
+        Error::Ambiguous {
+            entity: Entity::CustomerUser,
+            ref field,
+            ref key,
+            ref matches,
+            ref backend,
+        } => {
+            assert_eq!((field.as_str(), key.as_str()), ("UserLogin", "JDOE"));
+            assert_eq!(matches, &["JDoe", "jdoe"]);
+            assert_eq!(backend, "db");
+            let text = e.to_string();
+            assert!(
+                text.contains("\"JDoe\"") && text.contains("\"jdoe\""),
+                "{text}"
+            );
+        }
+        other => panic!("expected Ambiguous naming JDoe and jdoe, got {other:?}"),
+    };
+    user_ambiguity(db.get("JDOE").await.unwrap_err());
+    user_ambiguity(db.password_hash("JDOE").await.unwrap_err());
+
+    // Writes by an ambiguous key change nothing.
+    let users_before = (
+        raw_row(&f, "customer_user", USER_COLUMNS, "login", "jdoe").await,
+        raw_row(&f, "customer_user", USER_COLUMNS, "login", "JDoe").await,
+    );
+    let jdoe = Login::new("JDOE").unwrap();
+    let mut changed = db.get("jdoe").await.unwrap().unwrap();
+    changed.phone = Some("123".into());
+    user_ambiguity(
+        db.update(&jdoe, &changed, Expected::Any, &"1".into())
+            .await
+            .unwrap_err(),
+    );
+    user_ambiguity(db.set_password_hash(&jdoe, "new-hash").await.unwrap_err());
+    let users_after = (
+        raw_row(&f, "customer_user", USER_COLUMNS, "login", "jdoe").await,
+        raw_row(&f, "customer_user", USER_COLUMNS, "login", "JDoe").await,
+    );
+    assert_eq!(users_before, users_after);
+    let mut acme = db.company("acme").await.unwrap().unwrap();
+    acme.customer_id = clientele_model::CustomerId::new("Acme").unwrap();
+    acme.comment = Some("changed".into());
+    company_ambiguity(db.update_company(&acme, &"1".into()).await.unwrap_err());
+    assert_eq!(db.company("acme").await.unwrap().unwrap().comment, None);
+    assert_eq!(db.company("ACME").await.unwrap().unwrap().comment, None);
+    // An add of a third variant is refused as taken.
+    match db
+        .add_company(&company("Acme", "Acme third"), &"1".into())
+        .await
+    {
+        Err(Error::AlreadyExists { field, .. }) => assert_eq!(field, "CustomerID"),
+        other => panic!("{other:?}"),
+    }
+
+    // The exact case is written, and only it.
+    db.update(
+        &Login::new("jdoe").unwrap(),
+        &changed,
+        Expected::Any,
+        &"1".into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        db.get("jdoe").await.unwrap().unwrap().phone.as_deref(),
+        Some("123")
+    );
+    assert_eq!(db.get("JDoe").await.unwrap().unwrap().phone, None);
     f.finish().await;
 }
 
