@@ -109,7 +109,12 @@ impl Directory {
         login: &str,
         password: &Password,
     ) -> Result<AuthOutcome> {
-        let found = self.find(login).await?;
+        let found = match self.find(login).await {
+            // Several stored case variants and none exact: no one logs in with this spelling,
+            // and the answer must not tell that the login exists.
+            Err(Error::Ambiguous { .. }) => None,
+            other => other?,
+        };
         let Some((user, i)) = found else {
             self.dummy_verify(password).await;
             return Ok(AuthOutcome {

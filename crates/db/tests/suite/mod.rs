@@ -2252,6 +2252,20 @@ pub async fn case_variants_are_never_guessed(kind: Kind) {
     };
     user_ambiguity(db.get("JDOE").await.unwrap_err());
     user_ambiguity(db.password_hash("JDOE").await.unwrap_err());
+    // A login by the ambiguous spelling fails like an unknown login: it does not tell that
+    // the login exists.
+    let dir = clientele_directory::Directory::builder()
+        .writable_source(f.db.clone())
+        .company_store(f.db.clone())
+        .build()
+        .unwrap();
+    match dir
+        .authenticate("JDOE", &clientele_model::Password::new("whatever"))
+        .await
+    {
+        Err(Error::AuthenticationFailed) => {}
+        other => panic!("expected AuthenticationFailed, got {other:?}"),
+    }
 
     // Writes by an ambiguous key change nothing.
     let users_before = (
