@@ -4,9 +4,10 @@
 //! read, searched and migrated by Clientele.
 //!
 //! OTOBO's whole schema (the eleven tables, the dynamic-field tables, initial rows and foreign
-//! keys) is loaded by `otobo_tables.rs`, which compares it with the tables Clientele creates.
-//! OTOBO has no SQLite schema; the SQLite variant is its closest equivalent, to run the same
-//! checks without a server.
+//! keys) is loaded by `otobo_conformance.rs`, which runs the conformance suites on it, and by
+//! `otobo_tables.rs`, which compares it with the tables Clientele creates. OTOBO has no SQLite
+//! schema; the SQLite variant is its closest equivalent, to run the same checks without a
+//! server.
 
 mod common;
 
