@@ -1,11 +1,13 @@
-//! An existing OTOBO database: OTOBO's own `customer_user`, `customer_company`,
-//! `customer_user_customer` and `customer_preferences` tables, created here by raw SQL that
-//! mirrors `scripts/database/otobo-schema.xml` (as OTOBO's installer writes it for each
-//! database), filled the way OTOBO fills them — and read, searched and migrated by Clientele.
+//! An existing OTOBO database seen through four of its tables: OTOBO's own `customer_user`,
+//! `customer_company`, `customer_user_customer` and `customer_preferences`, as OTOBO's installer
+//! creates them (`common::otobo`, without foreign keys), filled the way OTOBO fills them — and
+//! read, searched and migrated by Clientele.
 //!
-//! This is the one place raw `CREATE TABLE` is right: it simulates a foreign database, not
-//! Clientele's schema. OTOBO has no SQLite schema; the SQLite variant uses the same column types
-//! to run the same checks without a server.
+//! OTOBO's whole schema (the eleven tables, the dynamic-field tables, initial rows and foreign
+//! keys) is loaded by `otobo_conformance.rs`, which runs the conformance suites on it, and by
+//! `otobo_tables.rs`, which compares it with the tables Clientele creates. OTOBO has no SQLite
+//! schema; the SQLite variant is its closest equivalent, to run the same checks without a
+//! server.
 
 mod common;
 
@@ -21,93 +23,23 @@ use clientele_model::{
     AttributeMap, AttributeMapping, EmailCheck, NewCustomerUser, Rules, StorageType, Validity,
 };
 
-use common::{Kind, TestDb, exec};
+use common::{Kind, TestDb, exec, otobo};
 
 /// sha256("secret") in hex: OTOBO's default `CryptType`.
 const SHA256_SECRET: &str = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
 
+/// The four tables this file's OTOBO database has, without foreign keys (OTOBO's DDL is in
+/// `common::otobo`).
 fn otobo_ddl(kind: Kind) -> Vec<String> {
-    let (id, time, tail) = match kind {
-        Kind::Postgres => ("id serial NOT NULL", "timestamp(0)", ""),
-        Kind::MySql => (
-            "id INTEGER NOT NULL AUTO_INCREMENT",
-            "DATETIME",
-            " ENGINE = InnoDB",
-        ),
-        _ => ("id INTEGER NOT NULL", "DATETIME", ""),
-    };
-    let pk_id = "PRIMARY KEY(id)";
-    let unique = |name: &str, col: &str| match kind {
-        Kind::MySql => format!("UNIQUE INDEX {name} ({col})"),
-        _ => format!("CONSTRAINT {name} UNIQUE ({col})"),
-    };
-    vec![
-        format!(
-            "CREATE TABLE customer_user (
-                {id},
-                login VARCHAR (191) NOT NULL,
-                email VARCHAR (150) NOT NULL,
-                customer_id VARCHAR (150) NOT NULL,
-                pw VARCHAR (128) NULL,
-                title VARCHAR (50) NULL,
-                first_name VARCHAR (100) NOT NULL,
-                last_name VARCHAR (100) NOT NULL,
-                phone VARCHAR (150) NULL,
-                fax VARCHAR (150) NULL,
-                mobile VARCHAR (150) NULL,
-                street VARCHAR (150) NULL,
-                zip VARCHAR (200) NULL,
-                city VARCHAR (200) NULL,
-                country VARCHAR (200) NULL,
-                comments VARCHAR (250) NULL,
-                valid_id SMALLINT NOT NULL,
-                create_time {time} NOT NULL,
-                create_by INTEGER NOT NULL,
-                change_time {time} NOT NULL,
-                change_by INTEGER NOT NULL,
-                {pk_id},
-                {}
-            ){tail}",
-            unique("customer_user_login", "login")
-        ),
-        format!(
-            "CREATE TABLE customer_company (
-                customer_id VARCHAR (150) NOT NULL,
-                name VARCHAR (191) NOT NULL,
-                street VARCHAR (200) NULL,
-                zip VARCHAR (200) NULL,
-                city VARCHAR (200) NULL,
-                country VARCHAR (200) NULL,
-                url VARCHAR (200) NULL,
-                comments VARCHAR (250) NULL,
-                valid_id SMALLINT NOT NULL,
-                create_time {time} NOT NULL,
-                create_by INTEGER NOT NULL,
-                change_time {time} NOT NULL,
-                change_by INTEGER NOT NULL,
-                PRIMARY KEY(customer_id),
-                {}
-            ){tail}",
-            unique("customer_company_name", "name")
-        ),
-        format!(
-            "CREATE TABLE customer_user_customer (
-                user_id VARCHAR (100) NOT NULL,
-                customer_id VARCHAR (150) NOT NULL,
-                create_time {time} NOT NULL,
-                create_by INTEGER NOT NULL,
-                change_time {time} NOT NULL,
-                change_by INTEGER NOT NULL
-            ){tail}"
-        ),
-        format!(
-            "CREATE TABLE customer_preferences (
-                user_id VARCHAR (191) NOT NULL,
-                preferences_key VARCHAR (150) NOT NULL,
-                preferences_value VARCHAR (250) NULL
-            ){tail}"
-        ),
-    ]
+    otobo::tables_without_references(
+        kind.engine(),
+        &[
+            "customer_user",
+            "customer_company",
+            "customer_user_customer",
+            "customer_preferences",
+        ],
+    )
 }
 
 /// Rows as OTOBO writes them: empty optional values as `''`, agent ids in the audit columns,

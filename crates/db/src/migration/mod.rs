@@ -1,9 +1,10 @@
 //! The schema, as sea-orm migrations.
 //!
-//! 1. [`OtoboTables`] creates OTOBO's tables with OTOBO's names and column types (reference
-//!    §10) when they do not exist yet, plus the small `valid`, `groups_table` and `service`
-//!    tables Clientele needs when it runs on its own. Every `CREATE` is `IF NOT EXISTS`, so on an
-//!    existing OTOBO database it only adds what is missing.
+//! 1. [`OtoboTables`] creates the ten customer-side tables of OTOBO (reference §10) — among them
+//!    the small `valid`, `groups_table` and `service` tables Clientele needs when it runs on its
+//!    own — as OTOBO's installer creates them: columns, keys, index names and the foreign keys
+//!    between them; not OTOBO's agent table `users` nor the audit columns' keys to it. Every
+//!    `CREATE` is `IF NOT EXISTS`, so on an existing OTOBO database it only adds what is missing.
 //! 2. [`CorrectnessConstraints`] adds what OTOBO lacks and correctness needs: unique relation,
 //!    grant, service and preference rows (duplicates are merged first), case-insensitive login
 //!    and company-id uniqueness on PostgreSQL and SQLite, an email lookup index, and on MySQL the

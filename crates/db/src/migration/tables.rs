@@ -1,18 +1,28 @@
-//! Migration 1: OTOBO's tables (reference §10), created only where missing.
+//! Migration 1: OTOBO's customer-side tables (reference §10), created only where missing.
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use sea_orm_migration::prelude::*;
 
 use super::alias;
 
 /// Creates `valid`, `groups_table`, `service`, `customer_company`, `customer_user`,
 /// `customer_user_customer`, `group_customer_user`, `group_customer`, `service_customer_user`
-/// and `customer_preferences` with OTOBO's names and types, and their OTOBO indexes.
+/// and `customer_preferences` as OTOBO 10/11's installer creates them, and inserts OTOBO's three
+/// `valid` rows.
 ///
-/// Differences from OTOBO's schema, all widening: `customer_user_customer.user_id` and
-/// `group_customer_user.user_id` are `VARCHAR(191)` (OTOBO: 100) so every login the model
-/// accepts fits; the `create_by`/`change_by` columns have no foreign key to OTOBO's agent table
-/// `users`, which Clientele does not have.
+/// On PostgreSQL and MySQL/MariaDB every column (name, order, type, length, NULL-ness), primary
+/// key, unique key and plain index is OTOBO's, with OTOBO's names — `serial` ids on PostgreSQL,
+/// a `SMALLINT AUTO_INCREMENT` `valid.id` and a 10-character prefix index on
+/// `service_customer_user.customer_user_login` on MySQL — and so are the foreign keys between
+/// these tables: `valid_id` of `groups_table` and `customer_user` to `valid`, `group_id` of the
+/// two grant tables to `groups_table`, `service_customer_user.service_id` to `service`. OTOBO
+/// has no SQLite schema; there the same column types are used, ids are `INTEGER PRIMARY KEY
+/// AUTOINCREMENT` (SQLite's only auto-numbered column) and the unique keys are unique indexes
+/// of OTOBO's names.
+///
+/// What Clientele leaves out: OTOBO's agent table `users`, and with it the foreign keys of the
+/// audit columns (`create_by`, `change_by`) to it. On an existing OTOBO database the `CREATE
+/// TABLE IF NOT EXISTS` statements find every table there and change nothing.
 pub struct OtoboTables;
 
 impl MigrationName for OtoboTables {
@@ -21,25 +31,93 @@ impl MigrationName for OtoboTables {
     }
 }
 
-fn audit(t: &mut TableCreateStatement, with_change: bool) {
-    t.col(ColumnDef::new(alias("create_time")).date_time().not_null())
-        .col(ColumnDef::new(alias("create_by")).integer().not_null());
-    if with_change {
-        t.col(ColumnDef::new(alias("change_time")).date_time().not_null())
-            .col(ColumnDef::new(alias("change_by")).integer().not_null());
+/// A column type of OTOBO's schema.
+#[derive(Clone, Copy)]
+enum Ty {
+    /// An auto-numbered `INTEGER` id: `serial` on PostgreSQL, `AUTO_INCREMENT` on MySQL.
+    Serial,
+    /// `valid.id`: `serial` on PostgreSQL, but a `SMALLINT AUTO_INCREMENT` on MySQL.
+    SmallSerial,
+    SmallInt,
+    Integer,
+    Varchar(u32),
+    /// `timestamp(0)` on PostgreSQL, `DATETIME` elsewhere.
+    Time,
+}
+
+struct Column {
+    name: &'static str,
+    ty: Ty,
+    null: bool,
+}
+
+const fn col(name: &'static str, ty: Ty) -> Column {
+    Column {
+        name,
+        ty,
+        null: false,
     }
 }
 
-fn table(backend: DbBackend, name: &str) -> TableCreateStatement {
-    let mut t = Table::create();
-    t.table(alias(name)).if_not_exists();
-    if backend == DbBackend::MySql {
-        // OTOBO's MySQL schema: InnoDB, utf8mb4, a case-insensitive collation.
-        t.engine("InnoDB")
-            .character_set("utf8mb4")
-            .collate("utf8mb4_unicode_ci");
+const fn nullable(name: &'static str, ty: Ty) -> Column {
+    Column {
+        name,
+        ty,
+        null: true,
     }
-    t
+}
+
+/// OTOBO's audit columns: `create_time`, `create_by` and, with `change`, `change_time`,
+/// `change_by`.
+const AUDIT: [Column; 4] = [
+    col("create_time", Ty::Time),
+    col("create_by", Ty::Integer),
+    col("change_time", Ty::Time),
+    col("change_by", Ty::Integer),
+];
+
+/// A plain index of OTOBO's: its name, its column and, on MySQL, the prefix length OTOBO
+/// indexes.
+struct PlainIndex {
+    name: &'static str,
+    column: &'static str,
+    mysql_prefix: Option<u32>,
+}
+
+const fn plain(name: &'static str, column: &'static str) -> PlainIndex {
+    PlainIndex {
+        name,
+        column,
+        mysql_prefix: None,
+    }
+}
+
+/// A foreign key OTOBO's "post" step adds: its name as OTOBO writes it (PostgreSQL folds it to
+/// lower case), the column, and the table whose `id` it references.
+struct Reference {
+    name: &'static str,
+    column: &'static str,
+    table: &'static str,
+}
+
+const fn reference(name: &'static str, column: &'static str, table: &'static str) -> Reference {
+    Reference {
+        name,
+        column,
+        table,
+    }
+}
+
+/// One of OTOBO's tables.
+struct OtoboTable {
+    name: &'static str,
+    columns: Vec<Column>,
+    /// The primary key's column (OTOBO's are single-column).
+    primary_key: Option<&'static str>,
+    /// The unique key: its name and its column.
+    unique: Option<(&'static str, &'static str)>,
+    indexes: Vec<PlainIndex>,
+    references: Vec<Reference>,
 }
 
 /// OTOBO's `permission_key` and `permission_context` widths, as the permission vocabulary
@@ -47,219 +125,342 @@ fn table(backend: DbBackend, name: &str) -> TableCreateStatement {
 const PERMISSION_KEY_LEN: u32 = clientele_model::permission::MAX_PERMISSION_TYPE_LEN as u32;
 const PERMISSION_CONTEXT_LEN: u32 = clientele_model::permission::MAX_PERMISSION_CONTEXT_LEN as u32;
 
-fn string(name: &str, len: u32) -> ColumnDef {
-    ColumnDef::new(alias(name)).string_len(len).take()
+fn with_audit(mut columns: Vec<Column>, change: bool) -> Vec<Column> {
+    let [create_time, create_by, change_time, change_by] = AUDIT;
+    columns.extend([create_time, create_by]);
+    if change {
+        columns.extend([change_time, change_by]);
+    }
+    columns
 }
 
-fn fk(name: &str, from: (&str, &str), to: (&str, &str)) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(alias(from.0), alias(from.1))
-        .to(alias(to.0), alias(to.1))
-        .take()
+/// The ten tables in creation order (referenced tables first), as OTOBO's
+/// `otobo-schema.*.sql` and `otobo-schema-post.*.sql` define them.
+fn otobo_tables() -> Vec<OtoboTable> {
+    use Ty::{Integer, Serial, SmallInt, SmallSerial, Varchar};
+    vec![
+        OtoboTable {
+            name: "valid",
+            columns: with_audit(
+                vec![col("id", SmallSerial), col("name", Varchar(191))],
+                true,
+            ),
+            primary_key: Some("id"),
+            unique: Some(("valid_name", "name")),
+            indexes: vec![],
+            references: vec![],
+        },
+        OtoboTable {
+            name: "groups_table",
+            columns: with_audit(
+                vec![
+                    col("id", Serial),
+                    col("name", Varchar(191)),
+                    nullable("comments", Varchar(250)),
+                    col("valid_id", SmallInt),
+                ],
+                true,
+            ),
+            primary_key: Some("id"),
+            unique: Some(("groups_name", "name")),
+            indexes: vec![],
+            references: vec![reference("FK_groups_valid_id_id", "valid_id", "valid")],
+        },
+        OtoboTable {
+            // OTOBO gives `service.valid_id` no foreign key.
+            name: "service",
+            columns: with_audit(
+                vec![
+                    col("id", Serial),
+                    col("name", Varchar(191)),
+                    col("valid_id", SmallInt),
+                    nullable("comments", Varchar(250)),
+                ],
+                true,
+            ),
+            primary_key: Some("id"),
+            unique: Some(("service_name", "name")),
+            indexes: vec![],
+            references: vec![],
+        },
+        OtoboTable {
+            // OTOBO gives `customer_company` no foreign key at all.
+            name: "customer_company",
+            columns: with_audit(
+                vec![
+                    col("customer_id", Varchar(150)),
+                    col("name", Varchar(191)),
+                    nullable("street", Varchar(200)),
+                    nullable("zip", Varchar(200)),
+                    nullable("city", Varchar(200)),
+                    nullable("country", Varchar(200)),
+                    nullable("url", Varchar(200)),
+                    nullable("comments", Varchar(250)),
+                    col("valid_id", SmallInt),
+                ],
+                true,
+            ),
+            primary_key: Some("customer_id"),
+            unique: Some(("customer_company_name", "name")),
+            indexes: vec![],
+            references: vec![],
+        },
+        OtoboTable {
+            name: "customer_user",
+            columns: with_audit(
+                vec![
+                    col("id", Serial),
+                    col("login", Varchar(191)),
+                    col("email", Varchar(150)),
+                    col("customer_id", Varchar(150)),
+                    nullable("pw", Varchar(128)),
+                    nullable("title", Varchar(50)),
+                    col("first_name", Varchar(100)),
+                    col("last_name", Varchar(100)),
+                    nullable("phone", Varchar(150)),
+                    nullable("fax", Varchar(150)),
+                    nullable("mobile", Varchar(150)),
+                    nullable("street", Varchar(150)),
+                    nullable("zip", Varchar(200)),
+                    nullable("city", Varchar(200)),
+                    nullable("country", Varchar(200)),
+                    nullable("comments", Varchar(250)),
+                    col("valid_id", SmallInt),
+                ],
+                true,
+            ),
+            primary_key: Some("id"),
+            unique: Some(("customer_user_login", "login")),
+            indexes: vec![],
+            references: vec![reference(
+                "FK_customer_user_valid_id_id",
+                "valid_id",
+                "valid",
+            )],
+        },
+        OtoboTable {
+            name: "customer_user_customer",
+            columns: with_audit(
+                vec![
+                    col("user_id", Varchar(100)),
+                    col("customer_id", Varchar(150)),
+                ],
+                true,
+            ),
+            primary_key: None,
+            unique: None,
+            indexes: vec![
+                plain("customer_user_customer_customer_id", "customer_id"),
+                plain("customer_user_customer_user_id", "user_id"),
+            ],
+            references: vec![],
+        },
+        OtoboTable {
+            name: "group_customer_user",
+            columns: with_audit(
+                vec![
+                    col("user_id", Varchar(100)),
+                    col("group_id", Integer),
+                    col("permission_key", Varchar(PERMISSION_KEY_LEN)),
+                    col("permission_value", SmallInt),
+                ],
+                true,
+            ),
+            primary_key: None,
+            unique: None,
+            indexes: vec![
+                plain("group_customer_user_group_id", "group_id"),
+                plain("group_customer_user_user_id", "user_id"),
+            ],
+            references: vec![reference(
+                "FK_group_customer_user_group_id_id",
+                "group_id",
+                "groups_table",
+            )],
+        },
+        OtoboTable {
+            name: "group_customer",
+            columns: with_audit(
+                vec![
+                    col("customer_id", Varchar(150)),
+                    col("group_id", Integer),
+                    col("permission_key", Varchar(PERMISSION_KEY_LEN)),
+                    col("permission_value", SmallInt),
+                    col("permission_context", Varchar(PERMISSION_CONTEXT_LEN)),
+                ],
+                true,
+            ),
+            primary_key: None,
+            unique: None,
+            indexes: vec![
+                plain("group_customer_customer_id", "customer_id"),
+                plain("group_customer_group_id", "group_id"),
+            ],
+            references: vec![reference(
+                "FK_group_customer_group_id_id",
+                "group_id",
+                "groups_table",
+            )],
+        },
+        OtoboTable {
+            name: "service_customer_user",
+            columns: with_audit(
+                vec![
+                    col("customer_user_login", Varchar(191)),
+                    col("service_id", Integer),
+                ],
+                false,
+            ),
+            primary_key: None,
+            unique: None,
+            indexes: vec![
+                PlainIndex {
+                    name: "service_customer_user_customer_user_login",
+                    column: "customer_user_login",
+                    mysql_prefix: Some(10),
+                },
+                plain("service_customer_user_service_id", "service_id"),
+            ],
+            references: vec![reference(
+                "FK_service_customer_user_service_id_id",
+                "service_id",
+                "service",
+            )],
+        },
+        OtoboTable {
+            name: "customer_preferences",
+            columns: vec![
+                col("user_id", Varchar(191)),
+                col("preferences_key", Varchar(150)),
+                nullable("preferences_value", Varchar(250)),
+            ],
+            primary_key: None,
+            unique: None,
+            indexes: vec![plain("customer_preferences_user_id", "user_id")],
+            references: vec![],
+        },
+    ]
 }
 
-async fn index(
-    manager: &SchemaManager<'_>,
-    table: &str,
-    column: &str,
-    unique: bool,
-) -> Result<(), DbErr> {
-    // OTOBO's names: `<table>_<column>`.
-    let name = format!("{table}_{column}");
-    if manager.has_index(table, &name).await? {
-        return Ok(());
+/// The column as OTOBO's DDL for `backend` spells it.
+fn column_def(backend: DbBackend, c: &Column, primary_key: bool) -> ColumnDef {
+    let (ty, auto_increment) = match (c.ty, backend) {
+        (Ty::Serial | Ty::SmallSerial, DbBackend::Postgres) => ("serial".to_owned(), false),
+        (Ty::SmallSerial, DbBackend::MySql) => ("SMALLINT".to_owned(), true),
+        // SQLite numbers a column automatically only as `INTEGER PRIMARY KEY`.
+        (Ty::Serial | Ty::SmallSerial, _) => ("INTEGER".to_owned(), true),
+        (Ty::SmallInt, _) => ("SMALLINT".to_owned(), false),
+        (Ty::Integer, _) => ("INTEGER".to_owned(), false),
+        (Ty::Varchar(n), _) => (format!("VARCHAR({n})"), false),
+        (Ty::Time, DbBackend::Postgres) => ("timestamp(0)".to_owned(), false),
+        (Ty::Time, _) => ("DATETIME".to_owned(), false),
+    };
+    let mut def = ColumnDef::new(alias(c.name));
+    def.custom(alias(&ty));
+    if c.null {
+        def.null();
+    } else {
+        def.not_null();
     }
-    let mut i = Index::create();
-    i.name(&name).table(alias(table)).col(alias(column));
-    if unique {
-        i.unique();
+    if primary_key {
+        def.primary_key();
     }
-    manager.create_index(i).await
+    if auto_increment {
+        def.auto_increment();
+    }
+    def
+}
+
+/// A foreign key's name as the database stores OTOBO's unquoted one.
+fn reference_name(backend: DbBackend, name: &str) -> String {
+    match backend {
+        DbBackend::Postgres => name.to_lowercase(),
+        _ => name.to_owned(),
+    }
+}
+
+fn create_statement(backend: DbBackend, table: &OtoboTable) -> TableCreateStatement {
+    let mut t = Table::create();
+    t.table(alias(table.name)).if_not_exists();
+    if backend == DbBackend::MySql {
+        // OTOBO's MySQL database: InnoDB, utf8mb4, a case-insensitive collation.
+        t.engine("InnoDB")
+            .character_set("utf8mb4")
+            .collate("utf8mb4_unicode_ci");
+    }
+    for c in &table.columns {
+        t.col(column_def(backend, c, table.primary_key == Some(c.name)));
+    }
+    // PostgreSQL's unique keys are constraints (`CONSTRAINT valid_name UNIQUE (name)`); MySQL
+    // declares unique keys and plain indexes in the table, before OTOBO's post step adds the
+    // foreign keys — so a foreign key uses OTOBO's index rather than getting one of its own.
+    if backend != DbBackend::Sqlite
+        && let Some((name, column)) = table.unique
+    {
+        t.index(Index::create().name(name).col(alias(column)).unique());
+    }
+    if backend == DbBackend::MySql {
+        for i in &table.indexes {
+            let mut index = Index::create();
+            index.name(i.name);
+            match i.mysql_prefix {
+                Some(prefix) => index.col((alias(i.column), prefix)),
+                None => index.col(alias(i.column)),
+            };
+            t.index(&mut index);
+        }
+    }
+    for r in &table.references {
+        t.foreign_key(
+            ForeignKey::create()
+                .name(reference_name(backend, r.name))
+                .from(alias(table.name), alias(r.column))
+                .to(alias(r.table), alias("id")),
+        );
+    }
+    t
+}
+
+/// The indexes PostgreSQL and SQLite create after the table (SQLite: the unique key too, so it
+/// keeps OTOBO's name), each only where missing.
+async fn create_indexes(manager: &SchemaManager<'_>, table: &OtoboTable) -> Result<(), DbErr> {
+    let backend = manager.get_database_backend();
+    let mut wanted: Vec<(&str, &str, bool)> = Vec::new();
+    if backend == DbBackend::Sqlite
+        && let Some((name, column)) = table.unique
+    {
+        wanted.push((name, column, true));
+    }
+    if backend != DbBackend::MySql {
+        wanted.extend(table.indexes.iter().map(|i| (i.name, i.column, false)));
+    }
+    for (name, column, unique) in wanted {
+        if manager.has_index(table.name, name).await? {
+            continue;
+        }
+        let mut i = Index::create();
+        i.name(name).table(alias(table.name)).col(alias(column));
+        if unique {
+            i.unique();
+        }
+        manager.create_index(i).await?;
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]
 impl MigrationTrait for OtoboTables {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let b = manager.get_database_backend();
-
-        let mut valid = table(b, "valid");
-        valid
-            .col(
-                ColumnDef::new(alias("id"))
-                    .small_integer()
-                    .not_null()
-                    .primary_key(),
-            )
-            .col(string("name", 200).not_null());
-        audit(&mut valid, true);
-        manager.create_table(valid).await?;
-        index(manager, "valid", "name", true).await?;
-        seed_valid(manager).await?;
-
-        let mut groups = table(b, "groups_table");
-        groups
-            .col(
-                ColumnDef::new(alias("id"))
-                    .integer()
-                    .not_null()
-                    .auto_increment()
-                    .primary_key(),
-            )
-            .col(string("name", 200).not_null())
-            .col(string("comments", 250).null())
-            .col(ColumnDef::new(alias("valid_id")).small_integer().not_null());
-        audit(&mut groups, true);
-        groups.foreign_key(&mut fk(
-            "fk_groups_table_valid_id_id",
-            ("groups_table", "valid_id"),
-            ("valid", "id"),
-        ));
-        manager.create_table(groups).await?;
-        index(manager, "groups_table", "name", true).await?;
-
-        let mut service = table(b, "service");
-        service
-            .col(
-                ColumnDef::new(alias("id"))
-                    .integer()
-                    .not_null()
-                    .auto_increment()
-                    .primary_key(),
-            )
-            .col(string("name", 200).not_null())
-            .col(ColumnDef::new(alias("valid_id")).small_integer().not_null())
-            .col(string("comments", 250).null());
-        audit(&mut service, true);
-        service.foreign_key(&mut fk(
-            "fk_service_valid_id_id",
-            ("service", "valid_id"),
-            ("valid", "id"),
-        ));
-        manager.create_table(service).await?;
-        index(manager, "service", "name", true).await?;
-
-        let mut company = table(b, "customer_company");
-        company
-            .col(string("customer_id", 150).not_null().primary_key())
-            .col(string("name", 191).not_null())
-            .col(string("street", 200).null())
-            .col(string("zip", 200).null())
-            .col(string("city", 200).null())
-            .col(string("country", 200).null())
-            .col(string("url", 200).null())
-            .col(string("comments", 250).null())
-            .col(ColumnDef::new(alias("valid_id")).small_integer().not_null());
-        audit(&mut company, true);
-        manager.create_table(company).await?;
-        index(manager, "customer_company", "name", true).await?;
-
-        let mut user = table(b, "customer_user");
-        user.col(
-            ColumnDef::new(alias("id"))
-                .integer()
-                .not_null()
-                .auto_increment()
-                .primary_key(),
-        )
-        .col(string("login", 191).not_null())
-        .col(string("email", 150).not_null())
-        .col(string("customer_id", 150).not_null())
-        .col(string("pw", 128).null())
-        .col(string("title", 50).null())
-        .col(string("first_name", 100).not_null())
-        .col(string("last_name", 100).not_null())
-        .col(string("phone", 150).null())
-        .col(string("fax", 150).null())
-        .col(string("mobile", 150).null())
-        .col(string("street", 150).null())
-        .col(string("zip", 200).null())
-        .col(string("city", 200).null())
-        .col(string("country", 200).null())
-        .col(string("comments", 250).null())
-        .col(ColumnDef::new(alias("valid_id")).small_integer().not_null());
-        audit(&mut user, true);
-        user.foreign_key(&mut fk(
-            "fk_customer_user_valid_id_id",
-            ("customer_user", "valid_id"),
-            ("valid", "id"),
-        ));
-        manager.create_table(user).await?;
-        index(manager, "customer_user", "login", true).await?;
-
-        let mut cuc = table(b, "customer_user_customer");
-        cuc.col(string("user_id", 191).not_null())
-            .col(string("customer_id", 150).not_null());
-        audit(&mut cuc, true);
-        manager.create_table(cuc).await?;
-        index(manager, "customer_user_customer", "user_id", false).await?;
-        index(manager, "customer_user_customer", "customer_id", false).await?;
-
-        let mut gcu = table(b, "group_customer_user");
-        gcu.col(string("user_id", 191).not_null())
-            .col(ColumnDef::new(alias("group_id")).integer().not_null())
-            .col(string("permission_key", PERMISSION_KEY_LEN).not_null())
-            .col(
-                ColumnDef::new(alias("permission_value"))
-                    .small_integer()
-                    .not_null(),
-            );
-        audit(&mut gcu, true);
-        gcu.foreign_key(&mut fk(
-            "fk_group_customer_user_group_id_id",
-            ("group_customer_user", "group_id"),
-            ("groups_table", "id"),
-        ));
-        manager.create_table(gcu).await?;
-        index(manager, "group_customer_user", "user_id", false).await?;
-        index(manager, "group_customer_user", "group_id", false).await?;
-
-        let mut gc = table(b, "group_customer");
-        gc.col(string("customer_id", 150).not_null())
-            .col(ColumnDef::new(alias("group_id")).integer().not_null())
-            .col(string("permission_key", PERMISSION_KEY_LEN).not_null())
-            .col(
-                ColumnDef::new(alias("permission_value"))
-                    .small_integer()
-                    .not_null(),
-            )
-            .col(string("permission_context", PERMISSION_CONTEXT_LEN).not_null());
-        audit(&mut gc, true);
-        gc.foreign_key(&mut fk(
-            "fk_group_customer_group_id_id",
-            ("group_customer", "group_id"),
-            ("groups_table", "id"),
-        ));
-        manager.create_table(gc).await?;
-        index(manager, "group_customer", "customer_id", false).await?;
-        index(manager, "group_customer", "group_id", false).await?;
-
-        let mut scu = table(b, "service_customer_user");
-        scu.col(string("customer_user_login", 191).not_null())
-            .col(ColumnDef::new(alias("service_id")).integer().not_null());
-        audit(&mut scu, false);
-        scu.foreign_key(&mut fk(
-            "fk_service_customer_user_service_id_id",
-            ("service_customer_user", "service_id"),
-            ("service", "id"),
-        ));
-        manager.create_table(scu).await?;
-        index(
-            manager,
-            "service_customer_user",
-            "customer_user_login",
-            false,
-        )
-        .await?;
-        index(manager, "service_customer_user", "service_id", false).await?;
-
-        let mut prefs = table(b, "customer_preferences");
-        prefs
-            .col(string("user_id", 191).not_null())
-            .col(string("preferences_key", 150).not_null())
-            .col(string("preferences_value", 250).null());
-        manager.create_table(prefs).await?;
-        index(manager, "customer_preferences", "user_id", false).await?;
+        let backend = manager.get_database_backend();
+        for table in otobo_tables() {
+            manager
+                .create_table(create_statement(backend, &table))
+                .await?;
+            create_indexes(manager, &table).await?;
+            if table.name == "valid" {
+                seed_valid(manager).await?;
+            }
+        }
         Ok(())
     }
 
@@ -270,7 +471,8 @@ impl MigrationTrait for OtoboTables {
     }
 }
 
-/// OTOBO's three validity rows, inserted when the table is empty.
+/// OTOBO's three validity rows (1 `valid`, 2 `invalid`, 3 `invalid-temporarily`, by OTOBO's
+/// admin agent 1), inserted when the table is empty.
 async fn seed_valid(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     let conn = manager.get_connection();
     let count = Query::select()
@@ -296,14 +498,26 @@ async fn seed_valid(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         alias("change_by"),
     ]);
     for (id, name) in [(1i16, "valid"), (2, "invalid"), (3, "invalid-temporarily")] {
-        insert.values_panic([
-            id.into(),
-            name.into(),
-            now.clone(),
-            1.into(),
-            now.clone(),
-            1.into(),
-        ]);
+        insert
+            .values([
+                id.into(),
+                name.into(),
+                now.clone(),
+                1.into(),
+                now.clone(),
+                1.into(),
+            ])
+            .map_err(|e| DbErr::Migration(e.to_string()))?;
     }
-    conn.execute(&insert).await.map(|_| ())
+    conn.execute(&insert).await?;
+    if manager.get_database_backend() == DbBackend::Postgres {
+        // The ids were given, so the serial's sequence has not moved: move it past them, as
+        // OTOBO's own inserts (which leave the id to the sequence) would have.
+        conn.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT setval(pg_get_serial_sequence('valid', 'id'), (SELECT MAX(id) FROM valid))",
+        ))
+        .await?;
+    }
+    Ok(())
 }

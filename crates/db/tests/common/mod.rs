@@ -1,10 +1,14 @@
 //! Test databases: SQLite in memory or in a temporary file, and a freshly created, uniquely
-//! named database on the PostgreSQL or MariaDB server, migrated, and dropped at the end.
+//! named database on the PostgreSQL or MariaDB server, migrated, and dropped at the end; the
+//! `Otobo*` kinds first get OTOBO's own tables, rows and foreign keys ([`otobo`]), as an OTOBO
+//! installer leaves them.
 //!
 //! Server URLs come from `CLIENTELE_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`)
 //! and `CLIENTELE_TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306`). A server that cannot
 //! be reached fails the test: nothing is skipped.
 #![allow(dead_code)]
+
+pub mod otobo;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,15 +25,37 @@ pub enum Kind {
     SqliteFile,
     Postgres,
     MySql,
+    /// A SQLite file holding OTOBO's schema ([`otobo`]; SQLite's closest equivalent of it).
+    OtoboSqlite,
+    /// A PostgreSQL database holding OTOBO's schema, as OTOBO's installer creates it.
+    OtoboPostgres,
+    /// A MariaDB database holding OTOBO's schema, as OTOBO's installer creates it.
+    OtoboMySql,
 }
 
 impl Kind {
     pub fn engine(self) -> Engine {
-        match self {
-            Kind::SqliteMemory | Kind::SqliteFile => Engine::Sqlite,
+        match self.plain() {
             Kind::Postgres => Engine::Postgres,
             Kind::MySql => Engine::MySql,
+            _ => Engine::Sqlite,
         }
+    }
+
+    /// The kind whose empty database this one starts from: itself, or for an `Otobo*` kind the
+    /// SQLite file, PostgreSQL or MariaDB database OTOBO's schema is loaded into.
+    pub fn plain(self) -> Kind {
+        match self {
+            Kind::OtoboSqlite => Kind::SqliteFile,
+            Kind::OtoboPostgres => Kind::Postgres,
+            Kind::OtoboMySql => Kind::MySql,
+            plain => plain,
+        }
+    }
+
+    /// Whether a new database of this kind holds OTOBO's schema.
+    pub fn is_otobo(self) -> bool {
+        self != self.plain()
     }
 }
 
@@ -72,6 +98,7 @@ fn unique_name() -> String {
 }
 
 async fn admin(kind: Kind) -> (DatabaseConnection, String) {
+    let kind = kind.plain();
     let (base, admin_db) = match kind {
         Kind::Postgres => (postgres_url(), "postgres"),
         Kind::MySql => (mysql_url(), ""),
@@ -97,8 +124,10 @@ pub async fn exec(conn: &DatabaseConnection, sql: &str) {
 /// Drops test databases left behind by test processes that no longer run (a panic skips the
 /// drop at the end of a test).
 async fn drop_stale(conn: &DatabaseConnection, kind: Kind) {
-    let list = match kind {
-        Kind::Postgres => "SELECT datname FROM pg_database WHERE datname LIKE 'clientele\\_t\\_%'",
+    let list = match kind.engine() {
+        Engine::Postgres => {
+            "SELECT datname FROM pg_database WHERE datname LIKE 'clientele\\_t\\_%'"
+        }
         _ => {
             "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'clientele\\_t\\_%'"
         }
@@ -132,16 +161,28 @@ async fn drop_stale(conn: &DatabaseConnection, kind: Kind) {
 }
 
 fn drop_sql(kind: Kind, name: &str) -> String {
-    match kind {
-        Kind::Postgres => format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+    match kind.engine() {
+        Engine::Postgres => format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
         _ => format!("DROP DATABASE IF EXISTS `{name}`"),
     }
 }
 
 impl TestDb {
-    /// An empty database of this kind (no tables).
+    /// A new database of this kind: without tables, or for an `Otobo*` kind with OTOBO's schema,
+    /// initial rows and foreign keys ([`otobo::load`]).
+    pub async fn new(kind: Kind) -> TestDb {
+        let test_db = TestDb::empty(kind).await;
+        if kind.is_otobo() {
+            let db = test_db.connect(DbConfig::default()).await;
+            otobo::load(db.connection()).await;
+            let _ = db.connection().close_by_ref().await;
+        }
+        test_db
+    }
+
+    /// An empty database of this kind's engine (no tables, whatever the kind).
     pub async fn empty(kind: Kind) -> TestDb {
-        match kind {
+        match kind.plain() {
             Kind::SqliteMemory => TestDb {
                 kind,
                 url: "sqlite::memory:".into(),
@@ -158,12 +199,12 @@ impl TestDb {
                     _dir: Some(dir),
                 }
             }
-            Kind::Postgres | Kind::MySql => {
+            _ => {
                 let (conn, base) = admin(kind).await;
                 drop_stale(&conn, kind).await;
                 let name = unique_name();
-                let create = match kind {
-                    Kind::Postgres => format!("CREATE DATABASE \"{name}\" ENCODING 'UTF8'"),
+                let create = match kind.engine() {
+                    Engine::Postgres => format!("CREATE DATABASE \"{name}\" ENCODING 'UTF8'"),
                     _ => format!(
                         "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
                     ),
@@ -212,7 +253,7 @@ impl Fixture {
 
     /// A fresh, migrated database with this configuration.
     pub async fn with_config(kind: Kind, config: DbConfig) -> Fixture {
-        let test_db = TestDb::empty(kind).await;
+        let test_db = TestDb::new(kind).await;
         let db = test_db.connect(config).await;
         clientele_db::migrate(db.connection())
             .await

@@ -1688,7 +1688,7 @@ pub async fn extra_attribute_room(kind: Kind) {
 /// A search is one statement; reading a user with relations and preferences is a fixed number
 /// of statements, however many rows they have.
 pub async fn no_n_plus_one(kind: Kind) {
-    let test_db = TestDb::empty(kind).await;
+    let test_db = TestDb::new(kind).await;
     let config = test_config();
     let statements = Arc::new(AtomicUsize::new(0));
     let mut conn = clientele_db::sea_orm::Database::connect(clientele_db::connect_options(
