@@ -11,10 +11,11 @@
 //! * `suite`: every function of `tests/suite` (as `sqlite.rs`, `postgres.rs`, `mysql.rs` run
 //!   them).
 //!
-//! The suites write as OTOBO's admin agent 1 wherever they let the caller choose (the storage
-//! suites write as `Actor::System`, the Directory suites as named actors; both are recorded as
-//! agent 1, which exists). The cases in [`KEPT_OUT`] cannot pass on OTOBO's schema yet; each
-//! names its reason.
+//! Besides `root@localhost` the database holds a shop's agents 2 to 9
+//! ([`common::otobo::shop_agents`]): the suites write as `Actor::System` (agent 1) and, where
+//! they fix an actor themselves, as one of those. Every write's actor is checked against
+//! `users` before anything is written. The cases in [`KEPT_OUT`] cannot run on OTOBO's data;
+//! each names its reason.
 //!
 //! SQLite runs always (in a file: OTOBO's schema in SQLite's closest equivalent, foreign keys
 //! enforced); PostgreSQL and MariaDB are marked ignored (`--include-ignored` runs them, and they
@@ -35,17 +36,6 @@ use common::{Fixture, Kind};
 /// Cases kept out of the OTOBO run: `(case, reason)`, the case named as its trial ends
 /// (`suite::users_roundtrip`), on every database.
 const KEPT_OUT: &[(&str, &str)] = &[
-    // Audit actors the suite fixes itself; OTOBO's `users` has agent 1 only, and its foreign
-    // keys refuse the rows. Clientele writes the agent id it is given without checking that
-    // the agent exists, and the refusal surfaces as an untyped backend error.
-    (
-        "suite::users_roundtrip",
-        "adds a user as agent 7: FK_customer_user_create_by_id refuses it",
-    ),
-    (
-        "suite::updates",
-        "updates a user as agent 5: FK_customer_user_change_by_id refuses it",
-    ),
     // OTOBO's installer already has the groups `users`, `admin` and `stats`; these cases start
     // by adding a group named `users` and expect it to be new (and the permission case expects
     // it to be the only valid group).

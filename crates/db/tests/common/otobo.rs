@@ -546,6 +546,21 @@ pub fn initial_rows() -> Vec<String> {
     rows
 }
 
+/// Agents 2 to 9 (`agent2` … `agent9`), as an OTOBO in use has beside `root@localhost`: the
+/// suites write as some of them, and OTOBO's foreign keys want them to exist.
+pub fn shop_agents() -> Vec<String> {
+    let audit = "1, current_timestamp, 1, current_timestamp";
+    (2..=9)
+        .map(|n| {
+            format!(
+                "INSERT INTO users (first_name, last_name, login, pw, valid_id, create_by, \
+                 create_time, change_by, change_time) VALUES ('Agent', '{n}', 'agent{n}', \
+                 'x', 1, {audit})"
+            )
+        })
+        .collect()
+}
+
 /// The foreign keys of OTOBO's post step (`otobo-schema-post.*.sql`). SQLite's are declared
 /// in its tables instead: there is nothing to add afterwards.
 pub fn foreign_keys(engine: Engine) -> Vec<String> {
@@ -574,13 +589,14 @@ pub fn references(table: &str) -> Vec<(&'static str, &'static str, &'static str)
         .collect()
 }
 
-/// Loads OTOBO's schema, initial rows and foreign keys into the empty database `conn` is
+/// Loads OTOBO's schema, initial rows, a shop's agents ([`shop_agents`]) and foreign keys into the empty database `conn` is
 /// connected to.
 pub async fn load(conn: &DatabaseConnection) {
     let engine = conn.get_database_backend();
     let statements = schema(engine)
         .into_iter()
         .chain(initial_rows())
+        .chain(shop_agents())
         .chain(foreign_keys(engine));
     let run = |sql: String| Statement::from_string(engine, sql);
     if engine == Engine::Sqlite {
