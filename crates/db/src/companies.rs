@@ -8,7 +8,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, 
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use crate::error::{Failure, is_retry, is_unique};
-use crate::lock::begin_write;
+use crate::lock::{begin_write, lock_key};
 use crate::retry::retry;
 use crate::row::{AUDIT_COLUMNS, Cell, Layout, company, exact_or_only, time_value};
 use crate::search::{columns_of, compile};
@@ -144,6 +144,19 @@ impl DbBackend {
     async fn try_add_company(&self, c: &CustomerCompany, by: &Actor) -> Result<(), Failure> {
         let layout = self.company_layout();
         let tx = begin_write(&self.conn, self.dialect).await?;
+        // On PostgreSQL, whose key compares exactly, adds of one company id (case-folded) run
+        // one after the other, so the check below holds without Clientele's case-insensitive
+        // index (beside OTOBO); MySQL/MariaDB's key compares case-insensitively by itself, and
+        // SQLite's writers run one after another.
+        if self.dialect == Dialect::Postgres {
+            lock_key(
+                &tx,
+                self.dialect,
+                "customer_company.customer_id",
+                &[c.customer_id.as_str()],
+            )
+            .await?;
+        }
         if !self
             .companies_matching(&tx, &layout, c.customer_id.as_str())
             .await?

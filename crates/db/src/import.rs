@@ -17,9 +17,10 @@
 //! would break either is not written and comes back in [`ImportReport::rejected`] with
 //! [`Error::AlreadyExists`] naming the login or the address — also when the row it collides
 //! with is an earlier row of the same import. Under concurrent writers the same locks as a
-//! single add are taken (per address), so the email rule holds; if another writer takes a
-//! login between the check and the insert, that transaction is rolled back and its rows are
-//! added one by one, each reported on its own.
+//! single add are taken (per address and per login), so both rules hold with or without a
+//! unique index; if a writer that takes no such lock (OTOBO) takes a login between the check
+//! and the insert and a unique index refuses the row, that transaction is rolled back and its
+//! rows are added one by one, each reported on its own.
 
 use std::collections::HashSet;
 
@@ -31,7 +32,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use crate::error::{Failure, is_retry, is_unique};
-use crate::lock::begin_write;
+use crate::lock::{Lock, begin_write, email_lock, lock_all, login_lock};
 use crate::retry::retry;
 use crate::row::{AUDIT_COLUMNS, read_text, time_value};
 use crate::search::columns_of;
@@ -55,7 +56,8 @@ pub struct ImportOptions {
     /// `INSERT` statements per transaction. On PostgreSQL the rows of a whole transaction
     /// (`rows_per_statement × statements_per_transaction`) are checked and written with one
     /// `COPY`, and the transaction holds one advisory lock per address (10 000 with the
-    /// defaults): lower it if the server's lock table (`max_locks_per_transaction`) is small.
+    /// defaults) and up to 1 024 for the logins: lower it if the server's lock table
+    /// (`max_locks_per_transaction`) is small.
     pub statements_per_transaction: usize,
 }
 
@@ -259,12 +261,12 @@ impl DbBackend {
             .iter()
             .map(|&i| part[i].user.login.as_str().to_owned())
             .collect();
+        let emails = emails_of(part, &candidates);
+        lock_all(tx, self.dialect, &self.import_locks(&wanted, &emails)).await?;
         let key = self.config.customer_key.clone();
         let taken_logins = self.stored_folded(tx, &[key], &wanted).await?;
         let taken_emails = if self.config.settings.email_unique_check {
-            let wanted = emails_of(part, &candidates);
-            self.lock_emails(tx, &wanted).await?;
-            self.stored_folded(tx, &self.postmaster_columns(), &wanted)
+            self.stored_folded(tx, &self.postmaster_columns(), &emails)
                 .await?
         } else {
             HashSet::new()
@@ -429,41 +431,17 @@ impl DbBackend {
         any(parts)
     }
 
-    /// Takes the per-address locks a single add takes ([`crate::lock`]), for all `emails` at
-    /// once and in a fixed order, so two imports cannot deadlock each other.
-    async fn lock_emails(
-        &self,
-        tx: &DatabaseTransaction,
-        emails: &[String],
-    ) -> std::result::Result<(), Failure> {
-        match self.dialect {
-            Dialect::Sqlite => Ok(()),
-            Dialect::Postgres => {
-                tx.execute_unprepared(&pg_lock_statement(emails)).await?;
-                Ok(())
-            }
-            Dialect::MySql => {
-                let rows = crate::migration::constraints::LOCK_ROWS as u64;
-                let mut ids: Vec<i32> = emails
-                    .iter()
-                    .map(|e| (email_hash(e) % rows) as i32)
-                    .collect();
-                ids.sort_unstable();
-                ids.dedup();
-                let q = Query::select()
-                    .expr(col("id"))
-                    .from(Alias::new("clientele_lock"))
-                    .and_where(col("id").is_in(ids.clone()))
-                    .order_by(Alias::new("id"), sea_orm::sea_query::Order::Asc)
-                    .lock_exclusive()
-                    .to_owned();
-                let found = tx.query_all(&q).await?;
-                if found.len() != ids.len() {
-                    return Err(crate::lock::missing_lock_table());
-                }
-                Ok(())
-            }
+    /// The locks a single add of each login and address takes ([`crate::lock`]): the
+    /// logins', and the addresses' when the source checks email uniqueness.
+    fn import_locks(&self, logins: &[String], emails: &[String]) -> Vec<Lock> {
+        let mut locks: Vec<Lock> = logins
+            .iter()
+            .filter_map(|l| login_lock(self.dialect, l))
+            .collect();
+        if self.config.settings.email_unique_check {
+            locks.extend(emails.iter().map(|e| email_lock(e)));
         }
+        locks
     }
 
     /// The multi-row `INSERT` of `part[keep]`.
@@ -496,33 +474,10 @@ fn emails_of(part: &[ImportRow], positions: &[usize]) -> Vec<String> {
         .collect()
 }
 
-/// The statement that takes the per-address locks of [`crate::lock`] on PostgreSQL for all
-/// `emails`, in ascending key order (the array is scanned in order), so two imports cannot
-/// deadlock each other. Integers only: nothing from the input reaches the statement text.
-fn pg_lock_statement(emails: &[String]) -> String {
-    let mut keys: Vec<i32> = emails.iter().map(|e| email_hash(e) as u32 as i32).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let list = keys
-        .iter()
-        .map(i32::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    format!(
-        "SELECT pg_advisory_xact_lock({}, k) FROM unnest(ARRAY[{list}]::int[]) AS t(k)",
-        crate::lock::PG_LOCK_CLASS
-    )
-}
-
 /// A PostgreSQL identifier, quoted.
 #[cfg(feature = "postgres")]
 fn pg_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// The hash [`crate::lock`] locks an address by.
-fn email_hash(email: &str) -> u64 {
-    crate::lock::fnv1a(email.to_lowercase().as_bytes())
 }
 
 /// The case-insensitive form of a login or an address.
@@ -544,8 +499,9 @@ mod copy {
     use sea_orm::sqlx::postgres::PgConnection;
     use sea_orm::sqlx::{self, AssertSqlSafe, Row as _};
 
-    use super::{ImportReport, ImportRow, emails_of, fold, pg_ident, pg_lock_statement};
+    use super::{ImportReport, ImportRow, emails_of, fold, pg_ident};
     use crate::error::Failure;
+    use crate::lock::{pg_lock_statement, pg_slots};
     use clientele_backend::Error;
 
     use crate::{DbBackend, agent_id, now_epoch};
@@ -592,13 +548,14 @@ mod copy {
                         .iter()
                         .map(|&i| part[i].user.login.as_str().to_owned())
                         .collect();
+                    let wanted = emails_of(part, &candidates);
+                    let slots = pg_slots(&self.import_locks(&logins, &wanted));
+                    sqlx::query(AssertSqlSafe(pg_lock_statement(&slots)))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
                     let taken_logins = self.pg_taken(&mut tx, &table, &key, &logins).await?;
                     let taken_emails = if self.config.settings.email_unique_check {
-                        let wanted = emails_of(part, &candidates);
-                        sqlx::query(AssertSqlSafe(pg_lock_statement(&wanted)))
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
                         self.pg_taken(&mut tx, &table, &self.postmaster_columns(), &wanted)
                             .await?
                     } else {

@@ -77,7 +77,6 @@ use std::time::{Duration, Instant};
 use clientele_backend::{Error, Result};
 use clientele_model::Actor;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
-use sea_orm_migration::MigratorTrait;
 
 pub use changes::{ChangeFeedConfig, DbChangeFeed};
 pub use clientele_backend::{
@@ -89,7 +88,10 @@ pub use config::DbConfig;
 pub use error::DatabaseFailure;
 pub use import::ImportOptions;
 pub use indexes::{enable_search_indexes, search_index_statements};
-pub use migration::Migrator;
+pub use migration::{
+    Change, Conflict, ConflictKind, MigrateOptions, MigrationPlan, MigrationRefused, Migrator,
+    ObjectKind, PlannedMerge, PlannedObject, PlannedStep, RowValues, migrate_with, plan_migration,
+};
 pub use schema::AddedColumn;
 /// The sea-orm version this crate is built on, for naming its types (`DatabaseConnection`, …).
 pub use sea_orm;
@@ -357,13 +359,15 @@ async fn probe_server(url: &str, config: &DbConfig) -> Result<()> {
     }
 }
 
-/// Applies Clientele's migrations ([`Migrator`]): creates the OTOBO tables that are missing and
-/// adds the constraints correctness needs. Safe to run on every start and on an existing OTOBO
-/// database (see the README).
+/// Applies Clientele's migrations without coexistence: [`migrate_with`] with the default
+/// [`MigrateOptions`]. Creates the OTOBO tables that are missing and adds the constraints
+/// correctness needs, after checking that the rows allow them (see [`plan_migration`]). Safe to
+/// run on every start and on an existing OTOBO database that OTOBO no longer writes (see the
+/// README); beside a running OTOBO use [`migrate_with`] with [`MigrateOptions::coexist`].
 pub async fn migrate(conn: &DatabaseConnection) -> Result<()> {
-    Migrator::up(conn, None)
+    migrate_with(conn, MigrateOptions::default())
         .await
-        .map_err(|e| map_db_err("migrations", 0, e))
+        .map(|_| ())
 }
 
 /// An [`Error::Ambiguous`]: a look-up of `key` by `field` in `backend` matched the stored values

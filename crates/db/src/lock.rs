@@ -5,11 +5,16 @@
 //! another writer's. Likewise a grant is replaced by "delete the old rows, insert the new
 //! ones", and OTOBO's grant tables have no unique index either: two writers replacing the same
 //! grant at once would both delete nothing and both insert, leaving the union of their sets.
-//! Each such write first locks a key (the folded email, or the grant's owner, group and
-//! context). Each database gets the cheapest lock that gives that:
+//! Beside a running OTOBO (`[otobo] coexist`) the database has no unique index of Clientele's
+//! at all — no case-insensitive one on logins and company ids, none on the relation, grant,
+//! service and preference rows — so the same holds for every check-then-write.
+//! Each such write first locks a key (the folded email or login, the company id, the
+//! relation's, grant's, assignment's or preference's key), in either mode; the checks after
+//! the lock decide. Each database gets the cheapest lock that gives that:
 //!
-//! * **PostgreSQL**: `pg_advisory_xact_lock(class, hash(lower(email)))`, held until the
-//!   transaction ends; writers of different addresses do not wait for each other.
+//! * **PostgreSQL**: `pg_advisory_xact_lock(class, hash(key))`, held until the
+//!   transaction ends; writers of different keys do not wait for each other (logins are spread
+//!   over 1024 locks, so a bulk import holds at most that many for them).
 //! * **MySQL/MariaDB**: `SELECT … FOR UPDATE` on one of the 1024 rows of `clientele_lock`
 //!   (chosen by the hash), in a `READ COMMITTED` transaction so the check after the lock sees
 //!   the other writer's committed row. (`GET_LOCK` would outlive the transaction on a pooled
@@ -18,18 +23,24 @@
 //!   one after another.
 
 use clientele_backend::Error;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{ExprTrait, Query};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, IsolationLevel,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::error::Failure;
-use crate::migration::constraints::LOCK_ROWS;
+use crate::migration::constraints::{LOCK_ROWS, LOCK_TABLE};
 use crate::sql::{Dialect, col};
 
-/// `pg_advisory_xact_lock` class id for Clientele's email locks ("Clie").
+/// `pg_advisory_xact_lock` class id for Clientele's locks ("Clie").
 pub(crate) const PG_LOCK_CLASS: i32 = 0x436c_6965;
+
+/// `pg_advisory_xact_lock` class id for Clientele's login locks ("CliL").
+pub(crate) const PG_LOGIN_CLASS: i32 = 0x436c_694c;
+
+/// The number of login locks logins are spread over.
+pub(crate) const LOGIN_BUCKETS: u64 = 1024;
 
 /// FNV-1a: a hash that is the same in every process and build (the lock must be).
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
@@ -63,61 +74,143 @@ pub(crate) async fn begin_write(
     }
 }
 
-/// Serialises writers of the same (case-folded) email address until the transaction ends.
-pub(crate) async fn lock_email(
-    tx: &DatabaseTransaction,
-    dialect: Dialect,
-    email: &str,
-) -> Result<(), Failure> {
-    lock_hash(tx, dialect, fnv1a(email.to_lowercase().as_bytes())).await
+/// One lock of [`lock_all`]: on PostgreSQL the advisory lock `(class, low 32 bits of hash)`,
+/// on MySQL/MariaDB the row `hash mod 1024` of `clientele_lock`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Lock {
+    class: i32,
+    hash: u64,
 }
 
-/// Serialises writers of the same key (its parts case-folded, so over-locking rather than
-/// under-locking on case-insensitive databases) until the transaction ends.
+impl Lock {
+    /// What the lock takes on `dialect`: a class and a key (MySQL: the lock row's id).
+    fn slot(self, dialect: Dialect) -> (i32, i32) {
+        match dialect {
+            Dialect::MySql => (0, (self.hash % LOCK_ROWS as u64) as i32),
+            _ => (self.class, (self.hash & 0xffff_ffff) as u32 as i32),
+        }
+    }
+}
+
+/// The lock of a (case-folded) email address.
+pub(crate) fn email_lock(email: &str) -> Lock {
+    Lock {
+        class: PG_LOCK_CLASS,
+        hash: fnv1a(email.to_lowercase().as_bytes()),
+    }
+}
+
+/// The lock of a key: its scope and its parts, case-folded (so over-locking rather than
+/// under-locking on case-insensitive databases).
+pub(crate) fn key_lock(scope: &str, parts: &[&str]) -> Lock {
+    let mut key = scope.to_owned();
+    for p in parts {
+        key.push('\0');
+        key.push_str(&p.to_lowercase());
+    }
+    Lock {
+        class: PG_LOCK_CLASS,
+        hash: fnv1a(key.as_bytes()),
+    }
+}
+
+/// The lock of a (case-folded) login, where the database needs one: on PostgreSQL, whose
+/// unique index on the login (OTOBO's `customer_user_login`) compares exactly, so without
+/// Clientele's `lower(login)` index (beside OTOBO) only the lock keeps `JDoe` from being added
+/// beside `jdoe`. MySQL/MariaDB's index compares with the table's case-insensitive collation
+/// and refuses the second writer by itself; SQLite's writers run one after another. One of
+/// [`LOGIN_BUCKETS`] locks, so an import of thousands of logins takes at most that many
+/// (PostgreSQL's lock table is small).
+pub(crate) fn login_lock(dialect: Dialect, login: &str) -> Option<Lock> {
+    (dialect == Dialect::Postgres).then(|| {
+        let hash = key_lock("customer_user.login", &[login]).hash;
+        Lock {
+            class: PG_LOGIN_CLASS,
+            hash: hash % LOGIN_BUCKETS,
+        }
+    })
+}
+
+/// Serialises writers of the same key until the transaction ends.
 pub(crate) async fn lock_key(
     tx: &DatabaseTransaction,
     dialect: Dialect,
     scope: &str,
     parts: &[&str],
 ) -> Result<(), Failure> {
-    let mut key = scope.to_owned();
-    for p in parts {
-        key.push('\0');
-        key.push_str(&p.to_lowercase());
-    }
-    lock_hash(tx, dialect, fnv1a(key.as_bytes())).await
+    lock_all(tx, dialect, &[key_lock(scope, parts)]).await
 }
 
-async fn lock_hash(tx: &DatabaseTransaction, dialect: Dialect, hash: u64) -> Result<(), Failure> {
+/// Takes `locks` until the transaction ends, in one statement: each lock once, in a fixed
+/// order, so two writers that need some of the same locks cannot deadlock on them.
+///
+/// These locks, not unique indexes, keep Clientele's uniqueness rules (one login and one
+/// company id whatever the case, one email address, one row per relation, grant, assignment
+/// and preference key) among Clientele's writers: beside a running OTOBO the database has no
+/// such index (`[otobo] coexist`), and the checks after the lock then decide alone.
+pub(crate) async fn lock_all(
+    tx: &DatabaseTransaction,
+    dialect: Dialect,
+    locks: &[Lock],
+) -> Result<(), Failure> {
+    let mut slots: Vec<(i32, i32)> = locks.iter().map(|l| l.slot(dialect)).collect();
+    slots.sort_unstable();
+    slots.dedup();
+    if slots.is_empty() {
+        return Ok(());
+    }
     match dialect {
         Dialect::Sqlite => Ok(()),
         Dialect::Postgres => {
-            let key = (hash & 0xffff_ffff) as u32 as i32;
-            let q = Query::select()
-                .expr(dialect.cust(
-                    "pg_advisory_xact_lock({}, {})",
-                    vec![Expr::val(PG_LOCK_CLASS), Expr::val(key)],
-                ))
-                .to_owned();
-            tx.query_one(&q).await?;
+            tx.execute_unprepared(&pg_lock_statement(&slots)).await?;
             Ok(())
         }
         Dialect::MySql => {
-            let id = (hash % LOCK_ROWS as u64) as i32;
+            let ids: Vec<i32> = slots.iter().map(|(_, id)| *id).collect();
             let q = Query::select()
                 .expr(col("id"))
-                .from(sea_orm::sea_query::Alias::new("clientele_lock"))
-                .and_where(col("id").eq(id))
+                .from(sea_orm::sea_query::Alias::new(LOCK_TABLE))
+                .and_where(col("id").is_in(ids.clone()))
+                .order_by(
+                    sea_orm::sea_query::Alias::new("id"),
+                    sea_orm::sea_query::Order::Asc,
+                )
                 .lock_exclusive()
                 .to_owned();
-            match tx.query_one(&q).await {
-                Ok(Some(_)) => Ok(()),
-                Ok(None) => Err(missing_lock_table()),
-                Err(e) if e.to_string().contains("clientele_lock") => Err(missing_lock_table()),
+            match tx.query_all(&q).await {
+                Ok(found) if found.len() == ids.len() => Ok(()),
+                Ok(_) => Err(missing_lock_table()),
+                Err(e) if e.to_string().contains(LOCK_TABLE) => Err(missing_lock_table()),
                 Err(e) => Err(e.into()),
             }
         }
     }
+}
+
+/// The statement that takes the advisory locks `slots` (sorted) on PostgreSQL in their order
+/// (the arrays are read in order). Integers only: nothing from the input reaches the text.
+pub(crate) fn pg_lock_statement(slots: &[(i32, i32)]) -> String {
+    let list = |pick: fn(&(i32, i32)) -> i32| {
+        slots
+            .iter()
+            .map(|s| pick(s).to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    format!(
+        "SELECT pg_advisory_xact_lock(c, k) FROM unnest(ARRAY[{}]::int[], ARRAY[{}]::int[]) AS t(c, k)",
+        list(|s| s.0),
+        list(|s| s.1)
+    )
+}
+
+/// The advisory locks of `locks` on PostgreSQL, sorted, each once (for
+/// [`pg_lock_statement`]).
+pub(crate) fn pg_slots(locks: &[Lock]) -> Vec<(i32, i32)> {
+    let mut slots: Vec<(i32, i32)> = locks.iter().map(|l| l.slot(Dialect::Postgres)).collect();
+    slots.sort_unstable();
+    slots.dedup();
+    slots
 }
 
 /// The table Clientele serialises writers with on MySQL/MariaDB is not (fully) there: the

@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use crate::DbBackend;
 use crate::error::{Failure, is_retry, is_unique};
-use crate::lock::begin_write;
+use crate::lock::{begin_write, lock_key};
 use crate::retry::retry;
 use crate::row::read_text;
 use crate::sql::col;
@@ -37,8 +37,11 @@ impl DbBackend {
             .and(self.dialect.eq_exact(col(self.pref_key()), key))
     }
 
+    /// Replaces the value under the lock of (login, key): two writers of one key run one after
+    /// the other, so one row remains with or without a unique index.
     async fn try_set_preference(&self, login: &str, key: &str, value: &str) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
+        lock_key(&tx, self.dialect, "customer_preferences", &[login, key]).await?;
         let delete = Query::delete()
             .from_table(self.prefs())
             .and_where(self.pref_row(login, key))

@@ -135,8 +135,9 @@ impl DbBackend {
         }
     }
 
-    /// Inserts the row unless an equal one exists; a row another writer inserted meanwhile
-    /// (refused by the unique index) counts as done.
+    /// Inserts the row unless an equal one exists, under the lock of its key (writers of one
+    /// row run one after the other, with or without a unique index); a row another writer
+    /// inserted meanwhile (refused by the unique index) counts as done.
     async fn try_relate(
         &self,
         table: &str,
@@ -144,6 +145,8 @@ impl DbBackend {
         extra: Vec<(&str, Value)>,
     ) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
+        let parts: Vec<&str> = key.iter().map(|(_, v)| *v).collect();
+        lock_key(&tx, self.dialect, table, &parts).await?;
         let condition = crate::sql::all(
             key.iter()
                 .map(|(c, v)| self.dialect.eq_exact(col(c), v))
@@ -370,6 +373,8 @@ impl DbBackend {
         by: &Actor,
     ) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
+        let service = service_id.to_string();
+        lock_key(&tx, self.dialect, USER_SERVICE, &[login, service.as_str()]).await?;
         if !self
             .row_exists(&tx, SERVICE, col("id").eq(service_id))
             .await?

@@ -1,6 +1,7 @@
 //! Schema additions the configuration asks for: a column for every attribute-map row whose
 //! table lacks it (the `room` of a map with an extra row). Built with sea-query, never from
-//! strings; run by `clientele init` through [`DbBackend::add_map_columns`].
+//! strings; run by `clientele init` through [`DbBackend::add_map_columns`] and listed by
+//! `clientele init --plan` through [`DbBackend::plan_map_columns`].
 
 use std::fmt;
 
@@ -10,6 +11,7 @@ use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, ColumnDef, Expr, ExprTrait, Query, Table};
 
 use crate::DbBackend;
+use crate::migration::{Change, ObjectKind, PlannedObject};
 
 /// A column [`DbBackend::add_map_columns`] added.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +57,8 @@ impl DbBackend {
     /// Adds a nullable column for every row of the customer-user map (and, with
     /// `with_company`, of the company map) whose table lacks it: `VARCHAR(max length)` for
     /// text, `INTEGER` for integers; password and dynamic-field rows are skipped. Idempotent:
-    /// a second run adds nothing.
+    /// a second run adds nothing. Runs exactly what [`plan_map_columns`](Self::plan_map_columns)
+    /// lists.
     ///
     /// # Errors
     ///
@@ -63,18 +66,56 @@ impl DbBackend {
     /// OTOBO's tables) or a name is not a plain SQL identifier; a database error naming the
     /// column when the `ALTER TABLE` fails.
     pub async fn add_map_columns(&self, with_company: bool) -> Result<Vec<AddedColumn>> {
-        let cfg = self.config();
-        let mut added = self.add_columns(&cfg.table, &cfg.settings.map).await?;
-        if with_company {
-            added.extend(
-                self.add_columns(&cfg.company_table, &cfg.company_settings.map)
-                    .await?,
-            );
+        let conn = self.connection();
+        let mut added = Vec::new();
+        for (column, sql) in self.missing_columns(with_company).await? {
+            conn.execute_unprepared(&sql).await.map_err(|e| {
+                Error::backend_failure(&column.table, crate::error::DatabaseFailure::new(e))
+            })?;
+            added.push(column);
         }
         Ok(added)
     }
 
-    async fn add_columns(&self, table: &str, map: &AttributeMap) -> Result<Vec<AddedColumn>> {
+    /// The columns [`add_map_columns`](Self::add_map_columns) would add, each with its
+    /// `ALTER TABLE` statement, changing nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_map_columns`](Self::add_map_columns), but for the `ALTER TABLE`.
+    pub async fn plan_map_columns(&self, with_company: bool) -> Result<Vec<PlannedObject>> {
+        Ok(self
+            .missing_columns(with_company)
+            .await?
+            .into_iter()
+            .map(|(c, sql)| PlannedObject {
+                change: Change::Add,
+                kind: ObjectKind::Column,
+                table: c.table,
+                name: c.column.clone(),
+                columns: vec![c.column],
+                sql: vec![sql],
+            })
+            .collect())
+    }
+
+    async fn missing_columns(&self, with_company: bool) -> Result<Vec<(AddedColumn, String)>> {
+        let cfg = self.config();
+        let mut missing = self.missing_in(&cfg.table, &cfg.settings.map).await?;
+        if with_company {
+            missing.extend(
+                self.missing_in(&cfg.company_table, &cfg.company_settings.map)
+                    .await?,
+            );
+        }
+        Ok(missing)
+    }
+
+    async fn missing_in(
+        &self,
+        table: &str,
+        map: &AttributeMap,
+    ) -> Result<Vec<(AddedColumn, String)>> {
         let conn = self.connection();
         let backend = conn.get_database_backend();
         let t = Alias::new(plain_identifier(table)?);
@@ -89,7 +130,7 @@ impl DbBackend {
                  create it, or point `table` / `company_table` at an existing table"
             )));
         }
-        let mut added = Vec::new();
+        let mut missing = Vec::new();
         for row in map.rows() {
             if row.storage_type == StorageType::DynamicField || row.key == keys::PASSWORD {
                 continue;
@@ -121,16 +162,16 @@ impl DbBackend {
                 .table(t.clone())
                 .add_column(&mut column)
                 .to_owned();
-            conn.execute_raw(backend.build(&alter)).await.map_err(|e| {
-                Error::backend_failure(table, crate::error::DatabaseFailure::new(e))
-            })?;
-            added.push(AddedColumn {
-                table: table.to_owned(),
-                column: row.storage.clone(),
-                sql_type,
-                attribute: row.key.clone(),
-            });
+            missing.push((
+                AddedColumn {
+                    table: table.to_owned(),
+                    column: row.storage.clone(),
+                    sql_type,
+                    attribute: row.key.clone(),
+                },
+                backend.build(&alter).to_string(),
+            ));
         }
-        Ok(added)
+        Ok(missing)
     }
 }

@@ -11,7 +11,7 @@ use sea_orm::sea_query::{Alias, Expr, MysqlQueryBuilder, Query, SelectStatement,
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend as Engine, QueryResult, Statement};
 
 use crate::error::{Failure, is_retry, is_unique};
-use crate::lock::{begin_write, lock_email};
+use crate::lock::{begin_write, email_lock, lock_all, login_lock};
 use crate::retry::retry;
 use crate::row::{AUDIT_COLUMNS, Cell, Layout, exact_or_only, read_text, read_time, time_value};
 use crate::search::{Matcher, UserTable, columns_of, compile, from_fts, mysql_prefix_union};
@@ -215,8 +215,16 @@ impl DbBackend {
         by: &Actor,
     ) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
+        // Adds of one login (and of one address) run one after the other, so the checks below
+        // hold without a unique index.
+        let mut locks: Vec<_> = login_lock(self.dialect, user.login.as_str())
+            .into_iter()
+            .collect();
         if self.config.settings.email_unique_check {
-            lock_email(&tx, self.dialect, user.email.as_str()).await?;
+            locks.push(email_lock(user.email.as_str()));
+        }
+        lock_all(&tx, self.dialect, &locks).await?;
+        if self.config.settings.email_unique_check {
             if self.email_taken(&tx, user.email.as_str(), None).await? {
                 return Err(self.exists(Entity::CustomerUser, keys::EMAIL, user.email.as_str()));
             }
@@ -271,8 +279,16 @@ impl DbBackend {
             .email
             .as_deref()
             .is_some_and(|e| user.email.eq_ignore_case(e));
-        if self.config.settings.email_unique_check && email_changed {
-            lock_email(&tx, self.dialect, user.email.as_str()).await?;
+        let check_email = self.config.settings.email_unique_check && email_changed;
+        let mut locks = Vec::new();
+        if check_email {
+            locks.push(email_lock(user.email.as_str()));
+        }
+        if user.login.as_str() != current.login {
+            locks.extend(login_lock(self.dialect, user.login.as_str()));
+        }
+        lock_all(&tx, self.dialect, &locks).await?;
+        if check_email {
             if self
                 .email_taken(&tx, user.email.as_str(), Some(&current.login))
                 .await?

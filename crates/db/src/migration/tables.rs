@@ -1,9 +1,11 @@
 //! Migration 1: OTOBO's customer-side tables (reference §10), created only where missing.
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use sea_orm::{DbBackend, DbErr};
 use sea_orm_migration::prelude::*;
 
 use super::alias;
+use super::catalog::{Catalog, index_object, sql_of, table_objects};
+use super::plan::{Change, ObjectKind, PlannedObject};
 
 /// Creates `valid`, `groups_table`, `service`, `customer_company`, `customer_user`,
 /// `customer_user_customer`, `group_customer_user`, `group_customer`, `service_customer_user`
@@ -422,10 +424,12 @@ fn create_statement(backend: DbBackend, table: &OtoboTable) -> TableCreateStatem
 }
 
 /// The indexes PostgreSQL and SQLite create after the table (SQLite: the unique key too, so it
-/// keeps OTOBO's name), each only where missing.
-async fn create_indexes(manager: &SchemaManager<'_>, table: &OtoboTable) -> Result<(), DbErr> {
-    let backend = manager.get_database_backend();
-    let mut wanted: Vec<(&str, &str, bool)> = Vec::new();
+/// keeps OTOBO's name): name, column, unique.
+fn separate_indexes(
+    backend: DbBackend,
+    table: &OtoboTable,
+) -> Vec<(&'static str, &'static str, bool)> {
+    let mut wanted = Vec::new();
     if backend == DbBackend::Sqlite
         && let Some((name, column)) = table.unique
     {
@@ -434,34 +438,48 @@ async fn create_indexes(manager: &SchemaManager<'_>, table: &OtoboTable) -> Resu
     if backend != DbBackend::MySql {
         wanted.extend(table.indexes.iter().map(|i| (i.name, i.column, false)));
     }
-    for (name, column, unique) in wanted {
-        if manager.has_index(table.name, name).await? {
-            continue;
+    wanted
+}
+
+/// What the migration adds to the schema `cat` describes: each table that is missing (with its
+/// columns, keys, indexes and foreign keys), each of OTOBO's indexes a table lacks, and OTOBO's
+/// three `valid` rows when that table is empty.
+pub(crate) async fn plan(cat: &mut Catalog<'_>) -> Result<Vec<PlannedObject>, DbErr> {
+    let backend = cat.backend();
+    let mut out = Vec::new();
+    for table in otobo_tables() {
+        if !cat.has_table(table.name).await? {
+            for o in table_objects(backend, table.name, &create_statement(backend, &table)) {
+                cat.note(&o);
+                out.push(o);
+            }
         }
-        let mut i = Index::create();
-        i.name(name).table(alias(table.name)).col(alias(column));
-        if unique {
-            i.unique();
+        for (name, column, unique) in separate_indexes(backend, &table) {
+            if cat.has_index(table.name, name).await? {
+                continue;
+            }
+            let mut i = Index::create();
+            i.name(name).table(alias(table.name)).col(alias(column));
+            if unique {
+                i.unique();
+            }
+            let o = index_object(backend, table.name, &i);
+            cat.note(&o);
+            out.push(o);
         }
-        manager.create_index(i).await?;
+        if table.name == "valid" && !cat.is_filled("valid") && cat.count("valid").await? == 0 {
+            let rows = seed_valid(backend)?;
+            cat.note(&rows);
+            out.push(rows);
+        }
     }
-    Ok(())
+    Ok(out)
 }
 
 #[async_trait::async_trait]
 impl MigrationTrait for OtoboTables {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let backend = manager.get_database_backend();
-        for table in otobo_tables() {
-            manager
-                .create_table(create_statement(backend, &table))
-                .await?;
-            create_indexes(manager, &table).await?;
-            if table.name == "valid" {
-                seed_valid(manager).await?;
-            }
-        }
-        Ok(())
+        super::plan::up_without_coexistence(manager, self.name()).await
     }
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
@@ -472,21 +490,8 @@ impl MigrationTrait for OtoboTables {
 }
 
 /// OTOBO's three validity rows (1 `valid`, 2 `invalid`, 3 `invalid-temporarily`, by OTOBO's
-/// admin agent 1), inserted when the table is empty.
-async fn seed_valid(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    let conn = manager.get_connection();
-    let count = Query::select()
-        .expr_as(Expr::col(alias("id")).count(), alias("n"))
-        .from(alias("valid"))
-        .to_owned();
-    let row = conn.query_one(&count).await?;
-    let n: i64 = match row {
-        Some(r) => r.try_get("", "n")?,
-        None => 0,
-    };
-    if n > 0 {
-        return Ok(());
-    }
+/// admin agent 1), for an empty `valid` table.
+fn seed_valid(backend: DbBackend) -> Result<PlannedObject, DbErr> {
     let now = Expr::current_timestamp();
     let mut insert = Query::insert();
     insert.into_table(alias("valid")).columns([
@@ -509,15 +514,21 @@ async fn seed_valid(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
             ])
             .map_err(|e| DbErr::Migration(e.to_string()))?;
     }
-    conn.execute(&insert).await?;
-    if manager.get_database_backend() == DbBackend::Postgres {
+    let mut sql = vec![sql_of(backend, &insert)];
+    if backend == DbBackend::Postgres {
         // The ids were given, so the serial's sequence has not moved: move it past them, as
         // OTOBO's own inserts (which leave the id to the sequence) would have.
-        conn.execute_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT setval(pg_get_serial_sequence('valid', 'id'), (SELECT MAX(id) FROM valid))",
-        ))
-        .await?;
+        sql.push(
+            "SELECT setval(pg_get_serial_sequence('valid', 'id'), (SELECT MAX(id) FROM valid))"
+                .to_owned(),
+        );
     }
-    Ok(())
+    Ok(PlannedObject {
+        change: Change::Add,
+        kind: ObjectKind::Rows,
+        table: "valid".to_owned(),
+        name: "3 rows: 1 valid, 2 invalid, 3 invalid-temporarily".to_owned(),
+        columns: Vec::new(),
+        sql,
+    })
 }

@@ -1,13 +1,14 @@
 //! Test databases: SQLite in memory or in a temporary file, and a freshly created, uniquely
 //! named database on the PostgreSQL or MariaDB server, migrated, and dropped at the end; the
 //! `Otobo*` kinds first get OTOBO's own tables, rows and foreign keys ([`otobo`]), as an OTOBO
-//! installer leaves them.
+//! installer leaves them; the `Coexist*` kinds too, migrated for coexistence with OTOBO.
 //!
 //! Server URLs come from `CLIENTELE_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`)
 //! and `CLIENTELE_TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306`). A server that cannot
 //! be reached fails the test: nothing is skipped.
 #![allow(dead_code)]
 
+pub mod catalog;
 pub mod otobo;
 
 use std::sync::Arc;
@@ -31,6 +32,12 @@ pub enum Kind {
     OtoboPostgres,
     /// A MariaDB database holding OTOBO's schema, as OTOBO's installer creates it.
     OtoboMySql,
+    /// [`Kind::OtoboSqlite`], migrated for coexistence with OTOBO (`[otobo] coexist`).
+    CoexistSqlite,
+    /// [`Kind::OtoboPostgres`], migrated for coexistence with OTOBO.
+    CoexistPostgres,
+    /// [`Kind::OtoboMySql`], migrated for coexistence with OTOBO.
+    CoexistMySql,
 }
 
 impl Kind {
@@ -46,10 +53,25 @@ impl Kind {
     /// SQLite file, PostgreSQL or MariaDB database OTOBO's schema is loaded into.
     pub fn plain(self) -> Kind {
         match self {
-            Kind::OtoboSqlite => Kind::SqliteFile,
-            Kind::OtoboPostgres => Kind::Postgres,
-            Kind::OtoboMySql => Kind::MySql,
+            Kind::OtoboSqlite | Kind::CoexistSqlite => Kind::SqliteFile,
+            Kind::OtoboPostgres | Kind::CoexistPostgres => Kind::Postgres,
+            Kind::OtoboMySql | Kind::CoexistMySql => Kind::MySql,
             plain => plain,
+        }
+    }
+
+    /// Whether a database of this kind is migrated for coexistence with OTOBO.
+    pub fn coexist(self) -> bool {
+        matches!(
+            self,
+            Kind::CoexistSqlite | Kind::CoexistPostgres | Kind::CoexistMySql
+        )
+    }
+
+    /// The migration options a [`Fixture`] of this kind is migrated with.
+    pub fn migrate_options(self) -> clientele_db::MigrateOptions {
+        clientele_db::MigrateOptions {
+            coexist: self.coexist(),
         }
     }
 
@@ -251,11 +273,12 @@ impl Fixture {
         Fixture::with_config(kind, test_config()).await
     }
 
-    /// A fresh, migrated database with this configuration.
+    /// A fresh, migrated database with this configuration (migrated for coexistence for the
+    /// `Coexist*` kinds).
     pub async fn with_config(kind: Kind, config: DbConfig) -> Fixture {
         let test_db = TestDb::new(kind).await;
         let db = test_db.connect(config).await;
-        clientele_db::migrate(db.connection())
+        clientele_db::migrate_with(db.connection(), kind.migrate_options())
             .await
             .expect("migrate");
         Fixture { db, test_db }
