@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use clientele_backend::{Error, Result};
-use clientele_db::{DbBackend, DbChangeFeed};
+use clientele_db::{DbBackend, DbChangeFeed, MigrateOptions, MigrationPlan};
 use clientele_directory::{Directory, Source};
 use clientele_dynamic_fields::DynamicFieldMappingConfig;
 
@@ -12,9 +12,11 @@ use super::{Config, CustomerUserConfig};
 /// What [`open_with`] does besides connecting.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OpenOptions {
-    /// Run Clientele's migrations ([`clientele_db::migrate`]) on every `db` source's database
-    /// before use: create the missing OTOBO tables and add the constraints. Safe on an existing
-    /// OTOBO database. Default off: opening never changes a schema unless asked.
+    /// Run Clientele's migrations ([`clientele_db::migrate_with`]) on every `db` source's
+    /// database before use: create the missing OTOBO tables and add the constraints — with
+    /// `[otobo] coexist = true` none on OTOBO's tables. Safe on an existing OTOBO database;
+    /// rows the constraints cannot take stop it before any change. Default off: opening never
+    /// changes a schema unless asked.
     pub migrate: bool,
 }
 
@@ -32,6 +34,9 @@ pub struct Opened {
     /// call that needs the server connects).
     #[cfg(feature = "ldap")]
     pub ldap: Vec<(String, Arc<clientele_ldap::LdapBackend>)>,
+    /// With [`OpenOptions::migrate`]: what the migrations did, per database (by the name of
+    /// the first source using it).
+    pub migrations: Vec<(String, MigrationPlan)>,
 }
 
 impl std::fmt::Debug for Opened {
@@ -51,7 +56,8 @@ pub async fn open(config: &Config) -> Result<Opened> {
 /// Connects every source of `config` in order and builds the [`Directory`]:
 ///
 /// * a `db` source connects to its URL (`url`, or the variable `url_env` names) and, when
-///   [`OpenOptions::migrate`] is set, runs the migrations; it is a writable source unless its
+///   [`OpenOptions::migrate`] is set, runs the migrations (for coexistence with OTOBO when
+///   `[otobo] coexist = true`, see [`clientele_db::MigrateOptions`]); it is a writable source unless its
 ///   settings say `read_only`. With `[otobo] coexist = true` its users and companies are cached
 ///   for at most `[otobo] cache_ttl` seconds (default 0: not at all);
 /// * an `ldap` source is checked and created without connecting (OTOBO's `Die => 0`): a server
@@ -71,6 +77,7 @@ pub async fn open_with(config: &Config, options: OpenOptions) -> Result<Opened> 
     #[cfg(feature = "ldap")]
     let mut ldap = Vec::new();
     let mut migrated: Vec<String> = Vec::new();
+    let mut migrations = Vec::new();
     for source in &config.customer_user {
         match source {
             CustomerUserConfig::Db(db) => {
@@ -90,7 +97,14 @@ pub async fn open_with(config: &Config, options: OpenOptions) -> Result<Opened> 
                 }
                 let backend = Arc::new(DbBackend::connect(&url, db_config).await?);
                 if options.migrate && !migrated.contains(&url) {
-                    clientele_db::migrate(backend.connection()).await?;
+                    let done = clientele_db::migrate_with(
+                        backend.connection(),
+                        MigrateOptions {
+                            coexist: otobo.coexist,
+                        },
+                    )
+                    .await?;
+                    migrations.push((source.name().to_owned(), done));
                     migrated.push(url);
                 }
                 if databases.is_empty() {
@@ -134,6 +148,7 @@ pub async fn open_with(config: &Config, options: OpenOptions) -> Result<Opened> 
         databases,
         #[cfg(feature = "ldap")]
         ldap,
+        migrations,
     })
 }
 
@@ -219,6 +234,29 @@ mod tests {
         );
         let unknown = Config::from_toml_str(&text.replace("poll_interval_ms", "poll_intervall_ms"));
         assert!(unknown.is_err());
+    }
+
+    /// `[otobo] coexist = true` reaches the migrations: nothing of Clientele's on OTOBO's
+    /// tables, and what they did is reported.
+    #[tokio::test]
+    async fn coexistence_reaches_the_migrations() {
+        let text = "[[customer_user]]\ntype = \"db\"\nurl = \"sqlite::memory:\"\n";
+        for coexist in [false, true] {
+            let config =
+                Config::from_toml_str(&format!("{text}\n[otobo]\ncoexist = {coexist}\n")).unwrap();
+            let opened = open_with(&config, OpenOptions { migrate: true })
+                .await
+                .unwrap();
+            let [(name, plan)] = &opened.migrations[..] else {
+                panic!("one database, migrated once: {:?}", opened.migrations);
+            };
+            assert_eq!(name, "Database Backend");
+            assert_eq!(plan.coexist, coexist);
+            let unique = plan
+                .objects()
+                .any(|o| o.name == "customer_preferences_clientele_uniq");
+            assert_eq!(unique, !coexist, "{plan:#?}");
+        }
     }
 
     #[tokio::test]

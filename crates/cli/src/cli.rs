@@ -52,8 +52,9 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create or update the database schema (OTOBO-compatible tables, constraints, and a column
-    /// for every extra attribute of the map)
+    /// Create or update the database schema (OTOBO-compatible tables, constraints — none on
+    /// OTOBO's tables with `[otobo] coexist = true` — and a column for every extra attribute of
+    /// the map); `--plan` shows what it would do
     Init {
         /// Also create the search indexes for large tables on `customer_user` (PostgreSQL:
         /// trigram and prefix indexes and a generated lower-case search column; SQLite: a
@@ -62,6 +63,11 @@ pub enum Command {
         /// docs/benchmarks.md for what they cost and serve
         #[arg(long)]
         search_indexes: bool,
+        /// Change nothing: list every table, column, key, index and row `init` would add or
+        /// drop, every duplicate row it would merge, and every row that would make it refuse
+        /// (exit code 1 when there are any)
+        #[arg(long)]
+        plan: bool,
     },
     /// Check the configuration file and show the sources it describes (connects to nothing
     /// unless --stored is given)

@@ -120,6 +120,15 @@ fn hint_for(e: &Error) -> Option<String> {
 
 impl From<Error> for CliError {
     fn from(e: Error) -> Self {
+        if let Error::Backend { source, .. } = &e
+            && let Some(refused) = source.downcast_ref::<clientele::db::MigrationRefused>()
+        {
+            // The rows are the problem, not the database: bad input, with every row named.
+            return CliError::input(format!("init refused: {refused}")).hint(
+                "`clientele init --plan` lists every row that stops it and everything init would \
+                 add; nothing was changed",
+            );
+        }
         let mut message = e.to_string();
         // Keep the driver's reason visible: Display of the wrapper may omit the source chain.
         let mut source = std::error::Error::source(&e);

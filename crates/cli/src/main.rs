@@ -63,7 +63,7 @@ fn load_config(cli: &Cli) -> CliResult<(Config, Option<PathBuf>)> {
             // The local SQLite database is created by `init` only: any other command on a
             // directory without it would leave an empty file behind and then fail.
             let database = PathBuf::from(DEFAULT_DATABASE);
-            let creates = matches!(cli.command, Command::Init { .. });
+            let creates = matches!(cli.command, Command::Init { plan: false, .. });
             let connects = !matches!(cli.command, Command::CheckConfig { stored: false });
             if connects && !creates && !database.exists() {
                 return Err(CliError::input(format!(
@@ -84,8 +84,16 @@ async fn run(cli: Cli) -> CliResult {
     if let Command::CheckConfig { stored: false } = cli.command {
         return commands::init::check_config(&config, config_path.as_deref(), cli.json);
     }
-    let migrate = matches!(cli.command, Command::Init { .. });
-    let opened = config.open_with(OpenOptions { migrate }).await?;
+    let migrate = matches!(cli.command, Command::Init { plan: false, .. });
+    let opened = if let Command::Init { plan: true, .. } = cli.command {
+        // A plan changes nothing and needs nothing `init` would create: the change feed,
+        // which needs the change log, stays off.
+        let mut unmigrated = config.clone();
+        unmigrated.change_feed = None;
+        unmigrated.open_with(OpenOptions { migrate: false }).await?
+    } else {
+        config.open_with(OpenOptions { migrate }).await?
+    };
     let ctx = Context {
         config,
         config_path,
@@ -94,7 +102,14 @@ async fn run(cli: Cli) -> CliResult {
         by: cli.by,
     };
     match cli.command {
-        Command::Init { search_indexes } => commands::init::init(&ctx, search_indexes).await,
+        Command::Init {
+            search_indexes,
+            plan: false,
+        } => commands::init::init(&ctx, search_indexes).await,
+        Command::Init {
+            search_indexes,
+            plan: true,
+        } => commands::init::plan(&ctx, search_indexes).await,
         Command::CheckConfig { .. } => commands::init::check_stored(&ctx).await,
         Command::Company(c) => commands::company::run(&ctx, c).await,
         Command::User(c) => commands::user::run(&ctx, c).await,

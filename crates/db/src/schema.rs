@@ -78,7 +78,8 @@ impl DbBackend {
     }
 
     /// The columns [`add_map_columns`](Self::add_map_columns) would add, each with its
-    /// `ALTER TABLE` statement, changing nothing.
+    /// `ALTER TABLE` statement, changing nothing. A table the migrations have yet to create is
+    /// taken to have the columns they create it with.
     ///
     /// # Errors
     ///
@@ -124,25 +125,39 @@ impl DbBackend {
             .from(t.clone())
             .and_where(Expr::val(1).eq(0))
             .to_owned();
-        if conn.query_all(&probe).await.is_err() {
-            return Err(Error::Config(format!(
-                "table {table} does not exist and Clientele's migrations don't create it; \
-                 create it, or point `table` / `company_table` at an existing table"
-            )));
-        }
+        // A table the migrations have yet to create will have OTOBO's columns.
+        let planned = if conn.query_all(&probe).await.is_err() {
+            match crate::migration::tables::otobo_columns(table) {
+                Some(columns) => Some(columns),
+                None => {
+                    return Err(Error::Config(format!(
+                        "table {table} does not exist and Clientele's migrations don't create \
+                         it; create it, or point `table` / `company_table` at an existing table"
+                    )));
+                }
+            }
+        } else {
+            None
+        };
         let mut missing = Vec::new();
         for row in map.rows() {
             if row.storage_type == StorageType::DynamicField || row.key == keys::PASSWORD {
                 continue;
             }
             let c = Alias::new(plain_identifier(&row.storage)?);
-            // Qualified: SQLite reads an unknown bare name in quotes as a string literal.
-            let probe = Query::select()
-                .column((t.clone(), c.clone()))
-                .from(t.clone())
-                .and_where(Expr::val(1).eq(0))
-                .to_owned();
-            if conn.query_all(&probe).await.is_ok() {
+            let exists = match &planned {
+                Some(columns) => columns.contains(&row.storage.as_str()),
+                None => {
+                    // Qualified: SQLite reads an unknown bare name in quotes as a string literal.
+                    let probe = Query::select()
+                        .column((t.clone(), c.clone()))
+                        .from(t.clone())
+                        .and_where(Expr::val(1).eq(0))
+                        .to_owned();
+                    conn.query_all(&probe).await.is_ok()
+                }
+            };
+            if exists {
                 continue;
             }
             let mut column = ColumnDef::new(c);

@@ -11,6 +11,12 @@
 //! * `suite`: every function of `tests/suite` (as `sqlite.rs`, `postgres.rs`, `mysql.rs` run
 //!   them).
 //!
+//! Each suite runs twice per database: on OTOBO's schema migrated by `clientele_db::migrate`
+//! (Clientele's unique indexes added), and migrated for coexistence with a running OTOBO
+//! (`MigrateOptions { coexist: true }`: no index of Clientele's on OTOBO's tables), where the
+//! races — the same login in two cases, the same address, concurrent grant changes — must
+//! still leave no duplicate, held by the writers' locks alone.
+//!
 //! Besides `root@localhost` the database holds a shop's agents 2 to 9
 //! ([`common::otobo::shop_agents`]): the suites write as `Actor::System` (agent 1) and, where
 //! they fix an actor themselves, as one of those. Every write's actor is checked against
@@ -200,21 +206,28 @@ harnesses!(sqlite, Kind::OtoboSqlite);
 harnesses!(postgres, Kind::OtoboPostgres);
 #[cfg(feature = "mysql")]
 harnesses!(mariadb, Kind::OtoboMySql);
+harnesses!(sqlite_coexist, Kind::CoexistSqlite);
+#[cfg(feature = "postgres")]
+harnesses!(postgres_coexist, Kind::CoexistPostgres);
+#[cfg(feature = "mysql")]
+harnesses!(mariadb_coexist, Kind::CoexistMySql);
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    #[allow(unused_mut)]
     let mut all = sqlite::trials("sqlite", None);
+    all.extend(sqlite_coexist::trials("sqlite_coexist", None));
     #[cfg(feature = "postgres")]
-    all.extend(postgres::trials(
-        "postgres",
-        Some("needs PostgreSQL: run scripts/test.sh"),
-    ));
+    {
+        let ignored = Some("needs PostgreSQL: run scripts/test.sh");
+        all.extend(postgres::trials("postgres", ignored));
+        all.extend(postgres_coexist::trials("postgres_coexist", ignored));
+    }
     #[cfg(feature = "mysql")]
-    all.extend(mariadb::trials(
-        "mariadb",
-        Some("needs MariaDB: run scripts/test.sh"),
-    ));
+    {
+        let ignored = Some("needs MariaDB: run scripts/test.sh");
+        all.extend(mariadb::trials("mariadb", ignored));
+        all.extend(mariadb_coexist::trials("mariadb_coexist", ignored));
+    }
     for (case, reason) in KEPT_OUT {
         assert!(
             all.iter().any(|t| t.name().ends_with(&format!("::{case}"))),

@@ -1,8 +1,11 @@
-//! `clientele init` and `clientele check-config`.
+//! `clientele init`, `clientele init --plan` and `clientele check-config`.
 
 use std::path::Path;
 
 use clientele::config::{Config, CustomerUserConfig, redact_url};
+use clientele::db::{
+    MigrateOptions, MigrationPlan, PlannedObject, plan_migration, search_index_statements,
+};
 use serde_json::json;
 
 use crate::Context;
@@ -144,9 +147,9 @@ fn on_off(b: bool) -> &'static str {
     if b { "on" } else { "off" }
 }
 
-/// `clientele init`: the migrations ran when the sources were opened; this adds the columns of
-/// extra map attributes that the tables lack, creates the search indexes when asked, and
-/// reports.
+/// `clientele init`: the migrations ran when the sources were opened (for coexistence with
+/// OTOBO when `[otobo] coexist = true`); this adds the columns of extra map attributes that the
+/// tables lack, creates the search indexes when asked, and reports what changed.
 pub async fn init(ctx: &Context, search_indexes: bool) -> CliResult {
     let mut report = Vec::new();
     for (i, (name, db)) in ctx.opened.databases.iter().enumerate() {
@@ -169,6 +172,7 @@ pub async fn init(ctx: &Context, search_indexes: bool) -> CliResult {
         };
         report.push((name.clone(), added, indexes));
     }
+    let migrations = &ctx.opened.migrations;
     if ctx.json {
         let sources: Vec<_> = report
             .iter()
@@ -176,10 +180,29 @@ pub async fn init(ctx: &Context, search_indexes: bool) -> CliResult {
                 json!({ "source": name, "added_columns": added, "search_indexes": indexes })
             })
             .collect();
-        return json(&json!({ "schema": "ready", "sources": sources }));
+        let migrations: Vec<_> = migrations
+            .iter()
+            .map(|(name, plan)| json!({ "source": name, "done": plan }))
+            .collect();
+        return json(&json!({ "schema": "ready", "sources": sources, "migrations": migrations }));
     }
     for (name, added, indexes) in &report {
         say(format!("source {name:?}: schema ready"));
+        if let Some((_, plan)) = migrations.iter().find(|(n, _)| n == name) {
+            for m in plan.merges() {
+                say(format!(
+                    "  merged {} duplicate row(s) of {} into one: {}",
+                    m.dropped.len() + 1,
+                    m.table,
+                    m.kept
+                ));
+            }
+            // The objects with statements of their own: a new table's columns and keys come
+            // with it.
+            for o in plan.objects().filter(|o| !o.sql.is_empty()) {
+                say(format!("  {o}"));
+            }
+        }
         for column in added {
             say(format!("  added column {column}"));
         }
@@ -191,4 +214,187 @@ pub async fn init(ctx: &Context, search_indexes: bool) -> CliResult {
         say("no database source configured; nothing to create");
     }
     Ok(())
+}
+
+/// A statement as the plan prints it for people: on one line, long ones cut (`--json` has
+/// them whole).
+fn statement_line(sql: &str) -> String {
+    const MAX: usize = 160;
+    let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= MAX {
+        return one_line;
+    }
+    let cut: String = one_line.chars().take(MAX).collect();
+    format!(
+        "{cut} … ({} characters; --json shows it whole)",
+        one_line.chars().count()
+    )
+}
+
+/// `clientele init --plan`: what `init` would do to each database, changing nothing — the
+/// objects it would add or drop with their statements, the duplicate rows it would merge, the
+/// columns of extra map attributes, and the rows that would make it refuse (then exit code 1).
+pub async fn plan(ctx: &Context, search_indexes: bool) -> CliResult {
+    let options = MigrateOptions {
+        coexist: ctx.config.directory.otobo.coexist,
+    };
+    let urls: Vec<Option<String>> = ctx
+        .config
+        .customer_user
+        .iter()
+        .filter_map(|s| match s {
+            CustomerUserConfig::Db(db) => Some(db.resolved_url().ok()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        })
+        .collect();
+    let mut planned: Vec<(
+        String,
+        Option<MigrationPlan>,
+        Vec<PlannedObject>,
+        Vec<String>,
+    )> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for (i, (name, db)) in ctx.opened.databases.iter().enumerate() {
+        // Sources sharing a database share its migrations: planned once.
+        let url = urls.get(i).cloned().flatten();
+        let first = match &url {
+            Some(u) if seen.contains(u) => false,
+            Some(u) => {
+                seen.push(u.clone());
+                true
+            }
+            None => true,
+        };
+        let migration = if first {
+            Some(plan_migration(db.connection(), options).await?)
+        } else {
+            None
+        };
+        let columns = db.plan_map_columns(i == 0).await?;
+        let indexes = if search_indexes && db.config().table == "customer_user" {
+            search_index_statements(db.connection().get_database_backend())
+        } else {
+            Vec::new()
+        };
+        planned.push((name.clone(), migration, columns, indexes));
+    }
+    let conflicts: usize = planned
+        .iter()
+        .filter_map(|(_, m, _, _)| m.as_ref())
+        .map(|m| m.conflicts.len())
+        .sum();
+    if ctx.json {
+        let sources: Vec<_> = planned
+            .iter()
+            .map(|(name, migration, columns, indexes)| {
+                json!({
+                    "source": name,
+                    "migrations": migration,
+                    "map_columns": columns,
+                    "search_indexes": if search_indexes { Some(indexes) } else { None },
+                })
+            })
+            .collect();
+        json(&json!({ "coexist": options.coexist, "refused": conflicts > 0, "sources": sources }))?;
+    } else {
+        for (name, migration, columns, indexes) in &planned {
+            say_plan(name, migration.as_ref(), columns, search_indexes, indexes);
+        }
+        if planned.is_empty() {
+            say("no database source configured; nothing to plan");
+        }
+    }
+    if conflicts > 0 {
+        return Err(CliError::input(format!(
+            "init would refuse and change nothing: {conflicts} set(s) of rows stop it (listed above)"
+        ))
+        .hint(
+            "keep one row of each set (rename or delete the others) and run `clientele init --plan` \
+             again; if OTOBO keeps running on this database, set [otobo] coexist = true instead",
+        ));
+    }
+    Ok(())
+}
+
+fn say_plan(
+    name: &str,
+    migration: Option<&MigrationPlan>,
+    columns: &[PlannedObject],
+    search_indexes: bool,
+    indexes: &[String],
+) {
+    let mut nothing = true;
+    match migration {
+        Some(plan) => {
+            say(format!(
+                "source {name:?} ({}, {}): init would",
+                plan.database,
+                if plan.coexist {
+                    "beside a running OTOBO: nothing on OTOBO's tables"
+                } else {
+                    "without coexistence"
+                }
+            ));
+            for step in &plan.steps {
+                nothing = false;
+                say(format!("  {} — {}", step.name, step.about));
+                for m in &step.merges {
+                    say(format!(
+                        "    merge {} identical row(s) of {} into one (for {}): keep {}",
+                        m.dropped.len() + 1,
+                        m.table,
+                        m.index,
+                        m.kept
+                    ));
+                    for d in &m.dropped {
+                        say(format!("      drop {d}"));
+                    }
+                    for sql in &m.sql {
+                        say(format!("        {}", statement_line(sql)));
+                    }
+                }
+                for o in &step.objects {
+                    say(format!("    {o}"));
+                    for sql in &o.sql {
+                        say(format!("        {}", statement_line(sql)));
+                    }
+                }
+            }
+            if !plan.conflicts.is_empty() {
+                nothing = false;
+                say("  and it refuses, changing nothing, while these rows are there:");
+                for c in &plan.conflicts {
+                    say(format!("    {c}"));
+                }
+            }
+        }
+        None => say(format!(
+            "source {name:?}: its database is an earlier source's (planned there); init would"
+        )),
+    }
+    if !columns.is_empty() {
+        nothing = false;
+        say("  map columns — a column for each extra attribute of the map");
+        for o in columns {
+            say(format!("    {o}"));
+            for sql in &o.sql {
+                say(format!("        {}", statement_line(sql)));
+            }
+        }
+    }
+    if search_indexes {
+        if indexes.is_empty() {
+            say("  search indexes: skipped, they are made for the table customer_user");
+        } else {
+            nothing = false;
+            say("  search indexes — these statements, each only where its object is missing:");
+            for sql in indexes {
+                say(format!("        {}", statement_line(sql)));
+            }
+        }
+    }
+    if nothing {
+        say("  change nothing: the schema is ready");
+    }
 }

@@ -344,6 +344,14 @@ fn otobo_tables() -> Vec<OtoboTable> {
     ]
 }
 
+/// The columns the migration creates `table` with, if it is one of OTOBO's tables it creates.
+pub(crate) fn otobo_columns(table: &str) -> Option<Vec<&'static str>> {
+    otobo_tables()
+        .into_iter()
+        .find(|t| t.name == table)
+        .map(|t| t.columns.iter().map(|c| c.name).collect())
+}
+
 /// The column as OTOBO's DDL for `backend` spells it.
 fn column_def(backend: DbBackend, c: &Column, primary_key: bool) -> ColumnDef {
     let (ty, auto_increment) = match (c.ty, backend) {
