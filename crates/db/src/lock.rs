@@ -226,9 +226,51 @@ pub(crate) fn missing_lock_table() -> Failure {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn hash_is_stable() {
         // The value is part of the locking protocol between processes: it must never change.
         assert_eq!(super::fnv1a(b"a@example.com"), 0xc3fb_7bfb_ec41_e131);
+    }
+
+    #[test]
+    fn email_locks_keep_their_keys() {
+        // Instances of earlier versions lock addresses by these keys; so must this one.
+        let lock = email_lock("A@Example.com");
+        assert_eq!(
+            lock.slot(Dialect::Postgres),
+            (PG_LOCK_CLASS, 0xec41_e131_u32 as i32)
+        );
+        assert_eq!(
+            lock.slot(Dialect::MySql),
+            (0, (0xc3fb_7bfb_ec41_e131_u64 % 1024) as i32)
+        );
+    }
+
+    #[test]
+    fn logins_share_1024_locks_and_only_postgres_takes_them() {
+        let a = login_lock(Dialect::Postgres, "JDoe").unwrap();
+        assert_eq!(Some(a), login_lock(Dialect::Postgres, "jdoe"));
+        let (class, key) = a.slot(Dialect::Postgres);
+        assert_eq!(class, PG_LOGIN_CLASS);
+        assert!((0..1024).contains(&key));
+        assert_eq!(login_lock(Dialect::MySql, "jdoe"), None);
+        assert_eq!(login_lock(Dialect::Sqlite, "jdoe"), None);
+    }
+
+    #[test]
+    fn postgres_locks_are_taken_sorted_and_once() {
+        let locks = [
+            key_lock("t", &["b"]),
+            email_lock("x@y.z"),
+            key_lock("t", &["B"]),
+        ];
+        let slots = pg_slots(&locks);
+        assert_eq!(slots.len(), 2, "b and B are one lock");
+        assert!(slots.windows(2).all(|w| w[0] < w[1]));
+        let sql = pg_lock_statement(&slots);
+        assert!(sql.starts_with("SELECT pg_advisory_xact_lock(c, k) FROM unnest(ARRAY["));
+        assert!(sql.contains(&slots[0].1.to_string()), "{sql}");
     }
 }

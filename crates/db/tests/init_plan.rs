@@ -565,6 +565,79 @@ async fn coexistence_drops_what_an_earlier_init_added(kind: Kind) {
     finish(test_db, conn).await;
 }
 
+/// Beside OTOBO the relation, service and preference tables have no unique index, and on
+/// PostgreSQL neither logins nor customer ids compare case-insensitively: concurrent Clientele
+/// writers of one company id (in alternating case), one relation, one service assignment and
+/// one preference key still leave one row each, held by their locks.
+async fn coexistence_races_leave_no_duplicates(kind: Kind) {
+    use clientele_backend::CompanyStore;
+    use clientele_model::{AttributeMap, EmailCheck, NewCustomerCompany, Rules};
+    use std::sync::Arc;
+
+    let (test_db, conn) = database(kind).await;
+    otobo_data(&conn).await;
+    migrate_with(&conn, COEXIST)
+        .await
+        .expect("init with coexistence");
+    let db = test_db.connect(common::test_config()).await;
+    let by = clientele_model::Actor::from("1");
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let db = Arc::clone(&db);
+        let by = by.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = if i % 2 == 0 { "SHOP" } else { "shop" };
+            let company = NewCustomerCompany::new(id, &format!("Shop {i}"))
+                .validate(&Rules {
+                    map: &AttributeMap::otobo_customer_company(),
+                    email: &EmailCheck::default(),
+                })
+                .unwrap();
+            let added = db.add_company(&company, &by).await;
+            if let Err(e) = &added {
+                assert!(
+                    matches!(e, clientele_backend::Error::AlreadyExists { .. }),
+                    "{e:?}"
+                );
+            }
+            db.set_user_company("jdoe", "ACME", true, &by)
+                .await
+                .unwrap();
+            db.set_user_service("jdoe", 1, true, &by).await.unwrap();
+            db.set_preference("jdoe", "UserLanguage", &format!("l{i}"))
+                .await
+                .unwrap();
+            added.is_ok()
+        }));
+    }
+    let mut added = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            added += 1;
+        }
+    }
+    assert_eq!(
+        added, 1,
+        "one of the case variants of a company id is added"
+    );
+    let rows = dump(&conn).await;
+    let shops = rows["customer_company"]
+        .iter()
+        .filter(|r| {
+            r.iter().any(|v| {
+                v.as_deref()
+                    .is_some_and(|id| id.eq_ignore_ascii_case("shop"))
+            })
+        })
+        .count();
+    assert_eq!(shops, 1);
+    assert_eq!(rows["customer_user_customer"].len(), 1);
+    assert_eq!(rows["service_customer_user"].len(), 1);
+    assert_eq!(rows["customer_preferences"].len(), 1);
+    let _ = db.connection().close_by_ref().await;
+    finish(test_db, conn).await;
+}
+
 macro_rules! on {
     ($module:ident, $otobo:expr, $plain:expr $(, #[$attr:meta])*) => {
         mod $module {
@@ -616,6 +689,12 @@ macro_rules! on {
             $(#[$attr])*
             async fn otobo_writes_succeed_after_switching_to_coexistence() {
                 super::otobo_writes_succeed_beside_clientele($otobo, true).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$attr])*
+            async fn coexistence_races_leave_no_duplicates() {
+                super::coexistence_races_leave_no_duplicates($otobo).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

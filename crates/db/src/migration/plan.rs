@@ -610,3 +610,83 @@ pub async fn migrate_with(
     }
     Ok(plan)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(values: &[(&str, Option<&str>)]) -> RowValues {
+        RowValues(
+            values
+                .iter()
+                .map(|(c, v)| ((*c).to_owned(), v.map(str::to_owned)))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_refusal_names_every_row() {
+        let refused = MigrationRefused {
+            conflicts: vec![
+                Conflict {
+                    kind: ConflictKind::CaseVariants,
+                    table: "customer_user".into(),
+                    index: "customer_user_login_lower".into(),
+                    columns: vec!["lower(login)".into()],
+                    rows: vec![
+                        row(&[("id", Some("1")), ("login", Some("jdoe"))]),
+                        row(&[("id", Some("7")), ("login", Some("JDoe"))]),
+                    ],
+                },
+                Conflict {
+                    kind: ConflictKind::Disagreeing,
+                    table: "customer_preferences".into(),
+                    index: "customer_preferences_clientele_uniq".into(),
+                    columns: vec!["user_id".into(), "preferences_key".into()],
+                    rows: vec![
+                        row(&[("user_id", Some("jdoe")), ("preferences_value", Some("de"))]),
+                        row(&[("user_id", Some("jdoe")), ("preferences_value", None)]),
+                    ],
+                },
+            ],
+        };
+        let text = refused.to_string();
+        for fragment in [
+            "changed nothing",
+            "2 set(s)",
+            "differ only in case",
+            "id=\"1\", login=\"jdoe\"",
+            "id=\"7\", login=\"JDoe\"",
+            "same (user_id, preferences_key) but different values",
+            "preferences_value=\"de\"",
+            "preferences_value=NULL",
+            "coexist",
+        ] {
+            assert!(text.contains(fragment), "{fragment:?} in {text}");
+        }
+    }
+
+    #[test]
+    fn rows_serialise_as_objects_in_column_order() {
+        let r = row(&[("b", Some("1")), ("a", None)]);
+        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"b":"1","a":null}"#);
+        assert_eq!(r.get("a"), Some(None));
+        assert_eq!(r.get("c"), None);
+    }
+
+    #[test]
+    fn objects_read_as_changes() {
+        let o = PlannedObject {
+            change: Change::Drop,
+            kind: ObjectKind::UniqueIndex,
+            table: "groups_table".into(),
+            name: "groups_table_name".into(),
+            columns: vec!["name".into()],
+            sql: vec![],
+        };
+        assert_eq!(
+            o.to_string(),
+            "- unique index groups_table_name on groups_table (name)"
+        );
+    }
+}
