@@ -224,10 +224,10 @@ impl DbBackend {
             locks.push(email_lock(user.email.as_str()));
         }
         lock_all(&tx, self.dialect, &locks).await?;
-        if self.config.settings.email_unique_check {
-            if self.email_taken(&tx, user.email.as_str(), None).await? {
-                return Err(self.exists(Entity::CustomerUser, keys::EMAIL, user.email.as_str()));
-            }
+        if self.config.settings.email_unique_check
+            && self.email_taken(&tx, user.email.as_str(), None).await?
+        {
+            return Err(self.exists(Entity::CustomerUser, keys::EMAIL, user.email.as_str()));
         }
         if self.login_taken(&tx, user.login.as_str(), None).await? {
             return Err(self.exists(Entity::CustomerUser, keys::LOGIN, user.login.as_str()));
@@ -288,13 +288,12 @@ impl DbBackend {
             locks.extend(login_lock(self.dialect, user.login.as_str()));
         }
         lock_all(&tx, self.dialect, &locks).await?;
-        if check_email {
-            if self
+        if check_email
+            && self
                 .email_taken(&tx, user.email.as_str(), Some(&current.login))
                 .await?
-            {
-                return Err(self.exists(Entity::CustomerUser, keys::EMAIL, user.email.as_str()));
-            }
+        {
+            return Err(self.exists(Entity::CustomerUser, keys::EMAIL, user.email.as_str()));
         }
         if user.login.as_str() != current.login
             && self

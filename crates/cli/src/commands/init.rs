@@ -248,12 +248,7 @@ pub async fn plan(ctx: &Context, search_indexes: bool) -> CliResult {
             _ => None,
         })
         .collect();
-    let mut planned: Vec<(
-        String,
-        Option<MigrationPlan>,
-        Vec<PlannedObject>,
-        Vec<String>,
-    )> = Vec::new();
+    let mut planned: Vec<SourcePlan> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for (i, (name, db)) in ctx.opened.databases.iter().enumerate() {
         // Sources sharing a database share its migrations: planned once.
@@ -277,29 +272,34 @@ pub async fn plan(ctx: &Context, search_indexes: bool) -> CliResult {
         } else {
             Vec::new()
         };
-        planned.push((name.clone(), migration, columns, indexes));
+        planned.push(SourcePlan {
+            name: name.clone(),
+            migration,
+            columns,
+            indexes,
+        });
     }
     let conflicts: usize = planned
         .iter()
-        .filter_map(|(_, m, _, _)| m.as_ref())
+        .filter_map(|p| p.migration.as_ref())
         .map(|m| m.conflicts.len())
         .sum();
     if ctx.json {
         let sources: Vec<_> = planned
             .iter()
-            .map(|(name, migration, columns, indexes)| {
+            .map(|p| {
                 json!({
-                    "source": name,
-                    "migrations": migration,
-                    "map_columns": columns,
-                    "search_indexes": if search_indexes { Some(indexes) } else { None },
+                    "source": p.name,
+                    "migrations": p.migration,
+                    "map_columns": p.columns,
+                    "search_indexes": if search_indexes { Some(&p.indexes) } else { None },
                 })
             })
             .collect();
         json(&json!({ "coexist": options.coexist, "refused": conflicts > 0, "sources": sources }))?;
     } else {
-        for (name, migration, columns, indexes) in &planned {
-            say_plan(name, migration.as_ref(), columns, search_indexes, indexes);
+        for p in &planned {
+            say_plan(p, search_indexes);
         }
         if planned.is_empty() {
             say("no database source configured; nothing to plan");
@@ -317,15 +317,21 @@ pub async fn plan(ctx: &Context, search_indexes: bool) -> CliResult {
     Ok(())
 }
 
-fn say_plan(
-    name: &str,
-    migration: Option<&MigrationPlan>,
-    columns: &[PlannedObject],
-    search_indexes: bool,
-    indexes: &[String],
-) {
+/// What `init` would do for one source.
+struct SourcePlan {
+    name: String,
+    /// The migrations' plan; `None` for a source whose database an earlier source shares.
+    migration: Option<MigrationPlan>,
+    /// The columns of extra map rows.
+    columns: Vec<PlannedObject>,
+    /// The search-index statements, when asked for.
+    indexes: Vec<String>,
+}
+
+fn say_plan(p: &SourcePlan, search_indexes: bool) {
+    let (name, columns, indexes) = (&p.name, &p.columns, &p.indexes);
     let mut nothing = true;
-    match migration {
+    match &p.migration {
         Some(plan) => {
             say(format!(
                 "source {name:?} ({}, {}): init would",
