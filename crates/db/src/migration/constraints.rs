@@ -127,23 +127,34 @@ const LOWER_UNIQUES: &[LowerUnique] = &[
     },
 ];
 
+/// An index Clientele adds to one of OTOBO's tables: table, name, kind, columns.
+type ClienteleIndex = (&'static str, &'static str, ObjectKind, Vec<String>);
+
 /// Every index Clientele adds to OTOBO's tables (any database): what coexistence drops.
-fn clientele_indexes() -> Vec<(&'static str, &'static str, ObjectKind)> {
-    let mut all: Vec<_> = DEDUPES
+fn clientele_indexes() -> Vec<ClienteleIndex> {
+    let mut all: Vec<ClienteleIndex> = DEDUPES
         .iter()
-        .map(|d| (d.table, d.index, ObjectKind::UniqueIndex))
+        .map(|d| {
+            let columns = d.key.iter().map(|c| (*c).to_owned()).collect();
+            (d.table, d.index, ObjectKind::UniqueIndex, columns)
+        })
         .collect();
-    all.extend(
-        LOWER_UNIQUES
-            .iter()
-            .map(|l| (l.table, l.index, ObjectKind::UniqueIndex)),
-    );
+    all.extend(LOWER_UNIQUES.iter().map(|l| {
+        let columns = vec![format!("lower({})", l.column)];
+        (l.table, l.index, ObjectKind::UniqueIndex, columns)
+    }));
     all.push((
         "customer_user",
         "customer_user_email_lower",
         ObjectKind::Index,
+        vec!["lower(email)".to_owned()],
     ));
-    all.push(("customer_user", "customer_user_email", ObjectKind::Index));
+    all.push((
+        "customer_user",
+        "customer_user_email",
+        ObjectKind::Index,
+        vec!["email".to_owned()],
+    ));
     all
 }
 
@@ -404,7 +415,7 @@ pub(crate) async fn plan(
     let mut merges = Vec::new();
     let mut objects = Vec::new();
     if options.coexist {
-        for (table, index, kind) in clientele_indexes() {
+        for (table, index, kind, columns) in clientele_indexes() {
             if !cat.has_table(table).await? || !cat.has_index(table, index).await? {
                 continue;
             }
@@ -414,7 +425,7 @@ pub(crate) async fn plan(
                 kind,
                 table: table.to_owned(),
                 name: index.to_owned(),
-                columns: Vec::new(),
+                columns,
                 sql: vec![sql_of(b, &drop)],
             };
             cat.note(&o);
@@ -579,7 +590,7 @@ impl MigrationTrait for CorrectnessConstraints {
                 .drop_table(Table::drop().table(alias(LOCK_TABLE)).if_exists().take())
                 .await?;
         }
-        for (table, index, _) in clientele_indexes() {
+        for (table, index, _, _) in clientele_indexes() {
             if manager.has_index(table, index).await? {
                 manager
                     .drop_index(Index::drop().name(index).table(alias(table)).to_owned())
