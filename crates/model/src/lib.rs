@@ -44,6 +44,7 @@ mod validity;
 
 pub use actor::Actor;
 pub use attribute::{
+    Selections,
     AttributeMap, AttributeMapping, AttributeValue, Attributes, Shown, StorageType, keys,
 };
 pub use company::{COMPANY_KEYS, CustomerCompany, CustomerCompanyChanges, NewCustomerCompany};
