@@ -44,8 +44,8 @@ mod validity;
 
 pub use actor::Actor;
 pub use attribute::{
-    Selections,
-    AttributeMap, AttributeMapping, AttributeValue, Attributes, Shown, StorageType, keys,
+    AttributeMap, AttributeMapping, AttributeValue, Attributes, Selections, Shown, StorageType,
+    keys,
 };
 pub use company::{COMPANY_KEYS, CustomerCompany, CustomerCompanyChanges, NewCustomerCompany};
 pub use email::{EmailCheck, EmailCheckConfig};

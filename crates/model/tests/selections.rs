@@ -36,14 +36,21 @@ fn jdoe() -> NewCustomerUser {
 fn values_outside_the_selections_are_refused_naming_them() {
     let map = map();
     let email = EmailCheck::default();
-    let rules = Rules { map: &map, email: &email };
+    let rules = Rules {
+        map: &map,
+        email: &email,
+    };
 
     let ok = jdoe().with(keys::TITLE, "Mrs.").with("UserRegion", "APAC");
     assert!(ok.validate(&rules).is_ok());
     // Nothing at all is fine: the row is not required.
     assert!(jdoe().validate(&rules).is_ok());
 
-    for (key, value) in [(keys::TITLE, "Dr."), ("UserRegion", "emea"), (keys::TITLE, "Mister")] {
+    for (key, value) in [
+        (keys::TITLE, "Dr."),
+        ("UserRegion", "emea"),
+        (keys::TITLE, "Mister"),
+    ] {
         match jdoe().with(key, value).validate(&rules) {
             Err(ValidationError::Invalid {
                 field,
@@ -72,7 +79,10 @@ fn values_outside_the_selections_are_refused_naming_them() {
 fn the_row_carries_the_values_and_labels() {
     let map = map();
     let title = map.by_key(keys::TITLE).unwrap();
-    assert_eq!(title.selections.values().collect::<Vec<_>>(), ["Mr.", "Mrs."]);
+    assert_eq!(
+        title.selections.values().collect::<Vec<_>>(),
+        ["Mr.", "Mrs."]
+    );
     assert_eq!(title.selections.label("Mrs."), Some("Missus"));
     // A row without selections serialises as before; one with them lists them.
     let json = serde_json::to_value(map.by_key(keys::CITY).unwrap()).unwrap();
