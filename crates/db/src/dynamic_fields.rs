@@ -220,7 +220,7 @@ pub(crate) fn condition(
     d: Dialect,
     login: &str,
     field: &Field,
-    tests: &[(DynamicFieldOperator, Vec<DynamicFieldOperand>)],
+    tests: &crate::search::FieldTests,
 ) -> Expr {
     let mut sub = Query::select();
     sub.expr(tcol(O, "object_name"))

@@ -215,14 +215,12 @@ pub(crate) fn from_fts(select: &mut SelectStatement, table: &str, fts: &str, que
 const FTS_ROWS: &str = "clientele_fts";
 const FTS_ID: &str = "clientele_fts_id";
 
+/// The tests of one dynamic field: per operator, the OR-ed operands.
+pub(crate) type FieldTests = Vec<(DynamicFieldOperator, Vec<DynamicFieldOperand>)>;
+
 /// The tests of a detail search on each dynamic field, in the order the fields first appear.
 #[derive(Default)]
-struct DynamicTests<'f>(
-    Vec<(
-        &'f Field,
-        Vec<(DynamicFieldOperator, Vec<DynamicFieldOperand>)>,
-    )>,
-);
+struct DynamicTests<'f>(Vec<(&'f Field, FieldTests)>);
 
 impl<'f> DynamicTests<'f> {
     fn push(
