@@ -51,7 +51,7 @@ impl DbBackend {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] naming the field `by` and the actor when it is no agent; a
+    /// [`Error::Invalid`] naming the field `by` and the actor when it is no agent; a
     /// database error when the agent table cannot be read.
     ///
     /// [`DbConfig::agents_table`]: crate::DbConfig::agents_table
