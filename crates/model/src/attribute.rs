@@ -136,8 +136,8 @@ pub struct AttributeMapping {
     /// Link CSS classes (column 9).
     #[serde(default)]
     pub link_class: String,
-    /// Maximum length in characters; `None` = the OTOBO column size for standard keys, 250 for
-    /// extra attributes.
+    /// Maximum length in characters; `None` = the OTOBO column size for standard keys, 3 800 for
+    /// a dynamic field (`value_text`), 250 for other extra attributes.
     #[serde(default)]
     pub max_length: Option<usize>,
     /// The values the attribute may take, with their labels (OTOBO's `Selections` entry for
@@ -291,10 +291,15 @@ impl AttributeMapping {
         self
     }
 
-    /// The maximum length that applies to this attribute.
+    /// The maximum length that applies to this attribute (of each value, for a list).
     pub fn effective_max_length(&self) -> usize {
-        self.max_length
-            .unwrap_or_else(|| default_max_length(&self.key))
+        self.max_length.unwrap_or_else(|| {
+            if self.storage_type == StorageType::DynamicField {
+                limits::DYNAMIC_FIELD_TEXT
+            } else {
+                default_max_length(&self.key)
+            }
+        })
     }
 }
 

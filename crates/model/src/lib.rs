@@ -31,6 +31,7 @@
 pub mod actor;
 pub mod attribute;
 mod company;
+pub mod dynamic_field;
 mod email;
 mod error;
 mod ids;

@@ -56,7 +56,8 @@ fn check_selection(
 ///   value**: Perl's truthiness made `"0"` missing there; a last name "0" is rare but real, and a
 ///   typed API has no reason to inherit that (see docs/otobo-differences.md);
 /// * lengths are at most the map's maximum (OTOBO's column size by default), in characters;
-/// * no NUL or control characters (line breaks allowed in comments and streets);
+/// * no NUL or control characters (line breaks allowed in comments, streets and dynamic fields,
+///   whose store checks a value against the field's type);
 /// * integer attributes must parse as integers;
 /// * an attribute whose row has [selections](crate::attribute::Selections) takes one of them
 ///   (or nothing), as OTOBO's `Selections`;
@@ -76,7 +77,9 @@ pub fn validate(
             return Err(ValidationError::UnknownAttribute { field: key.clone() });
         };
         let max = row.effective_max_length();
-        let multiline = MULTILINE.contains(&key.as_str());
+        // A dynamic field may be a `TextArea`; its store checks the value against the field.
+        let multiline =
+            MULTILINE.contains(&key.as_str()) || row.storage_type == StorageType::DynamicField;
         match value {
             AttributeValue::Text(s) => {
                 check_text(key, s, max, multiline)?;
