@@ -132,6 +132,22 @@ pub enum Error {
     /// The configuration is unusable; says what to fix.
     #[error("configuration: {0}")]
     Config(String),
+    /// A row of the attribute map the backend cannot serve, found when it was configured or
+    /// connected (or, for a dynamic field removed since, at the next write): names the row.
+    #[error(
+        "configuration: backend {backend:?} cannot serve attribute-map row {key} (storage \
+         {storage:?}): {problem}"
+    )]
+    MapRow {
+        /// The backend's name.
+        backend: String,
+        /// The row's attribute key, e.g. `UserDepartment`.
+        key: String,
+        /// The row's storage (for a dynamic field, the field's name).
+        storage: String,
+        /// What is wrong with it.
+        problem: MapRowProblem,
+    },
     /// Any other failure inside a backend.
     #[error("backend {backend:?} failed: {source}")]
     Backend {
@@ -140,6 +156,56 @@ pub enum Error {
         /// The driver's error.
         #[source]
         source: BoxError,
+    },
+}
+
+/// Why a backend cannot serve a row of the attribute map ([`Error::MapRow`]).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum MapRowProblem {
+    /// The backend cannot store dynamic fields at all (the LDAP backend).
+    #[error("this backend cannot store dynamic fields; move the row to a database source")]
+    DynamicFieldsUnsupported,
+    /// The database has no dynamic-field tables (a database Clientele created): Clientele does
+    /// not create OTOBO's dynamic-field tables.
+    #[error(
+        "the database lacks the dynamic-field table(s) {}; Clientele does not create OTOBO's \
+         dynamic-field tables, so dynamic-field rows need an OTOBO database",
+        tables.join(", ")
+    )]
+    DynamicFieldTablesMissing {
+        /// The tables that are missing.
+        tables: Vec<String>,
+    },
+    /// No dynamic field has the row's storage as its name.
+    #[error("no dynamic field of that name exists")]
+    UnknownDynamicField,
+    /// The dynamic field belongs to another kind of object (a ticket field, …).
+    #[error("the dynamic field is for object type {object_type:?}, not CustomerUser")]
+    NotACustomerUserField {
+        /// The field's object type.
+        object_type: String,
+    },
+    /// The dynamic field is not valid (OTOBO reads only valid fields).
+    #[error("the dynamic field is not valid (valid_id {valid_id})")]
+    InvalidDynamicField {
+        /// The field's validity id.
+        valid_id: i64,
+    },
+    /// The dynamic field has a type Clientele does not store.
+    #[error(
+        "the dynamic field's type {field_type:?} is not one Clientele stores (Text, TextArea, \
+         Dropdown, Multiselect, Date, DateTime, Checkbox)"
+    )]
+    UnsupportedFieldType {
+        /// The field's type.
+        field_type: String,
+    },
+    /// The dynamic field's configuration cannot be read.
+    #[error("the dynamic field's configuration cannot be read: {reason}")]
+    UnreadableFieldConfig {
+        /// What is wrong with it.
+        reason: String,
     },
 }
 

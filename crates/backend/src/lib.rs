@@ -50,7 +50,7 @@ mod memory;
 pub mod settings;
 pub mod traits;
 
-pub use error::{BoxError, Entity, Error, Result};
+pub use error::{BoxError, Entity, Error, MapRowProblem, Result};
 pub use memory::InMemoryBackend;
 pub use settings::{CompanySettings, SourceSettings};
 pub use traits::*;

@@ -1,7 +1,10 @@
 //! Evaluating a parsed query against records in memory: the reference semantics the SQL and
 //! LDAP compilers must agree with, used by the in-memory backend.
 
-use clientele_model::search::{DetailSearch, Direction, Expr, FieldSet, UserQuery};
+use clientele_model::search::{
+    DetailSearch, Direction, DynamicFieldCondition, DynamicFieldOperator, Expr, FieldSet, Pattern,
+    UserQuery,
+};
 use clientele_model::{AttributeValue, CustomerUser, keys};
 
 use crate::settings::SourceSettings;
@@ -83,7 +86,55 @@ pub fn matches_detail(user: &CustomerUser, search: &DetailSearch) -> bool {
             return false;
         }
     }
-    true
+    search
+        .dynamic_fields
+        .iter()
+        .all(|cond| matches_dynamic_field(user, cond))
+}
+
+/// Does one of the user's values of the condition's attribute pass every active operator (any
+/// of each operator's values)? Without a type to go by, an integer value is compared as an
+/// integer and anything else as text: case-insensitively, ordered by the lower-cased text in
+/// code-point order (which orders `YYYY-MM-DD HH:MM:SS` dates in time).
+fn matches_dynamic_field(user: &CustomerUser, cond: &DynamicFieldCondition) -> bool {
+    let active: Vec<_> = cond.active().collect();
+    if active.is_empty() {
+        return true;
+    }
+    let stored: Vec<AttributeValue> = match user.attribute(&cond.attribute) {
+        None => Vec::new(),
+        Some(AttributeValue::List(l)) => l.into_iter().map(AttributeValue::Text).collect(),
+        Some(v) => vec![v],
+    };
+    stored.iter().any(|v| {
+        active
+            .iter()
+            .all(|(op, wanted)| wanted.iter().any(|w| holds(*op, v, w)))
+    })
+}
+
+fn holds(op: DynamicFieldOperator, stored: &AttributeValue, wanted: &str) -> bool {
+    use std::cmp::Ordering::*;
+    let ordering = match stored {
+        AttributeValue::Integer(i) => match wanted.trim().parse::<i64>() {
+            Ok(w) => i.cmp(&w),
+            Err(_) => return false,
+        },
+        other => {
+            let text = other.to_text();
+            if op == DynamicFieldOperator::Like {
+                return Pattern::from_wildcards(wanted).matches(&text, false);
+            }
+            text.to_lowercase().cmp(&wanted.to_lowercase())
+        }
+    };
+    match op {
+        DynamicFieldOperator::Equals | DynamicFieldOperator::Like => ordering == Equal,
+        DynamicFieldOperator::GreaterThan => ordering == Greater,
+        DynamicFieldOperator::GreaterThanEquals => ordering != Less,
+        DynamicFieldOperator::SmallerThan => ordering == Less,
+        DynamicFieldOperator::SmallerThanEquals => ordering != Greater,
+    }
 }
 
 /// Sorts users as a detail search asks: each order key compared case-insensitively, missing

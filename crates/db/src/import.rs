@@ -119,12 +119,19 @@ impl DbBackend {
             });
         }
         let by = &self.actor(by).await?;
+        let mut report = ImportReport::default();
+        if self.has_dynamic_fields() {
+            // Each user's dynamic-field values are checked against its fields and written
+            // with its row: one add per user.
+            self.import_one_by_one(rows, 0, by, &mut report, true)
+                .await?;
+            return Ok(report);
+        }
         let per_statement = options
             .rows_per_statement
             .min(MAX_BOUND_VALUES / self.import_columns().len().max(1))
             .max(1);
         let per_transaction = per_statement * options.statements_per_transaction.max(1);
-        let mut report = ImportReport::default();
         let mut base = 0;
         for chunk in rows.chunks(per_transaction) {
             let written = retry(is_retry, || {
@@ -139,7 +146,8 @@ impl DbBackend {
                 // Another writer took a login between our check and our insert: add the rows
                 // one by one, so each collision is reported on its own row.
                 Err(f) if is_unique(&f) => {
-                    self.import_one_by_one(chunk, base, by, &mut report).await?;
+                    self.import_one_by_one(chunk, base, by, &mut report, false)
+                        .await?;
                 }
                 Err(f) => return Err(self.fail(f)),
             }
@@ -148,12 +156,15 @@ impl DbBackend {
         Ok(report)
     }
 
+    /// Adds the rows one at a time; a row whose login or address is taken (and, with
+    /// `reject_invalid`, one with a value its dynamic field refuses) is reported, not written.
     async fn import_one_by_one(
         &self,
         chunk: &[ImportRow],
         base: usize,
         by: &Actor,
         report: &mut ImportReport,
+        reject_invalid: bool,
     ) -> Result<()> {
         for (i, row) in chunk.iter().enumerate() {
             match self.add(&row.user, row.password_hash.as_deref(), by).await {
@@ -162,6 +173,12 @@ impl DbBackend {
                     index: base + i,
                     error,
                 }),
+                Err(error @ Error::Invalid(_)) if reject_invalid => {
+                    report.rejected.push(RejectedRow {
+                        index: base + i,
+                        error,
+                    })
+                }
                 Err(e) => return Err(e),
             }
         }

@@ -55,6 +55,7 @@ mod agents;
 mod changes;
 mod companies;
 mod config;
+mod dynamic_fields;
 mod error;
 mod import;
 mod indexes;
@@ -115,6 +116,10 @@ pub struct DbBackend {
     indexes: std::sync::Mutex<Option<(Instant, Arc<SearchIndexes>)>>,
     /// The agent table and the audit actors found in it.
     agents: agents::Agents,
+    /// The dynamic fields the map's `dynamic_field` rows name, last loaded and when.
+    dynamic: dynamic_fields::Cached,
+    /// Whether the database has OTOBO's `dynamic_field_obj_id_name`, once looked up.
+    dynamic_objects: tokio::sync::OnceCell<bool>,
 }
 
 /// How long a backend trusts what it found of the search indexes before it looks again.
@@ -198,6 +203,11 @@ impl DbBackend {
     ///
     /// An unreachable server is [`Error::Unavailable`]. The schema is not touched: run
     /// [`migrate`] for Clientele's own schema or the constraints on an OTOBO database.
+    ///
+    /// When the attribute map has rows of storage type `dynamic_field`, the fields they name
+    /// are checked in OTOBO's `dynamic_field` table: a missing, invalid or non-`CustomerUser`
+    /// field, or a database without the dynamic-field tables (Clientele does not create them),
+    /// is an [`Error::MapRow`] naming the row.
     pub async fn connect(url: &str, config: DbConfig) -> Result<DbBackend> {
         config.check()?;
         probe_server(url, &config)
@@ -211,13 +221,16 @@ impl DbBackend {
                     url,
                 )
             })?;
-        DbBackend::from_connection(conn, config)
+        let db = DbBackend::from_connection(conn, config)?;
+        db.check_dynamic_fields().await?;
+        Ok(db)
     }
 
     /// A backend over a connection opened elsewhere. For SQLite the connection must have the
     /// `REGEXP` function and the `clientele_folded` collation registered: open it with
     /// [`connect_options`]; without them searches fail with a backend error naming what is
-    /// missing.
+    /// missing. The fields of dynamic-field map rows are checked at their first use (see
+    /// [`connect`](Self::connect)).
     pub fn from_connection(conn: DatabaseConnection, config: DbConfig) -> Result<DbBackend> {
         config.check()?;
         let dialect = Dialect::of(conn.get_database_backend());
@@ -229,6 +242,8 @@ impl DbBackend {
             users,
             indexes: std::sync::Mutex::default(),
             agents: agents::Agents::default(),
+            dynamic: std::sync::Mutex::default(),
+            dynamic_objects: tokio::sync::OnceCell::new(),
         })
     }
 

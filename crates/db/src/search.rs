@@ -1,11 +1,14 @@
 //! Compiling the model's parsed searches into one SQL condition.
 
+use clientele_model::dynamic_field::{DynamicFieldOperand, ValueColumn};
+use clientele_model::search::DynamicFieldOperator;
 use clientele_model::search::{DetailSearch, Direction, Expr as Term, FieldSet, Part, Pattern};
-use clientele_model::{AttributeMap, StorageType, keys};
+use clientele_model::{AttributeMap, StorageType, ValidationError, keys};
 use sea_orm::sea_query::{
     Alias, Expr, ExprTrait, JoinType, NullOrdering, Order, Query, SelectStatement,
 };
 
+use crate::dynamic_fields::{Field, Fields};
 use crate::indexes::SearchIndexes;
 use crate::row::Column;
 use crate::sql::{Dialect, all, any, col, tcol};
@@ -212,6 +215,27 @@ pub(crate) fn from_fts(select: &mut SelectStatement, table: &str, fts: &str, que
 const FTS_ROWS: &str = "clientele_fts";
 const FTS_ID: &str = "clientele_fts_id";
 
+/// The tests of one dynamic field: per operator, the OR-ed operands.
+pub(crate) type FieldTests = Vec<(DynamicFieldOperator, Vec<DynamicFieldOperand>)>;
+
+/// The tests of a detail search on each dynamic field, in the order the fields first appear.
+#[derive(Default)]
+struct DynamicTests<'f>(Vec<(&'f Field, FieldTests)>);
+
+impl<'f> DynamicTests<'f> {
+    fn push(
+        &mut self,
+        field: &'f Field,
+        op: DynamicFieldOperator,
+        operands: Vec<DynamicFieldOperand>,
+    ) {
+        match self.0.iter_mut().find(|(f, _)| f.id == field.id) {
+            Some((_, tests)) => tests.push((op, operands)),
+            None => self.0.push((field, vec![(op, operands)])),
+        }
+    }
+}
+
 /// What a user search needs to know about the table.
 pub(crate) struct UserTable<'a> {
     pub(crate) map: &'a AttributeMap,
@@ -258,11 +282,44 @@ impl UserTable<'_> {
     }
 
     /// The WHERE condition of a detail search (OTOBO `CustomerSearchDetail`): input fields
-    /// case-insensitive and whole-value, selections exact, excluded logins case-insensitive,
-    /// customer ids exact, all AND-ed.
-    pub(crate) fn detail_condition(&self, d: Dialect, q: &DetailSearch) -> Expr {
+    /// case-insensitive and whole-value, selections exact, dynamic-field conditions as
+    /// [`DynamicFieldCondition`](clientele_model::search::DynamicFieldCondition) describes
+    /// them, excluded logins case-insensitive, customer ids exact, all AND-ed. A condition or
+    /// selection on a dynamic-field attribute is a `Like` or `Equals` test of its stored
+    /// values. A search value a dynamic field's type refuses (a date that is none) is an error
+    /// naming the attribute and the value.
+    pub(crate) fn detail_condition(
+        &self,
+        d: Dialect,
+        q: &DetailSearch,
+        dynamic: &Fields,
+    ) -> Result<Expr, ValidationError> {
         let mut parts = Vec::new();
+        // Per dynamic-field attribute, its tests: all of them apply to one stored value.
+        let mut tests = DynamicTests::default();
         for c in &q.conditions {
+            if let Some(field) = self.dynamic_field(&c.attribute, dynamic) {
+                let operand = match field.definition.field_type.column() {
+                    ValueColumn::Text => (
+                        DynamicFieldOperator::Like,
+                        DynamicFieldOperand::Pattern(c.pattern.clone()),
+                    ),
+                    _ => match c.pattern.as_exact() {
+                        Some(exact) => field.definition.search_operand(
+                            &field.key,
+                            DynamicFieldOperator::Equals,
+                            exact,
+                        )?,
+                        None => field.definition.search_operand(
+                            &field.key,
+                            DynamicFieldOperator::Like,
+                            &c.pattern.display(),
+                        )?,
+                    },
+                };
+                tests.push(field, operand.0, vec![operand.1]);
+                continue;
+            }
             match self.column_of(&c.attribute) {
                 Some(column) => {
                     parts.push(d.matches(col(&column.name), column.is_text, &c.pattern, true))
@@ -273,6 +330,19 @@ impl UserTable<'_> {
         }
         for s in &q.selections {
             if s.values.is_empty() {
+                continue;
+            }
+            if let Some(field) = self.dynamic_field(&s.attribute, dynamic) {
+                let mut operands = Vec::with_capacity(s.values.len());
+                for v in &s.values {
+                    let (_, operand) = field.definition.search_operand(
+                        &field.key,
+                        DynamicFieldOperator::Equals,
+                        v,
+                    )?;
+                    operands.push(operand);
+                }
+                tests.push(field, DynamicFieldOperator::Equals, operands);
                 continue;
             }
             match self.column_of(&s.attribute) {
@@ -294,6 +364,35 @@ impl UserTable<'_> {
                 None => parts.push(crate::sql::truth(false)),
             }
         }
+        for condition in &q.dynamic_fields {
+            let active: Vec<_> = condition.active().collect();
+            if active.is_empty() {
+                continue;
+            }
+            let Some(field) = self.dynamic_field(&condition.attribute, dynamic) else {
+                // Not a dynamic field of this source: nobody here has a value for it.
+                parts.push(crate::sql::truth(false));
+                continue;
+            };
+            for (op, values) in active {
+                let mut operator = op;
+                let mut operands = Vec::with_capacity(values.len());
+                for v in values {
+                    let (o, operand) = field.definition.search_operand(&field.key, op, v)?;
+                    operator = o;
+                    operands.push(operand);
+                }
+                tests.push(field, operator, operands);
+            }
+        }
+        for (field, field_tests) in tests.0 {
+            parts.push(crate::dynamic_fields::condition(
+                d,
+                self.key,
+                field,
+                &field_tests,
+            ));
+        }
         if !q.exclude_logins.is_empty() {
             parts.push(d.in_folded(col(self.key), &q.exclude_logins).not());
         }
@@ -303,7 +402,16 @@ impl UserTable<'_> {
         if let Some(v) = self.valid_filter(d, q.valid_only) {
             parts.push(v);
         }
-        all(parts)
+        Ok(all(parts))
+    }
+
+    /// The loaded field of a dynamic-field map row.
+    fn dynamic_field<'f>(&self, attribute: &str, dynamic: &'f Fields) -> Option<&'f Field> {
+        let row = self.map.by_key(attribute)?;
+        if row.storage_type != StorageType::DynamicField {
+            return None;
+        }
+        dynamic.by_key(attribute)
     }
 
     /// ORDER BY of a detail search: each attribute case-insensitively (missing values first

@@ -10,6 +10,7 @@ use clientele_model::{Actor, CustomerId, CustomerUser, Login, keys};
 use sea_orm::sea_query::{Alias, Expr, MysqlQueryBuilder, Query, SelectStatement, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend as Engine, QueryResult, Statement};
 
+use crate::dynamic_fields::Desired;
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{begin_write, email_lock, lock_all, login_lock};
 use crate::retry::retry;
@@ -17,6 +18,15 @@ use crate::row::{AUDIT_COLUMNS, Cell, Layout, exact_or_only, read_text, read_tim
 use crate::search::{Matcher, UserTable, columns_of, compile, from_fts, mysql_prefix_union};
 use crate::sql::{Dialect, any, col, tcol};
 use crate::{DbBackend, agent_id, now_epoch};
+
+/// What an update does to dynamic fields, settled before its transaction.
+struct DynamicWrite {
+    /// The database has `dynamic_field_obj_id_name`: a rename moves the user's object name
+    /// there (OTOBO's values of the login, whatever this map holds).
+    objects: bool,
+    /// The values to store, when the map has dynamic-field rows.
+    desired: Option<Desired>,
+}
 
 /// The stored state of a user a write starts from, read in the write's transaction.
 struct Current {
@@ -213,6 +223,7 @@ impl DbBackend {
         user: &CustomerUser,
         password_hash: Option<&str>,
         by: &Actor,
+        dynamic: Option<&Desired>,
     ) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
         // Adds of one login (and of one address) run one after the other, so the checks below
@@ -252,10 +263,14 @@ impl DbBackend {
             .values(values.into_iter().map(|(_, v)| Expr::val(v)))
             .map_err(|e| Error::backend_failure(self.name(), e))?;
         tx.execute(&insert).await?;
+        if let Some(desired) = dynamic {
+            self.write_values(&tx, user.login.as_str(), desired).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn try_update(
         &self,
         login: &Login,
@@ -263,6 +278,7 @@ impl DbBackend {
         expected: Expected,
         by: &Actor,
         move_related: bool,
+        dynamic: &DynamicWrite,
     ) -> Result<(), Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
         let Some(current) = self.current(&tx, login.as_str()).await? else {
@@ -328,6 +344,13 @@ impl DbBackend {
         if touched {
             tx.execute(&update).await?;
         }
+        if dynamic.objects && user.login.as_str() != current.login {
+            self.rename_values(&tx, &current.login, user.login.as_str())
+                .await?;
+        }
+        if let Some(desired) = &dynamic.desired {
+            self.write_values(&tx, user.login.as_str(), desired).await?;
+        }
         if move_related && user.login.as_str() != current.login {
             self.rename_relations_in(&tx, &current.login, user.login.as_str())
                 .await?;
@@ -336,6 +359,13 @@ impl DbBackend {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn dynamic_write(&self, user: &CustomerUser) -> Result<DynamicWrite> {
+        Ok(DynamicWrite {
+            objects: self.object_table_exists().await,
+            desired: self.desired_values(user).await?,
+        })
     }
 
     fn users_from(&self, rows: &[QueryResult]) -> Result<Vec<CustomerUser>> {
@@ -462,8 +492,12 @@ impl CustomerUserSource for DbBackend {
             q.and_where(self.login_matches(login));
             let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
             let users = self.users_from(&rows)?;
-            exact_or_only(users, |u| u.login.as_str(), login)
-                .map_err(|logins| self.ambiguous_login(login, logins))
+            let mut found = exact_or_only(users, |u| u.login.as_str(), login)
+                .map_err(|logins| self.ambiguous_login(login, logins))?;
+            if let Some(user) = found.as_mut() {
+                self.attach_values(std::slice::from_mut(user)).await?;
+            }
+            Ok(found)
         })
         .await
     }
@@ -473,6 +507,7 @@ impl CustomerUserSource for DbBackend {
         self.bounded(self.name(), async {
             let rows = self.search_rows(query, &self.users.layout).await?;
             let mut users = self.users_from(&rows)?;
+            self.attach_values(&mut users).await?;
             sort_by_login(&mut users, |u| u.login.as_str());
             Ok(users)
         })
@@ -505,10 +540,11 @@ impl CustomerUserSource for DbBackend {
                 return Ok(Vec::new());
             }
             let table = self.user_table();
+            let dynamic = self.dynamic_fields(false).await?;
             let mut q = Query::select();
             q.expr(col(&self.config.customer_key))
                 .from(self.table())
-                .and_where(table.detail_condition(self.dialect, query));
+                .and_where(table.detail_condition(self.dialect, query, &dynamic)?);
             table.detail_order(self.dialect, query, &mut q);
             if let Some(limit) = query.limit {
                 crate::sql::limit(&mut q, limit);
@@ -528,10 +564,14 @@ impl CustomerUserSource for DbBackend {
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn count_detail(&self, query: &DetailSearch) -> Result<u64> {
         self.bounded(self.name(), async {
+            let dynamic = self.dynamic_fields(false).await?;
             let q = Query::select()
                 .expr(Expr::cust("COUNT(*)"))
                 .from(self.table())
-                .and_where(self.user_table().detail_condition(self.dialect, query))
+                .and_where(
+                    self.user_table()
+                        .detail_condition(self.dialect, query, &dynamic)?,
+                )
                 .to_owned();
             let row = self.conn.query_one(&q).await.map_err(|e| self.err(e))?;
             let n = match row {
@@ -599,8 +639,11 @@ impl CustomerUserWriter for DbBackend {
         self.bounded(self.name(), async {
             self.refuse_read_only()?;
             let by = &self.actor(by).await?;
-            self.write_user(&user.login, || self.try_add(user, password_hash, by))
-                .await
+            let dynamic = self.desired_values(user).await?;
+            self.write_user(&user.login, || {
+                self.try_add(user, password_hash, by, dynamic.as_ref())
+            })
+            .await
         })
         .await
     }
@@ -616,8 +659,9 @@ impl CustomerUserWriter for DbBackend {
         self.bounded(self.name(), async {
             self.refuse_read_only()?;
             let by = &self.actor(by).await?;
+            let dynamic = &self.dynamic_write(user).await?;
             self.write_user(&user.login, || {
-                self.try_update(login, user, expected, by, false)
+                self.try_update(login, user, expected, by, false, dynamic)
             })
             .await
         })
@@ -638,8 +682,9 @@ impl CustomerUserWriter for DbBackend {
         self.bounded(self.name(), async {
             self.refuse_read_only()?;
             let by = &self.actor(by).await?;
+            let dynamic = &self.dynamic_write(user).await?;
             self.write_user(&user.login, || {
-                self.try_update(login, user, expected, by, true)
+                self.try_update(login, user, expected, by, true, dynamic)
             })
             .await
         })

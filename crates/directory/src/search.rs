@@ -120,6 +120,11 @@ pub(crate) fn check_detail_search(search: &DetailSearch) -> Result<()> {
             check_search_value(&s.attribute, v)?;
         }
     }
+    for d in &search.dynamic_fields {
+        for v in d.operators.values().flatten() {
+            check_search_value(&d.attribute, v)?;
+        }
+    }
     for login in &search.exclude_logins {
         check_search_value(keys::LOGIN, login)?;
     }

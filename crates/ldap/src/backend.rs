@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use clientele_backend::error::{Error, Result};
 use clientele_backend::matching::{matches_detail, sort_detail};
-use clientele_backend::{BindAuthenticator, CustomerUserSource, SourceSettings};
+use clientele_backend::{BindAuthenticator, CustomerUserSource, MapRowProblem, SourceSettings};
 use clientele_model::search::{DetailSearch, Expr, FieldSet, UserQuery};
 use clientele_model::{
     AttributeMapping, AttributeValue, Attributes, CustomerId, CustomerUser, Login, Password,
@@ -611,6 +611,11 @@ impl LdapBackend {
                 .map(|c| self.compiler.equality(&self.config.customer_id, c))
                 .collect()));
         }
+        // No map row here is a dynamic field (refused when configured), so no user has a value
+        // for one: a condition that asks for a value matches nothing.
+        if q.dynamic_fields.iter().any(|d| d.active().next().is_some()) {
+            parts.push(MATCH_NOTHING.to_owned());
+        }
         if !q.exclude_logins.is_empty() {
             parts.push(not(&or(q
                 .exclude_logins
@@ -706,6 +711,19 @@ fn readable_row(row: &AttributeMapping) -> bool {
 /// read-only and checks the storage names.
 fn adjust_map(settings: &mut SourceSettings, config: &LdapConfig) -> Result<()> {
     let mut rows = settings.map.rows().to_vec();
+    // OTOBO's LDAP backend left a dynamic-field row to OTOBO's database; this backend has no
+    // database, so the row's values would vanish: refused, naming the row.
+    if let Some(row) = rows
+        .iter()
+        .find(|r| r.storage_type == StorageType::DynamicField)
+    {
+        return Err(Error::MapRow {
+            backend: settings.name.clone(),
+            key: row.key.clone(),
+            storage: row.storage.clone(),
+            problem: MapRowProblem::DynamicFieldsUnsupported,
+        });
+    }
     if rows.iter().any(|r| r.key == keys::VALID) {
         return Err(config_err(
             "settings.map: remove the ValidID row; the LDAP backend derives validity from \
@@ -1114,6 +1132,30 @@ mod tests {
             .map
             .push(AttributeMapping::new(keys::VALID, "Valid", "x"));
         assert!(LdapBackend::new(with_valid_row).is_err());
+    }
+
+    /// A dynamic-field row would have its values dropped here: the configuration is refused,
+    /// naming the row.
+    #[test]
+    fn dynamic_field_rows_are_refused() {
+        let mut config = test_config();
+        config.settings.map.push(
+            AttributeMapping::new("UserDepartment", "Department", "Department")
+                .storage_type(StorageType::DynamicField),
+        );
+        match LdapBackend::new(config) {
+            Err(Error::MapRow {
+                key,
+                storage,
+                problem: MapRowProblem::DynamicFieldsUnsupported,
+                ..
+            }) => {
+                assert_eq!(key, "UserDepartment");
+                assert_eq!(storage, "Department");
+            }
+            Err(e) => panic!("expected a refusal naming the row, got {e}"),
+            Ok(_) => panic!("a dynamic-field row was accepted by the LDAP backend"),
+        }
     }
 
     #[test]

@@ -136,10 +136,93 @@ pub struct AttributeMapping {
     /// Link CSS classes (column 9).
     #[serde(default)]
     pub link_class: String,
-    /// Maximum length in characters; `None` = the OTOBO column size for standard keys, 250 for
-    /// extra attributes.
+    /// Maximum length in characters; `None` = the OTOBO column size for standard keys, 3 800 for
+    /// a dynamic field (`value_text`), 250 for other extra attributes.
     #[serde(default)]
     pub max_length: Option<usize>,
+    /// The values the attribute may take, with their labels (OTOBO's `Selections` entry for
+    /// this key); empty = any text. A write with another value is refused, naming it.
+    #[serde(default, skip_serializing_if = "Selections::is_empty")]
+    pub selections: Selections,
+}
+
+/// The allowed values of an attribute and their labels: OTOBO's
+/// `Selections => { UserTitle => { 'Mr.' => 'Mr.', 'Mrs.' => 'Mrs.' } }` for one key.
+///
+/// In a configuration file it is a table of value = label, or a list of values that are their
+/// own labels:
+///
+/// ```
+/// use clientele_model::attribute::Selections;
+///
+/// let listed: Selections = serde_json::from_str(r#"["Mr.", "Mrs."]"#).unwrap();
+/// let labelled: Selections = serde_json::from_str(r#"{"Mr.": "Mr.", "Mrs.": "Mrs."}"#).unwrap();
+/// assert_eq!(listed, labelled);
+/// assert!(listed.contains("Mrs.") && !listed.contains("Dr."));
+/// assert_eq!(listed.values().collect::<Vec<_>>(), ["Mr.", "Mrs."]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Selections(BTreeMap<String, String>);
+
+impl Selections {
+    /// Values with their labels.
+    pub fn new<V: Into<String>, L: Into<String>>(pairs: impl IntoIterator<Item = (V, L)>) -> Self {
+        Selections(
+            pairs
+                .into_iter()
+                .map(|(v, l)| (v.into(), l.into()))
+                .collect(),
+        )
+    }
+
+    /// Values that are their own labels.
+    pub fn of_values<V: Into<String>>(values: impl IntoIterator<Item = V>) -> Self {
+        Selections(
+            values
+                .into_iter()
+                .map(|v| {
+                    let v = v.into();
+                    (v.clone(), v)
+                })
+                .collect(),
+        )
+    }
+
+    /// No selection: any value is allowed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `value` is one of the allowed values (exactly, as OTOBO compares hash keys).
+    pub fn contains(&self, value: &str) -> bool {
+        self.0.contains_key(value)
+    }
+
+    /// The allowed values, in code-point order.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// The label of an allowed value.
+    pub fn label(&self, value: &str) -> Option<&str> {
+        self.0.get(value).map(String::as_str)
+    }
+}
+
+impl<'de> Deserialize<'de> for Selections {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged, expecting = "a list of values or a table of value = label")]
+        enum Raw {
+            Labelled(BTreeMap<String, String>),
+            Listed(Vec<String>),
+        }
+        Ok(match Raw::deserialize(d)? {
+            Raw::Labelled(map) => Selections(map),
+            Raw::Listed(values) => Selections::of_values(values),
+        })
+    }
 }
 
 impl AttributeMapping {
@@ -161,7 +244,21 @@ impl AttributeMapping {
             link_target: String::new(),
             link_class: String::new(),
             max_length: None,
+            selections: Selections::default(),
         }
+    }
+
+    /// Restricts it to these values (OTOBO `Selections`); see [`Selections`].
+    ///
+    /// ```
+    /// use clientele_model::attribute::{AttributeMapping, Selections};
+    /// let title = AttributeMapping::new("UserTitle", "Title", "title")
+    ///     .selections(Selections::of_values(["Mr.", "Mrs.", "Dr."]));
+    /// assert!(title.selections.contains("Dr."));
+    /// ```
+    pub fn selections(mut self, selections: Selections) -> Self {
+        self.selections = selections;
+        self
     }
 
     /// Marks it required.
@@ -194,10 +291,15 @@ impl AttributeMapping {
         self
     }
 
-    /// The maximum length that applies to this attribute.
+    /// The maximum length that applies to this attribute (of each value, for a list).
     pub fn effective_max_length(&self) -> usize {
-        self.max_length
-            .unwrap_or_else(|| default_max_length(&self.key))
+        self.max_length.unwrap_or_else(|| {
+            if self.storage_type == StorageType::DynamicField {
+                limits::DYNAMIC_FIELD_TEXT
+            } else {
+                default_max_length(&self.key)
+            }
+        })
     }
 }
 

@@ -31,6 +31,7 @@
 pub mod actor;
 pub mod attribute;
 mod company;
+pub mod dynamic_field;
 mod email;
 mod error;
 mod ids;
@@ -44,7 +45,8 @@ mod validity;
 
 pub use actor::Actor;
 pub use attribute::{
-    AttributeMap, AttributeMapping, AttributeValue, Attributes, Shown, StorageType, keys,
+    AttributeMap, AttributeMapping, AttributeValue, Attributes, Selections, Shown, StorageType,
+    keys,
 };
 pub use company::{COMPANY_KEYS, CustomerCompany, CustomerCompanyChanges, NewCustomerCompany};
 pub use email::{EmailCheck, EmailCheckConfig};

@@ -28,3 +28,6 @@ pub const PREFERENCE_VALUE: usize = 250;
 pub const EXTRA_ATTRIBUTE: usize = 250;
 /// A secondary customer-ids string (`customer_ids`), as long as a comment column.
 pub const CUSTOMER_IDS: usize = 250;
+/// A dynamic field's text value (`dynamic_field_value.value_text VARCHAR(3800)`), the default for
+/// a map row of storage type `dynamic_field`.
+pub const DYNAMIC_FIELD_TEXT: usize = 3800;

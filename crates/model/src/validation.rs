@@ -32,6 +32,23 @@ pub struct Rules<'a> {
     pub email: &'a EmailCheck,
 }
 
+/// An empty value, or one of the row's selections when it has any.
+fn check_selection(
+    key: &str,
+    value: &str,
+    row: &crate::attribute::AttributeMapping,
+) -> Result<(), ValidationError> {
+    if value.is_empty() || row.selections.is_empty() || row.selections.contains(value) {
+        return Ok(());
+    }
+    let allowed: Vec<String> = row.selections.values().map(|v| format!("{v:?}")).collect();
+    Err(ValidationError::Invalid {
+        field: key.to_owned(),
+        value: shorten(value),
+        reason: format!("not one of the allowed values {}", allowed.join(", ")),
+    })
+}
+
 /// Checks a whole record given as attributes against the map.
 ///
 /// * every attribute must be in the map (else [`ValidationError::UnknownAttribute`]);
@@ -39,8 +56,11 @@ pub struct Rules<'a> {
 ///   value**: Perl's truthiness made `"0"` missing there; a last name "0" is rare but real, and a
 ///   typed API has no reason to inherit that (see docs/otobo-differences.md);
 /// * lengths are at most the map's maximum (OTOBO's column size by default), in characters;
-/// * no NUL or control characters (line breaks allowed in comments and streets);
+/// * no NUL or control characters (line breaks allowed in comments, streets and dynamic fields,
+///   whose store checks a value against the field's type);
 /// * integer attributes must parse as integers;
+/// * an attribute whose row has [selections](crate::attribute::Selections) takes one of them
+///   (or nothing), as OTOBO's `Selections`;
 /// * `UserEmail` passes the email check when `ValidID` is valid (OTOBO lets an invalid user keep a
 ///   bad address).
 pub fn validate(
@@ -57,10 +77,13 @@ pub fn validate(
             return Err(ValidationError::UnknownAttribute { field: key.clone() });
         };
         let max = row.effective_max_length();
-        let multiline = MULTILINE.contains(&key.as_str());
+        // A dynamic field may be a `TextArea`; its store checks the value against the field.
+        let multiline =
+            MULTILINE.contains(&key.as_str()) || row.storage_type == StorageType::DynamicField;
         match value {
             AttributeValue::Text(s) => {
                 check_text(key, s, max, multiline)?;
+                check_selection(key, s, row)?;
                 if row.storage_type == StorageType::Integer
                     && !s.is_empty()
                     && s.trim().parse::<i64>().is_err()
@@ -72,10 +95,11 @@ pub fn validate(
                     });
                 }
             }
-            AttributeValue::Integer(_) => {}
+            AttributeValue::Integer(i) => check_selection(key, &i.to_string(), row)?,
             AttributeValue::List(items) => {
                 for item in items {
                     check_text(key, item, max, multiline)?;
+                    check_selection(key, item, row)?;
                 }
             }
         }

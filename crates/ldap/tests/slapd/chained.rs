@@ -53,7 +53,7 @@ async fn db_first_then_ldap() {
         let e = dir
             .add_customer_user(
                 NewCustomerUser::new(login, "J", "D", "jd@db.example", "acme"),
-                "test",
+                clientele_model::Actor::System,
             )
             .await
             .unwrap_err();
@@ -66,7 +66,7 @@ async fn db_first_then_ldap() {
         .add_customer_user(
             NewCustomerUser::new("newdb", "New", "Db", "newdb@db.example", "acme")
                 .password("newdb-secret"),
-            "test",
+            clientele_model::Actor::System,
         )
         .await
         .unwrap();
@@ -75,7 +75,7 @@ async fn db_first_then_ldap() {
     // Read-only refusal for the LDAP user, writes to the DB user work.
     let rename = CustomerUserChanges::new().set(keys::FIRST_NAME, "Changed");
     assert!(matches!(
-        dir.update_customer_user("jdoe", rename.clone(), "test").await,
+        dir.update_customer_user("jdoe", rename.clone(), clientele_model::Actor::System).await,
         Err(Error::ReadOnly { ref backend }) if backend == "LDAP"
     ));
     assert!(matches!(
@@ -83,7 +83,7 @@ async fn db_first_then_ldap() {
         Err(Error::ReadOnly { .. })
     ));
     assert_eq!(
-        dir.update_customer_user("newdb", rename, "test")
+        dir.update_customer_user("newdb", rename, clientele_model::Actor::System)
             .await
             .unwrap()
             .first_name,
@@ -157,13 +157,13 @@ async fn ldap_first_then_db() {
 
     // New users go to the first writable source, the DB; LDAP's logins stay taken.
     assert!(matches!(
-        dir.add_customer_user(NewCustomerUser::new("asmith", "A", "S", "as@db.example", "acme"), "test").await,
+        dir.add_customer_user(NewCustomerUser::new("asmith", "A", "S", "as@db.example", "acme"), clientele_model::Actor::System).await,
         Err(Error::AlreadyExists { backend: Some(ref b), .. }) if b == "LDAP"
     ));
     assert_eq!(
         dir.add_customer_user(
             NewCustomerUser::new("newdb2", "N", "D", "n2@db.example", "acme"),
-            "test"
+            clientele_model::Actor::System
         )
         .await
         .unwrap()
@@ -174,7 +174,7 @@ async fn ldap_first_then_db() {
         dir.add_customer_user_to(
             "LDAP",
             NewCustomerUser::new("x1", "X", "Y", "x1@db.example", "acme"),
-            "test"
+            clientele_model::Actor::System
         )
         .await,
         Err(Error::ReadOnly { .. })

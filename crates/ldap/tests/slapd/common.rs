@@ -106,9 +106,12 @@ pub async fn db() -> Arc<DbBackend> {
         .build()
         .expect("seeding directory");
     for (id, name) in [("acme", "Acme"), ("db-customer", "DB Customer")] {
-        seed.add_company(NewCustomerCompany::new(id, name), "test")
-            .await
-            .expect("company");
+        seed.add_company(
+            NewCustomerCompany::new(id, name),
+            clientele_model::Actor::System,
+        )
+        .await
+        .expect("company");
     }
     for (login, first, last, mail, customer, pw) in [
         (
@@ -138,7 +141,7 @@ pub async fn db() -> Arc<DbBackend> {
     ] {
         seed.add_customer_user(
             NewCustomerUser::new(login, first, last, mail, customer).password(pw),
-            "test",
+            clientele_model::Actor::System,
         )
         .await
         .expect("seed user");

@@ -103,7 +103,7 @@ async fn server_stopped_then_restarted() {
     let e = db_first
         .add_customer_user(
             NewCustomerUser::new("newbie", "New", "Bie", "newbie@db.example", "acme"),
-            "test",
+            clientele_model::Actor::System,
         )
         .await
         .unwrap_err();

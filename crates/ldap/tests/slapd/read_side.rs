@@ -264,10 +264,12 @@ async fn writes_are_refused_as_read_only() {
     let new = || NewCustomerUser::new("newbie", "New", "Bie", "newbie@acme.example", "acme");
     let read_only = |r: Result<_, Error>| matches!(r, Err(Error::ReadOnly { ref backend }) if backend == "LDAP");
     assert!(read_only(
-        dir.add_customer_user(new(), "test").await.map(|_| ())
+        dir.add_customer_user(new(), clientele_model::Actor::System)
+            .await
+            .map(|_| ())
     ));
     assert!(read_only(
-        dir.add_customer_user_to("LDAP", new(), "test")
+        dir.add_customer_user_to("LDAP", new(), clientele_model::Actor::System)
             .await
             .map(|_| ())
     ));
@@ -275,7 +277,7 @@ async fn writes_are_refused_as_read_only() {
         dir.update_customer_user(
             "jdoe",
             CustomerUserChanges::new().set(keys::FIRST_NAME, "Johnny"),
-            "test"
+            clientele_model::Actor::System
         )
         .await
         .map(|_| ())
@@ -284,7 +286,7 @@ async fn writes_are_refused_as_read_only() {
         dir.set_password("jdoe", &Password::new("new-secret")).await
     ));
     assert!(read_only(
-        dir.invalidate_customer_user("jdoe", "test")
+        dir.invalidate_customer_user("jdoe", clientele_model::Actor::System)
             .await
             .map(|_| ())
     ));

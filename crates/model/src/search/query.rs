@@ -1,5 +1,7 @@
 //! The query types a host hands to the Directory and a backend receives.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Expr, Pattern};
@@ -147,14 +149,107 @@ pub struct SelectionCondition {
     pub values: Vec<String>,
 }
 
-/// OTOBO `CustomerSearchDetail`: per-field conditions, selections, an exclusion list, a company-id
-/// list of any size and ordering. All conditions are AND-ed.
+/// A comparison of a dynamic-field condition (OTOBO `DynamicField_<Name> => { <Operator> =>
+/// … }`, the operators of the dynamic-field drivers' `SearchSQLGet`).
+///
+/// On text types (`Text`, `TextArea`, `Dropdown`, `Multiselect`) every operator compares
+/// case-insensitively; the ordering operators compare the lower-cased texts in code-point order.
+/// On date types the operators compare moments, on a `Checkbox` the integers `0` and `1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum DynamicFieldOperator {
+    /// The stored value equals the search value.
+    Equals,
+    /// The stored value matches the search value as a whole-value pattern in which `*` is a
+    /// wildcard (OTOBO turns `*` into SQL's `%`); every other character, `%` and `_` included,
+    /// is literal. On a non-text type a value without `*` is an equality test.
+    Like,
+    /// The stored value is greater than the search value.
+    GreaterThan,
+    /// The stored value is greater than or equal to the search value.
+    GreaterThanEquals,
+    /// The stored value is smaller than the search value.
+    SmallerThan,
+    /// The stored value is smaller than or equal to the search value.
+    SmallerThanEquals,
+}
+
+/// The conditions of a detail search on one dynamic-field attribute (a map row with storage
+/// type `dynamic_field`), OTOBO's `DynamicField_<Name> => { Equals => [...], Like => ... }`.
+///
+/// The values of one operator are OR-ed; the operators are AND-ed, and, as in OTOBO, they all
+/// apply to the same stored value (for a `Multiselect`: to one selected value). A value that is
+/// empty or only `*` adds no condition (OTOBO skips it), so an operator left with no value adds
+/// none either.
+///
+/// ```
+/// use clientele_model::search::{DynamicFieldCondition, DynamicFieldOperator::*};
+///
+/// let since_2024 = DynamicFieldCondition::new("UserContractStart")
+///     .with(GreaterThanEquals, ["2024-01-01"])
+///     .with(Equals, ["", "*"]);
+/// let active: Vec<_> = since_2024.active().collect();
+/// assert_eq!(active, [(GreaterThanEquals, vec!["2024-01-01"])]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DynamicFieldCondition {
+    /// The attribute key of the dynamic-field map row, e.g. `UserDepartment`.
+    pub attribute: String,
+    /// Operator → search values.
+    pub operators: BTreeMap<DynamicFieldOperator, Vec<String>>,
+}
+
+impl DynamicFieldCondition {
+    /// No condition yet on `attribute`.
+    pub fn new(attribute: impl Into<String>) -> Self {
+        DynamicFieldCondition {
+            attribute: attribute.into(),
+            operators: BTreeMap::new(),
+        }
+    }
+
+    /// Adds search values to an operator.
+    pub fn with<S: Into<String>>(
+        mut self,
+        operator: DynamicFieldOperator,
+        values: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.operators
+            .entry(operator)
+            .or_default()
+            .extend(values.into_iter().map(Into::into));
+        self
+    }
+
+    /// The operators that add a condition, each with the values that count (not empty, not
+    /// only `*`), in operator order.
+    pub fn active(&self) -> impl Iterator<Item = (DynamicFieldOperator, Vec<&str>)> {
+        self.operators.iter().filter_map(|(op, values)| {
+            let kept: Vec<&str> = values
+                .iter()
+                .map(String::as_str)
+                .filter(|v| !v.is_empty() && !v.chars().all(|c| c == '*'))
+                .collect();
+            (!kept.is_empty()).then_some((*op, kept))
+        })
+    }
+}
+
+/// OTOBO `CustomerSearchDetail`: per-field conditions, selections, dynamic-field conditions, an
+/// exclusion list, a company-id list of any size and ordering. All conditions are AND-ed.
+///
+/// A field condition or selection on a dynamic-field attribute compares its stored values (a
+/// condition as [`DynamicFieldOperator::Like`], a selection as
+/// [`DynamicFieldOperator::Equals`]); a condition on an attribute the source does not store
+/// matches nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DetailSearch {
     /// Input-field conditions (OTOBO scalar fields).
     pub conditions: Vec<FieldCondition>,
     /// Selection conditions.
     pub selections: Vec<SelectionCondition>,
+    /// Conditions on dynamic-field attributes (OTOBO `DynamicField_<Name>`).
+    #[serde(default)]
+    pub dynamic_fields: Vec<DynamicFieldCondition>,
     /// Logins to leave out (OTOBO `ExcludeUserLogins`).
     pub exclude_logins: Vec<String>,
     /// When non-empty, only users whose primary customer id is in this list
