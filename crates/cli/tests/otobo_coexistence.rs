@@ -26,6 +26,23 @@ fn coexisting(crypt_type: &str) -> Env {
     Env::with_config(dir, &text)
 }
 
+/// Turns coexistence on or off in the configuration.
+fn set_coexist(env: &Env, on: bool) {
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    let (from, to) = if on {
+        ("coexist = false", "coexist = true")
+    } else {
+        ("coexist = true", "coexist = false")
+    };
+    std::fs::write(&env.config, text.replace(from, to)).unwrap();
+}
+
+/// `clientele init` and the company ACME every test's users belong to.
+fn init_with_acme(env: &Env) {
+    env.ok(&["init"]);
+    env.ok(&["company", "add", "ACME", "--name", "Acme"]);
+}
+
 fn sql(db: &Path, sql: &str, values: Vec<Value>) -> Vec<Option<String>> {
     let url = format!("sqlite://{}?mode=rw", db.display());
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -101,8 +118,7 @@ fn login(env: &Env, login: &str, password: &str) -> bool {
 #[ignore = "needs OTOBO's Perl modules: scripts/test.sh installs them"]
 fn every_password_clientele_writes_passes_otobos_check() {
     let env = coexisting("bcrypt");
-    env.ok(&["init"]);
-    env.ok(&["company", "add", "ACME", "--name", "Acme"]);
+    init_with_acme(&env);
 
     // user add with a password.
     let out = add_user(&env, "jane", Some("Grüße aus Köln"));
@@ -161,20 +177,14 @@ fn every_password_clientele_writes_passes_otobos_check() {
 fn argon2_written_before_coexistence_is_upgraded_on_login() {
     // The same database first without coexistence (argon2id), then beside OTOBO.
     let env = coexisting("bcrypt");
-    let text = std::fs::read_to_string(&env.config).unwrap();
-    std::fs::write(
-        &env.config,
-        text.replace("coexist = true", "coexist = false"),
-    )
-    .unwrap();
-    env.ok(&["init"]);
-    env.ok(&["company", "add", "ACME", "--name", "Acme"]);
+    set_coexist(&env, false);
+    init_with_acme(&env);
     assert!(add_user(&env, "jane", Some("pässword")).status.success());
     let before = stored_pw(&env, "jane").unwrap();
     assert!(before.starts_with("$argon2id$"), "{before}");
     assert!(!otobo_accepts("bcrypt", "jane", &before, "pässword"));
 
-    std::fs::write(&env.config, text).unwrap();
+    set_coexist(&env, true);
     assert!(login(&env, "jane", "pässword"));
     let after = stored_pw(&env, "jane").unwrap();
     assert!(
@@ -187,8 +197,7 @@ fn argon2_written_before_coexistence_is_upgraded_on_login() {
 #[ignore = "needs OTOBO's Perl modules: scripts/test.sh installs them"]
 fn sha512_is_written_when_otobo_uses_it() {
     let env = coexisting("sha512");
-    env.ok(&["init"]);
-    env.ok(&["company", "add", "ACME", "--name", "Acme"]);
+    init_with_acme(&env);
     let long = "a long pass phrase ".repeat(6); // over 72 bytes: sha512 takes it whole
     assert!(
         add_user(&env, "jane", Some(long.trim_end()))
@@ -204,8 +213,7 @@ fn sha512_is_written_when_otobo_uses_it() {
 #[ignore = "needs OTOBO's Perl modules: scripts/test.sh installs them"]
 fn beside_a_plain_text_otobo_nothing_is_written() {
     let env = coexisting("plain");
-    env.ok(&["init"]);
-    env.ok(&["company", "add", "ACME", "--name", "Acme"]);
+    init_with_acme(&env);
     // Adding with a password is refused, and nothing is added.
     let out = add_user(&env, "jane", Some("Summer2024abc"));
     assert!(!out.status.success());
@@ -244,14 +252,8 @@ fn beside_a_plain_text_otobo_nothing_is_written() {
 fn a_plain_text_table_logs_in_after_migration() {
     // Not beside OTOBO: crypt_type = "plain" alone compares raw text first, then upgrades.
     let env = coexisting("plain");
-    let text = std::fs::read_to_string(&env.config).unwrap();
-    std::fs::write(
-        &env.config,
-        text.replace("coexist = true", "coexist = false"),
-    )
-    .unwrap();
-    env.ok(&["init"]);
-    env.ok(&["company", "add", "ACME", "--name", "Acme"]);
+    set_coexist(&env, false);
+    init_with_acme(&env);
     assert!(add_user(&env, "jane", Some("x")).status.success());
     for raw in [
         "Summer2024abc",

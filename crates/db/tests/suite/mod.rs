@@ -2211,44 +2211,26 @@ pub async fn case_variants_are_never_guessed(kind: Kind) {
     );
 
     // No exact case: never an arbitrary one.
-    let company_ambiguity = |e: Error| match e {
-        Error::Ambiguous {
-            entity: Entity::Company,
-            ref field,
-            ref key,
-            ref matches,
-            ref backend,
-        } => {
-            assert_eq!((field.as_str(), key.as_str()), ("CustomerID", "Acme"));
-            assert_eq!(matches, &["ACME", "acme"]);
-            assert_eq!(backend, "db-companies");
-            let text = e.to_string();
-            assert!(
-                text.contains("\"ACME\"") && text.contains("\"acme\""),
-                "{text}"
-            );
-        }
-        other => panic!("expected Ambiguous naming ACME and acme, got {other:?}"),
+    let company_ambiguity = |e: Error| {
+        assert_ambiguous(
+            e,
+            Entity::Company,
+            "CustomerID",
+            "Acme",
+            &["ACME", "acme"],
+            "db-companies",
+        )
     };
     company_ambiguity(db.company("Acme").await.unwrap_err());
-    let user_ambiguity = |e: Error| match e {
-        Error::Ambiguous {
-            entity: Entity::CustomerUser,
-            ref field,
-            ref key,
-            ref matches,
-            ref backend,
-        } => {
-            assert_eq!((field.as_str(), key.as_str()), ("UserLogin", "JDOE"));
-            assert_eq!(matches, &["JDoe", "jdoe"]);
-            assert_eq!(backend, "db");
-            let text = e.to_string();
-            assert!(
-                text.contains("\"JDoe\"") && text.contains("\"jdoe\""),
-                "{text}"
-            );
-        }
-        other => panic!("expected Ambiguous naming JDoe and jdoe, got {other:?}"),
+    let user_ambiguity = |e: Error| {
+        assert_ambiguous(
+            e,
+            Entity::CustomerUser,
+            "UserLogin",
+            "JDOE",
+            &["JDoe", "jdoe"],
+            "db",
+        )
     };
     user_ambiguity(db.get("JDOE").await.unwrap_err());
     user_ambiguity(db.password_hash("JDOE").await.unwrap_err());
@@ -2404,4 +2386,35 @@ pub async fn audit_actors(kind: Kind) {
     assert_eq!(c.audit.created_by.as_deref(), Some("2"));
     assert_eq!(f.db.resolve_actor(&Actor::System).await.unwrap().get(), 1);
     f.finish().await;
+}
+
+/// `e` is `Ambiguous` about this entity, field and key, naming every stored match (also in its
+/// text) and the backend.
+fn assert_ambiguous(
+    e: Error,
+    entity: Entity,
+    field: &str,
+    key: &str,
+    matches: &[&str],
+    backend: &str,
+) {
+    let text = e.to_string();
+    match e {
+        Error::Ambiguous {
+            entity: got,
+            field: f,
+            key: k,
+            matches: m,
+            backend: b,
+        } => {
+            assert_eq!(got, entity);
+            assert_eq!((f.as_str(), k.as_str()), (field, key));
+            assert_eq!(m, matches);
+            assert_eq!(b, backend);
+            for value in matches {
+                assert!(text.contains(&format!("\"{value}\"")), "{text}");
+            }
+        }
+        other => panic!("expected Ambiguous naming {matches:?}, got {other:?}"),
+    }
 }
