@@ -4,6 +4,8 @@
 # start their own throwaway slapd through scripts/slapd.sh), installs the Perl modules of
 # OTOBO's password check when they are missing, and runs the server tests that
 # plain `cargo test` lists as ignored. A server that cannot be reached fails the run.
+# It also follows docs/guide.md: crates/cli/tests/guide.rs runs every shell block of the guide
+# in order with the built `clientele` (a block marked `<!-- guide-test: skip -->` excepted).
 #
 #   scripts/test.sh                 everything
 #   scripts/test.sh -p clientele-db  extra arguments go to `cargo test`

@@ -237,7 +237,9 @@ pub struct UserFields {
     /// Comment
     #[arg(long)]
     pub comment: Option<String>,
-    /// Secondary customer ids stored on the user (OTOBO UserCustomerIDs), separated by ';' or ','
+    /// Secondary customer ids, separated by ';' or ','. Stored in the UserCustomerIDs attribute
+    /// when the map has that row; otherwise (OTOBO's default map) the user is related to each
+    /// company, as `user relate-company` does (on update: relations are added, none removed)
     #[arg(long, value_name = "IDS")]
     pub customer_ids: Option<String>,
     /// Any attribute of the map, by key or column, e.g. an extra `room`: --attr room=B-201

@@ -553,3 +553,65 @@ fn grant_adds_and_revoke_removes_single_types() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("owner"), "{err}");
 }
+
+/// `--customer-ids` on OTOBO's default map (no `UserCustomerIDs` row) relates the user to the
+/// companies instead of failing, and refuses an unknown company before writing anything.
+#[test]
+fn customer_ids_on_the_default_map_become_relations() {
+    let env = Env::new("");
+    env.ok(&["init"]);
+    for id in ["ACME", "GLOBEX", "INITECH"] {
+        env.ok(&["company", "add", id, "--name", id]);
+    }
+    let add = |ids: &str| {
+        env.run(&[
+            "user",
+            "add",
+            "--login",
+            "jdoe",
+            "--first-name",
+            "John",
+            "--last-name",
+            "Doe",
+            "--email",
+            "john.doe@acme-corp.com",
+            "--customer-id",
+            "ACME",
+            "--customer-ids",
+            ids,
+        ])
+    };
+    let refused = add("GLOBEX;NOPE");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("\"NOPE\" not found"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(
+        env.json(&["user", "search", "--all"])
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "a refused add wrote a user"
+    );
+
+    let added = add("GLOBEX");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let ids = env.json(&["user", "customers", "jdoe"]);
+    let ids: Vec<&str> = ids
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["ACME", "GLOBEX"]);
+
+    env.ok(&["user", "update", "jdoe", "--customer-ids", "INITECH"]);
+    let ids = env.json(&["user", "customers", "jdoe"]);
+    assert_eq!(ids.as_array().unwrap().len(), 3, "{ids}");
+}

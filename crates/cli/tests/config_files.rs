@@ -101,3 +101,18 @@ fn unknown_keys_are_refused_with_name_and_line() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("CustomerUser1"));
 }
+
+#[test]
+fn the_example_map_has_every_otobo_default_row() {
+    let config = Config::from_path(workspace().join("examples/clientele.toml")).unwrap();
+    let map = &config.customer_user[0].settings().map;
+    for row in clientele::model::AttributeMap::otobo_customer_user().rows() {
+        let ours = map.by_key(&row.key).unwrap_or_else(|| {
+            panic!(
+                "examples/clientele.toml says it has OTOBO's default rows but leaves out {}",
+                row.key
+            )
+        });
+        assert_eq!(ours.storage, row.storage, "{}", row.key);
+    }
+}

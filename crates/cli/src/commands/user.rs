@@ -44,11 +44,21 @@ fn map_of(dir: &Directory, source: &str) -> AttributeMap {
         .unwrap_or_else(AttributeMap::otobo_customer_user)
 }
 
+/// The optional attributes given on the command line, as (key, value) pairs. `--customer-ids`
+/// is an attribute when the map has OTOBO's `UserCustomerIDs` row; without one (OTOBO's default
+/// map) its ids are returned apart, to become company relations (`customer_user_customer`).
 fn optional_fields(
     map: &AttributeMap,
-    fields: UserFields,
+    mut fields: UserFields,
     out: &mut Vec<(String, String)>,
-) -> CliResult {
+) -> CliResult<Vec<String>> {
+    let related = match fields.customer_ids.take() {
+        Some(ids) if map.by_key(keys::CUSTOMER_IDS).is_none() => split_ids(&ids),
+        ids => {
+            fields.customer_ids = ids;
+            Vec::new()
+        }
+    };
     let mut push = |k: &str, v: Option<String>| {
         if let Some(v) = v {
             out.push((k.to_owned(), v));
@@ -65,6 +75,36 @@ fn optional_fields(
     push(keys::COMMENT, fields.comment);
     push(keys::CUSTOMER_IDS, fields.customer_ids);
     out.extend(parse_pairs(map, &fields.attrs)?);
+    Ok(related)
+}
+
+/// `A;B, C` → `["A", "B", "C"]`, as OTOBO splits `UserCustomerIDs`.
+fn split_ids(ids: &str) -> Vec<String> {
+    ids.split([';', ','])
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Refuses ids of companies that do not exist, before anything is written.
+async fn require_companies(dir: &Directory, ids: &[String]) -> CliResult {
+    for id in ids {
+        if dir.company(id).await?.is_none() {
+            return Err(CliError::input(format!(
+                "--customer-ids: company {id:?} not found; nothing was changed"
+            ))
+            .hint("`clientele company add ID --name NAME` adds it"));
+        }
+    }
+    Ok(())
+}
+
+/// Relates the user to each company (the secondary customer ids of OTOBO's default map).
+async fn relate_all(ctx: &Context, login: &str, ids: &[String]) -> CliResult {
+    for id in ids {
+        ctx.dir().relate_company(login, id, true, &ctx.by).await?;
+    }
     Ok(())
 }
 
@@ -94,7 +134,8 @@ pub async fn run(ctx: &Context, cmd: UserCmd) -> CliResult {
             let mut new =
                 NewCustomerUser::new(&login, &first_name, &last_name, &email, &customer_id);
             let mut values = Vec::new();
-            optional_fields(&map, fields, &mut values)?;
+            let related = optional_fields(&map, fields, &mut values)?;
+            require_companies(dir, &related).await?;
             for (k, v) in values {
                 new = new.with(&k, value_for(&map, &k, &v)?);
             }
@@ -105,6 +146,7 @@ pub async fn run(ctx: &Context, cmd: UserCmd) -> CliResult {
                 new = new.password(Password::new(read_password("Password: ", true)?));
             }
             let added = dir.add_customer_user_to(&source, new, &ctx.by).await?;
+            relate_all(ctx, added.login.as_str(), &related).await?;
             let generated = added
                 .generated_password
                 .as_ref()
@@ -151,13 +193,21 @@ pub async fn run(ctx: &Context, cmd: UserCmd) -> CliResult {
                     values.push((k.to_owned(), v));
                 }
             }
-            optional_fields(&map, fields, &mut values)?;
+            let related = optional_fields(&map, fields, &mut values)?;
+            require_companies(dir, &related).await?;
             let mut changes = CustomerUserChanges::new();
             for (k, v) in values {
                 changes = changes.set(&k, value_for(&map, &k, &v)?);
             }
             if let Some(v) = valid {
                 changes = changes.validity(v.validity());
+            }
+            if !related.is_empty() {
+                relate_all(ctx, &login, &related).await?;
+                if changes.attributes.is_empty() {
+                    let (user, source) = require(dir, &login).await?;
+                    return show(ctx, &user, &source).await;
+                }
             }
             if changes.attributes.is_empty() {
                 return Err(CliError::input("nothing to change").hint(
