@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Env;
+use common::{Env, user_add_args};
 use serde_json::Value;
 
 fn logins(v: &Value) -> Vec<String> {
@@ -564,22 +564,12 @@ fn customer_ids_on_the_default_map_become_relations() {
         env.ok(&["company", "add", id, "--name", id]);
     }
     let add = |ids: &str| {
-        env.run(&[
-            "user",
-            "add",
-            "--login",
+        env.run(&user_add_args(
             "jdoe",
-            "--first-name",
-            "John",
-            "--last-name",
-            "Doe",
-            "--email",
             "john.doe@acme-corp.com",
-            "--customer-id",
             "ACME",
-            "--customer-ids",
-            ids,
-        ])
+            &["--customer-ids", ids],
+        ))
     };
     let refused = add("GLOBEX;NOPE");
     assert_eq!(refused.status.code(), Some(1));

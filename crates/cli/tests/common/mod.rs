@@ -127,3 +127,29 @@ pub fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The arguments of `user add` for John Doe with this login, email and primary company, then
+/// `extra`.
+pub fn user_add_args<'a>(
+    login: &'a str,
+    email: &'a str,
+    customer_id: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "user",
+        "add",
+        "--login",
+        login,
+        "--first-name",
+        "John",
+        "--last-name",
+        "Doe",
+        "--email",
+        email,
+        "--customer-id",
+        customer_id,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
