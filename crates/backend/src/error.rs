@@ -240,6 +240,20 @@ impl Error {
         matches!(self, Error::Unavailable { .. } | Error::Timeout { .. })
     }
 
+    /// `true` for a failure of the source itself rather than an answer about the request: an
+    /// outage ([`is_outage`](Self::is_outage)), a backend failure ([`Error::Backend`], e.g. an
+    /// LDAP service account whose bind is refused) or a configuration the source cannot serve
+    /// ([`Error::Config`], [`Error::MapRow`]). A multi-source search leaves such a source out
+    /// and names it; a refused term, an ambiguous login or a conflict are answers, not
+    /// failures.
+    pub fn is_source_failure(&self) -> bool {
+        self.is_outage()
+            || matches!(
+                self,
+                Error::Backend { .. } | Error::Config(_) | Error::MapRow { .. }
+            )
+    }
+
     /// A not-found error for a customer user.
     pub fn user_not_found(login: &str) -> Self {
         Error::NotFound {

@@ -66,6 +66,73 @@ pub trait CustomerUserSource: Send + Sync {
         term: Option<&Expr>,
         valid_only: bool,
     ) -> Result<Vec<CustomerId>>;
+
+    /// Like [`search`](Self::search), and says whether more users matched than
+    /// `query.limit` ([`SourcePage::more_matched`]): an honest "there is more" instead of a
+    /// list that silently stops at the limit.
+    ///
+    /// The default asks [`search`](Self::search) for one user more than the limit and keeps
+    /// the limit ([`SourcePage::cut`]): still one query to the store. A store that can also
+    /// learn it from elsewhere (an LDAP server answering "size limit exceeded" below the
+    /// limit) overrides it.
+    async fn search_page(&self, query: &UserQuery) -> Result<SourcePage<CustomerUser>> {
+        let found = self.search(&one_more(query)).await?;
+        Ok(SourcePage::cut(found, query.limit))
+    }
+
+    /// [`search_list`](Self::search_list) as a [`SourcePage`]: the same users as
+    /// [`search_page`](Self::search_page), as listed users. The default asks `search_list`
+    /// for one user more than the limit.
+    async fn search_list_page(&self, query: &UserQuery) -> Result<SourcePage<ListedUser>> {
+        let found = self.search_list(&one_more(query)).await?;
+        Ok(SourcePage::cut(found, query.limit))
+    }
+}
+
+/// What a limited search found ([`CustomerUserSource::search_page`]): at most the limit of
+/// hits, and whether more matched.
+///
+/// ```
+/// use clientele_backend::SourcePage;
+///
+/// let page = SourcePage::cut(vec!["a", "b", "c"], 2);
+/// assert_eq!(page.hits, ["a", "b"]);
+/// assert!(page.more_matched);
+/// assert!(!SourcePage::cut(vec!["a", "b"], 2).more_matched);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcePage<T> {
+    /// What the search returns, at most the limit.
+    pub hits: Vec<T>,
+    /// More matched than the limit: the hits are not everything the search matches.
+    pub more_matched: bool,
+}
+
+impl<T> SourcePage<T> {
+    /// The page of a search that was asked for one row more than `limit` (see
+    /// [`fetch_limit`]): the first `limit` rows, and whether there were more.
+    pub fn cut(mut rows: Vec<T>, limit: usize) -> SourcePage<T> {
+        let more_matched = rows.len() > limit;
+        rows.truncate(limit);
+        SourcePage {
+            hits: rows,
+            more_matched,
+        }
+    }
+}
+
+/// How many rows a store is asked for to fill a page of `limit`: one more, which tells
+/// [`SourcePage::cut`] that more matched without counting every match.
+pub fn fetch_limit(limit: usize) -> usize {
+    limit.saturating_add(1)
+}
+
+/// The query asking for [`fetch_limit`] rows.
+fn one_more(query: &UserQuery) -> UserQuery {
+    UserQuery {
+        limit: fetch_limit(query.limit),
+        ..query.clone()
+    }
 }
 
 /// One user of a list search ([`CustomerUserSource::search_list`]): the login and the values of

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use clientele_backend::ListedUser;
+use clientele_backend::{ListedUser, SourcePage};
 use clientele_model::search::UserQuery;
 use clientele_model::{CustomerCompany, CustomerUser};
 use quick_cache::Weighter;
@@ -36,13 +36,44 @@ struct Entry<V> {
     value: V,
 }
 
+/// A cached search result: the page's rows, shared, and whether more matched.
+#[derive(Clone)]
+pub(crate) struct Cached<T> {
+    /// The rows.
+    pub(crate) rows: Arc<[T]>,
+    /// More matched than the rows ([`SourcePage::more_matched`]).
+    pub(crate) more_matched: bool,
+}
+
+impl<T: Clone> Cached<T> {
+    /// The page again (a copy of the rows).
+    pub(crate) fn page(&self) -> SourcePage<T> {
+        SourcePage {
+            hits: self.rows.to_vec(),
+            more_matched: self.more_matched,
+        }
+    }
+}
+
+impl<T> From<&SourcePage<T>> for Cached<T>
+where
+    T: Clone,
+{
+    fn from(page: &SourcePage<T>) -> Self {
+        Cached {
+            rows: page.hits.as_slice().into(),
+            more_matched: page.more_matched,
+        }
+    }
+}
+
 /// Weighs a cached search result by its rows (at least 1), so the bound is on rows held.
 #[derive(Clone, Copy)]
 struct Rows;
 
-impl<T> Weighter<UserQuery, Entry<Arc<[T]>>> for Rows {
-    fn weight(&self, _: &UserQuery, entry: &Entry<Arc<[T]>>) -> u64 {
-        entry.value.len().max(1) as u64
+impl<T> Weighter<UserQuery, Entry<Cached<T>>> for Rows {
+    fn weight(&self, _: &UserQuery, entry: &Entry<Cached<T>>) -> u64 {
+        entry.value.rows.len().max(1) as u64
     }
 }
 
@@ -96,7 +127,7 @@ impl<K: Eq + Hash, V: Clone, W: Weighter<K, Entry<V>> + Clone> TtlCache<K, V, W>
 }
 
 /// A cache of search results holding at most `capacity` rows.
-fn rows<T: Clone>(capacity: usize) -> Cache<UserQuery, Entry<Arc<[T]>>, Rows> {
+fn rows<T: Clone>(capacity: usize) -> Cache<UserQuery, Entry<Cached<T>>, Rows> {
     Cache::with_weighter((capacity / 16).max(MIN_CAPACITY), capacity as u64, Rows)
 }
 
@@ -114,8 +145,8 @@ fn cache_key(case_sensitive: bool, value: &str) -> Cow<'_, str> {
 struct Parts {
     users: TtlCache<Box<str>, Arc<CustomerUser>>,
     missing: TtlCache<Box<str>, ()>,
-    searches: TtlCache<UserQuery, Arc<[CustomerUser]>, Rows>,
-    lists: TtlCache<UserQuery, Arc<[ListedUser]>, Rows>,
+    searches: TtlCache<UserQuery, Cached<CustomerUser>, Rows>,
+    lists: TtlCache<UserQuery, Cached<ListedUser>, Rows>,
 }
 
 /// One source's cache.
@@ -209,12 +240,17 @@ impl SourceCache {
     }
 
     /// A cached search result.
-    pub(crate) fn search(&self, query: &UserQuery) -> Option<Arc<[CustomerUser]>> {
+    pub(crate) fn search(&self, query: &UserQuery) -> Option<Cached<CustomerUser>> {
         self.parts.as_ref()?.searches.get(query)
     }
 
     /// Caches a search result (a copy), when its query is bounded enough to be worth it.
-    pub(crate) fn put_search(&self, query: &UserQuery, users: &[CustomerUser], seen: u64) {
+    pub(crate) fn put_search(
+        &self,
+        query: &UserQuery,
+        users: &SourcePage<CustomerUser>,
+        seen: u64,
+    ) {
         if let Some(parts) = &self.parts
             && query.limit <= MAX_CACHED_SEARCH_LIMIT
         {
@@ -225,12 +261,12 @@ impl SourceCache {
     }
 
     /// A cached list-search result.
-    pub(crate) fn list(&self, query: &UserQuery) -> Option<Arc<[ListedUser]>> {
+    pub(crate) fn list(&self, query: &UserQuery) -> Option<Cached<ListedUser>> {
         self.parts.as_ref()?.lists.get(query)
     }
 
     /// Caches a list-search result (a copy), when its query is bounded enough to be worth it.
-    pub(crate) fn put_list(&self, query: &UserQuery, users: &[ListedUser], seen: u64) {
+    pub(crate) fn put_list(&self, query: &UserQuery, users: &SourcePage<ListedUser>, seen: u64) {
         if let Some(parts) = &self.parts
             && query.limit <= MAX_CACHED_SEARCH_LIMIT
         {
@@ -455,11 +491,15 @@ mod tests {
     #[test]
     fn large_searches_are_not_cached_and_rows_are_bounded() {
         let c = SourceCache::new(60, 100, false);
-        let rows: Vec<CustomerUser> = (0..10).map(|_| (*user()).clone()).collect();
+        let rows = SourcePage {
+            hits: (0..10).map(|_| (*user()).clone()).collect(),
+            more_matched: true,
+        };
         c.put_search(&query(MAX_CACHED_SEARCH_LIMIT + 1), &rows, c.generation());
         assert!(c.search(&query(MAX_CACHED_SEARCH_LIMIT + 1)).is_none());
         c.put_search(&query(10), &rows, c.generation());
-        assert_eq!(c.search(&query(10)).map(|r| r.len()), Some(10));
+        assert_eq!(c.search(&query(10)).map(|r| r.rows.len()), Some(10));
+        assert!(c.search(&query(10)).is_some_and(|r| r.more_matched));
         for limit in 11..200 {
             c.put_search(&query(limit), &rows, c.generation());
         }

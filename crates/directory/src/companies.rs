@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use clientele_backend::changes::Change;
 use clientele_backend::error::{Entity, Error, Result};
+use clientele_backend::traits::{SourcePage, fetch_limit};
 use clientele_model::search::{CompanyQuery, parse_term};
 use clientele_model::{CustomerCompany, CustomerCompanyChanges, Login, NewCustomerCompany, Rules};
 
 use crate::Directory;
-use crate::search::check_search_value;
+use crate::search::{SearchPage, check_search_value};
 
 impl Directory {
     /// The company with this id.
@@ -91,12 +92,31 @@ impl Directory {
     }
 
     /// Searches companies with the search language (`None` lists them all).
+    ///
+    /// [`search_companies_page`](Self::search_companies_page) also says whether more matched
+    /// than the limit.
     pub async fn search_companies(
         &self,
         term: Option<&str>,
         valid_only: bool,
         limit: Option<usize>,
     ) -> Result<Vec<CustomerCompany>> {
+        Ok(self
+            .search_companies_page(term, valid_only, limit)
+            .await?
+            .hits)
+    }
+
+    /// [`search_companies`](Self::search_companies) as a [`SearchPage`]: the companies, the
+    /// limit applied (`limit`, else the company store's `search_limit`) and whether more
+    /// matched. The store is asked for one company more than the limit. There is one company
+    /// store, so a page is never partial: a failing store is an error.
+    pub async fn search_companies_page(
+        &self,
+        term: Option<&str>,
+        valid_only: bool,
+        limit: Option<usize>,
+    ) -> Result<SearchPage<CustomerCompany>> {
         if let Some(t) = term {
             check_search_value("Search", t)?;
         }
@@ -106,13 +126,20 @@ impl Directory {
             Some(t) if !t.trim().is_empty() => Some(parse_term(t, &s.syntax)?),
             _ => None,
         };
+        let limit = limit.unwrap_or(s.search_limit);
         let query = CompanyQuery {
             expr,
             valid_only,
-            limit: limit.unwrap_or(s.search_limit),
+            limit: fetch_limit(limit),
             case_sensitive: s.case_sensitive,
         };
-        store.search_companies(&query).await
+        let page = SourcePage::cut(store.search_companies(&query).await?, limit);
+        Ok(SearchPage {
+            hits: page.hits,
+            limit,
+            more_matched: page.more_matched,
+            missing_sources: Vec::new(),
+        })
     }
 
     /// Relates a user to an extra company, or removes the relation (OTOBO

@@ -81,7 +81,7 @@ pub use builder::DirectoryBuilder;
 pub use cache::CacheStats;
 pub use config::{DirectoryConfig, OtoboConfig, SourceListError, check_sources};
 pub use preferences::PROTECTED_PREFERENCE_KEYS;
-pub use search::{ListHit, MAX_SEARCH_VALUE, SearchHit};
+pub use search::{ListHit, MAX_SEARCH_VALUE, MissingSource, SearchHit, SearchPage};
 pub use source::Source;
 pub use users::{Added, mail_string};
 

@@ -22,7 +22,7 @@ use crate::users::mail_string;
 /// listed users ([`Directory::search_list`]).
 pub(crate) trait Found: Sized + Send {
     fn login(&self) -> &Login;
-    fn fetch(slot: &Slot, query: UserQuery) -> BoxFuture<'_, Result<Vec<Self>>>;
+    fn fetch(slot: &Slot, query: UserQuery) -> BoxFuture<'_, Result<SourcePage<Self>>>;
 }
 
 pub(crate) type BoxFuture<'a, T> =
@@ -32,8 +32,8 @@ impl Found for CustomerUser {
     fn login(&self) -> &Login {
         &self.login
     }
-    fn fetch(slot: &Slot, query: UserQuery) -> BoxFuture<'_, Result<Vec<Self>>> {
-        Box::pin(slot.search(query))
+    fn fetch(slot: &Slot, query: UserQuery) -> BoxFuture<'_, Result<SourcePage<Self>>> {
+        Box::pin(slot.search_page(query))
     }
 }
 
@@ -41,8 +41,8 @@ impl Found for ListedUser {
     fn login(&self) -> &Login {
         &self.login
     }
-    fn fetch(slot: &Slot, query: UserQuery) -> BoxFuture<'_, Result<Vec<Self>>> {
-        Box::pin(slot.search_list(query))
+    fn fetch(slot: &Slot, query: UserQuery) -> BoxFuture<'_, Result<SourcePage<Self>>> {
+        Box::pin(slot.search_list_page(query))
     }
 }
 
@@ -67,6 +67,81 @@ pub struct ListHit {
     pub source: String,
     /// The list fields joined with spaces, shaped as `"Name" <email>` (OTOBO's display string).
     pub display: String,
+}
+
+/// One page of a search: the hits, the limit that cut them, whether more matched, and the
+/// sources that could not be asked.
+///
+/// A list that stopped at its limit says so (`more_matched`), and a search that went on while
+/// a source failed names the source (`missing_sources`): the hits are then what the other
+/// sources hold, and a user of the missing source may be absent.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use clientele_backend::InMemoryBackend;
+/// use clientele_directory::Directory;
+/// use clientele_model::{NewCustomerCompany, NewCustomerUser};
+/// use clientele_model::search::CustomerUserSearch;
+///
+/// let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
+/// dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin").await?;
+/// for login in ["anna", "bert", "carl"] {
+///     let mail = format!("{login}@acme-corp.com");
+///     dir.add_customer_user(NewCustomerUser::new(login, "A", "B", &mail, "ACME"), "admin")
+///         .await?;
+/// }
+/// let page = dir.search_page(&CustomerUserSearch::login("*").limit(2)).await?;
+/// assert_eq!(page.hits.len(), 2);
+/// assert_eq!(page.limit, 2);
+/// assert!(page.more_matched);
+/// assert!(page.missing_sources.is_empty());
+/// # Ok::<(), clientele_backend::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SearchPage<T> {
+    /// What was found, at most `limit`.
+    pub hits: Vec<T>,
+    /// The limit applied to the merged list.
+    pub limit: usize,
+    /// More matched than `hits` shows: the merged list was cut to `limit`, or a source had
+    /// more matches than its own limit (for an LDAP source also: the server stopped at its
+    /// size limit). A user found in several sources counts once in the merged list, so with
+    /// per-source limits below `limit` this can be true of a list that a larger limit would
+    /// not lengthen; it is never false of a list that stopped short.
+    pub more_matched: bool,
+    /// The sources that failed and were left out, in source order. Empty when every source
+    /// answered.
+    pub missing_sources: Vec<MissingSource>,
+}
+
+impl<T> SearchPage<T> {
+    /// `true` when a source was left out: the hits may lack users it holds.
+    pub fn is_partial(&self) -> bool {
+        !self.missing_sources.is_empty()
+    }
+}
+
+/// A source left out of a search because it failed ([`SearchPage::missing_sources`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MissingSource {
+    /// The source's name.
+    pub source: String,
+    /// Why, as the error says it (no secrets: errors never carry a password).
+    pub reason: String,
+}
+
+impl<T> SearchPage<T> {
+    /// The same page with each hit turned into another type.
+    pub(crate) fn map<U>(self, f: impl FnMut(T) -> U) -> SearchPage<U> {
+        SearchPage {
+            hits: self.hits.into_iter().map(f).collect(),
+            limit: self.limit,
+            more_matched: self.more_matched,
+            missing_sources: self.missing_sources,
+        }
+    }
 }
 
 /// How many merged hits a search keeps: an explicit limit is honoured as asked; the
@@ -176,18 +251,31 @@ impl Directory {
     /// Searches every source (one query each), merges by login — the earlier source wins — and
     /// cuts the merged list to the overall limit (OTOBO `CustomerSearch`).
     ///
+    /// A source that fails is left out while another one answers (see
+    /// [`search_page`](Self::search_page), which also says which one and whether more
+    /// matched than the limit).
+    ///
     /// For a result list that shows only names and emails, [`search_list`](Self::search_list)
     /// finds the same users and reads less.
     pub async fn search(&self, search: &CustomerUserSearch) -> Result<Vec<SearchHit>> {
+        Ok(self.search_page(search).await?.hits)
+    }
+
+    /// [`search`](Self::search) as a [`SearchPage`]: the same hits, and whether more matched
+    /// than the limit and which sources were left out because they failed.
+    ///
+    /// Each source is asked for one user more than its limit, so "more matched" costs no
+    /// extra query. A failing source (down, timed out, refusing the service account's bind,
+    /// …) is left out and named in [`missing_sources`](SearchPage::missing_sources) while
+    /// another source answers; when none answers, the first source's error is returned. A
+    /// search term a source refuses is an error, whatever the other sources answer.
+    pub async fn search_page(&self, search: &CustomerUserSearch) -> Result<SearchPage<SearchHit>> {
         let found = self.collect::<CustomerUser>(search).await?;
-        Ok(found
-            .into_iter()
-            .map(|(slot, user)| SearchHit {
-                display: mail_string(&slot.settings().list_values(&user)),
-                source: slot.name().to_owned(),
-                user,
-            })
-            .collect())
+        Ok(found.map(|(slot, user)| SearchHit {
+            display: mail_string(&slot.settings().list_values(&user)),
+            source: slot.name().to_owned(),
+            user,
+        }))
     }
 
     /// The same search as [`search`](Self::search) — same users, order and limit — returning
@@ -218,24 +306,31 @@ impl Directory {
     /// # }).unwrap();
     /// ```
     pub async fn search_list(&self, search: &CustomerUserSearch) -> Result<Vec<ListHit>> {
-        let found = self.collect::<ListedUser>(search).await?;
-        Ok(found
-            .into_iter()
-            .map(|(slot, listed)| ListHit {
-                display: mail_string(&listed.list_values),
-                source: slot.name().to_owned(),
-                login: listed.login,
-            })
-            .collect())
+        Ok(self.search_list_page(search).await?.hits)
     }
 
-    /// The merge behind [`search`](Self::search) and [`search_list`](Self::search_list): one
-    /// query per source, a source that is down left out while another answers, the first
-    /// source's user kept for a login, sorted by login, cut to the overall limit.
+    /// [`search_list`](Self::search_list) as a [`SearchPage`], as
+    /// [`search_page`](Self::search_page) is to [`search`](Self::search).
+    pub async fn search_list_page(
+        &self,
+        search: &CustomerUserSearch,
+    ) -> Result<SearchPage<ListHit>> {
+        let found = self.collect::<ListedUser>(search).await?;
+        Ok(found.map(|(slot, listed)| ListHit {
+            display: mail_string(&listed.list_values),
+            source: slot.name().to_owned(),
+            login: listed.login,
+        }))
+    }
+
+    /// The merge behind [`search_page`](Self::search_page) and
+    /// [`search_list_page`](Self::search_list_page): one query per source, a source that
+    /// fails left out (and named) while another answers, the first source's user kept for a
+    /// login, sorted by login, cut to the overall limit.
     pub(crate) async fn collect<T: Found>(
         &self,
         search: &CustomerUserSearch,
-    ) -> Result<Vec<(&Slot, T)>> {
+    ) -> Result<SearchPage<(&Slot, T)>> {
         let (field, value) = match &search.kind {
             SearchKind::Term { term, .. } => ("Search", term),
             SearchKind::Email(email) => ("PostMasterSearch", email),
@@ -244,46 +339,62 @@ impl Directory {
             SearchKind::CustomerIdRaw(id) => ("CustomerIDRaw", id),
         };
         check_search_value(field, value)?;
+        // The term is parsed for every source before any is asked: a term one source's syntax
+        // refuses is the caller's error, not a source's failure.
+        let queries = (self.inner.slots.iter())
+            .map(|slot| self.query_for(slot, search))
+            .collect::<Result<Vec<_>>>()?;
         // Every source is asked at once; the answers are merged in source order, so the result
         // is the same as asking in turn, and the latency is the slowest source's, not the sum.
-        let answers = join_all(self.inner.slots.iter().map(|slot| async move {
-            let query = self.query_for(slot, search)?;
-            T::fetch(slot, query).await
-        }))
+        let answers = join_all(
+            (self.inner.slots.iter())
+                .zip(queries)
+                .map(|(slot, query)| T::fetch(slot, query)),
+        )
         .await;
         let mut seen = HashSet::new();
         let mut hits = Vec::new();
-        let mut answered = false;
-        let mut outage = None;
+        let mut more_matched = false;
+        let mut missing = Vec::new();
+        let mut first_failure = None;
         for (slot, answer) in self.inner.slots.iter().zip(answers) {
-            // A source that is down is left out (logged) while another one answers.
-            let found = match answer {
-                Ok(found) => {
-                    answered = true;
-                    found
-                }
-                Err(e) if e.is_outage() => {
+            let page = match answer {
+                Ok(page) => page,
+                Err(e) if !e.is_source_failure() => return Err(e),
+                Err(e) => {
                     tracing::warn!(backend = %slot.name(), error = %e, "source left out of a search");
-                    outage.get_or_insert(e);
+                    missing.push(MissingSource {
+                        source: slot.name().to_owned(),
+                        reason: e.to_string(),
+                    });
+                    first_failure.get_or_insert(e);
                     continue;
                 }
-                Err(e) => return Err(e),
             };
-            for item in found {
+            more_matched |= page.more_matched;
+            for item in page.hits {
                 if seen.insert(item.login().folded()) {
                     hits.push((slot, item));
                 }
             }
         }
-        if let (false, Some(e)) = (answered, outage) {
+        if let Some(e) = first_failure
+            && missing.len() == self.inner.slots.len()
+        {
             return Err(e);
         }
         sort_by_login(&mut hits, |h| h.1.login().as_str());
-        let cap = merged_limit(search.limit, self.inner.config.overall_search_limit, || {
+        let limit = merged_limit(search.limit, self.inner.config.overall_search_limit, || {
             self.inner.slots[0].settings().search_limit
         });
-        hits.truncate(cap);
-        Ok(hits)
+        more_matched |= hits.len() > limit;
+        hits.truncate(limit);
+        Ok(SearchPage {
+            hits,
+            limit,
+            more_matched,
+            missing_sources: missing,
+        })
     }
 
     /// A detail search over every source (OTOBO `CustomerSearchDetail`): logins, ordered as
@@ -408,6 +519,106 @@ mod tests {
         assert_eq!(merged_limit(None, None, || 250), 250);
         assert_eq!(merged_limit(None, Some(1000), || 250), 1000);
         assert_eq!(merged_limit(Some(5000), Some(1000), || 250), 5000);
+    }
+
+    /// A Directory over two in-memory sources, "first" and "second" (cache on), holding
+    /// `user<i>` for each i of theirs, and the company ACME in the first.
+    async fn two_sources(first: &[usize], second: &[usize]) -> Directory {
+        let store = |name: &str| {
+            Arc::new(InMemoryBackend::with_settings(
+                clientele_backend::SourceSettings {
+                    name: name.into(),
+                    ..Default::default()
+                },
+                clientele_backend::CompanySettings::default(),
+            ))
+        };
+        let (a, b) = (store("first"), store("second"));
+        for (s, logins) in [(&a, first), (&b, second)] {
+            let seed = Directory::in_memory(s.clone());
+            seed.add_company(NewCustomerCompany::new("ACME", "Acme"), "t")
+                .await
+                .unwrap();
+            for i in logins {
+                let login = format!("user{i}");
+                let mail = format!("{login}@acme-corp.com");
+                seed.add_customer_user(NewCustomerUser::new(&login, "A", "B", &mail, "ACME"), "t")
+                    .await
+                    .unwrap();
+            }
+        }
+        Directory::builder()
+            .source(crate::Source::writable(a.clone()))
+            .source(crate::Source::writable(b))
+            .company_store(a)
+            .build()
+            .unwrap()
+    }
+
+    /// A search that stops at its limit says so; one that found everything does not, also
+    /// when the answer comes from the cache, and for companies.
+    #[tokio::test]
+    async fn a_page_says_whether_more_matched() {
+        let dir = two_sources(&[0, 1, 2], &[]).await;
+        let page = |limit| {
+            let dir = &dir;
+            async move {
+                let p = dir
+                    .search_page(&CustomerUserSearch::term("user*").limit(limit))
+                    .await
+                    .unwrap();
+                (p.hits.len(), p.limit, p.more_matched)
+            }
+        };
+        assert_eq!(page(2).await, (2, 2, true));
+        assert_eq!(page(2).await, (2, 2, true), "from the cache");
+        assert_eq!(page(3).await, (3, 3, false));
+        assert_eq!(page(4).await, (3, 4, false));
+        let list = dir
+            .search_list_page(&CustomerUserSearch::term("user*").limit(1))
+            .await
+            .unwrap();
+        assert_eq!((list.hits.len(), list.more_matched), (1, true));
+        dir.add_company(NewCustomerCompany::new("GLOBEX", "Globex"), "t")
+            .await
+            .unwrap();
+        let companies = |limit| {
+            let dir = &dir;
+            async move {
+                let p = dir
+                    .search_companies_page(None, true, Some(limit))
+                    .await
+                    .unwrap();
+                (p.hits.len(), p.limit, p.more_matched)
+            }
+        };
+        assert_eq!(companies(1).await, (1, 1, true));
+        assert_eq!(companies(2).await, (2, 2, false));
+    }
+
+    /// The merged list counts a login once: two sources holding the same users fill a page of
+    /// their number without "more", and the merge itself going over the limit is "more".
+    #[tokio::test]
+    async fn more_matched_follows_the_merge() {
+        let dir = two_sources(&[0, 1], &[0, 1]).await;
+        let p = dir
+            .search_page(&CustomerUserSearch::term("user*").limit(2))
+            .await
+            .unwrap();
+        assert_eq!((p.hits.len(), p.more_matched), (2, false));
+        assert!(p.hits.iter().all(|h| h.source == "first"));
+        let dir = two_sources(&[0, 1], &[2, 3]).await;
+        let p = dir
+            .search_page(&CustomerUserSearch::term("user*").limit(3))
+            .await
+            .unwrap();
+        let logins: Vec<&str> = p.hits.iter().map(|h| h.user.login.as_str()).collect();
+        assert_eq!(logins, ["user0", "user1", "user2"]);
+        assert!(
+            p.more_matched,
+            "each source had fewer than 3, the merge had 4"
+        );
+        assert!(!p.is_partial());
     }
 
     /// Regression: a NUL in a search value made PostgreSQL searches hang until the pool's

@@ -117,34 +117,50 @@ impl Slot {
         Ok(found)
     }
 
-    /// A search in this source: from the cache, or from the source (and then cached).
-    pub(crate) async fn search(&self, query: UserQuery) -> Result<Vec<CustomerUser>> {
+    /// A search in this source, as a page (the users and whether more matched): from the
+    /// cache, or from the source (and then cached).
+    pub(crate) async fn search_page(&self, query: UserQuery) -> Result<SourcePage<CustomerUser>> {
         if let Some(hit) = self.cache.search(&query) {
-            return Ok(hit.to_vec());
+            return Ok(hit.page());
         }
         let seen = self.cache.generation();
         let span = tracing::debug_span!("backend.search", backend = %self.name());
-        let found = self.source.reader.search(&query).instrument(span).await?;
+        let found = self
+            .source
+            .reader
+            .search_page(&query)
+            .instrument(span)
+            .await?;
         self.cache.put_search(&query, &found, seen);
         Ok(found)
     }
 
-    /// A list search: from a cached list, from a cached full search of the same query, or from
-    /// the source (and then cached).
-    pub(crate) async fn search_list(&self, query: UserQuery) -> Result<Vec<ListedUser>> {
+    /// A list search, as a page: from a cached list, from a cached full search of the same
+    /// query, or from the source (and then cached).
+    pub(crate) async fn search_list_page(
+        &self,
+        query: UserQuery,
+    ) -> Result<SourcePage<ListedUser>> {
         if let Some(hit) = self.cache.list(&query) {
-            return Ok(hit.to_vec());
+            return Ok(hit.page());
         }
         if let Some(users) = self.cache.search(&query) {
             let settings = self.settings();
-            return Ok(users.iter().map(|u| ListedUser::of(u, settings)).collect());
+            return Ok(SourcePage {
+                hits: users
+                    .rows
+                    .iter()
+                    .map(|u| ListedUser::of(u, settings))
+                    .collect(),
+                more_matched: users.more_matched,
+            });
         }
         let seen = self.cache.generation();
         let span = tracing::debug_span!("backend.search_list", backend = %self.name());
         let found = self
             .source
             .reader
-            .search_list(&query)
+            .search_list_page(&query)
             .instrument(span)
             .await?;
         self.cache.put_list(&query, &found, seen);

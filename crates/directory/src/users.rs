@@ -105,8 +105,9 @@ impl Directory {
         let Some(start) = unknown_from else {
             return Ok(None);
         };
-        // A source that is down is skipped so the others keep serving their users; when the
-        // login is found nowhere else, its error is returned rather than a false "not found".
+        // A source that fails (down, or refusing its service account: `is_source_failure`) is
+        // skipped so the others keep serving their users; when the login is found nowhere
+        // else, its error is returned rather than a false "not found".
         // The remaining sources are asked at once and the answers taken in source order: the
         // first source that has the login wins, the same answer as asking in turn. Every
         // look-up started runs to its end: a query dropped half-way can cost a store its
@@ -122,7 +123,7 @@ impl Directory {
             match answer {
                 Ok(Some(user)) => return Ok(Some((user, i))),
                 Ok(None) => {}
-                Err(e) if e.is_outage() => {
+                Err(e) if e.is_source_failure() => {
                     tracing::warn!(backend = %slot.name(), error = %e, "source skipped for a look-up");
                     outage.get_or_insert(e);
                 }

@@ -9,13 +9,29 @@ use clientele_directory::{Directory, Source};
 use clientele_model::search::{CustomerUserSearch, DetailSearch, Expr, UserQuery};
 use clientele_model::{CustomerId, CustomerUser, Login, NewCustomerCompany, NewCustomerUser};
 
-/// A source whose server is unreachable.
-struct Down(SourceSettings);
+/// A source that fails every read with the error `fail` makes: by default one whose server
+/// is unreachable.
+struct Down(SourceSettings, fn(&str) -> Error);
+
+impl Down {
+    fn unreachable(settings: SourceSettings) -> Down {
+        Down(settings, down)
+    }
+}
 
 fn down(name: &str) -> Error {
     Error::Unavailable {
         backend: name.into(),
         source: "connection refused".into(),
+    }
+}
+
+/// What an LDAP source whose service account has the wrong password answers: a backend
+/// failure, not an outage.
+fn bind_refused(name: &str) -> Error {
+    Error::Backend {
+        backend: name.into(),
+        source: "service bind as \"cn=admin\" refused (LDAP result 49: invalidCredentials)".into(),
     }
 }
 
@@ -25,23 +41,28 @@ impl CustomerUserSource for Down {
         &self.0
     }
     async fn get(&self, _: &str) -> Result<Option<CustomerUser>> {
-        Err(down(&self.0.name))
+        Err((self.1)(&self.0.name))
     }
     async fn search(&self, _: &UserQuery) -> Result<Vec<CustomerUser>> {
-        Err(down(&self.0.name))
+        Err((self.1)(&self.0.name))
     }
     async fn search_detail(&self, _: &DetailSearch) -> Result<Vec<Login>> {
-        Err(down(&self.0.name))
+        Err((self.1)(&self.0.name))
     }
     async fn count_detail(&self, _: &DetailSearch) -> Result<u64> {
-        Err(down(&self.0.name))
+        Err((self.1)(&self.0.name))
     }
     async fn customer_id_list(&self, _: Option<&Expr>, _: bool) -> Result<Vec<CustomerId>> {
-        Err(down(&self.0.name))
+        Err((self.1)(&self.0.name))
     }
 }
 
 async fn directory() -> Directory {
+    directory_failing(down).await
+}
+
+/// A read-only source "ldap" failing with `fail`, chained before a seeded in-memory source.
+async fn directory_failing(fail: fn(&str) -> Error) -> Directory {
     let store = Arc::new(InMemoryBackend::new());
     let ldap = SourceSettings {
         name: "ldap".into(),
@@ -50,7 +71,7 @@ async fn directory() -> Directory {
         ..SourceSettings::default()
     };
     let dir = Directory::builder()
-        .source(Source::read_only(Arc::new(Down(ldap))))
+        .source(Source::read_only(Arc::new(Down(ldap, fail))))
         .writable_source(store.clone())
         .company_store(store.clone())
         .relation_store(store.clone())
@@ -113,7 +134,7 @@ async fn every_source_down_is_an_error() {
         ..SourceSettings::default()
     };
     let dir = Directory::builder()
-        .source(Source::read_only(Arc::new(Down(ldap))))
+        .source(Source::read_only(Arc::new(Down::unreachable(ldap))))
         .build()
         .unwrap();
     assert!(
@@ -122,4 +143,91 @@ async fn every_source_down_is_an_error() {
             .unwrap_err()
             .is_outage()
     );
+}
+
+/// A search says which source it could not ask, whether the source is down or refuses its
+/// service account (a wrong bind password); the other source's users are still found.
+#[tokio::test]
+async fn a_search_names_the_source_it_left_out() {
+    for fail in [down as fn(&str) -> Error, bind_refused] {
+        let dir = directory_failing(fail).await;
+        let page = dir
+            .search_page(&CustomerUserSearch::term("db*"))
+            .await
+            .unwrap();
+        let logins: Vec<&str> = page.hits.iter().map(|h| h.user.login.as_str()).collect();
+        assert_eq!(logins, ["dbuser"]);
+        assert!(page.is_partial());
+        assert_eq!(page.missing_sources.len(), 1);
+        assert_eq!(page.missing_sources[0].source, "ldap");
+        assert!(
+            page.missing_sources[0].reason.contains("ldap"),
+            "{:?}",
+            page.missing_sources
+        );
+        let list = dir
+            .search_list_page(&CustomerUserSearch::term("db*"))
+            .await
+            .unwrap();
+        assert_eq!(list.hits.len(), 1);
+        assert_eq!(list.missing_sources, page.missing_sources);
+        // The plain search keeps answering with the other source's users.
+        assert_eq!(
+            dir.search(&CustomerUserSearch::term("db*"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}
+
+/// A search term is the caller's to fix, whichever source would refuse it: never a missing
+/// source.
+#[tokio::test]
+async fn a_refused_term_is_an_error_not_a_missing_source() {
+    let dir = directory_failing(bind_refused).await;
+    assert!(matches!(
+        dir.search_page(&CustomerUserSearch::term("+")).await,
+        Err(Error::Search(_))
+    ));
+}
+
+/// A look-up still never answers "no such user" while a source that might hold the login
+/// failed; a user another source holds is found.
+#[tokio::test]
+async fn lookups_report_a_failing_source_rather_than_absence() {
+    let dir = directory_failing(bind_refused).await;
+    assert_eq!(
+        dir.customer_user("dbuser").await.unwrap().unwrap().login,
+        "dbuser"
+    );
+    match dir.customer_user("maybe-in-ldap").await {
+        Err(Error::Backend { backend, .. }) => assert_eq!(backend, "ldap"),
+        other => panic!("expected the source's failure, got {other:?}"),
+    }
+}
+
+/// With every source failing for a reason other than an outage, the search fails with the
+/// first source's error.
+#[tokio::test]
+async fn every_source_failing_is_the_first_error() {
+    let settings = |name: &str| SourceSettings {
+        name: name.into(),
+        read_only: true,
+        cache_ttl: 0,
+        ..SourceSettings::default()
+    };
+    let dir = Directory::builder()
+        .source(Source::read_only(Arc::new(Down(
+            settings("ldap1"),
+            bind_refused,
+        ))))
+        .source(Source::read_only(Arc::new(Down(settings("ldap2"), down))))
+        .build()
+        .unwrap();
+    match dir.search_page(&CustomerUserSearch::term("x")).await {
+        Err(Error::Backend { backend, .. }) => assert_eq!(backend, "ldap1"),
+        other => panic!("expected ldap1's failure, got {other:?}"),
+    }
 }

@@ -697,6 +697,52 @@ pub async fn read_search_list_agrees(s: ReadStores) {
 }
 read_case!(read_search_list_agrees);
 
+/// A limited search says whether more matched: the page of the full search and of the list
+/// search holds at most the limit, the same users as a plain search, and `more_matched` is
+/// true exactly when more users match than the limit (limit 0 included).
+pub async fn read_search_page_says_more_matched(s: ReadStores) {
+    check_settings(&s);
+    for valid_only in [true, false] {
+        let matching = seed_logins(valid_only).len();
+        for limit in 0..=matching + 1 {
+            let q = query(&s, SEARCH, expr("*"), valid_only, limit);
+            let what = format!("limit {limit} of {matching} (valid only: {valid_only})");
+            let page = s
+                .users
+                .search_page(&q)
+                .await
+                .unwrap_or_else(|e| panic!("search_page, {what}: {e}"));
+            let logins: Vec<String> = page
+                .hits
+                .iter()
+                .map(|u| u.login.as_str().to_owned())
+                .collect();
+            assert_eq!(logins.len(), limit.min(matching), "{what}: hits");
+            assert_sorted(&logins, &what);
+            assert_eq!(page.more_matched, limit < matching, "{what}: more matched");
+            let list = s
+                .users
+                .search_list_page(&q)
+                .await
+                .unwrap_or_else(|e| panic!("search_list_page, {what}: {e}"));
+            let expected: Vec<ListedUser> = page
+                .hits
+                .iter()
+                .map(|u| ListedUser::of(u, s.users.settings()))
+                .collect();
+            assert_eq!(list.hits, expected, "{what}: the list page agrees");
+            assert_eq!(list.more_matched, page.more_matched, "{what}: list page");
+        }
+    }
+    let nobody = term(&s, "nobody-at-all");
+    let page = s.users.search_page(&nobody).await.expect("search_page");
+    assert!(
+        page.hits.is_empty() && !page.more_matched,
+        "no match: {page:?}"
+    );
+}
+read_case!(read_search_page_says_more_matched);
+
 /// Distinct primary customer ids, sorted case-insensitively, valid users' only when asked,
 /// filtered by a term over the customer id.
 pub async fn read_customer_id_list(s: ReadStores) {
