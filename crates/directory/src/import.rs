@@ -143,6 +143,7 @@ impl Directory {
         }
         // The target refuses its own taken logins atomically; the other sources are asked.
         self.login_unused(&user.login, Some(slot)).await?;
+        self.email_unused(&user, slot).await?;
         let mut row = ImportRow::new(user);
         if let Some(password) = new.password.filter(|p| !p.is_empty()) {
             row.password_hash = Some(self.hash(&password).await?);

@@ -23,6 +23,8 @@ use crate::users::mail_string;
 pub(crate) trait Found: Sized + Send {
     fn login(&self) -> &Login;
     fn fetch(slot: &Slot, query: UserQuery) -> BoxFuture<'_, Result<SourcePage<Self>>>;
+    /// The hit for a whole record of the slot's source.
+    fn of_user(user: CustomerUser, slot: &Slot) -> Self;
 }
 
 pub(crate) type BoxFuture<'a, T> =
@@ -35,6 +37,9 @@ impl Found for CustomerUser {
     fn fetch(slot: &Slot, query: UserQuery) -> BoxFuture<'_, Result<SourcePage<Self>>> {
         Box::pin(slot.search_page(query))
     }
+    fn of_user(user: CustomerUser, _: &Slot) -> Self {
+        user
+    }
 }
 
 impl Found for ListedUser {
@@ -43,6 +48,9 @@ impl Found for ListedUser {
     }
     fn fetch(slot: &Slot, query: UserQuery) -> BoxFuture<'_, Result<SourcePage<Self>>> {
         Box::pin(slot.search_list_page(query))
+    }
+    fn of_user(user: CustomerUser, slot: &Slot) -> Self {
+        ListedUser::of(&user, slot.settings())
     }
 }
 
@@ -383,6 +391,9 @@ impl Directory {
         {
             return Err(e);
         }
+        if matches!(search.kind, SearchKind::Email(_)) {
+            hits = self.first_owners(search, hits, &mut missing).await;
+        }
         sort_by_login(&mut hits, |h| h.1.login().as_str());
         let limit = merged_limit(search.limit, self.inner.config.overall_search_limit, || {
             self.inner.slots[0].settings().search_limit
@@ -395,6 +406,73 @@ impl Directory {
             more_matched,
             missing_sources: missing,
         })
+    }
+
+    /// The hits of an email search as a look-up would answer them: a hit from a later source
+    /// whose login an earlier source holds becomes the earlier source's record (the one
+    /// [`customer_user`](Self::customer_user) returns), or is dropped when that record is
+    /// invalid and the search is for valid users. One query per earlier source, for all the
+    /// logins of later sources at once; a source that fails it is named as missing and its
+    /// hits stay as found.
+    async fn first_owners<'a, T: Found>(
+        &'a self,
+        search: &CustomerUserSearch,
+        hits: Vec<(&'a Slot, T)>,
+        missing: &mut Vec<MissingSource>,
+    ) -> Vec<(&'a Slot, T)> {
+        let slots = &self.inner.slots;
+        let index = |slot: &Slot| slots.iter().position(|s| std::ptr::eq(s, slot));
+        let found_in: Vec<usize> = hits.iter().map(|(s, _)| index(s).unwrap_or(0)).collect();
+        let is_missing = |slot: &Slot, missing: &[MissingSource]| {
+            missing.iter().any(|m| m.source == slot.name())
+        };
+        let asks = (slots.iter().enumerate())
+            .filter(|(j, slot)| !is_missing(slot, missing) && found_in.iter().any(|i| i > j))
+            .map(|(j, slot)| {
+                let logins: Vec<Expr> = (hits.iter().zip(&found_in))
+                    .filter(|(_, i)| **i > j)
+                    .map(|((_, hit), _)| Expr::Match(Pattern::exact(hit.login().as_str())))
+                    .collect();
+                let query = UserQuery {
+                    fields: FieldSet::Login,
+                    limit: logins.len(),
+                    expr: Expr::Or(logins),
+                    valid_only: false,
+                    case_sensitive: slot.settings().case_sensitive,
+                };
+                async move { (j, slot, slot.source.reader.search(&query).await) }
+            });
+        let mut owned: Vec<(usize, &Slot, Vec<CustomerUser>)> = Vec::new();
+        for (j, slot, answer) in join_all(asks).await {
+            match answer {
+                Ok(users) => owned.push((j, slot, users)),
+                Err(e) => {
+                    tracing::warn!(backend = %slot.name(), error = %e, "source left out of a search");
+                    missing.push(MissingSource {
+                        source: slot.name().to_owned(),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        let same = |slot: &Slot, a: &Login, b: &Login| {
+            a == b || (!slot.settings().case_sensitive && a.folded() == b.folded())
+        };
+        let mut out = Vec::with_capacity(hits.len());
+        for ((slot, hit), i) in hits.into_iter().zip(found_in) {
+            let owner = (owned.iter())
+                .filter(|(j, _, _)| *j < i)
+                .find_map(|(_, s, users)| {
+                    let user = users.iter().find(|u| same(s, &u.login, hit.login()))?;
+                    Some((*s, user))
+                });
+            match owner {
+                None => out.push((slot, hit)),
+                Some((_, user)) if search.valid_only && !user.validity.is_valid() => {}
+                Some((s, user)) => out.push((s, T::of_user(user.clone(), s))),
+            }
+        }
+        out
     }
 
     /// A detail search over every source (OTOBO `CustomerSearchDetail`): logins, ordered as
@@ -524,6 +602,14 @@ mod tests {
     /// A Directory over two in-memory sources, "first" and "second" (cache on), holding
     /// `user<i>` for each i of theirs, and the company ACME in the first.
     async fn two_sources(first: &[usize], second: &[usize]) -> Directory {
+        two_stores(first, second).await.0
+    }
+
+    /// [`two_sources`] and its two stores, to write to behind the Directory's back.
+    async fn two_stores(
+        first: &[usize],
+        second: &[usize],
+    ) -> (Directory, Arc<InMemoryBackend>, Arc<InMemoryBackend>) {
         let store = |name: &str| {
             Arc::new(InMemoryBackend::with_settings(
                 clientele_backend::SourceSettings {
@@ -547,12 +633,137 @@ mod tests {
                     .unwrap();
             }
         }
-        Directory::builder()
+        let dir = Directory::builder()
             .source(crate::Source::writable(a.clone()))
-            .source(crate::Source::writable(b))
-            .company_store(a)
+            .source(crate::Source::writable(b.clone()))
+            .company_store(a.clone())
             .build()
-            .unwrap()
+            .unwrap();
+        (dir, a, b)
+    }
+
+    /// With `email_unique_check` on (the default), an address another source holds is taken:
+    /// the error names the field and that source. A user of the same login elsewhere does not
+    /// count.
+    #[tokio::test]
+    async fn an_address_is_unique_across_sources() {
+        let (dir, _, _) = two_stores(&[0], &[]).await;
+        let taken = |r: Result<crate::Added>| match r {
+            Err(Error::AlreadyExists {
+                field,
+                backend: Some(b),
+                ..
+            }) => (field, b),
+            other => panic!("expected AlreadyExists, got {other:?}"),
+        };
+        let new = |login: &str, mail: &str| NewCustomerUser::new(login, "N", "B", mail, "ACME");
+        let (field, source) = taken(
+            dir.add_customer_user_to("second", new("other", "USER0@acme-corp.com"), "t")
+                .await,
+        );
+        assert_eq!((field.as_str(), source.as_str()), (keys::EMAIL, "first"));
+        dir.add_customer_user_to("second", new("other", "other@acme-corp.com"), "t")
+            .await
+            .unwrap();
+        let changed = dir
+            .update_customer_user(
+                "other",
+                clientele_model::CustomerUserChanges::new().set(keys::EMAIL, "user0@acme-corp.com"),
+                "t",
+            )
+            .await;
+        assert!(
+            matches!(&changed, Err(Error::AlreadyExists { field, backend: Some(b), .. }) if field == keys::EMAIL && b == "first"),
+            "{changed:?}"
+        );
+        // The check is the target source's setting.
+        let unchecked = InMemoryBackend::with_settings(
+            clientele_backend::SourceSettings {
+                name: "second".into(),
+                email_unique_check: false,
+                ..Default::default()
+            },
+            clientele_backend::CompanySettings::default(),
+        );
+        let (_, first, _) = two_stores(&[0], &[]).await;
+        let dir = Directory::builder()
+            .source(crate::Source::writable(first.clone()))
+            .source(crate::Source::writable(Arc::new(unchecked)))
+            .company_store(first)
+            .build()
+            .unwrap();
+        dir.add_customer_user_to("second", new("other", "user0@acme-corp.com"), "t")
+            .await
+            .unwrap();
+    }
+
+    /// A search by email answers with the record a look-up of the login shows: the first
+    /// source's, even when only a later source's record of that login has the address.
+    #[tokio::test]
+    async fn an_email_search_shows_the_first_sources_record() {
+        let (dir, first, second) = two_stores(&[], &[]).await;
+        let seed = |store: &Arc<InMemoryBackend>, mail: &str, validity| {
+            let store = store.clone();
+            let mail = mail.to_owned();
+            async move {
+                let seed = Directory::in_memory(store);
+                seed.add_company(NewCustomerCompany::new("ACME", "Acme"), "t")
+                    .await
+                    .ok();
+                seed.add_customer_user(
+                    NewCustomerUser::new("shared", "S", "L", &mail, "ACME").validity(validity),
+                    "t",
+                )
+                .await
+                .unwrap();
+            }
+        };
+        seed(
+            &first,
+            "shared@first.test",
+            clientele_model::Validity::Valid,
+        )
+        .await;
+        seed(
+            &second,
+            "shared@second.test",
+            clientele_model::Validity::Valid,
+        )
+        .await;
+        let shown = dir.customer_user("shared").await.unwrap().unwrap();
+        let hits = dir
+            .search(&CustomerUserSearch::email("shared@second.test"))
+            .await
+            .unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!((hits[0].source.as_str(), &hits[0].user), ("first", &shown));
+        let listed = dir
+            .search_list(&CustomerUserSearch::email("shared@second.test"))
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].source, "first");
+        assert_eq!(listed[0].display, "\"S L\" <shared@first.test>");
+
+        // An invalid first record hides the later one from a search for valid users.
+        let (dir, first, second) = two_stores(&[], &[]).await;
+        seed(
+            &first,
+            "shared@first.test",
+            clientele_model::Validity::Invalid,
+        )
+        .await;
+        seed(
+            &second,
+            "shared@second.test",
+            clientele_model::Validity::Valid,
+        )
+        .await;
+        let email = || CustomerUserSearch::email("shared@second.test");
+        assert!(dir.search(&email()).await.unwrap().is_empty());
+        let all = dir.search(&email().include_invalid()).await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].source, "first");
     }
 
     /// A search that stops at its limit says so; one that found everything does not, also

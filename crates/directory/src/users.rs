@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
+use futures_util::future::join_all;
 use futures_util::stream::FuturesOrdered;
 
 use clientele_backend::changes::Change;
 use clientele_backend::error::{Entity, Error, Result};
 use clientele_backend::traits::*;
+use clientele_model::search::{Expr, FieldSet, Pattern, UserQuery};
 use clientele_model::{
     AttributeValue, CustomerId, CustomerUser, CustomerUserChanges, Login, NewCustomerUser,
     Password, ValidationError, Validity, keys,
@@ -243,6 +245,7 @@ impl Directory {
         let user = new.validate(&slot.rules())?;
         self.check_company(slot, &user).await?;
         self.login_unused(&user.login, None).await?;
+        self.email_unused(&user, slot).await?;
         let (hash, generated) = match new.password {
             Some(p) if !p.is_empty() => (Some(self.hash(&p).await?), None),
             // Beside an OTOBO that keeps plain text, no password is written at all: the user
@@ -289,6 +292,47 @@ impl Directory {
                     field: keys::LOGIN.into(),
                     value: login.to_string(),
                     backend: Some(other.name().to_owned()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses an address that a user of another source holds (email uniqueness across
+    /// sources), when the target source checks email uniqueness (`email_unique_check`, OTOBO
+    /// `CustomerUserEmailUniqCheck`); the error names the field and the source that holds it.
+    /// The target refuses its own taken addresses atomically when it stores the user; every
+    /// other source is asked at once, with the exact, case-insensitive postmaster search that
+    /// [`CustomerUserSearch::email`](clientele_model::search::CustomerUserSearch::email) runs,
+    /// invalid users included. A user of the same login in another source does not count.
+    pub(crate) async fn email_unused(&self, user: &CustomerUser, target: &Slot) -> Result<()> {
+        if !target.settings().email_unique_check {
+            return Ok(());
+        }
+        let query = UserQuery {
+            fields: FieldSet::PostmasterFields,
+            expr: Expr::Match(Pattern::exact(user.email.as_str())),
+            valid_only: false,
+            // The user's own login may hold it in another source; one more is someone else.
+            limit: 2,
+            case_sensitive: false,
+        };
+        let others = (self.inner.slots.iter()).filter(|s| !std::ptr::eq(*s, target));
+        let answers = join_all(others.map(|slot| {
+            let query = &query;
+            async move { (slot, slot.source.reader.search(query).await) }
+        }))
+        .await;
+        for (slot, answer) in answers {
+            if answer?
+                .iter()
+                .any(|holder| !holder.login.eq_ignore_case(user.login.as_str()))
+            {
+                return Err(Error::AlreadyExists {
+                    entity: Entity::CustomerUser,
+                    field: keys::EMAIL.into(),
+                    value: user.email.to_string(),
+                    backend: Some(slot.name().to_owned()),
                 });
             }
         }
@@ -398,6 +442,9 @@ impl Directory {
         }
         if updated.customer_id != current.customer_id {
             self.check_company(slot, &updated).await?;
+        }
+        if !updated.email.eq_ignore_case(current.email.as_str()) {
+            self.email_unused(&updated, slot).await?;
         }
         let span = tracing::info_span!("backend.update", backend = %slot.name());
         // When the writer also holds this Directory's relations and preferences, a rename moves

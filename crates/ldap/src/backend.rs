@@ -8,7 +8,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use clientele_backend::error::{Error, Result};
 use clientele_backend::matching::{matches_detail, sort_detail};
-use clientele_backend::{BindAuthenticator, CustomerUserSource, MapRowProblem, SourceSettings};
+use clientele_backend::{
+    BindAuthenticator, CustomerUserSource, ListedUser, MapRowProblem, SourcePage, SourceSettings,
+    fetch_limit,
+};
 use clientele_model::search::{DetailSearch, Expr, FieldSet, UserQuery};
 use clientele_model::{
     AttributeMapping, AttributeValue, Attributes, CustomerId, CustomerUser, Login, Password,
@@ -291,7 +294,7 @@ impl LdapBackend {
             Some(1),
         );
         let span = tracing::debug_span!("ldap.check", backend = %self.name);
-        let found = self.run_search(req).instrument(span).await?;
+        let found = self.run_search(req).instrument(span).await?.entries;
         if found.is_empty() {
             return Err(Error::backend(
                 &self.name,
@@ -377,6 +380,16 @@ impl LdapBackend {
         attrs: Vec<String>,
         limit: Option<usize>,
     ) -> Result<Vec<Entry>> {
+        Ok(self.fetch_counted(filter, attrs, limit).await?.entries)
+    }
+
+    /// [`fetch`](Self::fetch), also saying whether the server stopped at a size limit.
+    async fn fetch_counted(
+        &self,
+        filter: String,
+        attrs: Vec<String>,
+        limit: Option<usize>,
+    ) -> Result<Fetched> {
         let req = self.request(
             self.config.base_dn.clone(),
             self.scope,
@@ -392,17 +405,57 @@ impl LdapBackend {
             entries = tracing::field::Empty,
         );
         let found = self.run_search(req).instrument(span.clone()).await?;
-        span.record("entries", found.len());
+        span.record("entries", found.entries.len());
         Ok(found)
     }
 
     /// Runs a search on the service connection; paged ones one at a time.
-    async fn run_search(&self, req: SearchRequest) -> Result<Vec<Entry>> {
+    async fn run_search(&self, req: SearchRequest) -> Result<Fetched> {
         let _turn = match req.page {
             Some(_) => Some(self.pager.lock().await),
             None => None,
         };
         self.conn.run(|ldap| search_op(ldap, req.clone())).await
+    }
+
+    /// The users a search finds, asking the server for at most `wanted` entries (unless the
+    /// matching is client-side), sorted by login; and whether the server stopped at a size
+    /// limit (result code 4) with more entries left. Not yet cut to the query's limit.
+    async fn search_users(
+        &self,
+        query: &UserQuery,
+        wanted: usize,
+    ) -> Result<(Vec<CustomerUser>, bool)> {
+        let span = tracing::debug_span!("ldap.search_users", backend = %self.name, limit = wanted);
+        async {
+            let attrs = self.field_attrs(query.fields);
+            let filter = self.search_filter(query);
+            let client_side_only = query.case_sensitive || self.config.group_dn.is_some();
+            let server_limit = (!client_side_only).then_some(wanted);
+            let (fetched, members) = tokio::try_join!(
+                self.fetch_counted(filter, self.user_attrs.clone(), server_limit),
+                self.group_members()
+            )?;
+            let entries: Vec<Entry> = fetched
+                .entries
+                .into_iter()
+                .filter(|e| {
+                    Self::entry_matches(e, &query.expr, &attrs, query.case_sensitive)
+                        && self.is_member(&members, e)
+                })
+                .collect();
+            let invalid = if query.valid_only {
+                HashSet::new()
+            } else {
+                self.invalid_dns(&entries).await?
+            };
+            let mut users = self.users(&entries, &invalid)?;
+            clientele_model::search::sort_by_login(&mut users, |u| u.login.as_str());
+            users.dedup_by(|a, b| a.login == b.login);
+            Ok((users, fetched.size_limited))
+        }
+        .instrument(span)
+        .await
     }
 
     /// The members of the data group, when one is configured: kept for
@@ -443,7 +496,7 @@ impl LdapBackend {
         );
         let span =
             tracing::debug_span!("ldap.group_members", backend = %self.name, group = %group_dn);
-        let entries = self.run_search(req).instrument(span).await?;
+        let entries = self.run_search(req).instrument(span).await?.entries;
         let style = self.config.group_member_style;
         let set = entries
             .iter()
@@ -695,7 +748,7 @@ impl LdapBackend {
             vec![NO_ATTRIBUTES.into()],
             Some(1),
         );
-        Ok(!self.run_search(req).await?.is_empty())
+        Ok(!self.run_search(req).await?.entries.is_empty())
     }
 }
 
@@ -785,8 +838,15 @@ fn tls_config(path: &std::path::Path) -> Result<Arc<rustls::ClientConfig>> {
     Ok(Arc::new(config))
 }
 
+/// The entries of one search, and whether the server stopped at a size limit (its own or the
+/// one asked for) with more entries left.
+struct Fetched {
+    entries: Vec<Entry>,
+    size_limited: bool,
+}
+
 /// Runs one (possibly paged) search and reads its entries, stopping after `limit`.
-async fn search_op(mut ldap: Ldap, req: SearchRequest) -> std::result::Result<Vec<Entry>, Failure> {
+async fn search_op(mut ldap: Ldap, req: SearchRequest) -> std::result::Result<Fetched, Failure> {
     ldap.with_timeout(req.op_timeout);
     if req.page.is_none()
         && let Some(n) = req.limit
@@ -833,19 +893,23 @@ async fn search_op(mut ldap: Ldap, req: SearchRequest) -> std::result::Result<Ve
     if let Some(f) = failure {
         return Err(f);
     }
+    let fetched = |entries, size_limited| Fetched {
+        entries,
+        size_limited,
+    };
     if cut {
-        return Ok(entries);
+        return Ok(fetched(entries, false));
     }
     match res.rc {
-        0 => Ok(entries),
+        0 => Ok(fetched(entries, false)),
         // sizeLimitExceeded: the entries up to the limit are the answer (OTOBO logs this at
-        // debug level too, bug#12290).
+        // debug level too, bug#12290), and more matched.
         4 => {
             tracing::debug!(entries = entries.len(), "LDAP size limit reached");
-            Ok(entries)
+            Ok(fetched(entries, true))
         }
         // noSuchObject: the base (a group DN, a user DN) does not exist.
-        32 => Ok(Vec::new()),
+        32 => Ok(fetched(Vec::new(), false)),
         _ => Err(Failure::Result("search", res)),
     }
 }
@@ -897,37 +961,9 @@ impl CustomerUserSource for LdapBackend {
         if query.limit == 0 {
             return Ok(Vec::new());
         }
-        let span =
-            tracing::debug_span!("ldap.search_users", backend = %self.name, limit = query.limit);
-        async {
-            let attrs = self.field_attrs(query.fields);
-            let filter = self.search_filter(query);
-            let client_side_only = query.case_sensitive || self.config.group_dn.is_some();
-            let server_limit = (!client_side_only).then_some(query.limit);
-            let (entries, members) = tokio::try_join!(
-                self.fetch(filter, self.user_attrs.clone(), server_limit),
-                self.group_members()
-            )?;
-            let entries: Vec<Entry> = entries
-                .into_iter()
-                .filter(|e| {
-                    Self::entry_matches(e, &query.expr, &attrs, query.case_sensitive)
-                        && self.is_member(&members, e)
-                })
-                .collect();
-            let invalid = if query.valid_only {
-                HashSet::new()
-            } else {
-                self.invalid_dns(&entries).await?
-            };
-            let mut users = self.users(&entries, &invalid)?;
-            clientele_model::search::sort_by_login(&mut users, |u| u.login.as_str());
-            users.dedup_by(|a, b| a.login == b.login);
-            users.truncate(query.limit);
-            Ok(users)
-        }
-        .instrument(span)
-        .await
+        let (mut users, _) = self.search_users(query, query.limit).await?;
+        users.truncate(query.limit);
+        Ok(users)
     }
 
     async fn search_detail(&self, query: &DetailSearch) -> Result<Vec<Login>> {
@@ -985,6 +1021,26 @@ impl CustomerUserSource for LdapBackend {
         }
         .instrument(span)
         .await
+    }
+
+    /// Asks the server for one user more than the limit, and counts a "size limit exceeded"
+    /// answer (result code 4: the server's own limit was below ours) as "more matched" too.
+    async fn search_page(&self, query: &UserQuery) -> Result<SourcePage<CustomerUser>> {
+        let (users, size_limited) = self.search_users(query, fetch_limit(query.limit)).await?;
+        let mut page = SourcePage::cut(users, query.limit);
+        page.more_matched |= size_limited;
+        Ok(page)
+    }
+
+    /// [`search_page`](CustomerUserSource::search_page)'s users as listed users.
+    async fn search_list_page(&self, query: &UserQuery) -> Result<SourcePage<ListedUser>> {
+        let page = self.search_page(query).await?;
+        Ok(SourcePage {
+            hits: (page.hits.iter())
+                .map(|u| ListedUser::of(u, &self.settings))
+                .collect(),
+            more_matched: page.more_matched,
+        })
     }
 }
 

@@ -192,3 +192,112 @@ async fn ldap_first_then_db() {
         Err(Error::AuthenticationFailed)
     ));
 }
+
+/// An LDAP source whose service account has the wrong password fails every read of its own,
+/// but searches still find the DB's users and name LDAP as missing; look-ups of DB users
+/// work, and a login only LDAP might hold is an error, never "no such user".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs slapd: run scripts/test.sh"]
+async fn a_wrong_bind_password_leaves_ldap_out_of_searches() {
+    let s = Slapd::start();
+    let ldap = backend(clientele_ldap::LdapConfig {
+        bind_password: Some(Password::new("not-the-password")),
+        ..config(&s)
+    });
+    let db = db().await;
+    for ldap_first in [false, true] {
+        let dir = chained(&db, &ldap, ldap_first);
+        let page = dir
+            .search_page(&CustomerUserSearch::term("*"))
+            .await
+            .unwrap();
+        assert_eq!(
+            logins(&page.hits),
+            ["dbacme", "dbuser", "shared-login"],
+            "LDAP first: {ldap_first}"
+        );
+        assert!(page.hits.iter().all(|h| h.source == "DB"));
+        assert_eq!(page.missing_sources.len(), 1);
+        assert_eq!(page.missing_sources[0].source, "LDAP");
+        assert!(
+            page.missing_sources[0].reason.contains("refused"),
+            "{:?}",
+            page.missing_sources
+        );
+        assert_eq!(
+            dir.customer_user_with_source("dbuser")
+                .await
+                .unwrap()
+                .unwrap()
+                .1,
+            "DB"
+        );
+        assert!(matches!(
+            dir.customer_user("jdoe").await,
+            Err(Error::Backend { ref backend, .. }) if backend == "LDAP"
+        ));
+    }
+}
+
+/// With `email_unique_check` on, a DB user may not take an address an LDAP user holds (its
+/// alias included), neither when added nor by an update; the error names the field and the
+/// source. A search by email answers with the record a look-up of the login shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs slapd: run scripts/test.sh"]
+async fn email_addresses_are_unique_across_sources() {
+    let s = Slapd::start();
+    let ldap = backend(config(&s));
+    let db = db().await;
+    let dir = chained(&db, &ldap, false);
+    for email in [
+        "jdoe@acme.example",
+        "JDoe@Acme.Example",
+        "alice@home.example",
+    ] {
+        let e = dir
+            .add_customer_user(
+                NewCustomerUser::new("newcomer", "N", "C", email, "acme"),
+                clientele_model::Actor::System,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::AlreadyExists { field, backend: Some(b), .. } if field == keys::EMAIL && b == "LDAP"),
+            "{email}: {e}"
+        );
+    }
+    let e = dir
+        .update_customer_user(
+            "dbuser",
+            CustomerUserChanges::new().set(keys::EMAIL, "jdoe@acme.example"),
+            clientele_model::Actor::System,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::AlreadyExists { field, backend: Some(b), .. } if field == keys::EMAIL && b == "LDAP"),
+        "{e}"
+    );
+    assert!(
+        dir.customer_user("newcomer").await.unwrap().is_none(),
+        "nothing was added"
+    );
+
+    // LDAP first: shared-login is LDAP's, so a search by the DB record's address shows the
+    // LDAP record, as `customer_user` does.
+    let dir = chained(&db, &ldap, true);
+    let shown = dir.customer_user("shared-login").await.unwrap().unwrap();
+    let hits = dir
+        .search(&CustomerUserSearch::email("shared-login@db.example"))
+        .await
+        .unwrap();
+    assert_eq!(logins(&hits), ["shared-login"]);
+    assert_eq!(hits[0].source, "LDAP");
+    assert_eq!(hits[0].user, shown);
+    let listed = dir
+        .search_list(&CustomerUserSearch::email("shared-login@db.example"))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].source, "LDAP");
+}

@@ -119,3 +119,34 @@ async fn concurrent_paged_searches_share_the_connection() {
     assert_eq!(c.unwrap().len(), 1210);
     assert_eq!(d.unwrap().len(), 1000);
 }
+
+/// A search that stopped at a limit says so: at the limit asked for (one entry more is
+/// fetched), and at the server's own size limit (result code 4), which is then no error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs slapd: run scripts/test.sh"]
+async fn a_page_says_when_more_matched() {
+    let s = Slapd::start();
+    let dir = ldap_directory(&backend(config(&s)));
+    let all = || CustomerUserSearch::term("*").include_invalid();
+    for (limit, more) in [(1, true), (500, true), (1210, true), (1211, false)] {
+        let page = dir.search_page(&all().limit(limit)).await.unwrap();
+        assert_eq!(page.hits.len(), limit, "limit {limit}");
+        assert_eq!(page.more_matched, more, "limit {limit}");
+        assert_eq!(page.limit, limit);
+        let list = dir.search_list_page(&all().limit(limit)).await.unwrap();
+        assert_eq!((list.hits.len(), list.more_matched), (limit, more));
+    }
+
+    // Without paging the server stops at its own limit of 500, below the one asked for.
+    let unpaged = ldap_directory(&backend(clientele_ldap::LdapConfig {
+        paging: Paging::Never,
+        ..config(&s)
+    }));
+    let page = unpaged.search_page(&all().limit(5000)).await.unwrap();
+    assert_eq!(page.hits.len(), 500);
+    assert!(
+        page.more_matched,
+        "the server's size limit is \"more matched\""
+    );
+    assert!(page.missing_sources.is_empty());
+}
