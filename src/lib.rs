@@ -52,7 +52,8 @@ pub use clientele_permissions as permissions;
 pub use clientele_backend::{CompanySettings, Error, InMemoryBackend, Result, SourceSettings};
 pub use clientele_db::{DbBackend, DbConfig};
 pub use clientele_directory::{
-    Added, Directory, DirectoryBuilder, DirectoryConfig, SearchHit, Source,
+    Added, Directory, DirectoryBuilder, DirectoryConfig, MissingSource, SearchHit, SearchPage,
+    Source,
 };
 pub use config::{Config, ConfigError, OpenOptions, Opened, open, open_with};
 pub use records::DirectoryRecords;

@@ -193,6 +193,10 @@ pub enum CompanyCmd {
         /// At most this many [default: the configured search_limit, OTOBO's 250]
         #[arg(long)]
         limit: Option<usize>,
+        /// With --json: one object holding the rows, the limit applied, whether more matched
+        /// and the sources left out, instead of the bare list
+        #[arg(long)]
+        envelope: bool,
     },
     /// Search companies with the search language (ac*, acme OR globex, !old)
     Search {
@@ -204,6 +208,10 @@ pub enum CompanyCmd {
         /// At most this many [default: the configured search_limit]
         #[arg(long)]
         limit: Option<usize>,
+        /// With --json: one object holding the rows, the limit applied, whether more matched
+        /// and the sources left out, instead of the bare list
+        #[arg(long)]
+        envelope: bool,
     },
 }
 
@@ -325,6 +333,10 @@ pub enum UserCmd {
         /// At most this many per source [default: the source's search_limit, OTOBO's 250]
         #[arg(long)]
         limit: Option<usize>,
+        /// With --json: one object holding the rows, the limit applied, whether more matched
+        /// and the sources left out, instead of the bare list
+        #[arg(long)]
+        envelope: bool,
     },
     /// Invalidate a customer user (users are never deleted)
     Invalidate {

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use clientele::directory::SearchPage;
 use serde::Serialize;
 
 use crate::error::CliResult;
@@ -85,6 +86,36 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> CliResult {
 /// error: the line is dropped.
 pub fn say(text: impl AsRef<str>) {
     let _ = writeln!(std::io::stdout().lock(), "{}", text.as_ref());
+}
+
+/// Tells on standard error what a page of search results does not show: each source that was
+/// left out, and that more matched than the limit. Standard output keeps only the rows.
+pub fn page_notes<T>(page: &SearchPage<T>) {
+    let mut err = std::io::stderr().lock();
+    for m in &page.missing_sources {
+        let _ = writeln!(
+            err,
+            "warning: source {:?} was left out, its users are missing from this list: {}",
+            m.source, m.reason
+        );
+    }
+    if page.more_matched {
+        let _ = writeln!(err, "{} shown, more match — raise --limit", page.hits.len());
+    }
+}
+
+/// A page of search results as one JSON object (`--envelope`): the rows under `key`, the
+/// limit applied, whether more matched, and the sources left out.
+pub fn json_page<T>(key: &str, page: &SearchPage<T>, rows: impl Serialize) -> CliResult {
+    let mut value = serde_json::Map::new();
+    value.insert(key.to_owned(), serde_json::to_value(rows)?);
+    value.insert("limit".into(), page.limit.into());
+    value.insert("more_matched".into(), page.more_matched.into());
+    value.insert(
+        "missing_sources".into(),
+        serde_json::to_value(&page.missing_sources)?,
+    );
+    json(&value)
 }
 
 /// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC), the way OTOBO shows times.

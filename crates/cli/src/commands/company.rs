@@ -1,5 +1,6 @@
 //! `clientele company …`
 
+use clientele::directory::SearchPage;
 use clientele::model::{
     AttributeMap, CustomerCompany, CustomerCompanyChanges, NewCustomerCompany, keys,
 };
@@ -9,7 +10,7 @@ use crate::Context;
 use crate::attrs::{parse_pairs, text, value_for};
 use crate::cli::{CompanyCmd, CompanyFields};
 use crate::error::{CliError, CliResult};
-use crate::output::{Table, json, say, timestamp};
+use crate::output::{Table, json, json_page, page_notes, say, timestamp};
 
 /// The attribute values the options give, keyed by attribute key.
 fn field_values(
@@ -91,13 +92,22 @@ pub async fn run(ctx: &Context, cmd: CompanyCmd) -> CliResult {
             })?;
             show(ctx, &map, &company)
         }
-        CompanyCmd::List { all, limit } => {
-            let found = dir.search_companies(None, !all, limit).await?;
-            list(ctx, &found)
+        CompanyCmd::List {
+            all,
+            limit,
+            envelope,
+        } => {
+            let page = dir.search_companies_page(None, !all, limit).await?;
+            list_page(ctx, &page, envelope)
         }
-        CompanyCmd::Search { term, all, limit } => {
-            let found = dir.search_companies(Some(&term), !all, limit).await?;
-            list(ctx, &found)
+        CompanyCmd::Search {
+            term,
+            all,
+            limit,
+            envelope,
+        } => {
+            let page = dir.search_companies_page(Some(&term), !all, limit).await?;
+            list_page(ctx, &page, envelope)
         }
     }
 }
@@ -138,6 +148,18 @@ fn show(ctx: &Context, map: &AttributeMap, company: &CustomerCompany) -> CliResu
         ]);
     }
     t.print()
+}
+
+/// The companies of a page (as one JSON object with `--envelope`), and on stderr what the page
+/// does not show.
+fn list_page(ctx: &Context, page: &SearchPage<CustomerCompany>, envelope: bool) -> CliResult {
+    if ctx.json && envelope {
+        json_page("companies", page, &page.hits)?;
+    } else {
+        list(ctx, &page.hits)?;
+    }
+    page_notes(page);
+    Ok(())
 }
 
 fn list(ctx: &Context, found: &[CustomerCompany]) -> CliResult {

@@ -12,7 +12,7 @@ use crate::Context;
 use crate::attrs::{parse_pairs, text, value_for};
 use crate::cli::{UserCmd, UserFields};
 use crate::error::{CliError, CliResult};
-use crate::output::{Table, json, say, timestamp};
+use crate::output::{Table, json, json_page, page_notes, say, timestamp};
 
 /// The source new users go to: the named one, else `add_target`, else the first writable one.
 pub fn target_source(dir: &Directory, named: Option<&str>) -> CliResult<String> {
@@ -228,6 +228,7 @@ pub async fn run(ctx: &Context, cmd: UserCmd) -> CliResult {
             customer_id,
             all,
             limit,
+            envelope,
         } => {
             let mut search = match (term, email, customer_id) {
                 (_, Some(e), _) => CustomerUserSearch::email(e),
@@ -241,8 +242,14 @@ pub async fn run(ctx: &Context, cmd: UserCmd) -> CliResult {
             if let Some(l) = limit {
                 search = search.limit(l);
             }
-            let hits = dir.search(&search).await?;
-            list(ctx, &hits)
+            let page = dir.search_page(&search).await?;
+            if ctx.json && envelope {
+                json_page("users", &page, json_rows(&page.hits))?;
+            } else {
+                list(ctx, &page.hits)?;
+            }
+            page_notes(&page);
+            Ok(())
         }
         UserCmd::Invalidate { login, temporarily } => {
             let validity = if temporarily {
@@ -376,20 +383,23 @@ async fn show(ctx: &Context, user: &CustomerUser, source: &str) -> CliResult {
     t.print()
 }
 
+/// The JSON rows of search hits: each user with its source and display string.
+fn json_rows(hits: &[SearchHit]) -> Vec<serde_json::Value> {
+    hits.iter()
+        .map(|h| {
+            let mut v = serde_json::to_value(&h.user).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("source".into(), json!(h.source));
+                o.insert("display".into(), json!(h.display));
+            }
+            v
+        })
+        .collect()
+}
+
 fn list(ctx: &Context, hits: &[SearchHit]) -> CliResult {
     if ctx.json {
-        let rows: Vec<_> = hits
-            .iter()
-            .map(|h| {
-                let mut v = serde_json::to_value(&h.user).unwrap_or_default();
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("source".into(), json!(h.source));
-                    o.insert("display".into(), json!(h.display));
-                }
-                v
-            })
-            .collect();
-        return json(&rows);
+        return json(&json_rows(hits));
     }
     if hits.is_empty() {
         say("no customer users found");
