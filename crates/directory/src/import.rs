@@ -36,7 +36,8 @@ impl Directory {
     /// import`.
     ///
     /// Each row is checked as [`add_customer_user_to`](Self::add_customer_user_to) checks it —
-    /// the source's map, the primary company, the login unused in every *other* source — and a
+    /// the source's map, the primary company, the login (and, with `email_unique_check`, the
+    /// address) unused in every *other* source — and a
     /// row that fails is reported in [`ImportReport::rejected`] with its index and error,
     /// without stopping the others. The source then stores the valid rows, refusing taken logins
     /// and emails atomically (also reported per row). A row is never an update, and a row
