@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use clientele_backend::error::Result;
+use clientele_backend::error::{Error, Result};
 use clientele_backend::traits::*;
 use clientele_model::search::{
     CustomerUserSearch, DetailSearch, Expr, FieldSet, Pattern, SearchKind, UserQuery, parse_term,
@@ -138,6 +138,17 @@ pub struct MissingSource {
     pub source: String,
     /// Why, as the error says it (no secrets: errors never carry a password).
     pub reason: String,
+}
+
+impl MissingSource {
+    /// The source `slot`, left out of a search because of `error` (logged).
+    fn left_out(slot: &Slot, error: &Error) -> MissingSource {
+        tracing::warn!(backend = %slot.name(), %error, "source left out of a search");
+        MissingSource {
+            source: slot.name().to_owned(),
+            reason: error.to_string(),
+        }
+    }
 }
 
 impl<T> SearchPage<T> {
@@ -370,11 +381,7 @@ impl Directory {
                 Ok(page) => page,
                 Err(e) if !e.is_source_failure() => return Err(e),
                 Err(e) => {
-                    tracing::warn!(backend = %slot.name(), error = %e, "source left out of a search");
-                    missing.push(MissingSource {
-                        source: slot.name().to_owned(),
-                        reason: e.to_string(),
-                    });
+                    missing.push(MissingSource::left_out(slot, &e));
                     first_failure.get_or_insert(e);
                     continue;
                 }
@@ -446,13 +453,7 @@ impl Directory {
         for (j, slot, answer) in join_all(asks).await {
             match answer {
                 Ok(users) => owned.push((j, slot, users)),
-                Err(e) => {
-                    tracing::warn!(backend = %slot.name(), error = %e, "source left out of a search");
-                    missing.push(MissingSource {
-                        source: slot.name().to_owned(),
-                        reason: e.to_string(),
-                    });
-                }
+                Err(e) => missing.push(MissingSource::left_out(slot, &e)),
             }
         }
         let same = |slot: &Slot, a: &Login, b: &Login| {

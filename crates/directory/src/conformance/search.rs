@@ -104,6 +104,49 @@ pub async fn search_limit(dir: &Directory) {
 }
 case!(search_limit);
 
+/// A page says whether more matched than its limit, for users and for companies: the
+/// limit is reported as applied, and a page that holds every match says no more matched.
+pub async fn search_page_says_more_matched(dir: &Directory) {
+    search_fixture(dir).await;
+    for (limit, more) in [(1, true), (5, true), (6, false), (7, false)] {
+        let page = dir
+            .search_page(&CustomerUserSearch::term("*").limit(limit))
+            .await
+            .expect("search_page");
+        assert_eq!(
+            (page.hits.len(), page.limit, page.more_matched),
+            (limit.min(6), limit, more),
+            "users, limit {limit}"
+        );
+        assert!(
+            page.missing_sources.is_empty(),
+            "{:?}",
+            page.missing_sources
+        );
+        let list = dir
+            .search_list_page(&CustomerUserSearch::term("*").limit(limit))
+            .await
+            .expect("search_list_page");
+        assert_eq!(
+            (list.hits.len(), list.more_matched),
+            (limit.min(6), more),
+            "listed users, limit {limit}"
+        );
+    }
+    for (limit, more) in [(2, true), (3, false)] {
+        let page = dir
+            .search_companies_page(None, true, Some(limit))
+            .await
+            .expect("search_companies_page");
+        assert_eq!(
+            (page.hits.len(), page.limit, page.more_matched),
+            (limit, limit, more),
+            "companies, limit {limit}"
+        );
+    }
+}
+case!(search_page_says_more_matched);
+
 /// Email (postmaster) search is exact and ignores case; no substring, no wildcard.
 pub async fn email_search_is_exact(dir: &Directory) {
     search_fixture(dir).await;
