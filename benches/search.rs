@@ -70,7 +70,8 @@ use std::time::{Duration, Instant};
 
 use clientele::backend::CustomerUserSource;
 use clientele::db::sea_orm::{
-    ConnectionTrait, Database, DatabaseConnection, DbBackend as Engine, Statement, Value,
+    ConnectionTrait, Database, DatabaseConnection, DbBackend as Engine, Statement,
+    TransactionTrait, Value,
 };
 use clientele::db::{DbBackend, DbConfig};
 use clientele::directory::Directory;
@@ -79,7 +80,25 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
 const SEED: u64 = 20_251_127;
-const DB_NAME: &str = "clientele_bench";
+/// The default name of the benchmark database (`CLIENTELE_BENCH_DB` overrides it).
+const DEFAULT_DB_NAME: &str = "clientele_bench";
+
+/// The benchmark database: `CLIENTELE_BENCH_DB`, which must start with `clientele_bench` and
+/// hold only letters, digits and `_`, else `clientele_bench`.
+fn db_name() -> String {
+    match std::env::var("CLIENTELE_BENCH_DB") {
+        Ok(name) if !name.is_empty() => {
+            assert!(
+                name.starts_with(DEFAULT_DB_NAME)
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "CLIENTELE_BENCH_DB must start with {DEFAULT_DB_NAME} and hold only letters, \
+                 digits and _: {name:?}"
+            );
+            name
+        }
+        _ => DEFAULT_DB_NAME.to_owned(),
+    }
+}
 
 /// A database engine the benchmark can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,8 +163,8 @@ impl Kind {
     /// The URL of the benchmark database.
     fn url(self) -> String {
         match self {
-            Kind::Postgres => format!("{}/{DB_NAME}", postgres_server()),
-            Kind::MySql => format!("{}/{DB_NAME}", mysql_server()),
+            Kind::Postgres => format!("{}/{}", postgres_server(), db_name()),
+            Kind::MySql => format!("{}/{}", mysql_server(), db_name()),
             Kind::Sqlite => format!("sqlite://{}", sqlite_path().display()),
         }
     }
@@ -284,8 +303,8 @@ async fn drop_database(kind: Kind) {
         Kind::Postgres | Kind::MySql => {
             let admin = admin(kind).await.expect("server connection");
             let sql = match kind {
-                Kind::Postgres => format!("DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"),
-                _ => format!("DROP DATABASE IF EXISTS {DB_NAME}"),
+                Kind::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db_name()),
+                _ => format!("DROP DATABASE IF EXISTS {}", db_name()),
             };
             exec(&admin, &sql).await;
             let _ = admin.close().await;
@@ -306,9 +325,10 @@ async fn create_database(kind: Kind) {
         Kind::Postgres | Kind::MySql => {
             let admin = admin(kind).await.expect("server connection");
             let sql = match kind {
-                Kind::Postgres => format!("CREATE DATABASE {DB_NAME} ENCODING 'UTF8'"),
+                Kind::Postgres => format!("CREATE DATABASE {} ENCODING 'UTF8'", db_name()),
                 _ => format!(
-                    "CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                    "CREATE DATABASE {} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+                    db_name()
                 ),
             };
             exec(&admin, &sql).await;
@@ -338,8 +358,19 @@ async fn prepare(kind: Kind, n: usize) -> DatabaseConnection {
         let seed = scalar::<i64>(&conn, "SELECT seed FROM clientele_bench_meta").await;
         if have == Some(n as i64) && seed == Some(SEED as i64) {
             eprintln!(
-                "search bench [{}]: reusing {DB_NAME} with {n} users",
-                kind.key()
+                "search bench [{}]: reusing {} with {n} users",
+                kind.key(),
+                db_name()
+            );
+            // Indexes a newer Clientele adds (idempotent: existing ones are left alone).
+            let t = Instant::now();
+            clientele::db::enable_search_indexes(&conn)
+                .await
+                .expect("search indexes");
+            eprintln!(
+                "search bench [{}]: search indexes checked in {:.1?}",
+                kind.key(),
+                t.elapsed()
             );
             return conn;
         }
@@ -348,7 +379,7 @@ async fn prepare(kind: Kind, n: usize) -> DatabaseConnection {
     create_database(kind).await;
     let conn = open(kind)
         .await
-        .unwrap_or_else(|e| panic!("connect {DB_NAME}: {e}"));
+        .unwrap_or_else(|e| panic!("connect {}: {e}", db_name()));
     clientele::db::migrate(&conn).await.expect("migrate");
 
     let t = Instant::now();
@@ -593,6 +624,16 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
     let db = Arc::new(
         DbBackend::from_connection(conn.clone(), config).expect("backend over clientele_bench"),
     );
+    // MySQL/MariaDB: the same searches ignoring the trigram index, in the same run.
+    let no_trigram = (kind == Kind::MySql).then(|| {
+        let mut config = DbConfig::default();
+        config.settings.cache_ttl = 0;
+        Arc::new(
+            DbBackend::from_connection(conn.clone(), config)
+                .expect("backend over clientele_bench")
+                .trigram_search(false),
+        )
+    });
     let samples: Samples = Arc::default();
     let mut rows = BTreeMap::new();
 
@@ -621,6 +662,17 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
             if ours == theirs { "" } else { "  (differ!)" }
         );
         rows.insert(case.name, (ours, theirs));
+        if let Some(plain) = &no_trigram {
+            let without = rt
+                .block_on(plain.search(&case.query))
+                .expect("clientele search without the trigram index")
+                .len();
+            assert_eq!(
+                without, ours,
+                "{}: the trigram index changed the number of users found",
+                case.name
+            );
+        }
 
         let group = format!("{} {}", kind.key(), case.name);
         let mut g = c.benchmark_group(&group);
@@ -651,6 +703,32 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
                 e
             })
         });
+        if let Some(plain) = &no_trigram {
+            let id = format!("{group}/clientele-list-no-trigram");
+            g.bench_function("clientele-list-no-trigram", |b| {
+                b.iter_custom(|iters| {
+                    let t = Instant::now();
+                    for _ in 0..iters {
+                        rt.block_on(plain.search_list(&case.query)).unwrap();
+                    }
+                    let e = t.elapsed();
+                    record(&samples, &id, iters, e);
+                    e
+                })
+            });
+            let id = format!("{group}/clientele-no-trigram");
+            g.bench_function("clientele-no-trigram", |b| {
+                b.iter_custom(|iters| {
+                    let t = Instant::now();
+                    for _ in 0..iters {
+                        rt.block_on(plain.search(&case.query)).unwrap();
+                    }
+                    let e = t.elapsed();
+                    record(&samples, &id, iters, e);
+                    e
+                })
+            });
+        }
         for (label, table) in [
             ("otobo", "otobo_customer_user"),
             ("otobo-sql-on-clientele-indexes", "customer_user"),
@@ -806,6 +884,32 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
          returns). Clientele records: `search` (whole records). Ratio: OTOBO on its schema / \
          Clientele.\n",
     );
+    if kind == Kind::MySql {
+        out.push_str(&format!(
+            "\nMySQL/MariaDB, the trigram index on and off (the same run; ratio = OTOBO on its \
+             schema / Clientele):\n\n| case | rows | list, trigram index | list, without | \
+             ratio on | ratio off | records, trigram index | records, without | ratio on | \
+             ratio off |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        ));
+        for case in cases(n) {
+            let group = format!("{} {}", kind.key(), case.name);
+            let theirs = get(&format!("{group}/otobo"));
+            let list = get(&format!("{group}/clientele-list"));
+            let list_off = get(&format!("{group}/clientele-list-no-trigram"));
+            let records = get(&format!("{group}/clientele"));
+            let records_off = get(&format!("{group}/clientele-no-trigram"));
+            out.push_str(&format!(
+                "| {} | {} | {list:.3?} | {list_off:.3?} | {:.1}× | {:.1}× | {records:.3?} | \
+                 {records_off:.3?} | {:.1}× | {:.1}× |\n",
+                case.name,
+                rows[case.name].0,
+                ratio(theirs, list),
+                ratio(theirs, list_off),
+                ratio(theirs, records),
+                ratio(theirs, records_off),
+            ));
+        }
+    }
     if kind == Kind::Sqlite {
         out.push_str(
             "\nOTOBO does not run on SQLite: its columns use OTOBO's statement shape \
@@ -835,6 +939,10 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
         get(&format!("{lookup}/cycling copied")),
     ));
     drop(s);
+    if kind == Kind::MySql {
+        out.push_str(&mysql_write_overhead(c, rt, &conn, n));
+        out.push_str(&mysql_trigram_size(rt, &conn));
+    }
 
     drop(uncached);
     drop(cached);
@@ -846,6 +954,172 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
         }
     });
     out
+}
+
+/// MySQL/MariaDB: the triggers of the trigram index.
+const TRIGRAM_TRIGGERS: [&str; 3] = [
+    "clientele_customer_user_trigram_ai",
+    "clientele_customer_user_trigram_au",
+    "clientele_customer_user_trigram_ad",
+];
+
+/// MySQL/MariaDB: what the trigram index's triggers add to a write — OTOBO-style statements on
+/// `customer_user` (an insert, an update of a search column, an update of another column),
+/// each timed alone inside a transaction that is then rolled back (so the table and the index
+/// stay as they are), with the triggers and without them (dropped for the measurement and
+/// created again afterwards). Returns a markdown table of medians.
+fn mysql_write_overhead(
+    c: &mut Criterion,
+    rt: &Runtime,
+    conn: &DatabaseConnection,
+    n: usize,
+) -> String {
+    let create: Vec<String> = clientele::db::search_index_statements(Engine::MySql)
+        .into_iter()
+        .filter(|s| s.starts_with("CREATE TRIGGER"))
+        .collect();
+    assert_eq!(create.len(), 3, "three trigger statements");
+    let writes: [(&str, Box<dyn Fn(u64) -> Statement>); 3] = [
+        (
+            "insert",
+            Box::new(|i| {
+                Statement::from_sql_and_values(
+                    Engine::MySql,
+                    "INSERT INTO customer_user (login, email, customer_id, first_name, last_name, \
+                     valid_id, create_time, create_by, change_time, change_by) VALUES (?, ?, \
+                     'globex-0001', 'Benchmark', 'Wrïter', 1, NOW(), 1, NOW(), 1)",
+                    [
+                        format!("bench.writer{i}").into(),
+                        format!("bench.writer{i}@example.com").into(),
+                    ],
+                )
+            }),
+        ),
+        (
+            "update last_name",
+            Box::new(move |i| {
+                Statement::from_sql_and_values(
+                    Engine::MySql,
+                    "UPDATE customer_user SET last_name = ?, change_time = NOW() WHERE id = ?",
+                    [
+                        format!("Renamed{i}").into(),
+                        (1 + (i * 7919) % n as u64).into(),
+                    ],
+                )
+            }),
+        ),
+        (
+            "update phone",
+            Box::new(move |i| {
+                Statement::from_sql_and_values(
+                    Engine::MySql,
+                    "UPDATE customer_user SET phone = ?, change_time = NOW() WHERE id = ?",
+                    [
+                        format!("+49 {i}").into(),
+                        (1 + (i * 7919) % n as u64).into(),
+                    ],
+                )
+            }),
+        ),
+    ];
+    let samples: Samples = Arc::default();
+    let counter = std::sync::atomic::AtomicU64::new(0);
+    for triggers in [true, false] {
+        if !triggers {
+            for t in TRIGRAM_TRIGGERS {
+                rt.block_on(exec(conn, &format!("DROP TRIGGER IF EXISTS {t}")));
+            }
+        }
+        let label = if triggers {
+            "with triggers"
+        } else {
+            "without triggers"
+        };
+        let mut g = c.benchmark_group(format!("mysql writes {label}"));
+        g.sample_size(20)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(2));
+        for (name, statement) in &writes {
+            let id = format!("{name}/{label}");
+            g.bench_function(*name, |b| {
+                b.iter_custom(|iters| {
+                    rt.block_on(async {
+                        let mut spent = Duration::ZERO;
+                        for _ in 0..iters {
+                            let i = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let txn = conn.begin().await.expect("transaction");
+                            let t = Instant::now();
+                            txn.execute_raw(statement(i)).await.expect("write");
+                            spent += t.elapsed();
+                            txn.rollback().await.expect("rollback");
+                        }
+                        record(&samples, &id, iters, spent);
+                        spent
+                    })
+                })
+            });
+        }
+        g.finish();
+    }
+    for sql in &create {
+        rt.block_on(exec(conn, sql));
+    }
+    let s = samples.lock().unwrap();
+    let get = |id: &str| s.get(id).map(|v| median(v)).unwrap_or_default();
+    let mut out = String::from(
+        "\nOTOBO-style writes on customer_user (median per statement, rolled back):\n\n\
+         | write | with the trigram triggers | without | added |\n|---|---:|---:|---:|\n",
+    );
+    for (name, _) in &writes {
+        let on = get(&format!("{name}/with triggers"));
+        let off = get(&format!("{name}/without triggers"));
+        out.push_str(&format!(
+            "| {name} | {on:.3?} | {off:.3?} | {:.3?} |\n",
+            on.saturating_sub(off)
+        ));
+    }
+    out
+}
+
+/// MySQL/MariaDB: the trigram side table's rows and size on disk.
+fn mysql_trigram_size(rt: &Runtime, conn: &DatabaseConnection) -> String {
+    rt.block_on(async {
+        let rows =
+            scalar::<i64>(conn, "SELECT COUNT(*) FROM clientele_customer_user_trigram").await;
+        exec(conn, "ANALYZE TABLE clientele_customer_user_trigram").await;
+        let bytes = scalar::<i64>(
+            conn,
+            "SELECT CAST(DATA_LENGTH AS SIGNED), CAST(INDEX_LENGTH AS SIGNED) FROM \
+             information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND \
+             TABLE_NAME = 'clientele_customer_user_trigram'",
+        )
+        .await;
+        let index = scalar::<i64>(
+            conn,
+            "SELECT CAST(INDEX_LENGTH AS SIGNED) FROM information_schema.TABLES WHERE \
+             TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'clientele_customer_user_trigram'",
+        )
+        .await;
+        let table = scalar::<i64>(
+            conn,
+            "SELECT CAST(DATA_LENGTH + INDEX_LENGTH AS SIGNED) FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'customer_user'",
+        )
+        .await;
+        let mib = |b: Option<i64>| {
+            b.map_or("?".to_owned(), |b| {
+                format!("{:.0} MiB", b as f64 / 1048576.0)
+            })
+        };
+        format!(
+            "\nTrigram side table: {} rows; primary key (data) {}, trigram index {}; customer_user \
+             itself (data and indexes) {}.\n",
+            rows.map_or("?".to_owned(), |r| r.to_string()),
+            mib(bytes),
+            mib(index),
+            mib(table)
+        )
+    })
 }
 
 /// How many cached logins the cycling look-up case walks through (at most the table's size).

@@ -59,7 +59,8 @@ pub enum Command {
         /// Also create the search indexes for large tables on `customer_user` (PostgreSQL:
         /// trigram and prefix indexes and a generated lower-case search column; SQLite: a
         /// trigram full-text index and NOCASE b-trees;
-        /// MariaDB: indexed lower-case generated columns). Safe to repeat; see
+        /// MariaDB: indexed lower-case generated columns and a trigram side table kept by
+        /// triggers, which needs the TRIGGER privilege). Safe to repeat; see
         /// docs/benchmarks.md for what they cost and serve
         #[arg(long)]
         search_indexes: bool,

@@ -12,7 +12,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend as Engine, DbErr, S
 use crate::error::map_db_err;
 
 /// The table [`enable_search_indexes`] indexes.
-const TABLE: &str = "customer_user";
+pub(crate) const TABLE: &str = "customer_user";
 
 /// The columns of Clientele's default search fields (OTOBO `CustomerUserSearchFields`) and the
 /// postmaster field, with their length in Clientele's own schema.
@@ -67,8 +67,12 @@ struct MySqlColumn {
 ///   new (`'rebuild'`); and a `COLLATE NOCASE` b-tree per search column (prefixes).
 /// * **MySQL/MariaDB**: per search column a generated column `clientele_lc_<col>`
 ///   (`LOWER(col)`, virtual, binary collation, so it takes no space in the rows) with a b-tree
-///   index: it serves prefix and whole-value terms. No MariaDB index serves `*term*`: such a
-///   search scans, as OTOBO's does (docs/benchmarks.md).
+///   index: it serves prefix and whole-value terms. No MariaDB index serves `*term*`; for
+///   that, a trigram side table `clientele_customer_user_trigram` over `login`, `first_name`,
+///   `last_name` and `customer_id`, kept exact by three triggers on `customer_user` and filled
+///   once (in chunks of 50 000 users; the fill is listed as one statement), with the numbers
+///   table `clientele_trigram_positions` its triggers cut values with (see
+///   [`trigram_index_problems`](crate::trigram_index_problems) for the privileges it needs).
 ///   [`enable_search_indexes`] sizes each generated column from the real one, so on an OTOBO
 ///   database (`login VARCHAR(200)`) the statements differ in that length only.
 pub fn search_index_statements(engine: Engine) -> Vec<String> {
@@ -83,7 +87,9 @@ pub fn search_index_statements(engine: Engine) -> Vec<String> {
                     charset: "utf8mb4".to_owned(),
                 })
                 .collect();
-            columns.iter().flat_map(mysql_statements).collect()
+            let mut out: Vec<String> = columns.iter().flat_map(mysql_statements).collect();
+            out.extend(crate::trigram::statements(TABLE));
+            out
         }
         _ => {
             let mut out = sqlite_fts_statements();
@@ -223,7 +229,13 @@ fn mysql_statements(c: &MySqlColumn) -> [String; 2] {
 /// * MySQL/MariaDB: the generated columns are added only where missing, each as long as the
 ///   column it lowers and in its character set; adding an index rebuilds nothing else. Tools
 ///   that write `customer_user` with `INSERT … SELECT *` or without a column list (OTOBO does
-///   not) must leave the `clientele_lc_` columns out.
+///   not) must leave the `clientele_lc_` columns out. The trigram side table is built where
+///   it is missing, incomplete or marked stale, from nothing, and left alone when complete
+///   (about N s per million users, docs/benchmarks.md); each chunk of its fill holds OTOBO's
+///   writes to the users it reads until it is done. It needs the `TRIGGER` privilege: without
+///   it (or, with binary logging on, without `SUPER` or `log_bin_trust_function_creators`)
+///   nothing is changed and the error says what is missing. Tables whose search columns are not
+///   UTF-8 text do not get it. [`remove_trigram_index`](crate::remove_trigram_index) removes it.
 pub async fn enable_search_indexes(conn: &DatabaseConnection) -> Result<()> {
     let engine = conn.get_database_backend();
     let fail = |e: DbErr| map_db_err("search indexes", 0, e);
@@ -234,6 +246,10 @@ pub async fn enable_search_indexes(conn: &DatabaseConnection) -> Result<()> {
             }
         }
         Engine::MySql => {
+            let problems = crate::trigram::trigram_index_problems(conn).await?;
+            if !problems.is_empty() {
+                return Err(fail(DbErr::Custom(problems.join("; "))));
+            }
             let columns = mysql_columns(conn).await.map_err(fail)?;
             let lowered = mysql_lowered(&mysql_collations(conn, TABLE).await.map_err(fail)?);
             for c in &columns {
@@ -248,6 +264,7 @@ pub async fn enable_search_indexes(conn: &DatabaseConnection) -> Result<()> {
                     }
                 }
             }
+            crate::trigram::enable(conn).await.map_err(fail)?;
         }
         _ => {
             let new = !sqlite_has_table(conn, &fts_table(TABLE))
@@ -364,6 +381,8 @@ pub(crate) struct SearchIndexes {
     /// MySQL/MariaDB: text columns of a case-insensitive collation (`…_ci`), on which the
     /// collation's own `LIKE` can pre-filter (not an index: found on every MySQL table).
     pub(crate) folding: Vec<String>,
+    /// MySQL/MariaDB: the trigram index ([`crate::trigram`]), when complete and exact.
+    pub(crate) trigram: Option<crate::trigram::TrigramIndex>,
     /// PostgreSQL: the columns [`SEARCH_TEXT`] holds, lower-cased (empty when the table has no
     /// such column).
     pub(crate) search_text: Vec<String>,
@@ -378,7 +397,9 @@ impl SearchIndexes {
         match conn.get_database_backend() {
             Engine::MySql => {
                 let collations = mysql_collations(conn, table).await?;
+                let trigram = crate::trigram::find(conn, table).await?;
                 Ok(SearchIndexes {
+                    trigram,
                     lowered: mysql_lowered(&collations),
                     has_id: collations.contains_key("id"),
                     folding: collations

@@ -69,6 +69,7 @@ mod schema;
 mod search;
 mod sql;
 mod timeout;
+mod trigram;
 mod url;
 mod users;
 
@@ -96,6 +97,7 @@ pub use migration::{
 pub use schema::AddedColumn;
 /// The sea-orm version this crate is built on, for naming its types (`DatabaseConnection`, …).
 pub use sea_orm;
+pub use trigram::{remove_trigram_index, trigram_index_problems};
 pub use url::redact_url;
 
 use crate::error::{Failure, map_db_err};
@@ -114,6 +116,8 @@ pub struct DbBackend {
     users: UserLayout,
     /// The search indexes last found on the user table, and when.
     indexes: std::sync::Mutex<Option<(Instant, Arc<SearchIndexes>)>>,
+    /// Whether searches may use the MySQL/MariaDB trigram index ([`DbBackend::trigram_search`]).
+    trigram_search: bool,
     /// The agent table and the audit actors found in it.
     agents: agents::Agents,
     /// The dynamic fields the map's `dynamic_field` rows name, last loaded and when.
@@ -241,6 +245,7 @@ impl DbBackend {
             dialect,
             users,
             indexes: std::sync::Mutex::default(),
+            trigram_search: true,
             agents: agents::Agents::default(),
             dynamic: std::sync::Mutex::default(),
             dynamic_objects: tokio::sync::OnceCell::new(),
@@ -253,6 +258,14 @@ impl DbBackend {
         enable_search_indexes(&self.conn).await?;
         *self.lock_indexes() = None;
         Ok(())
+    }
+
+    /// Whether searches use the MySQL/MariaDB trigram index of
+    /// [`enable_search_indexes`] when they find it (the default). Off, they search as without
+    /// it, while its triggers keep it exact: to compare the two, or to rule it out.
+    pub fn trigram_search(mut self, on: bool) -> DbBackend {
+        self.trigram_search = on;
+        self
     }
 
     fn lock_indexes(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Arc<SearchIndexes>)>> {
@@ -270,11 +283,13 @@ impl DbBackend {
         {
             return Ok(Arc::clone(found));
         }
-        let found = Arc::new(
-            SearchIndexes::find(&self.conn, &self.config.table)
-                .await
-                .map_err(|e| self.err(e))?,
-        );
+        let mut found = SearchIndexes::find(&self.conn, &self.config.table)
+            .await
+            .map_err(|e| self.err(e))?;
+        if !self.trigram_search {
+            found.trigram = None;
+        }
+        let found = Arc::new(found);
         *self.lock_indexes() = Some((Instant::now(), Arc::clone(&found)));
         Ok(found)
     }

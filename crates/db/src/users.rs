@@ -440,9 +440,17 @@ impl DbBackend {
                 Some(union) => union,
                 None => {
                     let mut q = Query::select();
-                    q.expr(tcol(&self.config.table, "id"))
-                        .from(self.table())
-                        .and_where(matcher.condition(&query.expr));
+                    q.expr(tcol(&self.config.table, "id"));
+                    // A substring word reads its candidates from the trigram index first.
+                    match crate::trigram::driver(&matcher, &query.expr) {
+                        Some(driver) => {
+                            crate::trigram::from_trigrams(&mut q, &self.config.table, driver)
+                        }
+                        None => {
+                            q.from(self.table());
+                        }
+                    }
+                    q.and_where(matcher.condition(&query.expr));
                     if let Some(v) = valid {
                         q.and_where(v);
                     }

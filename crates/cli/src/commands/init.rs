@@ -5,6 +5,7 @@ use std::path::Path;
 use clientele::config::{Config, CustomerUserConfig, redact_url};
 use clientele::db::{
     MigrateOptions, MigrationPlan, PlannedObject, plan_migration, search_index_statements,
+    trigram_index_problems,
 };
 use serde_json::json;
 
@@ -267,16 +268,21 @@ pub async fn plan(ctx: &Context, search_indexes: bool) -> CliResult {
             None
         };
         let columns = db.plan_map_columns(i == 0).await?;
-        let indexes = if search_indexes && db.config().table == "customer_user" {
-            search_index_statements(db.connection().get_database_backend())
+        let (indexes, index_problems) = if search_indexes && db.config().table == "customer_user" {
+            (
+                search_index_statements(db.connection().get_database_backend()),
+                // MySQL/MariaDB: what the trigram index's triggers need of the account.
+                trigram_index_problems(db.connection()).await?,
+            )
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         planned.push(SourcePlan {
             name: name.clone(),
             migration,
             columns,
             indexes,
+            index_problems,
         });
     }
     let conflicts: usize = planned
@@ -284,6 +290,7 @@ pub async fn plan(ctx: &Context, search_indexes: bool) -> CliResult {
         .filter_map(|p| p.migration.as_ref())
         .map(|m| m.conflicts.len())
         .sum();
+    let index_problems: usize = planned.iter().map(|p| p.index_problems.len()).sum();
     if ctx.json {
         let sources: Vec<_> = planned
             .iter()
@@ -293,10 +300,15 @@ pub async fn plan(ctx: &Context, search_indexes: bool) -> CliResult {
                     "migrations": p.migration,
                     "map_columns": p.columns,
                     "search_indexes": if search_indexes { Some(&p.indexes) } else { None },
+                    "search_index_problems": if search_indexes { Some(&p.index_problems) } else { None },
                 })
             })
             .collect();
-        json(&json!({ "coexist": options.coexist, "refused": conflicts > 0, "sources": sources }))?;
+        json(&json!({
+            "coexist": options.coexist,
+            "refused": conflicts > 0 || index_problems > 0,
+            "sources": sources
+        }))?;
     } else {
         for p in &planned {
             say_plan(p, search_indexes);
@@ -304,6 +316,16 @@ pub async fn plan(ctx: &Context, search_indexes: bool) -> CliResult {
         if planned.is_empty() {
             say("no database source configured; nothing to plan");
         }
+    }
+    if conflicts == 0 && index_problems > 0 {
+        return Err(CliError::input(format!(
+            "init --search-indexes would refuse and change nothing: {index_problems} missing \
+             privilege(s) or setting(s) (listed above)"
+        ))
+        .hint(
+            "grant the TRIGGER privilege on the database (and, with binary logging on, SUPER or \
+             log_bin_trust_function_creators = 1), or run init without --search-indexes",
+        ));
     }
     if conflicts > 0 {
         return Err(CliError::input(format!(
@@ -326,6 +348,9 @@ struct SourcePlan {
     columns: Vec<PlannedObject>,
     /// The search-index statements, when asked for.
     indexes: Vec<String>,
+    /// What keeps the account from creating them (MySQL/MariaDB: the TRIGGER privilege, and
+    /// with binary logging on SUPER or `log_bin_trust_function_creators`).
+    index_problems: Vec<String>,
 }
 
 fn say_plan(p: &SourcePlan, search_indexes: bool) {
@@ -397,6 +422,16 @@ fn say_plan(p: &SourcePlan, search_indexes: bool) {
             say("  search indexes — these statements, each only where its object is missing:");
             for sql in indexes {
                 say(format!("        {}", statement_line(sql)));
+            }
+            if p.index_problems.is_empty() {
+                if indexes.iter().any(|s| s.contains("CREATE TRIGGER")) {
+                    say("    privileges: the account may create the trigram index's triggers");
+                }
+            } else {
+                say("  and init --search-indexes refuses, changing nothing, while:");
+                for problem in &p.index_problems {
+                    say(format!("    {problem}"));
+                }
             }
         }
     }
