@@ -14,14 +14,15 @@ use std::sync::{Arc, PoisonError, RwLock};
 use clientele_model::Actor;
 use clientele_model::permission::{GroupId, PermissionContext, PermissionType, Stored};
 use clientele_permissions::{
-    Change, PermissionFacts, PermissionMatrix, PermissionResolver, Ticket, UserCustomerIds,
+    Change, PermissionFacts, PermissionMatrix, PermissionResolver, PermissionSet, Ticket,
+    UserCustomerIds,
 };
 use dashmap::DashSet;
 use serde::Serialize;
 
 use clientele_backend::error::{Entity, Error, Result};
 use clientele_backend::traits::*;
-use clientele_model::{ValidationError, Validity};
+use clientele_model::{CustomerUser, ValidationError, Validity};
 
 use crate::Directory;
 
@@ -208,7 +209,22 @@ impl Directory {
     }
 
     /// The permission matrix with `login`'s row current. The login must exist.
-    async fn matrix_for(&self, login: &str) -> Result<(Arc<PermissionMatrix>, String)> {
+    pub(crate) async fn matrix_for(&self, login: &str) -> Result<(Arc<PermissionMatrix>, String)> {
+        let (m, user) = self.matrix_with_user(login).await?;
+        Ok((m, user.login.as_str().to_owned()))
+    }
+
+    /// The current permission matrix, as loaded so far (users' customer ids only for the users
+    /// checked since their last change): for questions about groups, not about a user.
+    pub(crate) async fn permission_matrix(&self) -> Result<Arc<PermissionMatrix>> {
+        Ok(self.resolver().await?.snapshot())
+    }
+
+    /// [`matrix_for`](Self::matrix_for), with the user's record.
+    pub(crate) async fn matrix_with_user(
+        &self,
+        login: &str,
+    ) -> Result<(Arc<PermissionMatrix>, Arc<CustomerUser>)> {
         let (user, _) = self.require(login).await?;
         let stored = user.login.as_str().to_owned();
         let resolver = self.resolver().await?;
@@ -235,7 +251,7 @@ impl Directory {
                 self.inner.access.fresh.insert(stored.clone());
             }
         }
-        Ok((resolver.snapshot(), stored))
+        Ok((resolver.snapshot(), user))
     }
 
     /// Does the user have permission `type_name` (`ro`, `rw`, …) on the group? (OTOBO
@@ -263,13 +279,7 @@ impl Directory {
     /// customer" context for every customer id, company always-groups and always-groups.
     pub async fn effective_permissions(&self, login: &str) -> Result<Vec<EffectivePermission>> {
         let (m, stored) = self.matrix_for(login).await?;
-        let names = |set: clientele_permissions::PermissionSet| -> Vec<String> {
-            m.types()
-                .iter()
-                .filter(|t| m.type_index(t.as_str()).is_some_and(|i| set.contains(i)))
-                .map(|t| t.as_str().to_owned())
-                .collect()
-        };
+        let names = |set| type_names(&m, set);
         let mut out = Vec::new();
         for g in self.groups().await? {
             let effective = names(m.effective(&stored, g.id));
@@ -448,8 +458,18 @@ fn take_stored<T>(s: &mut Stored<T>) -> Stored<T> {
     std::mem::replace(s, Stored::Unknown(String::new()))
 }
 
+/// The names of the types in a set, in configured order.
+pub(crate) fn type_names(m: &PermissionMatrix, set: PermissionSet) -> Vec<String> {
+    set.names(m.types())
+        .map(|t| t.as_str().to_owned())
+        .collect()
+}
+
 /// The matrix's index of a configured permission type, or a typed error naming the type.
-fn known_type(m: &PermissionMatrix, type_name: &str) -> Result<clientele_permissions::TypeIndex> {
+pub(crate) fn known_type(
+    m: &PermissionMatrix,
+    type_name: &str,
+) -> Result<clientele_permissions::TypeIndex> {
     m.type_index(type_name).ok_or_else(|| Error::NotFound {
         entity: Entity::PermissionType,
         key: type_name.to_owned(),

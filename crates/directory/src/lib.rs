@@ -19,6 +19,7 @@
 //! | [`auth`] | authentication, password changes, generated passwords, one-time tokens |
 //! | [`companies`] | companies and user ↔ company relations |
 //! | [`access`] | groups, grants and effective permissions |
+//! | [`permission_views`] | permissions from the group's end, their origins, the ticket access filter |
 //! | [`services`] | services and default services |
 //! | [`preferences`] | per-user preferences and OTOBO's protected keys |
 //!
@@ -69,6 +70,7 @@ pub mod conformance;
 mod follow;
 pub mod grants;
 pub mod import;
+pub mod permission_views;
 pub mod preferences;
 pub mod search;
 pub mod services;
@@ -80,6 +82,10 @@ pub use auth::{PREF_LAST_LOGIN, PREF_LOGIN_FAILED, PREF_TOKEN};
 pub use builder::DirectoryBuilder;
 pub use cache::CacheStats;
 pub use config::{DirectoryConfig, OtoboConfig, SourceListError, check_sources};
+pub use permission_views::{
+    EffectiveGroupMembers, EffectiveMember, EveryValidUser, ExplainedPermission, GrantedCompany,
+    GrantedUser, GroupMembers, PermissionOrigin,
+};
 pub use preferences::PROTECTED_PREFERENCE_KEYS;
 pub use search::{ListHit, MAX_SEARCH_VALUE, MissingSource, SearchHit, SearchPage};
 pub use source::Source;

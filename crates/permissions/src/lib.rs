@@ -72,6 +72,7 @@ mod change;
 mod error;
 mod facts;
 mod matrix;
+mod origin;
 mod resolver;
 mod set;
 mod store;
@@ -87,9 +88,12 @@ pub use facts::{
     UserFacts, UserGrant,
 };
 pub use matrix::{GroupIter, MemberIter, Members, PermissionMatrix};
+pub use origin::Origin;
 pub use resolver::PermissionResolver;
 pub use set::{PermissionSet, TypeIndex};
-pub use ticket::{Ticket, TicketAccessRules, TicketCheck, TicketPermissionModule};
+pub use ticket::{
+    Ticket, TicketAccessFilter, TicketAccessRules, TicketCheck, TicketPermissionModule,
+};
 
 /// The permission vocabulary from `clientele-model`, re-exported for crates that embed only
 /// this one.

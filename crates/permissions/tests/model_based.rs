@@ -7,8 +7,9 @@ use std::collections::BTreeSet;
 
 use clientele_permissions::{
     Change, CompanyFacts, CompanyGrant, Group, GroupId, Members, PermissionConfig,
-    PermissionContext, PermissionFacts, PermissionMatrix, PermissionType, PermissionTypes, Ticket,
-    TicketAccessRules, TicketCheck, TicketPermissionModule, UserCustomerIds, UserFacts, UserGrant,
+    PermissionContext, PermissionFacts, PermissionMatrix, PermissionSet, PermissionType,
+    PermissionTypes, Ticket, TicketAccessRules, TicketCheck, TicketPermissionModule,
+    UserCustomerIds, UserFacts, UserGrant,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -504,6 +505,7 @@ fn assert_agree(m: &PermissionMatrix, n: &Naive) -> Result<(), TestCaseError> {
                     prop_assert_eq!(m.check(login, gname, name), expected.contains(&g));
                 }
             }
+            let filter = m.ticket_access_filter(login, ty);
             for &g in &gids {
                 for cu in [None, Some(login.to_uppercase()), Some("bob".to_owned())] {
                     for ci in [None, Some("ACME"), Some("beta")] {
@@ -519,6 +521,15 @@ fn assert_agree(m: &PermissionMatrix, n: &Naive) -> Result<(), TestCaseError> {
                             login,
                             ticket,
                             name
+                        );
+                        prop_assert_eq!(
+                            filter.matches(&ticket),
+                            m.can_access_ticket(login, &ticket, ty),
+                            "ticket_access_filter({:?}, {}) = {:?} on {:?}",
+                            login,
+                            name,
+                            &filter,
+                            ticket
                         );
                     }
                 }
@@ -539,6 +550,7 @@ fn assert_agree(m: &PermissionMatrix, n: &Naive) -> Result<(), TestCaseError> {
             m.customer_ids(login).map(str::to_owned).collect::<Vec<_>>(),
             n.customer_ids(login)
         );
+        assert_origins_explain(m, login, &gids)?;
     }
     for &g in &gids {
         for name in &n.types {
@@ -554,6 +566,42 @@ fn assert_agree(m: &PermissionMatrix, n: &Naive) -> Result<(), TestCaseError> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// The origins of a user's permissions on a group unite to exactly its effective set, and the
+/// reverse indexes name exactly the stored grants.
+fn assert_origins_explain(
+    m: &PermissionMatrix,
+    login: &str,
+    gids: &[u64],
+) -> Result<(), TestCaseError> {
+    for &g in gids {
+        let group = GroupId(g);
+        let origins = m.origins(login, group);
+        let united = origins.iter().fold(PermissionSet::EMPTY, |acc, o| {
+            acc | o.permissions(m.all_types())
+        });
+        prop_assert_eq!(
+            united,
+            m.effective(login, group),
+            "origins({:?}, {}) = {:?}",
+            login,
+            g,
+            &origins
+        );
+        prop_assert!(
+            origins
+                .iter()
+                .all(|o| !o.permissions(m.all_types()).is_empty())
+        );
+        let direct = m
+            .direct_grantees(group)
+            .find(|(l, _)| *l == login)
+            .map(|(_, set)| set)
+            .unwrap_or_default();
+        prop_assert_eq!(direct, m.user_grant(login, group));
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use clientele_model::permission::{GroupId, PermissionContext, PermissionTypes};
 
 mod build;
+mod explain;
 mod update;
 
 use crate::set::{configured_list, mask};
