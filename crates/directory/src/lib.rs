@@ -79,9 +79,11 @@ pub use access::{EffectivePermission, UnknownGrants};
 pub use auth::{PREF_LAST_LOGIN, PREF_LOGIN_FAILED, PREF_TOKEN};
 pub use builder::DirectoryBuilder;
 pub use cache::CacheStats;
+pub use companies::CompanyUser;
 pub use config::{DirectoryConfig, OtoboConfig, SourceListError, check_sources};
-pub use preferences::PROTECTED_PREFERENCE_KEYS;
+pub use preferences::{PROTECTED_PREFERENCE_KEYS, PreferenceMatch};
 pub use search::{ListHit, MAX_SEARCH_VALUE, SearchHit};
+pub use services::ServiceUsers;
 pub use source::Source;
 pub use users::{Added, mail_string};
 
