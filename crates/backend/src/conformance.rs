@@ -122,6 +122,9 @@ macro_rules! case {
         }
     };
 }
+pub(crate) use case;
+
+pub mod catalog;
 
 /// One `libtest-mimic` trial per registered behaviour, named `prefix::behaviour`, each on a
 /// fresh store from `H` in a runtime of its own. `ignored` marks them all ignored with that

@@ -545,7 +545,12 @@ impl RelationStore for InMemoryBackend {
             Entity::Group,
             name,
             self.name(),
-            |id, name| Group { id, name, validity },
+            |id, name| Group {
+                id,
+                name,
+                validity,
+                comment: None,
+            },
         )
     }
 
@@ -642,12 +647,19 @@ impl RelationStore for InMemoryBackend {
     }
 
     async fn add_service(&self, name: &str, validity: Validity, _by: &Actor) -> Result<Service> {
+        let mut state = self.state();
+        state.require_parent_service(name)?;
         add_named(
-            &mut self.state().services,
+            &mut state.services,
             Entity::Service,
             name,
             self.name(),
-            |id, name| Service { id, name, validity },
+            |id, name| Service {
+                id,
+                name,
+                validity,
+                comment: None,
+            },
         )
     }
 
@@ -688,6 +700,126 @@ impl RelationStore for InMemoryBackend {
             .filter(|s| s.validity.is_valid())
             .cloned()
             .collect())
+    }
+
+    async fn service_users(&self, service_id: i64) -> Result<Vec<String>> {
+        let state = self.state();
+        state.require_service(service_id)?;
+        Ok(state
+            .user_services
+            .iter()
+            .filter(|(_, id)| *id == service_id)
+            .map(|(login, _)| login.clone())
+            .collect())
+    }
+
+    async fn update_group(
+        &self,
+        group_id: GroupId,
+        changes: &CatalogChanges,
+        _by: &Actor,
+    ) -> Result<Group> {
+        let mut state = self.state();
+        if let Some(name) = &changes.name
+            && state
+                .groups
+                .iter()
+                .any(|(id, g)| *id != group_id && g.name == *name)
+        {
+            return Err(named_exists(Entity::Group, name, self.name()));
+        }
+        let Some(group) = state.groups.get_mut(&group_id) else {
+            return Err(Error::NotFound {
+                entity: Entity::Group,
+                key: group_id.to_string(),
+            });
+        };
+        if let Some(name) = &changes.name {
+            name.clone_into(&mut group.name);
+        }
+        apply_catalog_changes(changes, &mut group.comment, &mut group.validity);
+        Ok(group.clone())
+    }
+
+    async fn update_service(
+        &self,
+        service_id: i64,
+        changes: &CatalogChanges,
+        _by: &Actor,
+    ) -> Result<Service> {
+        let mut state = self.state();
+        let old = state.require_service(service_id)?.name.clone();
+        // Every new name, checked before anything is written: the rename is all or nothing.
+        let mut renamed: Vec<(i64, String)> = Vec::new();
+        if let Some(new) = changes.name.as_deref().filter(|new| *new != old) {
+            let descendants = state
+                .services
+                .values()
+                .filter(|s| clientele_model::catalog::is_descendant(&s.name, &old));
+            clientele_model::catalog::check_service_rename(
+                &old,
+                new,
+                descendants.clone().map(|s| s.name.as_str()),
+            )?;
+            renamed.push((service_id, new.to_owned()));
+            renamed.extend(descendants.filter_map(|s| {
+                clientele_model::catalog::renamed_descendant(&s.name, &old, new)
+                    .map(|name| (s.id, name))
+            }));
+            state.require_parent_service(new)?;
+            let moving: BTreeSet<i64> = renamed.iter().map(|(id, _)| *id).collect();
+            for (_, name) in &renamed {
+                if state
+                    .services
+                    .values()
+                    .any(|s| !moving.contains(&s.id) && s.name == *name)
+                {
+                    return Err(named_exists(Entity::Service, name, self.name()));
+                }
+            }
+        }
+        for (id, name) in renamed {
+            if let Some(s) = state.services.get_mut(&id) {
+                s.name = name;
+            }
+        }
+        let service = state
+            .services
+            .get_mut(&service_id)
+            .ok_or_else(|| service_not_found(service_id))?;
+        apply_catalog_changes(changes, &mut service.comment, &mut service.validity);
+        Ok(service.clone())
+    }
+}
+
+/// Writes the comment and validity of `changes`, when set, into a group's or service's fields
+/// (a new name is each one's own: a service's renames its descendants).
+fn apply_catalog_changes(
+    changes: &CatalogChanges,
+    comment: &mut Option<String>,
+    validity: &mut Validity,
+) {
+    if let Some(c) = &changes.comment {
+        c.clone_into(comment);
+    }
+    if let Some(v) = changes.validity {
+        *validity = v;
+    }
+}
+
+fn named_exists(entity: Entity, name: &str, backend: String) -> Error {
+    Error::AlreadyExists {
+        entity,
+        field: "name".into(),
+        value: name.into(),
+        backend: Some(backend),
+    }
+}
+
+fn service_not_found(key: impl ToString) -> Error {
+    Error::NotFound {
+        entity: Entity::Service,
+        key: key.to_string(),
     }
 }
 
@@ -803,12 +935,7 @@ fn add_named<K: RowId, T: Named + Clone>(
     make: impl FnOnce(K, String) -> T,
 ) -> Result<T> {
     if rows.values().any(|r| r.name() == name) {
-        return Err(Error::AlreadyExists {
-            entity,
-            field: "name".into(),
-            value: name.into(),
-            backend: Some(backend),
-        });
+        return Err(named_exists(entity, name, backend));
     }
     let id = K::after(rows.keys().next_back().copied());
     let row = make(id, name.to_owned());
@@ -817,6 +944,22 @@ fn add_named<K: RowId, T: Named + Clone>(
 }
 
 impl State {
+    fn require_service(&self, service_id: i64) -> Result<&Service> {
+        self.services
+            .get(&service_id)
+            .ok_or_else(|| service_not_found(service_id))
+    }
+
+    /// A child service needs its parent (OTOBO keeps the hierarchy in the names).
+    fn require_parent_service(&self, name: &str) -> Result<()> {
+        match clientele_model::catalog::parent_service(name) {
+            Some(parent) if !self.services.values().any(|s| s.name == parent) => {
+                Err(service_not_found(parent))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn require_group(&self, group_id: GroupId) -> Result<()> {
         if self.groups.contains_key(&group_id) {
             Ok(())

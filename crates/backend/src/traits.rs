@@ -262,6 +262,9 @@ pub struct Group {
     pub name: String,
     /// Only valid groups count for permissions.
     pub validity: Validity,
+    /// The administrator's comment (OTOBO `comments`); `None` when empty.
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 /// A service customers may request (OTOBO `service`).
@@ -269,10 +272,66 @@ pub struct Group {
 pub struct Service {
     /// Numeric id.
     pub id: i64,
-    /// Unique name.
+    /// Unique full name: a child's name starts with its parent's and `::` (OTOBO's
+    /// `Parent::Child`; see [`clientele_model::catalog`]).
     pub name: String,
     /// Only valid services count.
     pub validity: Validity,
+    /// The administrator's comment (OTOBO `comments`); `None` when empty.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Changes to a group or a service ([`RelationStore::update_group`],
+/// [`RelationStore::update_service`]): what is set is written, the rest stays.
+///
+/// ```
+/// use clientele_backend::CatalogChanges;
+/// use clientele_model::Validity;
+///
+/// let changes = CatalogChanges::new().rename("Mail").validity(Validity::Invalid);
+/// assert_eq!(changes.name.as_deref(), Some("Mail"));
+/// assert_eq!(changes.comment, None, "the comment stays");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CatalogChanges {
+    /// A new name (for a service, the new full name).
+    pub name: Option<String>,
+    /// A new comment; `Some(None)` clears it.
+    pub comment: Option<Option<String>>,
+    /// A new validity.
+    pub validity: Option<Validity>,
+}
+
+impl CatalogChanges {
+    /// No change.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Renames the group or service.
+    pub fn rename(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the comment (`None` or an empty text clears it).
+    pub fn comment(mut self, comment: Option<String>) -> Self {
+        self.comment = Some(comment.filter(|c| !c.is_empty()));
+        self
+    }
+
+    /// Sets the validity.
+    pub fn validity(mut self, validity: Validity) -> Self {
+        self.validity = Some(validity);
+        self
+    }
+
+    /// Nothing is to change.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.comment.is_none() && self.validity.is_none()
+    }
 }
 
 /// One stored grant row of a customer user (OTOBO `group_customer_user` with value 1).
@@ -408,7 +467,9 @@ pub trait RelationStore: Send + Sync {
     /// Everything needed to build the permission matrix, in one call.
     async fn relation_snapshot(&self) -> Result<RelationSnapshot>;
 
-    /// Adds a service; `AlreadyExists` for a taken name.
+    /// Adds a service; `AlreadyExists` for a taken name. A child (`Email::Outbound`) needs its
+    /// parent (`Email`): `NotFound` naming the parent otherwise, checked in the same step as
+    /// the insert.
     async fn add_service(&self, name: &str, validity: Validity, by: &Actor) -> Result<Service>;
     /// All services, by id.
     async fn services(&self) -> Result<Vec<Service>>;
@@ -422,6 +483,34 @@ pub trait RelationStore: Send + Sync {
     ) -> Result<()>;
     /// The *valid* services assigned to exactly this login (no default fallback), by id.
     async fn user_services(&self, login: &str) -> Result<Vec<Service>>;
+
+    /// The logins a service is assigned to (OTOBO `CustomerUserServiceMemberList` by
+    /// `ServiceID`), [`DEFAULT_SERVICES_LOGIN`] among them when it is a default service, sorted
+    /// and without repeats, whatever the service's validity. `NotFound` for an unknown service.
+    async fn service_users(&self, service_id: i64) -> Result<Vec<String>>;
+
+    /// Changes a group's name, comment or validity in one step and returns the group as
+    /// stored. `NotFound` for an unknown group; `AlreadyExists` for a taken name.
+    async fn update_group(
+        &self,
+        group_id: GroupId,
+        changes: &CatalogChanges,
+        by: &Actor,
+    ) -> Result<Group>;
+
+    /// Changes a service's name, comment or validity and returns the service as stored. A new
+    /// name renames every descendant with it (`Email` → `Mail` makes `Email::Outbound`
+    /// `Mail::Outbound`) in the same transaction: no reader or writer sees a half-renamed tree.
+    /// The new name's parent must exist (`NotFound` naming the parent otherwise), and the new
+    /// names must be free (`AlreadyExists`) and valid
+    /// ([`check_service_rename`](clientele_model::catalog::check_service_rename)).
+    /// `NotFound` for an unknown service.
+    async fn update_service(
+        &self,
+        service_id: i64,
+        changes: &CatalogChanges,
+        by: &Actor,
+    ) -> Result<Service>;
 }
 
 /// Per-user preferences (OTOBO `customer_preferences`): always writable, even for users of a

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use clientele_backend::{
-    CompanyGrant, Entity, Error, GrantChange, Group, RelationSnapshot, RelationStore, Result,
-    Service, UserGrant,
+    CatalogChanges, CompanyGrant, Entity, Error, GrantChange, Group, RelationSnapshot,
+    RelationStore, Result, Service, UserGrant,
 };
 use clientele_model::permission::{GroupId, PermissionContext, PermissionType, Stored};
 use clientele_model::{Actor, CustomerId, Login, Validity};
@@ -27,6 +27,10 @@ const USER_GRANT: &str = "group_customer_user";
 const COMPANY_GRANT: &str = "group_customer";
 const SERVICE: &str = "service";
 const USER_SERVICE: &str = "service_customer_user";
+
+mod catalog;
+
+use catalog::NamedRow;
 
 fn t(name: &str) -> Alias {
     Alias::new(name)
@@ -263,8 +267,25 @@ impl DbBackend {
         by: &Actor,
     ) -> Result<i64, Failure> {
         let tx = begin_write(&self.conn, self.dialect).await?;
+        let id = self
+            .insert_named(&tx, table, entity, name, validity, by)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Inserts a named row into `groups_table` or `service` inside `tx` and returns its new id.
+    async fn insert_named(
+        &self,
+        tx: &DatabaseTransaction,
+        table: &str,
+        entity: Entity,
+        name: &str,
+        validity: Validity,
+        by: &Actor,
+    ) -> Result<i64, Failure> {
         if self
-            .row_exists(&tx, table, self.dialect.eq_exact(col("name"), name))
+            .row_exists(tx, table, self.dialect.eq_exact(col("name"), name))
             .await?
         {
             return Err(self.named_exists(entity, name));
@@ -291,14 +312,12 @@ impl DbBackend {
                 Err(e) => Err(e),
             }
         };
-        let id = match inserted {
+        match inserted {
             Err(e) if crate::error::kind(&e) == crate::error::Kind::Unique => {
-                return Err(self.named_exists(entity, name));
+                Err(self.named_exists(entity, name))
             }
-            other => other?,
-        };
-        tx.commit().await?;
-        Ok(id)
+            other => Ok(other?),
+        }
     }
 
     fn named_exists(&self, entity: Entity, name: &str) -> Failure {
@@ -422,35 +441,35 @@ impl DbBackend {
         })
     }
 
-    fn group(&self, id: i64, name: String, validity: Validity) -> Result<Group> {
+    fn group(&self, row: NamedRow) -> Result<Group> {
         Ok(Group {
-            id: self.group_id(id)?,
-            name,
-            validity,
+            id: self.group_id(row.id)?,
+            name: row.name,
+            validity: row.validity,
+            comment: row.comment,
         })
     }
 
-    fn named_rows(&self, rows: &[QueryResult]) -> Result<Vec<(i64, String, Validity)>> {
+    /// Rows of `id`, `name`, `valid_id`, `comments` (in that order) of `groups_table` or
+    /// `service`.
+    fn named_rows(&self, rows: &[QueryResult]) -> Result<Vec<NamedRow>> {
         rows.iter()
             .map(|r| {
-                Ok((
-                    read_id(r, 0).map_err(|e| self.err(e))?,
-                    read_text(r, 1)
-                        .map_err(|e| self.err(e))?
-                        .unwrap_or_default(),
-                    validity(read_int(r, 2).map_err(|e| self.err(e))?),
-                ))
+                let text = |i| read_text(r, i).map_err(|e| self.err(e));
+                Ok(NamedRow {
+                    id: read_id(r, 0).map_err(|e| self.err(e))?,
+                    name: text(1)?.unwrap_or_default(),
+                    validity: validity(read_int(r, 2).map_err(|e| self.err(e))?),
+                    // OTOBO writes '' for an empty comment.
+                    comment: text(3)?.filter(|c| !c.is_empty()),
+                })
             })
             .collect()
     }
 
-    async fn list_named<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        table: &str,
-    ) -> Result<Vec<(i64, String, Validity)>> {
+    async fn list_named<C: ConnectionTrait>(&self, conn: &C, table: &str) -> Result<Vec<NamedRow>> {
         let q = Query::select()
-            .exprs([col("id"), col("name"), col("valid_id")])
+            .exprs([col("id"), col("name"), col("valid_id"), col("comments")])
             .from(t(table))
             .order_by(Alias::new("id"), Order::Asc)
             .to_owned();
@@ -553,7 +572,12 @@ impl RelationStore for DbBackend {
                 self,
                 self.try_add_named(&table, Entity::Group, name, validity, by)
             )?;
-            self.group(id, name.to_owned(), validity)
+            self.group(NamedRow {
+                id,
+                name: name.to_owned(),
+                validity,
+                comment: None,
+            })
         })
         .await
     }
@@ -586,7 +610,7 @@ impl RelationStore for DbBackend {
             self.list_named(&self.conn, &table)
                 .await?
                 .into_iter()
-                .map(|(id, name, validity)| self.group(id, name, validity))
+                .map(|row| self.group(row))
                 .collect()
         })
         .await
@@ -661,7 +685,7 @@ impl RelationStore for DbBackend {
                 .list_named(&tx, &table)
                 .await?
                 .into_iter()
-                .map(|(id, name, validity)| self.group(id, name, validity))
+                .map(|row| self.group(row))
                 .collect::<Result<_>>()?;
             let q = Query::select()
                 .exprs([col("user_id"), col("group_id"), col("permission_key")])
@@ -733,14 +757,12 @@ impl RelationStore for DbBackend {
     async fn add_service(&self, name: &str, validity: Validity, by: &Actor) -> Result<Service> {
         self.bounded(self.name(), async {
             let by = &self.actor(by).await?;
-            let id: i64 = retrying!(
-                self,
-                self.try_add_named(SERVICE, Entity::Service, name, validity, by)
-            )?;
+            let id: i64 = retrying!(self, self.try_add_service(name, validity, by))?;
             Ok(Service {
                 id,
                 name: name.to_owned(),
                 validity,
+                comment: None,
             })
         })
         .await
@@ -753,7 +775,7 @@ impl RelationStore for DbBackend {
                 .list_named(&self.conn, SERVICE)
                 .await?
                 .into_iter()
-                .map(|(id, name, validity)| Service { id, name, validity })
+                .map(Service::from)
                 .collect())
         })
         .await
@@ -786,6 +808,7 @@ impl RelationStore for DbBackend {
                     tcol(SERVICE, "id"),
                     tcol(SERVICE, "name"),
                     tcol(SERVICE, "valid_id"),
+                    tcol(SERVICE, "comments"),
                 ])
                 .from(t(USER_SERVICE))
                 .inner_join(
@@ -803,8 +826,48 @@ impl RelationStore for DbBackend {
             Ok(self
                 .named_rows(&rows)?
                 .into_iter()
-                .map(|(id, name, validity)| Service { id, name, validity })
+                .map(Service::from)
                 .collect())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn service_users(&self, service_id: i64) -> Result<Vec<String>> {
+        self.bounded(self.name(), async {
+            self.try_service_users(service_id)
+                .await
+                .map_err(|f| self.fail(f))
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn update_group(
+        &self,
+        group_id: GroupId,
+        changes: &CatalogChanges,
+        by: &Actor,
+    ) -> Result<Group> {
+        self.bounded(self.name(), async {
+            let by = &self.actor(by).await?;
+            let id = group_column(group_id).map_err(|f| self.fail(f))?;
+            let row = retrying!(self, self.try_update_group(id, changes, by))?;
+            self.group(row)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn update_service(
+        &self,
+        service_id: i64,
+        changes: &CatalogChanges,
+        by: &Actor,
+    ) -> Result<Service> {
+        self.bounded(self.name(), async {
+            let by = &self.actor(by).await?;
+            retrying!(self, self.try_update_service(service_id, changes, by))
         })
         .await
     }

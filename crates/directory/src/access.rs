@@ -369,12 +369,7 @@ fn merge_company_grants(
 impl Directory {
     /// Adds a group.
     pub async fn add_group(&self, name: &str, by: impl Into<Actor>) -> Result<Group> {
-        if name.trim().is_empty() {
-            return Err(ValidationError::Required {
-                field: "group".into(),
-            }
-            .into());
-        }
+        clientele_model::catalog::check_group_name(name)?;
         let g = self
             .relations()?
             .add_group(name, Validity::Valid, &by.into())
@@ -474,4 +469,50 @@ pub(crate) fn known_type(
         entity: Entity::PermissionType,
         key: type_name.to_owned(),
     })
+}
+
+impl Directory {
+    /// Changes a group's name, comment or validity and returns it as stored. Grants follow the
+    /// group (they hold its id); permission checks see the change at once.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use clientele_backend::{CatalogChanges, InMemoryBackend};
+    /// use clientele_directory::Directory;
+    ///
+    /// let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
+    /// dir.add_group("billing", "admin").await?;
+    /// let changes = CatalogChanges::new()
+    ///     .rename("invoicing")
+    ///     .comment(Some("Invoices and refunds".into()));
+    /// let g = dir.update_group("billing", changes, "admin").await?;
+    /// assert_eq!(g.name, "invoicing");
+    /// assert_eq!(dir.group("invoicing").await?.comment.as_deref(), Some("Invoices and refunds"));
+    /// # Ok::<(), clientele_backend::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn update_group(
+        &self,
+        name: &str,
+        changes: CatalogChanges,
+        by: impl Into<Actor>,
+    ) -> Result<Group> {
+        crate::services::check_catalog_changes(
+            &changes,
+            clientele_model::catalog::check_group_name,
+        )?;
+        let group = self.group(name).await?;
+        if changes.is_empty() {
+            return Ok(group);
+        }
+        let updated = self
+            .relations()?
+            .update_group(group.id, &changes, &by.into())
+            .await?;
+        self.inner.access.reset();
+        self.announce(&[clientele_backend::changes::Change::Permissions])
+            .await;
+        Ok(updated)
+    }
 }

@@ -6,8 +6,11 @@ use std::sync::Arc;
 use clientele_backend::changes::Change;
 use clientele_backend::error::{Entity, Error, Result};
 use clientele_backend::traits::{SourcePage, fetch_limit};
-use clientele_model::search::{CompanyQuery, parse_term};
-use clientele_model::{CustomerCompany, CustomerCompanyChanges, Login, NewCustomerCompany, Rules};
+use clientele_model::search::{CompanyQuery, CustomerUserSearch, parse_term, sort_by_login};
+use clientele_model::{
+    CustomerCompany, CustomerCompanyChanges, Login, NewCustomerCompany, Rules, Validity,
+};
+use serde::Serialize;
 
 use crate::Directory;
 use crate::search::{SearchPage, check_search_value};
@@ -210,5 +213,115 @@ impl Directory {
             changes.push(Change::Permissions);
         }
         self.announce(&changes).await;
+    }
+}
+
+/// One user of a company ([`Directory::users_of_company`]): how the user belongs to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CompanyUser {
+    /// The stored login.
+    pub login: Login,
+    /// The company is the user's primary company (OTOBO `UserCustomerID`,
+    /// `customer_user.customer_id`).
+    pub primary: bool,
+    /// The user is related to the company beside its primary one (OTOBO
+    /// `customer_user_customer`, [`Directory::relate_company`]).
+    pub related: bool,
+}
+
+impl Directory {
+    /// The users of a company, seen from the company's end (OTOBO's Customer Users ↔
+    /// Customers screen opened on a customer): those whose primary company it is, found with an
+    /// exact customer-id search over every source (invalid users included, at most `limit` per
+    /// source, by default each source's `search_limit`), and those related to it through
+    /// `customer_user_customer`. Sorted by login; a user that is both is listed once, marked
+    /// both.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use clientele_backend::InMemoryBackend;
+    /// use clientele_directory::Directory;
+    /// use clientele_model::{NewCustomerCompany, NewCustomerUser};
+    ///
+    /// let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
+    /// for (id, name) in [("ACME", "Acme Corp"), ("GLOBEX", "Globex")] {
+    ///     dir.add_company(NewCustomerCompany::new(id, name), "admin").await?;
+    /// }
+    /// for (login, company) in [("anna", "GLOBEX"), ("jdoe", "ACME")] {
+    ///     let email = format!("{login}@acme-corp.com");
+    ///     dir.add_customer_user(NewCustomerUser::new(login, "A", "B", &email, company), "admin")
+    ///         .await?;
+    /// }
+    /// dir.relate_company("anna", "ACME", true, "admin").await?;
+    /// let users = dir.users_of_company("ACME", None).await?;
+    /// assert_eq!(users[0].login.as_str(), "anna");
+    /// assert!(users[0].related && !users[0].primary);
+    /// assert_eq!(users[1].login.as_str(), "jdoe");
+    /// assert!(users[1].primary && !users[1].related);
+    /// # Ok::<(), clientele_backend::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn users_of_company(
+        &self,
+        customer_id: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<CompanyUser>> {
+        let mut search = CustomerUserSearch::customer_id_raw(customer_id).include_invalid();
+        search.limit = limit;
+        let primary = self.search_list(&search).await?;
+        let related = self.company_members(customer_id).await?;
+        let mut users: Vec<CompanyUser> = primary
+            .into_iter()
+            .map(|hit| CompanyUser {
+                login: hit.login,
+                primary: true,
+                related: false,
+            })
+            .collect();
+        let by_login: std::collections::HashMap<String, usize> = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.login.folded(), i))
+            .collect();
+        for login in related {
+            match by_login.get(&login.folded()) {
+                Some(&i) => users[i].related = true,
+                None => users.push(CompanyUser {
+                    login,
+                    primary: false,
+                    related: true,
+                }),
+            }
+        }
+        sort_by_login(&mut users, |u| u.login.as_str());
+        Ok(users)
+    }
+
+    /// Sets a company's validity; companies are never deleted (SPEC §2). `NotFound` when
+    /// there is no such company.
+    pub async fn set_company_validity(
+        &self,
+        customer_id: &str,
+        validity: Validity,
+        by: impl Into<Actor>,
+    ) -> Result<CustomerCompany> {
+        self.update_company(
+            customer_id,
+            CustomerCompanyChanges::new().validity(validity),
+            by,
+        )
+        .await
+    }
+
+    /// Invalidates a company (OTOBO `ValidID` 2): it is left out of default company searches
+    /// and its grants stop counting for its users' permissions.
+    pub async fn invalidate_company(
+        &self,
+        customer_id: &str,
+        by: impl Into<Actor>,
+    ) -> Result<CustomerCompany> {
+        self.set_company_validity(customer_id, Validity::Invalid, by)
+            .await
     }
 }

@@ -81,13 +81,15 @@ pub use access::{EffectivePermission, UnknownGrants};
 pub use auth::{PREF_LAST_LOGIN, PREF_LOGIN_FAILED, PREF_TOKEN};
 pub use builder::DirectoryBuilder;
 pub use cache::CacheStats;
+pub use companies::CompanyUser;
 pub use config::{DirectoryConfig, OtoboConfig, SourceListError, check_sources};
 pub use permission_views::{
     EffectiveGroupMembers, EffectiveMember, EveryValidUser, ExplainedPermission, GrantedCompany,
     GrantedUser, GroupMembers, PermissionOrigin,
 };
-pub use preferences::PROTECTED_PREFERENCE_KEYS;
+pub use preferences::{PROTECTED_PREFERENCE_KEYS, PreferenceMatch};
 pub use search::{ListHit, MAX_SEARCH_VALUE, MissingSource, SearchHit, SearchPage};
+pub use services::ServiceUsers;
 pub use source::Source;
 pub use users::{Added, mail_string};
 

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use clientele_backend::error::{Error, Result};
-use clientele_model::{ValidationError, keys};
+use clientele_model::{Login, ValidationError, keys};
+use serde::Serialize;
 
 use crate::Directory;
 use crate::auth::PREF_TOKEN;
@@ -106,5 +107,70 @@ impl Directory {
             .await?;
         self.user_changed(i, user.login.as_str()).await;
         Ok(())
+    }
+}
+
+/// A user whose preference matched a search ([`Directory::users_with_preference`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PreferenceMatch {
+    /// The login the preference is stored under.
+    pub login: Login,
+    /// The preference's value.
+    pub value: String,
+}
+
+impl Directory {
+    /// The users whose preference `key` equals `value` exactly, or who have `key` at all when
+    /// `value` is `None` (OTOBO `SearchPreferences`, which passes the value to `LIKE`: there a
+    /// `%` in it is a wildcard, here it is literal). Sorted by login. The one-time token can't be
+    /// searched for: the error names its key.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use clientele_backend::InMemoryBackend;
+    /// use clientele_directory::Directory;
+    /// use clientele_model::{NewCustomerCompany, NewCustomerUser};
+    ///
+    /// let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
+    /// dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin").await?;
+    /// dir.add_customer_user(
+    ///     NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
+    ///     "admin",
+    /// )
+    /// .await?;
+    /// dir.set_preference("jdoe", "UserLanguage", "de").await?;
+    /// let found = dir.users_with_preference("UserLanguage", Some("de")).await?;
+    /// assert_eq!(found[0].login.as_str(), "jdoe");
+    /// assert!(dir.users_with_preference("UserLanguage", Some("fr")).await?.is_empty());
+    /// # Ok::<(), clientele_backend::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn users_with_preference(
+        &self,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<Vec<PreferenceMatch>> {
+        check_preference(key, value.unwrap_or_default())?;
+        if key == PREF_TOKEN {
+            return Err(ValidationError::Invalid {
+                field: key.into(),
+                value: String::new(),
+                reason: "the one-time token is security state and can't be searched for".into(),
+            }
+            .into());
+        }
+        let mut found: Vec<PreferenceMatch> = self
+            .preference_store()?
+            .search_preferences(key, value)
+            .await?
+            .into_iter()
+            .map(|(login, value)| PreferenceMatch {
+                login: Login::from_stored(login),
+                value,
+            })
+            .collect();
+        clientele_model::search::sort_by_login(&mut found, |m| m.login.as_str());
+        Ok(found)
     }
 }

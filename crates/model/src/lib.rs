@@ -30,6 +30,7 @@
 
 pub mod actor;
 pub mod attribute;
+pub mod catalog;
 mod company;
 pub mod dynamic_field;
 mod email;

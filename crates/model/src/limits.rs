@@ -31,3 +31,7 @@ pub const CUSTOMER_IDS: usize = 250;
 /// A dynamic field's text value (`dynamic_field_value.value_text VARCHAR(3800)`), the default for
 /// a map row of storage type `dynamic_field`.
 pub const DYNAMIC_FIELD_TEXT: usize = 3800;
+/// `groups_table.name VARCHAR(191)`.
+pub const GROUP_NAME: usize = 191;
+/// `service.name VARCHAR(191)`: a service's full name, its parents' names included.
+pub const SERVICE_NAME: usize = 191;

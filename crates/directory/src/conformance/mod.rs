@@ -48,12 +48,14 @@ use crate::{Directory, PROTECTED_PREFERENCE_KEYS};
 /// (a DB backend as its system agent).
 const BY: clientele_model::Actor = clientele_model::Actor::System;
 
+mod admin;
 pub mod read;
 mod relations;
 mod search;
 mod updates;
 mod users;
 
+pub use admin::*;
 use clientele_backend::Error;
 pub use relations::*;
 pub use search::*;
