@@ -73,6 +73,7 @@ pub mod preferences;
 pub mod search;
 pub mod services;
 pub mod source;
+pub mod transfer;
 pub mod users;
 
 pub use access::{EffectivePermission, UnknownGrants};
@@ -83,6 +84,7 @@ pub use config::{DirectoryConfig, OtoboConfig, SourceListError, check_sources};
 pub use preferences::PROTECTED_PREFERENCE_KEYS;
 pub use search::{ListHit, MAX_SEARCH_VALUE, SearchHit};
 pub use source::Source;
+pub use transfer::RecordedUser;
 pub use users::{Added, mail_string};
 
 // The contract a source implements, re-exported so a host needs one import path.
