@@ -110,7 +110,10 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     let (date, time) = text.split_once([' ', 'T'])?;
     let mut d = date.splitn(3, '-').map(str::parse::<i64>);
     let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-    let mut t = time.trim_end_matches('Z').splitn(3, ':').map(str::parse::<i64>);
+    let mut t = time
+        .trim_end_matches('Z')
+        .splitn(3, ':')
+        .map(str::parse::<i64>);
     let (h, min, sec) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
     if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
         return None;
@@ -120,7 +123,8 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     }
     let epoch = days_from_civil(y, m, day) * 86_400 + h * 3600 + min * 60 + sec;
     // A day that does not exist (31 April) does not come back as itself.
-    (timestamp(epoch) == format!("{y:04}-{m:02}-{day:02} {h:02}:{min:02}:{sec:02}")).then_some(epoch)
+    (timestamp(epoch) == format!("{y:04}-{m:02}-{day:02} {h:02}:{min:02}:{sec:02}"))
+        .then_some(epoch)
 }
 
 /// Howard Hinnant's `days_from_civil`: (year, month, day) to days since 1970-01-01.

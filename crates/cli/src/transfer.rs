@@ -23,12 +23,11 @@ use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clientele::model::search::CustomerUserSearch;
+use clientele::directory::RecordedUser;
 use clientele::model::{
     AttributeMap, AttributeValue, Audit, CustomerCompanyChanges, CustomerId, CustomerUser,
     CustomerUserChanges, NewCustomerCompany, NewCustomerUser, Password, keys,
 };
-use clientele::directory::RecordedUser;
 use clientele::{Directory, Error};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -41,6 +40,8 @@ use crate::cli::{ExportArgs, Format, ImportArgs, Kind, OnError};
 use crate::commands::user::target_source;
 use crate::error::{CliError, CliResult, EXIT_INPUT, exit_code};
 use crate::output::timestamp;
+
+mod all;
 
 // ------------------------------------------------------------------ rows
 
@@ -391,6 +392,7 @@ async fn upsert_company(
     map: &AttributeMap,
     by: &str,
     row: &Row,
+    audit: Audit,
 ) -> Result<Outcome, Error> {
     let Some(id) = row.get(keys::COMPANY_ID).filter(|l| !l.trim().is_empty()) else {
         return Ok(Outcome::Failed(format!("{} is required", keys::COMPANY_ID)));
@@ -410,7 +412,7 @@ async fn upsert_company(
                     new = new.with(k, v);
                 }
             }
-            dir.add_company(new, by).await?;
+            dir.add_company_recorded(new, audit, by).await?;
             Ok(Outcome::Added)
         }
         Some(company) => {
@@ -447,7 +449,12 @@ type Outcomes = Vec<Option<Result<Outcome, Error>>>;
 /// login met again — is its own write through the Directory, after everything before it; a row
 /// the bulk path refused is retried on its own at once, which reports it in the usual words.
 /// With `stop`, nothing after the first bad row is written.
-async fn apply_users(t: &UserTarget<'_>, batch: &[Result<Row, BadRow>], bulk: bool, stop: bool) -> Outcomes {
+async fn apply_users(
+    t: &UserTarget<'_>,
+    batch: &[Result<Row, BadRow>],
+    bulk: bool,
+    stop: bool,
+) -> Outcomes {
     let mut outcomes: Outcomes = (0..batch.len()).map(|_| None).collect();
     let stored = match stored_users(t, batch).await {
         Ok(stored) => stored,
@@ -550,7 +557,8 @@ async fn flush_new(
     if pending.is_empty() {
         return true;
     }
-    let (positions, rows): (Vec<usize>, Vec<RecordedUser>) = std::mem::take(pending).into_iter().unzip();
+    let (positions, rows): (Vec<usize>, Vec<RecordedUser>) =
+        std::mem::take(pending).into_iter().unzip();
     let report = match t.dir.import_recorded_users_to(t.source, rows, t.by).await {
         Ok(report) => report,
         Err(e) => {
@@ -671,9 +679,10 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
     let started = Instant::now();
     let dir = ctx.dir();
     let stdin = args.file.as_os_str() == "-";
-    let format = format_of(&args.file, args.format, None)?;
+    let everything = args.kind == Kind::All;
+    let format = format_of(&args.file, args.format, everything.then_some(Format::Jsonl))?;
     let (source, map, key_attr) = match args.kind {
-        Kind::Users => {
+        Kind::Users | Kind::All => {
             let source = target_source(dir, args.source.as_deref())?;
             let map = dir
                 .source_settings(&source)
@@ -695,12 +704,54 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
         let len = f.metadata().ok().map(|m| m.len());
         (Box::new(BufReader::with_capacity(1 << 16, f)), len)
     };
+    if everything {
+        if format != Format::Jsonl {
+            return Err(CliError::input(
+                "an import of everything reads JSON Lines (what `clientele export all` writes)",
+            ));
+        }
+        let target = UserTarget {
+            dir,
+            source: source.as_deref().unwrap_or_default(),
+            map: &map,
+            by: &ctx.by,
+        };
+        let imp = all::AllImport {
+            dir,
+            users: target,
+            company_map: &ctx.config.customer_company.map,
+            by: &ctx.by,
+            bulk: args.on_error == OnError::Continue,
+            stop: args.on_error == OnError::Stop,
+            batch_size: args.batch_size.max(1),
+        };
+        let mut summary = Summary {
+            kind: "everything",
+            file: args.file.display().to_string(),
+            ..Summary::default()
+        };
+        let pb = progress_bar(None);
+        let mut input = BufReader::new(input);
+        let mut report = |e: &RowError| {
+            let who = e
+                .key
+                .as_deref()
+                .filter(|k| !k.is_empty())
+                .map(|k| format!(" ({k})"))
+                .unwrap_or_default();
+            pb.suspend(|| eprintln!("line {}{who}: {}", e.line, e.error));
+        };
+        let fatal = all::import_all(&imp, &mut input, &mut summary, &mut report).await?;
+        pb.finish_and_clear();
+        return finish_import(ctx, summary, started, fatal);
+    }
     let mut reader = RowReader::open(input, format, &map, key_attr)?;
     let pb = progress_bar(if format == Format::Csv { len } else { None });
     let mut summary = Summary {
         kind: match args.kind {
             Kind::Users => "users",
             Kind::Companies => "companies",
+            Kind::All => "everything",
         },
         file: args.file.display().to_string(),
         ..Summary::default()
@@ -762,7 +813,7 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
             async move {
                 match &batch[i] {
                     Err(bad) => Ok(Outcome::Failed(bad.message.clone())),
-                    Ok(row) => classify(upsert_company(dir, map, by, row).await),
+                    Ok(row) => classify(upsert_company(dir, map, by, row, Audit::default()).await),
                 }
             }
         };
@@ -840,6 +891,16 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
         ));
     }
     pb.finish_and_clear();
+    finish_import(ctx, summary, started, fatal)
+}
+
+/// Reports an import's summary and answers how it ended.
+fn finish_import(
+    ctx: &Context,
+    mut summary: Summary,
+    started: Instant,
+    fatal: Option<Error>,
+) -> CliResult {
     summary.seconds = started.elapsed().as_secs_f64();
     report_import(ctx, &summary)?;
     if let Some(e) = fatal {
@@ -898,18 +959,7 @@ impl Sink {
         match self {
             Sink::Csv(w) => w.write_record(values)?,
             Sink::Jsonl(w) => {
-                let mut o = serde_json::Map::new();
-                for (c, v) in columns.iter().zip(values) {
-                    if v.is_empty() {
-                        continue;
-                    }
-                    let value = match (c.as_str(), v.parse::<i64>()) {
-                        (keys::VALID, Ok(i)) => json!(i),
-                        _ => json!(v),
-                    };
-                    o.insert(c.clone(), value);
-                }
-                serde_json::to_writer(&mut *w, &o)?;
+                serde_json::to_writer(&mut *w, &json_object(columns, values))?;
                 w.write_all(b"\n")?;
             }
         }
@@ -925,6 +975,25 @@ impl Sink {
     }
 }
 
+/// A record as a JSON Lines object: its non-empty values by column, the validity as a number.
+fn json_object(
+    columns: &[String],
+    values: &[String],
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut o = serde_json::Map::new();
+    for (c, v) in columns.iter().zip(values) {
+        if v.is_empty() {
+            continue;
+        }
+        let value = match (c.as_str(), v.parse::<i64>()) {
+            (keys::VALID, Ok(i)) => json!(i),
+            _ => json!(v),
+        };
+        o.insert(c.clone(), value);
+    }
+    o
+}
+
 fn audit_values(audit: &clientele::model::Audit) -> [String; 4] {
     [
         audit.created_at.map(timestamp).unwrap_or_default(),
@@ -936,11 +1005,34 @@ fn audit_values(audit: &clientele::model::Audit) -> [String; 4] {
 
 pub async fn export(ctx: &Context, args: ExportArgs) -> CliResult {
     let dir = ctx.dir();
-    let format = match &args.file {
-        Some(p) => format_of(p, args.format, Some(Format::Csv))?,
-        None => args.format.unwrap_or(Format::Csv),
+    let everything = args.kind == Kind::All;
+    let default_format = if everything {
+        Format::Jsonl
+    } else {
+        Format::Csv
     };
-    let out: Box<dyn Write> = match &args.file {
+    let format = match &args.file {
+        Some(p) => format_of(p, args.format, Some(default_format))?,
+        None => args.format.unwrap_or(default_format),
+    };
+    if everything && format != Format::Jsonl {
+        return Err(CliError::input(
+            "an export of everything is JSON Lines only; CSV carries users or companies",
+        ));
+    }
+    if everything && args.valid_only {
+        return Err(CliError::input(
+            "an export of everything carries invalid records too; --valid-only is for users or companies",
+        ));
+    }
+    if args.with_password_hashes && !everything {
+        return Err(CliError::input(
+            "--with-password-hashes goes with `export all`, whose import restores them",
+        ));
+    }
+    let to_terminal = args.file.is_none() && std::io::stdout().is_terminal();
+    all::check_hash_output(args.with_password_hashes, to_terminal)?;
+    let mut out: Box<dyn Write> = match &args.file {
         Some(p) => Box::new(BufWriter::new(File::create(p).map_err(|e| {
             CliError::input(format!("cannot create {}: {e}", p.display()))
         })?)),
@@ -948,34 +1040,25 @@ pub async fn export(ctx: &Context, args: ExportArgs) -> CliResult {
     };
     let count = match args.kind {
         Kind::Users => {
-            let mut columns: Vec<String> = Vec::new();
-            for name in dir.source_names() {
-                if let Some(s) = dir.source_settings(&name) {
-                    for c in export_columns(&s.map, &[]) {
-                        if !columns.contains(&c) {
-                            columns.push(c);
-                        }
+            // A page of users at a time: memory does not grow with their number.
+            let columns = all::user_columns(dir);
+            let mut all_columns = columns.clone();
+            all_columns.extend(AUDIT_COLUMNS.iter().map(|c| (*c).to_owned()));
+            let mut sink = Sink::new(out, format, &all_columns)?;
+            let mut pages = all::UserPages::new(dir);
+            let mut count = 0;
+            while let Some((_, page)) = pages.next().await? {
+                for u in page {
+                    if args.valid_only && !u.validity.is_valid() {
+                        continue;
                     }
+                    let values = all::record_values(&columns, |k| text(u.attribute(k)), &u.audit);
+                    sink.write(&all_columns, &values)?;
+                    count += 1;
                 }
             }
-            let data_columns = columns.len();
-            columns.extend(AUDIT_COLUMNS.iter().map(|c| (*c).to_owned()));
-            let mut search = CustomerUserSearch::login("*").limit(usize::MAX);
-            if !args.valid_only {
-                search = search.include_invalid();
-            }
-            let hits = dir.search(&search).await?;
-            let mut sink = Sink::new(out, format, &columns)?;
-            for h in &hits {
-                let mut values: Vec<String> = columns[..data_columns]
-                    .iter()
-                    .map(|k| text(h.user.attribute(k)))
-                    .collect();
-                values.extend(audit_values(&h.user.audit));
-                sink.write(&columns, &values)?;
-            }
             sink.finish()?;
-            hits.len()
+            count
         }
         Kind::Companies => {
             let map = &ctx.config.customer_company.map;
@@ -997,10 +1080,15 @@ pub async fn export(ctx: &Context, args: ExportArgs) -> CliResult {
             sink.finish()?;
             found.len()
         }
+        Kind::All => {
+            let counts = all::export_all(ctx, &mut out, args.with_password_hashes).await?;
+            counts.iter().map(|(_, n)| *n as usize).sum()
+        }
     };
     let what = match args.kind {
         Kind::Users => "customer users",
         Kind::Companies => "companies",
+        Kind::All => "lines",
     };
     let target = args
         .file

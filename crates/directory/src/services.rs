@@ -11,6 +11,16 @@ use crate::Directory;
 impl Directory {
     /// Adds a service.
     pub async fn add_service(&self, name: &str, by: impl Into<Actor>) -> Result<Service> {
+        self.add_service_as(name, Validity::Valid, by).await
+    }
+
+    /// Adds a service with this validity (an import restoring an invalid service).
+    pub async fn add_service_as(
+        &self,
+        name: &str,
+        validity: Validity,
+        by: impl Into<Actor>,
+    ) -> Result<Service> {
         if name.trim().is_empty() {
             return Err(ValidationError::Required {
                 field: "service".into(),
@@ -19,7 +29,7 @@ impl Directory {
         }
         let added = self
             .relations()?
-            .add_service(name, Validity::Valid, &by.into())
+            .add_service(name, validity, &by.into())
             .await?;
         self.announce(&[Change::Services]).await;
         Ok(added)
