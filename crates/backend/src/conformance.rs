@@ -756,3 +756,5 @@ pub async fn store_bulk_add(s: Stores) {
     assert!(s.users.get("new2").await.unwrap().is_some());
 }
 case!(store_bulk_add);
+
+pub mod transfer;

@@ -13,7 +13,9 @@ use clientele_model::permission::{GroupId, PermissionContext, PermissionType, St
 use clientele_model::search::{
     CompanyQuery, DetailSearch, Expr, FieldSet, UserQuery, sort_by_login,
 };
-use clientele_model::{Actor, CustomerCompany, CustomerId, CustomerUser, Login, Validity, keys};
+use clientele_model::{
+    Actor, Audit, CustomerCompany, CustomerId, CustomerUser, Login, Validity, keys,
+};
 
 use crate::error::{Entity, Error, Result};
 use crate::matching::{field_keys, matches_detail, matches_expr, matches_query, sort_detail};
@@ -135,6 +137,35 @@ impl InMemoryBackend {
     }
 }
 
+/// The audit of a new record: the values it carries (an import keeps them), `now` and `by`
+/// for the missing ones.
+fn stamp_new(audit: &mut Audit, by: &Actor) {
+    let t = now();
+    audit.created_at.get_or_insert(t);
+    audit.changed_at.get_or_insert(t);
+    audit.created_by.get_or_insert_with(|| by.to_string());
+    audit.changed_by.get_or_insert_with(|| by.to_string());
+}
+
+impl InMemoryBackend {
+    /// A page of [`CustomerUserSource::users_after`]: the stored users sorted by login in
+    /// code-point order, after `after`.
+    fn page_of_users(&self, after: Option<&Login>, limit: usize) -> Vec<CustomerUser> {
+        let state = self.state();
+        let mut users: Vec<CustomerUser> = state
+            .users
+            .values()
+            .map(|(u, _)| u)
+            .filter(|u| after.is_none_or(|a| u.login.as_str() > a.as_str()))
+            .cloned()
+            .collect();
+        drop(state);
+        sort_by_login(&mut users, |u| u.login.as_str());
+        users.truncate(limit);
+        users
+    }
+}
+
 fn sorted_by_login(mut users: Vec<CustomerUser>) -> Vec<CustomerUser> {
     sort_by_login(&mut users, |u| u.login.as_str());
     users
@@ -214,6 +245,10 @@ impl CustomerUserSource for InMemoryBackend {
         ids.sort_by_key(|a| a.to_lowercase());
         Ok(ids.into_iter().map(CustomerId::from_stored).collect())
     }
+
+    async fn users_after(&self, after: Option<&Login>, limit: usize) -> Result<Vec<CustomerUser>> {
+        Ok(self.page_of_users(after, limit))
+    }
 }
 
 /// One row at a time: memory has no statements to save, and the rules are `add`'s.
@@ -251,11 +286,7 @@ impl CustomerUserWriter for InMemoryBackend {
             });
         }
         let mut stored = user.clone();
-        let t = now();
-        stored.audit.created_at = Some(t);
-        stored.audit.changed_at = Some(t);
-        stored.audit.created_by = Some(by.to_string());
-        stored.audit.changed_by = Some(by.to_string());
+        stamp_new(&mut stored.audit, by);
         state
             .users
             .insert(key, (stored, password_hash.map(str::to_owned)));
@@ -404,11 +435,7 @@ impl CompanyStore for InMemoryBackend {
             ));
         }
         let mut stored = company.clone();
-        let t = now();
-        stored.audit.created_at = Some(t);
-        stored.audit.changed_at = Some(t);
-        stored.audit.created_by = Some(by.to_string());
-        stored.audit.changed_by = Some(by.to_string());
+        stamp_new(&mut stored.audit, by);
         state.companies.insert(key, stored);
         Ok(())
     }
@@ -790,6 +817,10 @@ impl RelationStore for InMemoryBackend {
         apply_catalog_changes(changes, &mut service.comment, &mut service.validity);
         Ok(service.clone())
     }
+
+    async fn service_assignments(&self) -> Result<Vec<(String, i64)>> {
+        Ok(self.state().user_services.iter().cloned().collect())
+    }
 }
 
 /// Writes the comment and validity of `changes`, when set, into a group's or service's fields
@@ -887,6 +918,22 @@ impl PreferenceStore for InMemoryBackend {
         } else {
             Ok(false)
         }
+    }
+
+    async fn preferences_after(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<(String, String, String)>> {
+        let state = self.state();
+        Ok(state
+            .preferences
+            .iter()
+            .flat_map(|(login, p)| p.iter().map(move |(k, v)| (login, k, v)))
+            .filter(|(login, k, _)| after.is_none_or(|a| (login.as_str(), k.as_str()) > a))
+            .take(limit)
+            .map(|(login, k, v)| (login.clone(), k.clone(), v.clone()))
+            .collect())
     }
 }
 

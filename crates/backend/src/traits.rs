@@ -87,6 +87,35 @@ pub trait CustomerUserSource: Send + Sync {
         let found = self.search_list(&one_more(query)).await?;
         Ok(SourcePage::cut(found, query.limit))
     }
+
+    /// One page of a walk over every user, invalid ones included (an export): up to `limit`
+    /// users whose stored login sorts after `after` (from the first when `None`), sorted by
+    /// login in the store's order. Passing the last login of a page as the next `after` visits
+    /// each user once, whatever the source holds, in memory bounded by `limit`.
+    ///
+    /// The default runs [`search`](Self::search) over every user for each page and keeps the
+    /// page (by byte order of the login): right, but it reads the whole source every time. A
+    /// store that can seek overrides it with one query per page (the SQL and in-memory backends
+    /// do).
+    async fn users_after(&self, after: Option<&Login>, limit: usize) -> Result<Vec<CustomerUser>> {
+        let every = clientele_model::search::parse_term("*", &self.settings().syntax)?;
+        let query = UserQuery {
+            fields: clientele_model::search::FieldSet::Login,
+            expr: every,
+            valid_only: false,
+            limit: usize::MAX,
+            case_sensitive: self.settings().case_sensitive,
+        };
+        let mut users: Vec<CustomerUser> = self
+            .search(&query)
+            .await?
+            .into_iter()
+            .filter(|u| after.is_none_or(|a| u.login.as_str() > a.as_str()))
+            .collect();
+        users.sort_by(|a, b| a.login.as_str().cmp(b.login.as_str()));
+        users.truncate(limit);
+        Ok(users)
+    }
 }
 
 /// What a limited search found ([`CustomerUserSource::search_page`]): at most the limit of
@@ -184,6 +213,10 @@ pub enum Expected {
 pub trait CustomerUserWriter: Send + Sync {
     /// Stores a new, validated user with an optional password hash. Refuses a taken login (and a
     /// taken email when `email_unique_check` is on) with `AlreadyExists`, atomically.
+    ///
+    /// The audit values the record carries are stored as given (an import moving users between
+    /// databases keeps when and by whom they were created and changed); the missing ones are
+    /// stamped: now, and `by`. A record fresh from validation carries none.
     async fn add(&self, user: &CustomerUser, password_hash: Option<&str>, by: &Actor)
     -> Result<()>;
 
@@ -247,7 +280,8 @@ pub trait CompanyStore: Send + Sync {
     async fn company(&self, customer_id: &str) -> Result<Option<CustomerCompany>>;
     /// Companies matching the query, sorted by customer id.
     async fn search_companies(&self, query: &CompanyQuery) -> Result<Vec<CustomerCompany>>;
-    /// Stores a new, validated company; `AlreadyExists` for a taken id or name.
+    /// Stores a new, validated company; `AlreadyExists` for a taken id or name. Audit values the
+    /// record carries are kept, the missing ones stamped, as [`CustomerUserWriter::add`] does.
     async fn add_company(&self, company: &CustomerCompany, by: &Actor) -> Result<()>;
     /// Replaces a company's data; `NotFound` when missing, `AlreadyExists` for a taken name.
     async fn update_company(&self, company: &CustomerCompany, by: &Actor) -> Result<()>;
@@ -511,6 +545,11 @@ pub trait RelationStore: Send + Sync {
         changes: &CatalogChanges,
         by: &Actor,
     ) -> Result<Service>;
+
+    /// Every service assignment, valid services or not, default services (under
+    /// [`DEFAULT_SERVICES_LOGIN`]) included, as (login, service id) sorted by login, then id:
+    /// what an export carries. One query to the store.
+    async fn service_assignments(&self) -> Result<Vec<(String, i64)>>;
 }
 
 /// Per-user preferences (OTOBO `customer_preferences`): always writable, even for users of a
@@ -534,6 +573,15 @@ pub trait PreferenceStore: Send + Sync {
     /// Atomically removes preference `key` when it currently equals `expected`; `true` when it
     /// did (one-time tokens: two concurrent checks cannot both succeed).
     async fn take_preference(&self, login: &str, key: &str, expected: &str) -> Result<bool>;
+
+    /// One page of a walk over every stored preference (an export): up to `limit` of them as
+    /// (login, key, value), sorted by login, then key, starting after the (login, key) pair
+    /// `after` (from the first when `None`). One query to the store.
+    async fn preferences_after(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<(String, String, String)>>;
 }
 
 /// One customer user for a bulk write ([`BulkWriter`]): a validated record and, optionally, its
@@ -613,7 +661,8 @@ pub async fn add_each(
 #[async_trait]
 pub trait BulkWriter: Send + Sync {
     /// Adds every row as [`CustomerUserWriter::add`] would — the same uniqueness rules for
-    /// login and email, the same audit columns — in as few statements as the store allows.
+    /// login and email, the same audit columns (kept where the record carries them) — in as few
+    /// statements as the store allows.
     /// A row whose login or email is taken (by a stored user or an earlier row) is reported in
     /// [`ImportReport::rejected`], never silently dropped; a row is never updated. Rows already
     /// written stay written when a later batch fails with an error.

@@ -96,10 +96,10 @@ pub enum Command {
     /// LDAP sources
     #[command(subcommand)]
     Ldap(LdapCmd),
-    /// Import customer users or companies from CSV or JSON Lines (upsert: adds new, updates
-    /// changed, leaves unchanged rows alone)
+    /// Import customer users or companies from CSV or JSON Lines, or everything from an
+    /// `export all` (upsert: adds new, updates changed, leaves unchanged rows alone)
     Import(ImportArgs),
-    /// Export customer users or companies as CSV or JSON Lines
+    /// Export customer users or companies as CSV or JSON Lines, or everything as JSON Lines
     Export(ExportArgs),
 }
 
@@ -504,6 +504,10 @@ pub enum Kind {
     Users,
     /// Customer companies (upsert by customer id)
     Companies,
+    /// Everything an admin moves between databases: companies, groups, services, users,
+    /// their relations, grants, service assignments and preferences, as one JSON Lines stream
+    /// with a `kind` on each line (see docs/guide.md)
+    All,
 }
 
 /// File formats.
@@ -527,7 +531,7 @@ pub enum OnError {
 /// `clientele import …`
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// users or companies
+    /// users, companies or all
     #[arg(value_enum)]
     pub kind: Kind,
     /// The file; - reads standard input
@@ -554,7 +558,7 @@ pub struct ImportArgs {
 /// `clientele export …`
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// users or companies
+    /// users, companies or all
     #[arg(value_enum)]
     pub kind: Kind,
     /// The file [default: standard output]
@@ -565,4 +569,8 @@ pub struct ExportArgs {
     /// Only valid records
     #[arg(long)]
     pub valid_only: bool,
+    /// `all`: also each user's stored password hash, so users keep their passwords. Refused
+    /// when the export would go to a terminal
+    #[arg(long)]
+    pub with_password_hashes: bool,
 }

@@ -131,6 +131,44 @@ pub fn timestamp(epoch: i64) -> String {
     )
 }
 
+/// The inverse of [`timestamp`]: `YYYY-MM-DD HH:MM:SS` (UTC) to seconds since the epoch; also
+/// takes the seconds themselves. `None` for anything else.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(epoch) = text.parse::<i64>() {
+        return Some(epoch);
+    }
+    let (date, time) = text.split_once([' ', 'T'])?;
+    let mut d = date.splitn(3, '-').map(str::parse::<i64>);
+    let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let mut t = time
+        .trim_end_matches('Z')
+        .splitn(3, ':')
+        .map(str::parse::<i64>);
+    let (h, min, sec) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    if h < 0 || min < 0 || sec < 0 {
+        return None;
+    }
+    let epoch = days_from_civil(y, m, day) * 86_400 + h * 3600 + min * 60 + sec;
+    // A day that does not exist (31 April) does not come back as itself.
+    (timestamp(epoch) == format!("{y:04}-{m:02}-{day:02} {h:02}:{min:02}:{sec:02}"))
+        .then_some(epoch)
+}
+
+/// Howard Hinnant's `days_from_civil`: (year, month, day) to days since 1970-01-01.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -148,6 +186,17 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_parse_back() {
+        for epoch in [0, 951_782_400, 1_714_564_800, 1_714_564_859, -86_400] {
+            assert_eq!(parse_timestamp(&timestamp(epoch)), Some(epoch));
+        }
+        assert_eq!(parse_timestamp("1714564800"), Some(1_714_564_800));
+        assert_eq!(parse_timestamp("2024-04-31 00:00:00"), None);
+        assert_eq!(parse_timestamp("2024-05-01"), None);
+        assert_eq!(parse_timestamp("yesterday"), None);
+    }
 
     #[test]
     fn timestamps() {

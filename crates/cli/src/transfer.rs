@@ -17,16 +17,16 @@
 //! bulk path stores none, and the Directory's generated one was never shown. Set one with
 //! `clientele user set-password`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clientele::model::search::CustomerUserSearch;
+use clientele::directory::RecordedUser;
 use clientele::model::{
-    AttributeMap, AttributeValue, CustomerCompanyChanges, CustomerId, CustomerUserChanges,
-    NewCustomerCompany, NewCustomerUser, Password, keys,
+    AttributeMap, AttributeValue, Audit, CustomerCompanyChanges, CustomerId, CustomerUser,
+    CustomerUserChanges, NewCustomerCompany, NewCustomerUser, Password, keys,
 };
 use clientele::{Directory, Error};
 use futures::StreamExt;
@@ -40,6 +40,8 @@ use crate::cli::{ExportArgs, Format, ImportArgs, Kind, OnError};
 use crate::commands::user::target_source;
 use crate::error::{CliError, CliResult, EXIT_INPUT, exit_code};
 use crate::output::timestamp;
+
+mod all;
 
 // ------------------------------------------------------------------ rows
 
@@ -63,12 +65,15 @@ fn column_for(map: &AttributeMap, name: &str) -> Option<Column> {
     resolve(map, name).map(Column::Attribute)
 }
 
-/// One input row: its line, the attribute values and an optional password.
-#[derive(Debug)]
+/// One input row: its line, the attribute values and an optional password; from an export of
+/// everything also the stored hash and the audit values to keep.
+#[derive(Debug, Default)]
 struct Row {
     line: u64,
     values: Vec<(String, String)>,
     password: Option<String>,
+    password_hash: Option<String>,
+    audit: Audit,
 }
 
 impl Row {
@@ -165,8 +170,7 @@ impl RowReader {
                     let line = record.position().map_or(0, |p| p.line());
                     let mut row = Row {
                         line,
-                        values: Vec::new(),
-                        password: None,
+                        ..Row::default()
                     };
                     for (col, value) in columns.iter().zip(record.iter()) {
                         match col {
@@ -224,33 +228,42 @@ impl RowReader {
                         })));
                     }
                 };
-                let mut row = Row {
-                    line: *line,
-                    values: Vec::new(),
-                    password: None,
-                };
-                for (k, v) in object {
-                    let col = columns
-                        .entry(k.clone())
-                        .or_insert_with(|| column_for(map, &k))
-                        .clone();
-                    let value = json_text(&v);
-                    match col {
-                        Some(Column::Attribute(key)) => row.values.push((key, value)),
-                        Some(Column::Password) if !value.is_empty() => row.password = Some(value),
-                        Some(_) => {}
-                        None => {
-                            return Ok(Some(Err(BadRow {
-                                line: *line,
-                                message: format!("`{k}` is not in the attribute map"),
-                            })));
-                        }
-                    }
-                }
-                return Ok(Some(Ok(row)));
+                return Ok(Some(row_of_object(*line, object, columns, map)));
             },
         }
     }
+}
+
+/// A JSON object as a row: each key an attribute (by key or column) or the password.
+fn row_of_object(
+    line: u64,
+    object: serde_json::Map<String, serde_json::Value>,
+    columns: &mut HashMap<String, Option<Column>>,
+    map: &AttributeMap,
+) -> Result<Row, BadRow> {
+    let mut row = Row {
+        line,
+        ..Row::default()
+    };
+    for (k, v) in object {
+        let col = columns
+            .entry(k.clone())
+            .or_insert_with(|| column_for(map, &k))
+            .clone();
+        let value = json_text(&v);
+        match col {
+            Some(Column::Attribute(key)) => row.values.push((key, value)),
+            Some(Column::Password) if !value.is_empty() => row.password = Some(value),
+            Some(_) => {}
+            None => {
+                return Err(BadRow {
+                    line,
+                    message: format!("`{k}` is not in the attribute map"),
+                });
+            }
+        }
+    }
+    Ok(row)
 }
 
 fn json_text(v: &serde_json::Value) -> String {
@@ -292,42 +305,77 @@ struct UserTarget<'a> {
     by: &'a str,
 }
 
+/// The new user a row describes (its empty values left out), with its password, hash and audit
+/// values; the message of the first value that does not convert.
+fn recorded_user(map: &AttributeMap, row: &Row) -> Result<RecordedUser, String> {
+    let mut new = NewCustomerUser::default();
+    for (k, v) in &row.values {
+        match value_for(map, k, v) {
+            Ok(value) if !value.is_empty() => new = new.with(k.as_str(), value),
+            Ok(_) => {}
+            Err(e) => return Err(e.message),
+        }
+    }
+    if let Some(pw) = &row.password {
+        new = new.password(Password::new(pw.clone()));
+    }
+    Ok(RecordedUser {
+        user: new,
+        password_hash: row.password_hash.clone(),
+        audit: row.audit.clone(),
+    })
+}
+
+/// What a row changes on the stored `user` (nothing: it is unchanged); the message of the first
+/// value that does not convert.
+fn user_changes(
+    map: &AttributeMap,
+    row: &Row,
+    user: &CustomerUser,
+) -> Result<CustomerUserChanges, String> {
+    let mut changes = CustomerUserChanges::new();
+    for (k, v) in &row.values {
+        let value = value_for(map, k, v).map_err(|e| e.message)?;
+        if k == keys::LOGIN {
+            continue;
+        }
+        if comparable(k, &value) != text(user.attribute(k)) {
+            changes = changes.set(k.as_str(), value);
+        }
+    }
+    Ok(changes)
+}
+
 async fn upsert_user(t: &UserTarget<'_>, row: &Row) -> Result<Outcome, Error> {
     let Some(login) = row.get(keys::LOGIN).filter(|l| !l.trim().is_empty()) else {
         return Ok(Outcome::Failed(format!("{} is required", keys::LOGIN)));
     };
-    let mut values = Vec::new();
-    for (k, v) in &row.values {
-        match value_for(t.map, k, v) {
-            Ok(value) => values.push((k.as_str(), value)),
-            Err(e) => return Ok(Outcome::Failed(e.message)),
-        }
-    }
     match t.dir.customer_user(login).await? {
         None => {
-            let mut new = NewCustomerUser::default();
-            for (k, v) in values {
-                if !v.is_empty() {
-                    new = new.with(k, v);
+            let recorded = match recorded_user(t.map, row) {
+                Ok(r) => r,
+                Err(message) => return Ok(Outcome::Failed(message)),
+            };
+            if recorded.password_hash.is_some() || recorded.audit != Audit::default() {
+                let report = t
+                    .dir
+                    .import_recorded_users_to(t.source, vec![recorded], t.by)
+                    .await?;
+                if let Some(r) = report.rejected.into_iter().next() {
+                    return Err(r.error);
                 }
+            } else {
+                t.dir
+                    .add_customer_user_to(t.source, recorded.user, t.by)
+                    .await?;
             }
-            if let Some(pw) = &row.password {
-                new = new.password(Password::new(pw.clone()));
-            }
-            t.dir.add_customer_user_to(t.source, new, t.by).await?;
             Ok(Outcome::Added)
         }
         Some(user) => {
-            let mut changes = CustomerUserChanges::new();
-            for (k, v) in values {
-                if k == keys::LOGIN {
-                    continue;
-                }
-                let current = text(user.attribute(k));
-                if comparable(k, &v) != current {
-                    changes = changes.set(k, v);
-                }
-            }
+            let changes = match user_changes(t.map, row, &user) {
+                Ok(c) => c,
+                Err(message) => return Ok(Outcome::Failed(message)),
+            };
             if changes.attributes.is_empty() {
                 return Ok(Outcome::Unchanged);
             }
@@ -344,6 +392,7 @@ async fn upsert_company(
     map: &AttributeMap,
     by: &str,
     row: &Row,
+    audit: Audit,
 ) -> Result<Outcome, Error> {
     let Some(id) = row.get(keys::COMPANY_ID).filter(|l| !l.trim().is_empty()) else {
         return Ok(Outcome::Failed(format!("{} is required", keys::COMPANY_ID)));
@@ -363,7 +412,7 @@ async fn upsert_company(
                     new = new.with(k, v);
                 }
             }
-            dir.add_company(new, by).await?;
+            dir.add_company_recorded(new, audit, by).await?;
             Ok(Outcome::Added)
         }
         Some(company) => {
@@ -386,53 +435,151 @@ async fn upsert_company(
     }
 }
 
-/// The bulk path for new customer users: [`Directory::import_customer_users_to`], which checks
-/// each row as an add does and writes the valid ones through the source's bulk writer.
+/// What the rows of one batch did, by position: `None` for a row not reached (after a stop).
+type Outcomes = Vec<Option<Result<Outcome, Error>>>;
+
+/// Applies a batch of customer-user rows in file order: each row sees what the rows before it
+/// wrote, so a file that is valid read top to bottom is imported whole.
 ///
-/// Hands the batch's new users that need nothing but an insert to the Directory, and answers
-/// which rows it added. A row is left to the per-row path (`false`) when its key is not unique
-/// in the batch, it has a password, one of its values does not convert, or the Directory
-/// refused it (its login is taken: an update; or it does not validate: the per-row path reports
-/// it in its usual words).
-async fn add_new(t: &UserTarget<'_>, batch: &[Result<Row, BadRow>]) -> Result<Vec<bool>, Error> {
-    let mut keys_seen: HashMap<String, usize> = HashMap::new();
-    for row in batch.iter().flatten() {
-        let k = row.get(keys::LOGIN).unwrap_or_default().to_lowercase();
-        *keys_seen.entry(k).or_insert(0) += 1;
+/// The batch's logins are looked up first; a row whose stored user it would not change is
+/// counted unchanged without a write. With `bulk`, runs of new users (a login not stored and
+/// not met earlier in the batch) go to the Directory's bulk path together
+/// ([`Directory::import_recorded_users_to`]): checked as an add checks them and written in few
+/// statements, in their order, before the row after the run. Every other row — an update, a
+/// login met again — is its own write through the Directory, after everything before it; a row
+/// the bulk path refused is retried on its own at once, which reports it in the usual words.
+/// With `stop`, nothing after the first bad row is written.
+async fn apply_users(
+    t: &UserTarget<'_>,
+    batch: &[Result<Row, BadRow>],
+    bulk: bool,
+    stop: bool,
+) -> Outcomes {
+    let mut outcomes: Outcomes = (0..batch.len()).map(|_| None).collect();
+    let stored = match stored_users(t, batch).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            outcomes[0] = Some(Err(e));
+            return outcomes;
+        }
+    };
+    // Logins written (or about to be) by an earlier row: their stored state is not known here.
+    let mut touched: HashSet<String> = HashSet::new();
+    let mut pending: Vec<(usize, RecordedUser)> = Vec::new();
+    for (i, r) in batch.iter().enumerate() {
+        let row = match r {
+            Ok(row) => row,
+            Err(bad) => {
+                outcomes[i] = Some(Ok(Outcome::Failed(bad.message.clone())));
+                if stop {
+                    break;
+                }
+                continue;
+            }
+        };
+        let key = row.get(keys::LOGIN).unwrap_or_default().to_lowercase();
+        let known = if touched.contains(&key) {
+            None
+        } else {
+            stored.get(&key)
+        };
+        match known {
+            Some(Some(user)) => {
+                if let Ok(changes) = user_changes(t.map, row, user)
+                    && changes.attributes.is_empty()
+                {
+                    outcomes[i] = Some(Ok(Outcome::Unchanged));
+                    continue;
+                }
+            }
+            Some(None) if bulk && !key.trim().is_empty() => {
+                if let Ok(recorded) = recorded_user(t.map, row) {
+                    pending.push((i, recorded));
+                    touched.insert(key);
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        if !flush_new(t, batch, &mut pending, &mut outcomes).await {
+            return outcomes;
+        }
+        let result = classify(upsert_user(t, row).await);
+        touched.insert(key);
+        let (bad, fatal) = (
+            matches!(result, Ok(Outcome::Failed(_)) | Err(_)),
+            result.is_err(),
+        );
+        outcomes[i] = Some(result);
+        if fatal || (stop && bad) {
+            return outcomes;
+        }
     }
-    let mut rows = Vec::new();
-    let mut positions = Vec::new();
-    'rows: for (i, r) in batch.iter().enumerate() {
-        let Ok(row) = r else { continue };
+    flush_new(t, batch, &mut pending, &mut outcomes).await;
+    outcomes
+}
+
+/// The stored users of a batch's logins, by lower-cased login (`None`: no such user). A login
+/// whose lookup is refused (ambiguous, malformed) is left out: its row takes the per-row path,
+/// which reports it. An outage is an error.
+async fn stored_users(
+    t: &UserTarget<'_>,
+    batch: &[Result<Row, BadRow>],
+) -> Result<HashMap<String, Option<CustomerUser>>, Error> {
+    let mut stored = HashMap::new();
+    for row in batch.iter().flatten() {
         let Some(login) = row.get(keys::LOGIN).filter(|l| !l.trim().is_empty()) else {
             continue;
         };
-        if row.password.is_some() || keys_seen.get(&login.to_lowercase()) != Some(&1) {
+        let key = login.to_lowercase();
+        if stored.contains_key(&key) {
             continue;
         }
-        let mut new = NewCustomerUser::default();
-        for (k, v) in &row.values {
-            match value_for(t.map, k, v) {
-                Ok(value) if !value.is_empty() => new = new.with(k.as_str(), value),
-                Ok(_) => {}
-                Err(_) => continue 'rows,
+        match t.dir.customer_user(login).await {
+            Ok(user) => {
+                stored.insert(key, user);
             }
+            Err(e) if exit_code(&e) == EXIT_INPUT => {}
+            Err(e) => return Err(e),
         }
-        rows.push(new);
-        positions.push(i);
     }
-    let mut added = vec![false; batch.len()];
-    if rows.is_empty() {
-        return Ok(added);
+    Ok(stored)
+}
+
+/// Writes the pending new users through the bulk path and records their outcomes; a refused
+/// row is retried on its own. `false` when the import must stop (the store failed).
+async fn flush_new(
+    t: &UserTarget<'_>,
+    batch: &[Result<Row, BadRow>],
+    pending: &mut Vec<(usize, RecordedUser)>,
+    outcomes: &mut Outcomes,
+) -> bool {
+    if pending.is_empty() {
+        return true;
     }
-    let report = t.dir.import_customer_users_to(t.source, rows, t.by).await?;
+    let (positions, rows): (Vec<usize>, Vec<RecordedUser>) =
+        std::mem::take(pending).into_iter().unzip();
+    let report = match t.dir.import_recorded_users_to(t.source, rows, t.by).await {
+        Ok(report) => report,
+        Err(e) => {
+            outcomes[positions[0]] = Some(Err(e));
+            return false;
+        }
+    };
     for &p in &positions {
-        added[p] = true;
+        outcomes[p] = Some(Ok(Outcome::Added));
     }
     for r in &report.rejected {
-        added[positions[r.index]] = false;
+        let p = positions[r.index];
+        let Ok(row) = &batch[p] else { continue };
+        let result = classify(upsert_user(t, row).await);
+        let fatal = result.is_err();
+        outcomes[p] = Some(result);
+        if fatal {
+            return false;
+        }
     }
-    Ok(added)
+    true
 }
 
 /// A row-level refusal (bad input) becomes a failed row; an outage or backend failure stops the
@@ -532,9 +679,10 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
     let started = Instant::now();
     let dir = ctx.dir();
     let stdin = args.file.as_os_str() == "-";
-    let format = format_of(&args.file, args.format, None)?;
+    let everything = args.kind == Kind::All;
+    let format = format_of(&args.file, args.format, everything.then_some(Format::Jsonl))?;
     let (source, map, key_attr) = match args.kind {
-        Kind::Users => {
+        Kind::Users | Kind::All => {
             let source = target_source(dir, args.source.as_deref())?;
             let map = dir
                 .source_settings(&source)
@@ -556,12 +704,54 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
         let len = f.metadata().ok().map(|m| m.len());
         (Box::new(BufReader::with_capacity(1 << 16, f)), len)
     };
+    if everything {
+        if format != Format::Jsonl {
+            return Err(CliError::input(
+                "an import of everything reads JSON Lines (what `clientele export all` writes)",
+            ));
+        }
+        let target = UserTarget {
+            dir,
+            source: source.as_deref().unwrap_or_default(),
+            map: &map,
+            by: &ctx.by,
+        };
+        let imp = all::AllImport {
+            dir,
+            users: target,
+            company_map: &ctx.config.customer_company.map,
+            by: &ctx.by,
+            bulk: args.on_error == OnError::Continue,
+            stop: args.on_error == OnError::Stop,
+            batch_size: args.batch_size.max(1),
+        };
+        let mut summary = Summary {
+            kind: "everything",
+            file: args.file.display().to_string(),
+            ..Summary::default()
+        };
+        let pb = progress_bar(None);
+        let mut input = BufReader::new(input);
+        let mut report = |e: &RowError| {
+            let who = e
+                .key
+                .as_deref()
+                .filter(|k| !k.is_empty())
+                .map(|k| format!(" ({k})"))
+                .unwrap_or_default();
+            pb.suspend(|| eprintln!("line {}{who}: {}", e.line, e.error));
+        };
+        let fatal = all::import_all(&imp, &mut input, &mut summary, &mut report).await?;
+        pb.finish_and_clear();
+        return finish_import(ctx, summary, started, fatal);
+    }
     let mut reader = RowReader::open(input, format, &map, key_attr)?;
     let pb = progress_bar(if format == Format::Csv { len } else { None });
     let mut summary = Summary {
         kind: match args.kind {
             Kind::Users => "users",
             Kind::Companies => "companies",
+            Kind::All => "everything",
         },
         file: args.file.display().to_string(),
         ..Summary::default()
@@ -577,8 +767,7 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
         map: &map,
         by: &ctx.by,
     });
-    // The bulk path writes rows out of input order, so only when a bad row does not stop the
-    // import.
+    // A run of new users is written at once, so only when a bad row does not stop the import.
     let bulk = matches!((&source, args.on_error), (Some(_), OnError::Continue));
     let mut done = false;
     let mut fatal = None;
@@ -593,26 +782,12 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
                 }
             }
         }
-        let mut outcomes: Vec<Option<Result<Outcome, Error>>> =
-            (0..batch.len()).map(|_| None).collect();
-        if bulk && let Some(t) = target.as_ref() {
-            match add_new(t, &batch).await {
-                Ok(added) => {
-                    for (i, a) in added.into_iter().enumerate() {
-                        if a {
-                            outcomes[i] = Some(Ok(Outcome::Added));
-                        }
-                    }
-                }
-                Err(e) => {
-                    pb.suspend(|| eprintln!("{e}"));
-                    fatal = Some(e);
-                    break;
-                }
-            }
-        }
-        // A key seen twice in a batch is handled after its first row (waves), so two rows for
-        // one new login never race each other into a duplicate add.
+        let mut outcomes: Outcomes = match target.as_ref() {
+            Some(t) => apply_users(t, &batch, bulk, args.on_error == OnError::Stop).await,
+            None => (0..batch.len()).map(|_| None).collect(),
+        };
+        // Companies: a key seen twice in a batch is handled after its first row (waves), so two
+        // rows for one new id never race each other into a duplicate add.
         let mut waves: Vec<Vec<usize>> = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, r) in batch.iter().enumerate() {
@@ -634,14 +809,11 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
             waves[wave].push(i);
         }
         let process = |i: usize| {
-            let (batch, target, map, by) = (&batch, &target, &map, ctx.by.as_str());
+            let (batch, map, by) = (&batch, &map, ctx.by.as_str());
             async move {
                 match &batch[i] {
                     Err(bad) => Ok(Outcome::Failed(bad.message.clone())),
-                    Ok(row) => match target {
-                        Some(t) => classify(upsert_user(t, row).await),
-                        None => classify(upsert_company(dir, map, by, row).await),
-                    },
+                    Ok(row) => classify(upsert_company(dir, map, by, row, Audit::default()).await),
                 }
             }
         };
@@ -719,6 +891,16 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> CliResult {
         ));
     }
     pb.finish_and_clear();
+    finish_import(ctx, summary, started, fatal)
+}
+
+/// Reports an import's summary and answers how it ended.
+fn finish_import(
+    ctx: &Context,
+    mut summary: Summary,
+    started: Instant,
+    fatal: Option<Error>,
+) -> CliResult {
     summary.seconds = started.elapsed().as_secs_f64();
     report_import(ctx, &summary)?;
     if let Some(e) = fatal {
@@ -777,18 +959,7 @@ impl Sink {
         match self {
             Sink::Csv(w) => w.write_record(values)?,
             Sink::Jsonl(w) => {
-                let mut o = serde_json::Map::new();
-                for (c, v) in columns.iter().zip(values) {
-                    if v.is_empty() {
-                        continue;
-                    }
-                    let value = match (c.as_str(), v.parse::<i64>()) {
-                        (keys::VALID, Ok(i)) => json!(i),
-                        _ => json!(v),
-                    };
-                    o.insert(c.clone(), value);
-                }
-                serde_json::to_writer(&mut *w, &o)?;
+                serde_json::to_writer(&mut *w, &json_object(columns, values))?;
                 w.write_all(b"\n")?;
             }
         }
@@ -804,6 +975,25 @@ impl Sink {
     }
 }
 
+/// A record as a JSON Lines object: its non-empty values by column, the validity as a number.
+fn json_object(
+    columns: &[String],
+    values: &[String],
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut o = serde_json::Map::new();
+    for (c, v) in columns.iter().zip(values) {
+        if v.is_empty() {
+            continue;
+        }
+        let value = match (c.as_str(), v.parse::<i64>()) {
+            (keys::VALID, Ok(i)) => json!(i),
+            _ => json!(v),
+        };
+        o.insert(c.clone(), value);
+    }
+    o
+}
+
 fn audit_values(audit: &clientele::model::Audit) -> [String; 4] {
     [
         audit.created_at.map(timestamp).unwrap_or_default(),
@@ -815,11 +1005,34 @@ fn audit_values(audit: &clientele::model::Audit) -> [String; 4] {
 
 pub async fn export(ctx: &Context, args: ExportArgs) -> CliResult {
     let dir = ctx.dir();
-    let format = match &args.file {
-        Some(p) => format_of(p, args.format, Some(Format::Csv))?,
-        None => args.format.unwrap_or(Format::Csv),
+    let everything = args.kind == Kind::All;
+    let default_format = if everything {
+        Format::Jsonl
+    } else {
+        Format::Csv
     };
-    let out: Box<dyn Write> = match &args.file {
+    let format = match &args.file {
+        Some(p) => format_of(p, args.format, Some(default_format))?,
+        None => args.format.unwrap_or(default_format),
+    };
+    if everything && format != Format::Jsonl {
+        return Err(CliError::input(
+            "an export of everything is JSON Lines only; CSV carries users or companies",
+        ));
+    }
+    if everything && args.valid_only {
+        return Err(CliError::input(
+            "an export of everything carries invalid records too; --valid-only is for users or companies",
+        ));
+    }
+    if args.with_password_hashes && !everything {
+        return Err(CliError::input(
+            "--with-password-hashes goes with `export all`, whose import restores them",
+        ));
+    }
+    let to_terminal = args.file.is_none() && std::io::stdout().is_terminal();
+    all::check_hash_output(args.with_password_hashes, to_terminal)?;
+    let mut out: Box<dyn Write> = match &args.file {
         Some(p) => Box::new(BufWriter::new(File::create(p).map_err(|e| {
             CliError::input(format!("cannot create {}: {e}", p.display()))
         })?)),
@@ -827,34 +1040,25 @@ pub async fn export(ctx: &Context, args: ExportArgs) -> CliResult {
     };
     let count = match args.kind {
         Kind::Users => {
-            let mut columns: Vec<String> = Vec::new();
-            for name in dir.source_names() {
-                if let Some(s) = dir.source_settings(&name) {
-                    for c in export_columns(&s.map, &[]) {
-                        if !columns.contains(&c) {
-                            columns.push(c);
-                        }
+            // A page of users at a time: memory does not grow with their number.
+            let columns = all::user_columns(dir);
+            let mut all_columns = columns.clone();
+            all_columns.extend(AUDIT_COLUMNS.iter().map(|c| (*c).to_owned()));
+            let mut sink = Sink::new(out, format, &all_columns)?;
+            let mut pages = all::UserPages::new(dir);
+            let mut count = 0;
+            while let Some((_, page)) = pages.next().await? {
+                for u in page {
+                    if args.valid_only && !u.validity.is_valid() {
+                        continue;
                     }
+                    let values = all::record_values(&columns, |k| text(u.attribute(k)), &u.audit);
+                    sink.write(&all_columns, &values)?;
+                    count += 1;
                 }
             }
-            let data_columns = columns.len();
-            columns.extend(AUDIT_COLUMNS.iter().map(|c| (*c).to_owned()));
-            let mut search = CustomerUserSearch::login("*").limit(usize::MAX);
-            if !args.valid_only {
-                search = search.include_invalid();
-            }
-            let hits = dir.search(&search).await?;
-            let mut sink = Sink::new(out, format, &columns)?;
-            for h in &hits {
-                let mut values: Vec<String> = columns[..data_columns]
-                    .iter()
-                    .map(|k| text(h.user.attribute(k)))
-                    .collect();
-                values.extend(audit_values(&h.user.audit));
-                sink.write(&columns, &values)?;
-            }
             sink.finish()?;
-            hits.len()
+            count
         }
         Kind::Companies => {
             let map = &ctx.config.customer_company.map;
@@ -876,10 +1080,15 @@ pub async fn export(ctx: &Context, args: ExportArgs) -> CliResult {
             sink.finish()?;
             found.len()
         }
+        Kind::All => {
+            let counts = all::export_all(ctx, &mut out, args.with_password_hashes).await?;
+            counts.iter().map(|(_, n)| *n as usize).sum()
+        }
     };
     let what = match args.kind {
         Kind::Users => "customer users",
         Kind::Companies => "companies",
+        Kind::All => "lines",
     };
     let target = args
         .file

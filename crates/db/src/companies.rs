@@ -13,7 +13,7 @@ use crate::retry::retry;
 use crate::row::{AUDIT_COLUMNS, Cell, Layout, company, exact_or_only, time_value};
 use crate::search::{columns_of, compile};
 use crate::sql::{Dialect, col};
-use crate::{DbBackend, agent_id, now_epoch};
+use crate::{DbBackend, agent_id, new_audit_cells, now_epoch};
 
 /// A stored company a write starts from, read in the write's transaction.
 struct StoredCompany {
@@ -169,12 +169,8 @@ impl DbBackend {
         }
         let mut values = layout.insert_values(|k| c.attribute(k))?;
         if layout.audit {
-            let now = now_epoch();
-            let agent = Value::Int(Some(agent_id(by)));
-            values.push((AUDIT_COLUMNS[0].into(), time_value(now)));
-            values.push((AUDIT_COLUMNS[1].into(), agent.clone()));
-            values.push((AUDIT_COLUMNS[2].into(), time_value(now)));
-            values.push((AUDIT_COLUMNS[3].into(), agent));
+            let cells = new_audit_cells(&c.audit, now_epoch(), agent_id(by));
+            values.extend(AUDIT_COLUMNS.iter().map(|c| (*c).into()).zip(cells));
         }
         let mut insert = Query::insert();
         insert

@@ -34,10 +34,10 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{Lock, begin_write, email_lock, lock_all, login_lock};
 use crate::retry::retry;
-use crate::row::{AUDIT_COLUMNS, read_text, time_value};
+use crate::row::{AUDIT_COLUMNS, read_text};
 use crate::search::columns_of;
 use crate::sql::{Dialect, any, col};
-use crate::{DbBackend, agent_id, now_epoch};
+use crate::{DbBackend, agent_id, new_audit_cells, now_epoch};
 
 /// The bulk capability through which a Directory imports: [`DbBackend::import_customer_users`].
 #[async_trait::async_trait]
@@ -417,10 +417,7 @@ impl DbBackend {
             values.push(Value::String(row.password_hash.clone()));
         }
         if self.users.layout.audit {
-            values.push(time_value(now));
-            values.push(Value::Int(Some(agent)));
-            values.push(time_value(now));
-            values.push(Value::Int(Some(agent)));
+            values.extend(new_audit_cells(&row.user.audit, now, agent));
         }
         Ok(values)
     }

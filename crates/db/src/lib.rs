@@ -431,3 +431,29 @@ fn now_epoch() -> i64 {
 fn agent_id(by: &Actor) -> i32 {
     by.audit_agent_id().get()
 }
+
+/// The audit cells of a new row (`create_time`, `create_by`, `change_time`, `change_by`): the
+/// values the record carries (an import keeps them), `now` and `agent` for the missing ones. A
+/// recorded actor that is no agent id (a name from another kind of store) is recorded as
+/// `agent`, since the columns hold ids.
+fn new_audit_cells(
+    audit: &clientele_model::Audit,
+    now: i64,
+    agent: i32,
+) -> [sea_orm::sea_query::Value; 4] {
+    use sea_orm::sea_query::Value;
+    let by = |recorded: &Option<String>| {
+        let id = recorded
+            .as_deref()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+            .filter(|id| *id >= 1)
+            .unwrap_or(agent);
+        Value::Int(Some(id))
+    };
+    [
+        row::time_value(audit.created_at.unwrap_or(now)),
+        by(&audit.created_by),
+        row::time_value(audit.changed_at.unwrap_or(now)),
+        by(&audit.changed_by),
+    ]
+}

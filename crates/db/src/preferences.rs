@@ -216,4 +216,51 @@ impl PreferenceStore for DbBackend {
         })
         .await
     }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn preferences_after(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<(String, String, String)>> {
+        use sea_orm::sea_query::{ExprTrait, Order};
+        self.bounded(self.name(), async {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            // Code-point order of (login, key) on every database, the memory store's order.
+            let user = self.dialect.sort_key(col(self.pref_user()));
+            let key = self.dialect.sort_key(col(self.pref_key()));
+            let mut q = Query::select()
+                .exprs([
+                    col(self.pref_user()),
+                    col(self.pref_key()),
+                    col(self.pref_value()),
+                ])
+                .from(self.prefs())
+                .to_owned();
+            if let Some((login, k)) = after {
+                q.and_where(
+                    user.clone()
+                        .gt(login)
+                        .or(user.clone().eq(login).and(key.clone().gt(k))),
+                );
+            }
+            q.order_by_expr(user, Order::Asc)
+                .order_by_expr(key, Order::Asc);
+            crate::sql::limit(&mut q, limit);
+            let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let text = |i| {
+                    read_text(r, i)
+                        .map(Option::unwrap_or_default)
+                        .map_err(|e| self.err(e))
+                };
+                out.push((text(0)?, text(1)?, text(2)?));
+            }
+            Ok(out)
+        })
+        .await
+    }
 }

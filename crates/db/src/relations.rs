@@ -871,4 +871,25 @@ impl RelationStore for DbBackend {
         })
         .await
     }
+
+    async fn service_assignments(&self) -> Result<Vec<(String, i64)>> {
+        self.bounded(self.name(), async {
+            let q = Query::select()
+                .exprs([
+                    tcol(USER_SERVICE, "customer_user_login"),
+                    tcol(USER_SERVICE, "service_id"),
+                ])
+                .from(t(USER_SERVICE))
+                .to_owned();
+            let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+            let mut out = BTreeSet::new();
+            for r in &rows {
+                let login = read_text(r, 0).map_err(|e| self.err(e))?;
+                let id = read_id(r, 1).map_err(|e| self.err(e))?;
+                out.insert((login.unwrap_or_default(), id));
+            }
+            Ok(out.into_iter().collect())
+        })
+        .await
+    }
 }

@@ -17,7 +17,7 @@ use crate::retry::retry;
 use crate::row::{AUDIT_COLUMNS, Cell, Layout, exact_or_only, read_text, read_time, time_value};
 use crate::search::{Matcher, UserTable, columns_of, compile, from_fts, mysql_prefix_union};
 use crate::sql::{Dialect, any, col, tcol};
-use crate::{DbBackend, agent_id, now_epoch};
+use crate::{DbBackend, agent_id, new_audit_cells, now_epoch};
 
 /// What an update does to dynamic fields, settled before its transaction.
 struct DynamicWrite {
@@ -248,12 +248,8 @@ impl DbBackend {
             values.push((pw.clone(), Value::String(Some(hash.to_owned()))));
         }
         if self.users.layout.audit {
-            let now = now_epoch();
-            let agent = Value::Int(Some(agent_id(by)));
-            values.push((AUDIT_COLUMNS[0].into(), time_value(now)));
-            values.push((AUDIT_COLUMNS[1].into(), agent.clone()));
-            values.push((AUDIT_COLUMNS[2].into(), time_value(now)));
-            values.push((AUDIT_COLUMNS[3].into(), agent));
+            let cells = new_audit_cells(&user.audit, now_epoch(), agent_id(by));
+            values.extend(AUDIT_COLUMNS.iter().map(|c| (*c).into()).zip(cells));
         }
         let mut insert = Query::insert();
         insert
@@ -630,6 +626,32 @@ impl CustomerUserSource for DbBackend {
             ids.dedup();
             ids.sort_by_key(|a| a.to_lowercase());
             Ok(ids.into_iter().map(CustomerId::from_stored).collect())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn users_after(&self, after: Option<&Login>, limit: usize) -> Result<Vec<CustomerUser>> {
+        self.bounded(self.name(), async {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            // Code-point order on every database, the order `search` returns (the login's
+            // unique index serves it on SQLite).
+            let key = self.dialect.sort_key(col(&self.config.customer_key));
+            let mut q = self.select_users();
+            if let Some(after) = after {
+                q.and_where(sea_orm::sea_query::ExprTrait::gt(
+                    key.clone(),
+                    after.as_str(),
+                ));
+            }
+            q.order_by_expr(key, sea_orm::sea_query::Order::Asc);
+            crate::sql::limit(&mut q, limit);
+            let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+            let mut users = self.users_from(&rows)?;
+            self.attach_values(&mut users).await?;
+            Ok(users)
         })
         .await
     }

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use clientele_backend::error::{Entity, Error, Result};
 use clientele_backend::traits::*;
-use clientele_model::{CustomerUser, ValidationError, Validity};
+use clientele_model::{CustomerUser, Validity};
 
 use crate::Directory;
 

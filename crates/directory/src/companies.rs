@@ -8,7 +8,7 @@ use clientele_backend::error::{Entity, Error, Result};
 use clientele_backend::traits::{SourcePage, fetch_limit};
 use clientele_model::search::{CompanyQuery, CustomerUserSearch, parse_term, sort_by_login};
 use clientele_model::{
-    CustomerCompany, CustomerCompanyChanges, Login, NewCustomerCompany, Rules, Validity,
+    Audit, CustomerCompany, CustomerCompanyChanges, Login, NewCustomerCompany, Rules, Validity,
 };
 use serde::Serialize;
 
@@ -31,6 +31,17 @@ impl Directory {
         new: NewCustomerCompany,
         by: impl Into<Actor>,
     ) -> Result<CustomerCompany> {
+        self.add_company_with(new, Audit::default(), by.into())
+            .await
+    }
+
+    /// [`add_company`](Self::add_company) of a company that may carry its audit values.
+    pub(crate) async fn add_company_with(
+        &self,
+        new: NewCustomerCompany,
+        audit: Audit,
+        by: Actor,
+    ) -> Result<CustomerCompany> {
         let store = self.companies()?;
         let settings = store.settings();
         if settings.read_only {
@@ -42,7 +53,8 @@ impl Directory {
             map: &settings.map,
             email: &self.inner.email,
         })?;
-        store.add_company(&company, &by.into()).await?;
+        let company = CustomerCompany { audit, ..company };
+        store.add_company(&company, &by).await?;
         self.inner
             .access
             .company_validity_changed(company.customer_id.as_str(), company.validity.is_valid());

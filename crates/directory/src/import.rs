@@ -14,6 +14,7 @@ use tracing::Instrument;
 
 use crate::Directory;
 use crate::source::Slot;
+use crate::transfer::RecordedUser;
 use crate::users::missing_company;
 
 /// Up to this many written logins are announced one by one; a larger import announces its
@@ -74,6 +75,18 @@ impl Directory {
         rows: Vec<NewCustomerUser>,
         by: impl Into<Actor>,
     ) -> Result<ImportReport> {
+        let rows = rows.into_iter().map(RecordedUser::new).collect();
+        self.import_users(source, rows, by.into()).await
+    }
+
+    /// [`import_customer_users_to`](Self::import_customer_users_to) of rows that may carry
+    /// their hash and audit values.
+    pub(crate) async fn import_users(
+        &self,
+        source: &str,
+        rows: Vec<RecordedUser>,
+        by: Actor,
+    ) -> Result<ImportReport> {
         let slot = self.slot(source)?;
         let writer = slot.writer()?.clone();
         let mut report = ImportReport::default();
@@ -95,9 +108,9 @@ impl Directory {
         } else {
             let span = tracing::info_span!("backend.add_many", backend = %slot.name());
             let result = match &slot.source.bulk {
-                Some(bulk) => bulk.add_many(&valid, &by.into()).instrument(span).await,
+                Some(bulk) => bulk.add_many(&valid, &by).instrument(span).await,
                 None => {
-                    add_each(writer.as_ref(), &valid, &by.into())
+                    add_each(writer.as_ref(), &valid, &by)
                         .instrument(span)
                         .await
                 }
@@ -125,10 +138,16 @@ impl Directory {
     async fn import_row(
         &self,
         slot: &Slot,
-        new: NewCustomerUser,
+        recorded: RecordedUser,
         companies: &mut HashMap<String, bool>,
     ) -> Result<ImportRow> {
-        let user = new.validate(&slot.rules())?;
+        let RecordedUser {
+            user: new,
+            password_hash,
+            audit,
+        } = recorded;
+        let mut user = new.validate(&slot.rules())?;
+        user.audit = audit;
         // Each company is looked up once per import.
         let company = user.customer_id.as_str().to_owned();
         let exists = match companies.get(&company) {
@@ -146,7 +165,9 @@ impl Directory {
         self.login_unused(&user.login, Some(slot)).await?;
         self.email_unused(&user, slot).await?;
         let mut row = ImportRow::new(user);
-        if let Some(password) = new.password.filter(|p| !p.is_empty()) {
+        if let Some(hash) = password_hash.filter(|h| !h.is_empty()) {
+            row.password_hash = Some(hash);
+        } else if let Some(password) = new.password.filter(|p| !p.is_empty()) {
             row.password_hash = Some(self.hash(&password).await?);
         }
         Ok(row)

@@ -75,6 +75,7 @@ pub mod preferences;
 pub mod search;
 pub mod services;
 pub mod source;
+pub mod transfer;
 pub mod users;
 
 pub use access::{EffectivePermission, UnknownGrants};
@@ -91,6 +92,7 @@ pub use preferences::{PROTECTED_PREFERENCE_KEYS, PreferenceMatch};
 pub use search::{ListHit, MAX_SEARCH_VALUE, MissingSource, SearchHit, SearchPage};
 pub use services::ServiceUsers;
 pub use source::Source;
+pub use transfer::RecordedUser;
 pub use users::{Added, mail_string};
 
 // The contract a source implements, re-exported so a host needs one import path.

@@ -17,10 +17,20 @@ impl Directory {
     /// empty segment or a `:` at a segment's end is refused naming the field `service`
     /// ([`check_service_name`]).
     pub async fn add_service(&self, name: &str, by: impl Into<Actor>) -> Result<Service> {
+        self.add_service_as(name, Validity::Valid, by).await
+    }
+
+    /// Adds a service with this validity (an import restoring an invalid service).
+    pub async fn add_service_as(
+        &self,
+        name: &str,
+        validity: Validity,
+        by: impl Into<Actor>,
+    ) -> Result<Service> {
         check_service_name(name)?;
         let added = self
             .relations()?
-            .add_service(name, Validity::Valid, &by.into())
+            .add_service(name, validity, &by.into())
             .await?;
         self.announce(&[Change::Services]).await;
         Ok(added)
