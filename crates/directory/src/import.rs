@@ -128,6 +128,7 @@ impl Directory {
         companies: &mut HashMap<String, bool>,
     ) -> Result<ImportRow> {
         let user = new.validate(&slot.rules())?;
+        self.check_new_password(new.password.as_ref())?;
         // Each company is looked up once per import.
         let company = user.customer_id.as_str().to_owned();
         let exists = match companies.get(&company) {

@@ -69,6 +69,7 @@ pub mod conformance;
 mod follow;
 pub mod grants;
 pub mod import;
+mod policy;
 pub mod preferences;
 pub mod search;
 pub mod services;
