@@ -111,3 +111,215 @@ fn a_closed_reader_ends_the_command_quietly() {
         assert_eq!(out.status.code(), Some(0), "{args:?}");
     }
 }
+
+/// Imports rows with a NUL or another control character beside good rows, under
+/// `--on-error continue`: each bad row is refused on its own line naming its field, the good
+/// ones are stored, and nothing is reported as a database failure or a timeout.
+fn import_refuses_control_characters_row_by_row(env: &Env) {
+    env.ok(&["init"]);
+    env.ok(&["company", "add", "ACME", "--name", "Acme"]);
+    let csv = env.path("users.csv");
+    std::fs::write(
+        &csv,
+        "UserLogin,UserFirstname,UserLastname,UserEmail,UserCustomerID\n\
+         ok1,Ann,One,ok1@acme-corp.com,ACME\n\
+         ba\0d,Bad,Login,bad@acme-corp.com,ACME\n\
+         ok2,Bob,Two,ok2@acme-corp.com,ACME\n\
+         nul,Jo\0hn,Name,nul@acme-corp.com,ACME\n\
+         ctl,A\u{1}x,Name,ctl@acme-corp.com,ACME\n",
+    )
+    .unwrap();
+    let jsonl = env.path("users.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"UserLogin\":\"j\\u0000x\",\"UserFirstname\":\"J\",\"UserLastname\":\"X\",\"UserEmail\":\"jx@acme-corp.com\",\"UserCustomerID\":\"ACME\"}\n\
+         {\"UserLogin\":\"ok3\",\"UserFirstname\":\"C\",\"UserLastname\":\"Three\",\"UserEmail\":\"ok3@acme-corp.com\",\"UserCustomerID\":\"ACME\"}\n",
+    )
+    .unwrap();
+    for (file, refused) in [
+        (
+            &csv,
+            &[(3, "UserLogin"), (5, "UserFirstname"), (6, "UserFirstname")][..],
+        ),
+        (&jsonl, &[(1, "UserLogin")][..]),
+    ] {
+        let file = file.to_str().unwrap();
+        let out = env.run(&["--json", "import", "users", file, "--on-error", "continue"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "bad rows are bad input: {stderr}"
+        );
+        assert!(!stderr.contains("timed out"), "{stderr}");
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+        assert_eq!(summary["failed"], refused.len(), "{summary}");
+        assert_eq!(summary["stopped_early"], false, "{summary}");
+        for (error, (line, field)) in summary["errors"].as_array().unwrap().iter().zip(refused) {
+            assert_eq!(error["line"], *line, "{summary}");
+            let text = error["error"].as_str().unwrap();
+            assert!(
+                text.contains(field) && text.contains("forbidden character"),
+                "line {line}: {text}"
+            );
+        }
+    }
+    for login in ["ok1", "ok2", "ok3"] {
+        env.ok(&["user", "show", login]);
+    }
+}
+
+#[test]
+fn an_import_refuses_control_characters_row_by_row_on_sqlite() {
+    import_refuses_control_characters_row_by_row(&Env::new(""));
+}
+
+/// PostgreSQL refuses a NUL in any bound text: before, the first look-up of such a login
+/// failed in the database and stopped the whole import (once even as a timeout).
+#[cfg(feature = "postgres")]
+#[test]
+#[ignore = "needs the PostgreSQL test server (CLIENTELE_TEST_POSTGRES_URL)"]
+fn an_import_refuses_control_characters_row_by_row_on_postgres() {
+    let db = common::PostgresDb::new();
+    let env = Env::with_config(
+        tempfile::tempdir().unwrap(),
+        &format!(
+            "[[customer_user]]\ntype = \"db\"\nurl = \"{}\"\n\n{}",
+            db.url,
+            common::CHEAP_PASSWORDS
+        ),
+    );
+    import_refuses_control_characters_row_by_row(&env);
+}
+
+/// `[password_policy]` on: a weak password is refused on add and set-password naming the rule
+/// it breaks (as JSON under `--json`), a strong one is taken, and the failed logins after which
+/// the user becomes invalid-temporarily are counted by `auth check`.
+#[test]
+fn the_password_policy_names_the_rule_and_locks_after_failed_logins() {
+    let env = Env::new(
+        "[password_policy]\nmin_size = 10\nmin_2_lower_2_upper_characters = true\n\
+         need_digit = true\nmax_login_failed = 2\n",
+    );
+    env.ok(&["init"]);
+    env.ok(&["company", "add", "ACME", "--name", "Acme"]);
+    let add = common::user_add_args("jdoe", "jdoe@acme-corp.com", "ACME", &["--password-stdin"]);
+    let out = env.run_stdin(&add, "short1A\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("password policy") && stderr.contains("min_size"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("short1A"),
+        "the password is never shown: {stderr}"
+    );
+
+    let mut json_add = vec!["--json"];
+    json_add.extend_from_slice(&add);
+    let out = env.run_stdin(&json_add, "alllowercase12\n");
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stderr)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("min_2_lower_2_upper_characters"),
+        "{message}"
+    );
+
+    let out = env.run_stdin(&add, "Str0ngEnough\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env.run_stdin(&["user", "set-password", "jdoe"], "NoDigitsAtAll\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("need_digit"));
+
+    // A generated password meets the policy and logs in.
+    let generated = env.json(&["user", "set-password", "jdoe", "--generate"]);
+    let generated = generated["generated_password"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{generated}"))
+        .to_owned();
+    assert!(
+        env.run_stdin(&["auth", "check", "jdoe"], &format!("{generated}\n"))
+            .status
+            .success()
+    );
+
+    for _ in 0..2 {
+        let out = env.run_stdin(&["auth", "check", "jdoe"], "Wr0ngPassword\n");
+        assert!(!out.status.success());
+    }
+    assert_eq!(
+        env.json(&["user", "show", "jdoe"])["validity"],
+        "invalid-temporarily"
+    );
+    let out = env.run_stdin(&["auth", "check", "jdoe"], &format!("{generated}\n"));
+    assert!(!out.status.success(), "a locked user cannot log in");
+}
+
+#[cfg(feature = "ldap")]
+#[path = "../../ldap/tests/slapd/server.rs"]
+mod server;
+
+/// `clientele ldap test --login` shows the filter it sends: the login escaped, AND-ed with the
+/// configured always-filter — not the bare, unescaped `(uid=<login>)` it showed before.
+#[cfg(feature = "ldap")]
+#[test]
+#[ignore = "needs slapd: run scripts/test.sh"]
+fn ldap_test_shows_the_escaped_filter_it_sends() {
+    let slapd = server::Slapd::start();
+    let env = Env::with_config(
+        tempfile::tempdir().unwrap(),
+        &format!(
+            "[[customer_user]]\ntype = \"ldap\"\nurl = \"{}\"\nbase_dn = \"ou=people,dc=example,dc=org\"\n\
+             bind_dn = \"{}\"\nbind_password_env = \"CLIENTELE_TEST_LDAP_PW\"\n\
+             always_filter = \"(objectClass=inetOrgPerson)\"\ncustomer_id = \"o\"\n",
+            slapd.url(),
+            slapd.var("CLIENTELE_LDAP_BIND_DN"),
+        ),
+    );
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_clientele"))
+            .arg("--config")
+            .arg(&env.config)
+            .args(args)
+            .current_dir(env.dir.path())
+            .env(
+                "CLIENTELE_TEST_LDAP_PW",
+                slapd.var("CLIENTELE_LDAP_BIND_PW"),
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let shown = run(&["ldap", "test", "--login", "jdoe"]);
+    assert!(
+        shown.contains("filter:   (&(uid=jdoe)(objectClass=inetOrgPerson))"),
+        "{shown}"
+    );
+    assert!(shown.contains("entry jdoe"), "{shown}");
+
+    // Specials in a login are escaped as the backend sends them, and match nothing.
+    let report: serde_json::Value =
+        serde_json::from_str(&run(&["--json", "ldap", "test", "--login", "j*(d)\\"])).unwrap();
+    assert_eq!(
+        report[0]["filter"], r"(&(uid=j\2a\28d\29\5c)(objectClass=inetOrgPerson))",
+        "{report}"
+    );
+    assert_eq!(
+        report[0]["entries"].as_array().unwrap().len(),
+        0,
+        "{report}"
+    );
+}

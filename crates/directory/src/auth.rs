@@ -3,7 +3,7 @@
 
 use clientele_backend::error::{Error, Result};
 use clientele_model::{Login, Password, Token, ValidationError, keys};
-use clientele_password::{Verification, generate_password, generate_token};
+use clientele_password::{Verification, generate_token};
 
 use crate::{Directory, epoch};
 
@@ -37,6 +37,7 @@ impl Directory {
             .into());
         }
         self.check_password_writable()?;
+        self.check_new_password(Some(password))?;
         let (user, i) = self.require(login).await?;
         let slot = &self.inner.slots[i];
         let writer = slot.writer()?.clone();
@@ -46,10 +47,10 @@ impl Directory {
         Ok(())
     }
 
-    /// A new random password of the configured length (OTOBO `GenerateRandomPassword`).
+    /// A new random password of the configured length (OTOBO `GenerateRandomPassword`) that
+    /// the password policy accepts.
     pub fn generate_password(&self) -> Result<Password> {
-        generate_password(self.inner.hasher.config().generated_length)
-            .map_err(|e| Error::Config(format!("passwords: {e}")))
+        self.generate_password_within_policy()
     }
 
     /// Checks a login and password (OTOBO `CustomerAuth`). The owning source decides how: a
@@ -61,8 +62,9 @@ impl Directory {
         let outcome = self.check_credentials(login, password).await?;
         let Some(user_login) = outcome.login else {
             if let (Some(known), Some(slot)) = (outcome.known_login, outcome.slot)
-                && self.count_failure(known.as_str()).await
+                && let Some(failures) = self.count_failure(known.as_str()).await
             {
+                self.lock_after_failures(slot, &known, failures).await;
                 self.user_changed(slot, known.as_str()).await;
             }
             return Err(Error::AuthenticationFailed);
@@ -80,26 +82,26 @@ impl Directory {
         Ok(user_login)
     }
 
-    /// Counts a failed login in `UserLoginFailed`; whether it was recorded.
-    pub(crate) async fn count_failure(&self, login: &str) -> bool {
+    /// Counts a failed login in `UserLoginFailed`; the count recorded, if it was.
+    pub(crate) async fn count_failure(&self, login: &str) -> Option<u64> {
         let Some(p) = &self.inner.preferences else {
-            return false;
+            return None;
         };
         let current = match p.preferences(login).await {
             Ok(prefs) => prefs
                 .get(PREF_LOGIN_FAILED)
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(0),
-            Err(_) => return false,
+            Err(_) => return None,
         };
         match p
             .set_preference(login, PREF_LOGIN_FAILED, &(current + 1).to_string())
             .await
         {
-            Ok(()) => true,
+            Ok(()) => Some(current + 1),
             Err(e) => {
                 tracing::warn!(error = %e, "could not record a failed login");
-                false
+                None
             }
         }
     }
@@ -113,6 +115,8 @@ impl Directory {
             // Several stored case variants and none exact: no one logs in with this spelling,
             // and the answer must not tell that the login exists.
             Err(Error::Ambiguous { .. }) => None,
+            // A login no user can have (a NUL in it): the same answer as an unknown one.
+            Err(Error::Invalid(_)) => None,
             other => other?,
         };
         let Some((user, i)) = found else {

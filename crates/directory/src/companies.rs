@@ -199,6 +199,7 @@ impl Directory {
         let Some(store) = &self.inner.companies else {
             return Ok(None);
         };
+        crate::search::check_lookup_key(clientele_model::keys::COMPANY_ID, customer_id)?;
         let cache = &self.inner.company_cache;
         if let Some(hit) = cache.get(customer_id) {
             return Ok(hit);

@@ -1,6 +1,6 @@
 //! [`DirectoryConfig`]: the Directory-wide settings.
 
-use clientele_model::EmailCheckConfig;
+use clientele_model::{EmailCheckConfig, PasswordPolicy};
 use clientele_password::{CryptType, PasswordConfig};
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +12,10 @@ pub struct DirectoryConfig {
     pub email_check: EmailCheckConfig,
     /// Password hashing, verification and generation.
     pub passwords: PasswordConfig,
+    /// `[password_policy]`: what a new password must contain, and the failed logins after
+    /// which a user is set `invalid-temporarily` (OTOBO's customer `Password` preferences).
+    /// Off by default, as in OTOBO.
+    pub password_policy: PasswordPolicy,
     /// The source new users go to, by name; `None` = the first writable source.
     pub add_target: Option<String>,
     /// Cap on a merged search result across all sources for searches that name no limit of
@@ -104,6 +108,7 @@ impl Default for DirectoryConfig {
         DirectoryConfig {
             email_check: EmailCheckConfig::default(),
             passwords: PasswordConfig::default(),
+            password_policy: PasswordPolicy::default(),
             add_target: None,
             overall_search_limit: None,
             require_company: true,

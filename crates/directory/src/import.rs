@@ -147,6 +147,7 @@ impl Directory {
             audit,
         } = recorded;
         let mut user = new.validate(&slot.rules())?;
+        self.check_new_password(new.password.as_ref())?;
         user.audit = audit;
         // Each company is looked up once per import.
         let company = user.customer_id.as_str().to_owned();

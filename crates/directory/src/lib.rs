@@ -71,6 +71,7 @@ mod follow;
 pub mod grants;
 pub mod import;
 pub mod permission_views;
+mod policy;
 pub mod preferences;
 pub mod search;
 pub mod services;

@@ -204,6 +204,14 @@ pub(crate) fn check_search_value(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a key a look-up cannot be asked for, before any source is: a login or customer id
+/// holding a NUL (no stored value can hold one; PostgreSQL refuses it in a bound parameter, so
+/// the source would fail instead of answering "not found"), or longer than any search value.
+/// The error names the key's attribute; an import reports it on the row instead of stopping.
+pub(crate) fn check_lookup_key(field: &str, value: &str) -> Result<()> {
+    check_search_value(field, value)
+}
+
 /// [`check_search_value`] for every value of a detail search.
 pub(crate) fn check_detail_search(search: &DetailSearch) -> Result<()> {
     for c in &search.conditions {

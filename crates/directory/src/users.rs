@@ -17,7 +17,6 @@ use clientele_model::{
     AttributeValue, CustomerId, CustomerUser, CustomerUserChanges, Login, NewCustomerUser,
     Password, ValidationError, Validity, keys,
 };
-use clientele_password::generate_password;
 use tracing::Instrument;
 
 use crate::Directory;
@@ -91,6 +90,7 @@ impl Directory {
         if login.is_empty() {
             return Ok(None);
         }
+        crate::search::check_lookup_key(keys::LOGIN, login)?;
         // The caches first, in source order: a cached answer needs no source and no task. A
         // source whose cache knows the login is absent is passed over as asking it would be.
         let mut unknown_from = None;
@@ -243,6 +243,7 @@ impl Directory {
         let slot = self.slot(source)?;
         let writer = slot.writer()?.clone();
         let user = new.validate(&slot.rules())?;
+        self.check_new_password(new.password.as_ref())?;
         self.check_company(slot, &user).await?;
         self.login_unused(&user.login, None).await?;
         self.email_unused(&user, slot).await?;
@@ -252,8 +253,7 @@ impl Directory {
             // gets one in OTOBO, as after OTOBO's own add.
             _ if self.password_writes_refused() => (None, None),
             _ => {
-                let p = generate_password(self.inner.hasher.config().generated_length)
-                    .map_err(|e| Error::Config(format!("passwords: {e}")))?;
+                let p = self.generate_password_within_policy()?;
                 (Some(self.hash(&p).await?), Some(p))
             }
         };
@@ -423,6 +423,7 @@ impl Directory {
     ) -> Result<CustomerUser> {
         if changes.password.as_ref().is_some_and(|p| !p.is_empty()) {
             self.check_password_writable()?;
+            self.check_new_password(changes.password.as_ref())?;
         }
         let (cached, i) = self.require(login).await?;
         let slot = &self.inner.slots[i];

@@ -317,6 +317,27 @@ impl LdapBackend {
         self.with_standard_filters(core, query.valid_only)
     }
 
+    /// The RFC 4515 filter [`get`](CustomerUserSource::get) sends for a login: an equality
+    /// on `customer_key` with the login escaped (`*`, `(`, `)`, `\` and NUL are literals),
+    /// AND-ed with `always_filter` (for logs, tests and `clientele ldap test --login`).
+    ///
+    /// ```
+    /// use clientele_ldap::{LdapBackend, LdapConfig};
+    ///
+    /// let backend = LdapBackend::new(LdapConfig {
+    ///     always_filter: Some("(objectClass=inetOrgPerson)".into()),
+    ///     ..LdapConfig::new("ldap://127.0.0.1:389", "ou=people,dc=example,dc=org")
+    /// })
+    /// .unwrap();
+    /// assert_eq!(
+    ///     backend.login_filter("j*(doe)"),
+    ///     r"(&(uid=j\2a\28doe\29)(objectClass=inetOrgPerson))"
+    /// );
+    /// ```
+    pub fn login_filter(&self, login: &str) -> String {
+        self.with_standard_filters(self.compiler.equality(self.key(), login), false)
+    }
+
     // ------------------------------------------------------------------ helpers
 
     fn key(&self) -> &str {
@@ -927,7 +948,7 @@ impl CustomerUserSource for LdapBackend {
         let span = tracing::debug_span!("ldap.get", backend = %self.name, login = %login);
         async {
             let by_login = self.compiler.equality(self.key(), login);
-            let filter = self.with_standard_filters(by_login.clone(), false);
+            let filter = self.login_filter(login);
             let invalid_filter = self
                 .valid
                 .as_ref()

@@ -63,6 +63,21 @@ pub enum ValidationError {
         /// The attribute key.
         field: String,
     },
+    /// A new password breaks a rule of the password policy
+    /// ([`PasswordPolicy`](crate::PasswordPolicy)); names the rule, never the password.
+    #[error(
+        "{field} breaks the password policy: it needs {rule} ([password_policy] {key}){more}",
+        key = rule.key(),
+        more = if *broken > 1 { format!("; {} rules are broken in all", broken) } else { String::new() }
+    )]
+    PasswordPolicy {
+        /// The attribute key (`UserPassword`).
+        field: String,
+        /// The first rule the password breaks.
+        rule: crate::PasswordRule,
+        /// How many rules it breaks.
+        broken: usize,
+    },
 }
 
 impl ValidationError {
@@ -74,7 +89,8 @@ impl ValidationError {
             | ValidationError::ForbiddenCharacter { field, .. }
             | ValidationError::InvalidEmail { field, .. }
             | ValidationError::Invalid { field, .. }
-            | ValidationError::UnknownAttribute { field } => field,
+            | ValidationError::UnknownAttribute { field }
+            | ValidationError::PasswordPolicy { field, .. } => field,
         }
     }
 }

@@ -37,6 +37,7 @@ mod email;
 mod error;
 mod ids;
 pub mod limits;
+mod password_policy;
 pub mod permission;
 pub mod search;
 pub mod secret;
@@ -53,6 +54,7 @@ pub use company::{COMPANY_KEYS, CustomerCompany, CustomerCompanyChanges, NewCust
 pub use email::{EmailCheck, EmailCheckConfig};
 pub use error::ValidationError;
 pub use ids::{CustomerId, Email, Login};
+pub use password_policy::{PasswordPolicy, PasswordRule};
 pub use secret::{Password, Token};
 pub use user::{Audit, CustomerUser, CustomerUserChanges, NewCustomerUser, STANDARD_KEYS};
 pub use validation::{Mode, Rules, validate};

@@ -93,7 +93,7 @@ pub async fn run(ctx: &Context, cmd: LdapCmd) -> CliResult {
         let settings = backend.settings();
         let (filter, users) = match &login {
             Some(l) => (
-                format!("({}={l})", cfg.customer_key),
+                backend.login_filter(l),
                 backend.get(l).await?.into_iter().collect::<Vec<_>>(),
             ),
             None => {

@@ -153,3 +153,72 @@ pub fn user_add_args<'a>(
     args.extend_from_slice(extra);
     args
 }
+
+/// A database of its own on the PostgreSQL test server (`CLIENTELE_TEST_POSTGRES_URL`, default
+/// `postgres://postgres@127.0.0.1:5432`), dropped when the value is. A server that cannot be
+/// reached fails the test. Named like the DB crate's test databases
+/// (`clientele_t_<pid>_<counter>_<nanos>`), so a run that crashed leaves nothing the next one
+/// does not drop.
+#[cfg(feature = "postgres")]
+pub struct PostgresDb {
+    /// The URL of the new database.
+    pub url: String,
+    name: String,
+    server: String,
+}
+
+#[cfg(feature = "postgres")]
+impl PostgresDb {
+    pub fn new() -> PostgresDb {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let server = std::env::var("CLIENTELE_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+            .trim_end_matches('/')
+            .to_owned();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "clientele_t_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        postgres_admin(&server, &format!("CREATE DATABASE \"{name}\""));
+        PostgresDb {
+            url: format!("{server}/{name}"),
+            name,
+            server,
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Drop for PostgresDb {
+    fn drop(&mut self) {
+        postgres_admin(
+            &self.server,
+            &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name),
+        );
+    }
+}
+
+/// Runs one statement on the server's `postgres` database.
+#[cfg(feature = "postgres")]
+fn postgres_admin(server: &str, sql: &str) {
+    use clientele::db::sea_orm::{ConnectionTrait, Database, Statement};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let conn = Database::connect(format!("{server}/postgres"))
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach the PostgreSQL test server at {server}: {e}"));
+        conn.execute_raw(Statement::from_string(conn.get_database_backend(), sql))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let _ = conn.close().await;
+    });
+}
