@@ -430,6 +430,25 @@ pub enum GroupCmd {
         /// The login
         login: String,
     },
+    /// Who has which permission on a group: the stored grants of users and companies, or
+    /// with --effective every user who has each type and where it comes from
+    Members {
+        /// The group
+        group: String,
+        /// Every valid user who effectively has each type, with its origin (always-groups are
+        /// reported as "every valid customer user")
+        #[arg(long)]
+        effective: bool,
+    },
+    /// The lists a host's ticket query filters a customer user's tickets by: the groups, customer
+    /// ids and other-customers groups of OTOBO's ticket permission check
+    AccessFilter {
+        /// The login
+        login: String,
+        /// The permission type
+        #[arg(long = "type", default_value = "ro")]
+        permission_type: String,
+    },
 }
 
 /// `clientele service …`

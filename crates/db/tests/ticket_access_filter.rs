@@ -142,7 +142,7 @@ async fn directory(s: &Scenario) -> (Directory, Vec<GroupId>) {
     }
     for (login, (primary, related)) in LOGINS.iter().zip(&s.users) {
         let email = format!("{login}@example.test");
-        let new = NewCustomerUser::new(*login, "F", "L", &email, COMPANIES[*primary]);
+        let new = NewCustomerUser::new(login, "F", "L", &email, COMPANIES[*primary]);
         dir.add_customer_user(new, "t").await.unwrap();
         for &c in related {
             dir.relate_company(login, COMPANIES[c], true, "t")

@@ -154,7 +154,7 @@ async fn directory(s: &Scenario) -> Directory {
     }
     for (login, u) in LOGINS.iter().zip(&s.users) {
         let mut new = NewCustomerUser::new(
-            *login,
+            login,
             "First",
             "Last",
             &format!("{login}@example.test"),

@@ -4,6 +4,9 @@ use clientele::backend::GrantChange;
 use clientele::model::permission::{GroupId, PermissionContext};
 use serde_json::json;
 
+use clientele::directory::{EveryValidUser, PermissionOrigin};
+use clientele::permissions::TicketCheck;
+
 use crate::Context;
 use crate::cli::{Grantee, GroupCmd};
 use crate::error::{CliError, CliResult};
@@ -148,6 +151,11 @@ pub async fn run(ctx: &Context, cmd: GroupCmd) -> CliResult {
             report(ctx, &grantee, &key, &group, &context, &remaining)
         }
         GroupCmd::Effective { login } => effective(ctx, &login).await,
+        GroupCmd::Members { group, effective } => members(ctx, &group, effective).await,
+        GroupCmd::AccessFilter {
+            login,
+            permission_type,
+        } => access_filter(ctx, &login, &permission_type).await,
     }
 }
 
@@ -182,7 +190,7 @@ fn report(
 
 async fn effective(ctx: &Context, login: &str) -> CliResult {
     let dir = ctx.dir();
-    let rows = dir.effective_permissions(login).await?;
+    let rows = dir.effective_permissions_with_origins(login).await?;
     let types: Vec<String> = dir
         .config()
         .permissions
@@ -212,18 +220,202 @@ async fn effective(ctx: &Context, login: &str) -> CliResult {
     let mut header = vec!["GROUP".to_owned()];
     header.extend(types.iter().cloned());
     header.push("DIRECT GRANT".into());
+    header.push("FROM".into());
     let mut t = Table::new(header);
     for r in &rows {
         let mut cells = vec![r.group.clone()];
-        for ty in &types {
-            cells.push(if r.effective.contains(ty) { "x" } else { "-" }.to_owned());
-        }
+        cells.extend(type_marks(&types, &r.effective));
         cells.push(if r.direct.is_empty() {
-            "(company or always-group)".to_owned()
+            "-".to_owned()
         } else {
             r.direct.join(" ")
         });
+        cells.push(origins_text(&r.origins));
         t.row(cells);
     }
     t.print()
+}
+
+/// The configured permission types, in order.
+fn configured_types(ctx: &Context) -> Vec<String> {
+    ctx.dir()
+        .config()
+        .permissions
+        .permission_types
+        .iter()
+        .map(|t| t.as_str().to_owned())
+        .collect()
+}
+
+/// `x` or `-` per configured type.
+fn type_marks<'a>(types: &'a [String], has: &'a [String]) -> impl Iterator<Item = String> + 'a {
+    types
+        .iter()
+        .map(|ty| if has.contains(ty) { "x" } else { "-" }.to_owned())
+}
+
+/// Where permissions come from, for people: `direct grant; company acme (context …)`.
+fn origins_text(origins: &[PermissionOrigin]) -> String {
+    let shown: Vec<String> = origins.iter().map(ToString::to_string).collect();
+    shown.join("; ")
+}
+
+/// `clientele group members GROUP [--effective]`.
+async fn members(ctx: &Context, group: &str, effective: bool) -> CliResult {
+    if effective {
+        return effective_members(ctx, group).await;
+    }
+    let view = ctx.dir().group_members(group).await?;
+    if ctx.json {
+        return json(&view);
+    }
+    if !view.valid {
+        say(format!("{group} is invalid: its grants give no permission"));
+    }
+    if !view.customer_group_support {
+        say(
+            "customer_group_support is off: every customer user has every permission type on \
+             every valid group; the grants below are kept but not used",
+        );
+    }
+    if view.always_group {
+        say(format!(
+            "{group} is an always-group: every valid customer user has every permission type on it"
+        ));
+    }
+    if view.company_always_group {
+        say(format!(
+            "{group} is a company always-group: every valid customer user with a customer id has \
+             every permission type on it"
+        ));
+    }
+    if view.users.is_empty() && view.companies.is_empty() {
+        say(format!("no grants on {group}"));
+        return Ok(());
+    }
+    let mut t = Table::new(["KIND", "NAME", "CONTEXT", "PERMISSIONS"]);
+    for c in &view.companies {
+        t.row([
+            "company".to_owned(),
+            c.customer_id.clone(),
+            c.context.clone(),
+            c.permissions.join(" "),
+        ]);
+    }
+    for u in &view.users {
+        t.row([
+            "user".to_owned(),
+            u.login.clone(),
+            "-".to_owned(),
+            u.permissions.join(" "),
+        ]);
+    }
+    t.print()
+}
+
+/// `clientele group members GROUP --effective`.
+async fn effective_members(ctx: &Context, group: &str) -> CliResult {
+    let view = ctx.dir().effective_group_members(group).await?;
+    if ctx.json {
+        return json(&view);
+    }
+    if !view.valid {
+        say(format!(
+            "{group} is invalid: no one has any permission on it"
+        ));
+        return Ok(());
+    }
+    match view.every_valid_user {
+        Some(EveryValidUser::AlwaysGroup) => say(format!(
+            "every valid customer user has every permission type on {group} (always-group)"
+        )),
+        Some(EveryValidUser::SupportOff) => say(format!(
+            "every valid customer user has every permission type on {group} \
+             (customer_group_support is off)"
+        )),
+        None => {}
+    }
+    if view.every_valid_user_with_customer_id {
+        say(format!(
+            "every valid customer user with a customer id has every permission type on {group} \
+             (company always-group); users with grants of their own follow"
+        ));
+    }
+    if view.every_valid_user.is_some() {
+        return Ok(());
+    }
+    if view.members.is_empty() {
+        say(format!("no customer user has a grant on {group}"));
+        return Ok(());
+    }
+    let types = configured_types(ctx);
+    let mut header = vec!["LOGIN".to_owned()];
+    header.extend(types.iter().cloned());
+    header.push("FROM".into());
+    let mut t = Table::new(header);
+    for m in &view.members {
+        let mut cells = vec![m.login.clone()];
+        cells.extend(type_marks(&types, &m.permissions));
+        cells.push(origins_text(&m.origins));
+        t.row(cells);
+    }
+    t.print()
+}
+
+/// `clientele group access-filter LOGIN [--type T]`.
+async fn access_filter(ctx: &Context, login: &str, permission_type: &str) -> CliResult {
+    let dir = ctx.dir();
+    let filter = dir.ticket_access_filter(login, permission_type).await?;
+    let names = |ids: &[GroupId]| -> Vec<String> { ids.iter().map(ToString::to_string).collect() };
+    if ctx.json {
+        return json(&json!({
+            "login": filter.customer_user,
+            "permission_type": permission_type,
+            "group_ids": filter.group_ids,
+            "customer_user": filter.customer_user,
+            "customer_ids": filter.customer_ids,
+            "other_context_group_ids": filter.other_context_group_ids,
+            "clauses": filter.clauses,
+            "default_clauses": filter.has_default_clauses(),
+        }));
+    }
+    let list = |items: Vec<String>| {
+        if items.is_empty() {
+            "(none)".to_owned()
+        } else {
+            items.join(" ")
+        }
+    };
+    let lines = [
+        ("group ids", list(names(&filter.group_ids))),
+        ("customer user", filter.customer_user.clone()),
+        ("customer ids", list(filter.customer_ids.clone())),
+        (
+            "other-customers group ids",
+            list(names(&filter.other_context_group_ids)),
+        ),
+    ];
+    for (label, value) in lines {
+        say(format!("{:<27}{value}", format!("{label}:")));
+    }
+    let rule: Vec<String> = filter
+        .clauses
+        .iter()
+        .map(|clause| {
+            let checks: Vec<String> = clause.iter().map(|c| check_text(*c).to_owned()).collect();
+            format!("({})", checks.join(" AND "))
+        })
+        .collect();
+    say(format!("visible when: {}", list(vec![rule.join(" OR ")])));
+    Ok(())
+}
+
+/// One ticket check, in the words of the filter's lists.
+fn check_text(check: TicketCheck) -> &'static str {
+    match check {
+        TicketCheck::GroupCheck => "queue group in group ids",
+        TicketCheck::CustomerUserIdCheck => "customer user is the user",
+        TicketCheck::CustomerIdCheck => "customer id in customer ids",
+        TicketCheck::CustomerGroupCheck => "queue group in other-customers group ids",
+    }
 }
