@@ -100,9 +100,14 @@ pub async fn run(ctx: &Context, cmd: GroupCmd) -> CliResult {
             if ctx.json {
                 return json(&groups);
             }
-            let mut t = Table::new(["ID", "NAME", "VALID"]);
+            let mut t = Table::new(["ID", "NAME", "VALID", "COMMENT"]);
             for g in groups {
-                t.row([g.id.to_string(), g.name, g.validity.to_string()]);
+                t.row([
+                    g.id.to_string(),
+                    g.name,
+                    g.validity.to_string(),
+                    g.comment.unwrap_or_default(),
+                ]);
             }
             t.print()
         }
@@ -148,6 +153,9 @@ pub async fn run(ctx: &Context, cmd: GroupCmd) -> CliResult {
             report(ctx, &grantee, &key, &group, &context, &remaining)
         }
         GroupCmd::Effective { login } => effective(ctx, &login).await,
+        GroupCmd::Edit(edit) => {
+            super::catalog::run(ctx, super::catalog::Catalog::Group, edit).await
+        }
     }
 }
 
