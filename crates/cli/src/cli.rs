@@ -214,6 +214,23 @@ pub enum CompanyCmd {
         #[arg(long)]
         envelope: bool,
     },
+    /// The company's customer users: those whose primary company it is and those related to
+    /// it (customer_user_customer), each marked; invalid users included
+    Users {
+        /// The customer id
+        customer_id: String,
+        /// At most this many primary users per source [default: the source's search_limit]
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Invalidate a company (companies are never deleted)
+    Invalidate {
+        /// The customer id
+        customer_id: String,
+        /// invalid-temporarily instead of invalid
+        #[arg(long)]
+        temporarily: bool,
+    },
 }
 
 /// Customer-user attributes beside the required ones.
@@ -360,6 +377,14 @@ pub enum UserCmd {
         /// The login
         login: String,
     },
+    /// The users whose preference KEY equals VALUE exactly (OTOBO SearchPreferences), or who
+    /// have KEY at all when no VALUE is given
+    WithPreference {
+        /// The preference key, e.g. UserLanguage
+        key: String,
+        /// The value [default: any value]
+        value: Option<String>,
+    },
     /// Relate a user to a further company (OTOBO customer_user_customer), or --remove it
     RelateCompany {
         /// The login
@@ -449,14 +474,50 @@ pub enum GroupCmd {
         #[arg(long = "type", default_value = "ro")]
         permission_type: String,
     },
+    #[command(flatten)]
+    Edit(CatalogEdit),
+}
+
+/// Renaming, commenting and (in)validating a group or a service.
+#[derive(Debug, Subcommand)]
+pub enum CatalogEdit {
+    /// Rename it (a service's descendants are renamed with it: Email → Mail makes
+    /// Email::Outbound Mail::Outbound; a new Parent::Name needs Parent)
+    Rename {
+        /// The current name
+        name: String,
+        /// The new name (for a service, the full name)
+        new_name: String,
+    },
+    /// Set its comment; without TEXT (or with "") the comment is cleared
+    Comment {
+        /// The name
+        name: String,
+        /// The comment (at most 250 characters)
+        text: Option<String>,
+    },
+    /// Invalidate it: an invalid group grants nothing, an invalid service can't be requested
+    /// (neither is ever deleted)
+    Invalidate {
+        /// The name
+        name: String,
+        /// invalid-temporarily instead of invalid
+        #[arg(long)]
+        temporarily: bool,
+    },
+    /// Make it valid again
+    Validate {
+        /// The name
+        name: String,
+    },
 }
 
 /// `clientele service …`
 #[derive(Debug, Subcommand)]
 pub enum ServiceCmd {
-    /// Add a service
+    /// Add a service; a child goes below an existing parent by its full name: Email::Outbound
     Add {
-        /// The service's name
+        /// The service's full name (Parent::Child below an existing Parent)
         name: String,
     },
     /// Assign a service to a user, or --remove it
@@ -482,7 +543,18 @@ pub enum ServiceCmd {
         /// The user whose services to list
         #[arg(long)]
         user: Option<String>,
+        /// With --user: only the services assigned to the user, without the default services
+        /// it falls back to when it has none
+        #[arg(long, requires = "user")]
+        no_default: bool,
     },
+    /// The users a service is assigned to, and whether it is a default service
+    Users {
+        /// The service
+        service: String,
+    },
+    #[command(flatten)]
+    Edit(CatalogEdit),
 }
 
 /// `clientele auth …`

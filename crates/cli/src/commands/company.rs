@@ -2,7 +2,7 @@
 
 use clientele::directory::SearchPage;
 use clientele::model::{
-    AttributeMap, CustomerCompany, CustomerCompanyChanges, NewCustomerCompany, keys,
+    AttributeMap, CustomerCompany, CustomerCompanyChanges, NewCustomerCompany, Validity, keys,
 };
 use serde_json::json;
 
@@ -109,6 +109,32 @@ pub async fn run(ctx: &Context, cmd: CompanyCmd) -> CliResult {
             let page = dir.search_companies_page(Some(&term), !all, limit).await?;
             list_page(ctx, &page, envelope)
         }
+        CompanyCmd::Users { customer_id, limit } => users(ctx, &customer_id, limit).await,
+        CompanyCmd::Invalidate {
+            customer_id,
+            temporarily,
+        } => {
+            let validity = if temporarily {
+                Validity::InvalidTemporarily
+            } else {
+                Validity::Invalid
+            };
+            let company = dir
+                .set_company_validity(&customer_id, validity, &ctx.by)
+                .await?;
+            if ctx.json {
+                return json(&json!({
+                    "customer_id": company.customer_id,
+                    "validity": company.validity,
+                }));
+            }
+            say(format!(
+                "customer company {} is now {}: it is left out of default company searches and \
+                 its grants no longer count",
+                company.customer_id, company.validity
+            ));
+            Ok(())
+        }
     }
 }
 
@@ -178,6 +204,28 @@ fn list(ctx: &Context, found: &[CustomerCompany]) -> CliResult {
             c.city.clone().unwrap_or_default(),
             c.validity.to_string(),
         ]);
+    }
+    t.print()
+}
+
+/// `company users`: the company's users, primary and related, from the company's end.
+async fn users(ctx: &Context, customer_id: &str, limit: Option<usize>) -> CliResult {
+    // Users may carry a customer id no company record has (OTOBO allows it with company
+    // support off): the id alone is asked for, not the record.
+    let users = ctx.dir().users_of_company(customer_id, limit).await?;
+    if ctx.json {
+        return json(&json!({ "customer_id": customer_id, "users": users }));
+    }
+    if users.is_empty() {
+        say(format!(
+            "no customer user has or is related to customer id {customer_id}"
+        ));
+        return Ok(());
+    }
+    let mut t = Table::new(["LOGIN", "PRIMARY", "RELATED"]);
+    let mark = |b: bool| if b { "yes" } else { "no" }.to_owned();
+    for u in users {
+        t.row([u.login.into_string(), mark(u.primary), mark(u.related)]);
     }
     t.print()
 }

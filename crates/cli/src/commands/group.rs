@@ -103,9 +103,14 @@ pub async fn run(ctx: &Context, cmd: GroupCmd) -> CliResult {
             if ctx.json {
                 return json(&groups);
             }
-            let mut t = Table::new(["ID", "NAME", "VALID"]);
+            let mut t = Table::new(["ID", "NAME", "VALID", "COMMENT"]);
             for g in groups {
-                t.row([g.id.to_string(), g.name, g.validity.to_string()]);
+                t.row([
+                    g.id.to_string(),
+                    g.name,
+                    g.validity.to_string(),
+                    g.comment.unwrap_or_default(),
+                ]);
             }
             t.print()
         }
@@ -156,6 +161,9 @@ pub async fn run(ctx: &Context, cmd: GroupCmd) -> CliResult {
             login,
             permission_type,
         } => access_filter(ctx, &login, &permission_type).await,
+        GroupCmd::Edit(edit) => {
+            super::catalog::run(ctx, super::catalog::Catalog::Group, edit).await
+        }
     }
 }
 

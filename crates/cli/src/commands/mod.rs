@@ -1,6 +1,7 @@
 //! One module per command group.
 
 pub mod auth;
+pub mod catalog;
 pub mod company;
 pub mod group;
 pub mod init;

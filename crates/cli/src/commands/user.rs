@@ -324,7 +324,30 @@ pub async fn run(ctx: &Context, cmd: UserCmd) -> CliResult {
             ));
             Ok(())
         }
+        UserCmd::WithPreference { key, value } => {
+            with_preference(ctx, &key, value.as_deref()).await
+        }
     }
+}
+
+/// `user with-preference`: who has a preference (with this value).
+async fn with_preference(ctx: &Context, key: &str, value: Option<&str>) -> CliResult {
+    let found = ctx.dir().users_with_preference(key, value).await?;
+    if ctx.json {
+        return json(&found);
+    }
+    if found.is_empty() {
+        match value {
+            Some(v) => say(format!("no customer user has {key} = {v:?}")),
+            None => say(format!("no customer user has the preference {key}")),
+        }
+        return Ok(());
+    }
+    let mut t = Table::new(["LOGIN", "VALUE"]);
+    for m in found {
+        t.row([m.login.into_string(), m.value]);
+    }
+    t.print()
 }
 
 async fn show(ctx: &Context, user: &CustomerUser, source: &str) -> CliResult {
