@@ -636,8 +636,9 @@ pub struct ImportArgs {
     /// Rows read and written per batch
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
-    /// Rows handled at once within a batch (1 = one after another) [default: 8; for SQLite,
-    /// whose writers wait for each other, the number of CPUs up to 4]
+    /// Company rows handled at once within a batch (1 = one after another) [default: 8; for
+    /// SQLite, whose writers wait for each other, the number of CPUs up to 4]. Customer-user
+    /// rows are applied in file order
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Customer users: the source to add new users to, by name [default: add_target, else the
