@@ -373,6 +373,35 @@ impl Config {
         Ok(())
     }
 
+    /// The `db` sources whose URL names a SQLite file that does not exist, by source name and
+    /// file. [`open`] would create each (the SQLite driver makes a missing file), so a caller
+    /// that only reads asks first and tells its user to create the database instead of
+    /// leaving an empty file behind. A source whose `url_env` is not set is left to `open`,
+    /// which names the variable.
+    ///
+    /// ```
+    /// use clientele::config::{Config, CustomerUserConfig};
+    ///
+    /// let config = Config::new(vec![CustomerUserConfig::db("sqlite://no/such/dir/crm.sqlite?mode=rwc")]);
+    /// let missing = config.missing_sqlite_files();
+    /// # #[cfg(feature = "sqlite")]
+    /// assert_eq!(missing[0].1, std::path::Path::new("no/such/dir/crm.sqlite"));
+    /// assert!(Config::new(vec![CustomerUserConfig::db("sqlite::memory:")]).missing_sqlite_files().is_empty());
+    /// ```
+    pub fn missing_sqlite_files(&self) -> Vec<(String, PathBuf)> {
+        self.customer_user
+            .iter()
+            .filter_map(|source| match source {
+                CustomerUserConfig::Db(db) => {
+                    let file = clientele_db::sqlite_file(&db.resolved_url().ok()?)?;
+                    (!file.exists()).then(|| (source.name().to_owned(), file))
+                }
+                #[cfg(feature = "ldap")]
+                CustomerUserConfig::Ldap(_) => None,
+            })
+            .collect()
+    }
+
     /// Connects every source and builds the Directory ([`open`]).
     pub async fn open(&self) -> crate::Result<Opened> {
         open(self).await
@@ -391,13 +420,53 @@ fn parse_error(text: &str, doc: Option<&DeTable<'_>>, e: &toml::de::Error) -> Co
         (Some(doc), Some(span)) => key_at(doc, span),
         _ => None,
     };
+    // The key the refused value belongs to: the error's own, else the one its line assigns.
+    let value_key = key.clone().or_else(|| {
+        let before = text.get(..span.as_ref()?.start)?;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line = text.get(line_start..)?.lines().next()?;
+        let (assigned, _) = line.split_once('=')?;
+        Some(assigned.trim().to_owned())
+    });
+    let message = shown_without_secrets(value_key.as_deref(), e.message().trim_end());
     ConfigError::Parse {
         path: None,
         line,
         column,
         key,
-        message: e.message().trim_end().to_owned(),
+        message,
     }
+}
+
+/// A parser's message as it may be shown: the parser quotes the value it refused, which may be
+/// a database URL with a password in it, or a password itself. URLs lose their secrets; for a
+/// key that holds a secret (a `…password…` key, `url`) no quoted value is shown at all.
+fn shown_without_secrets(key: Option<&str>, message: &str) -> String {
+    let message = clientele_db::redact_urls_in(message);
+    let last = key.map(|k| k.rsplit('.').next().unwrap_or(k).to_ascii_lowercase());
+    let secret = last.is_some_and(|k| k.contains("password") || k == "url" || k == "urls");
+    if !secret {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut open: Option<char> = None;
+    for c in message.chars() {
+        match open {
+            Some(q) if c == q => {
+                out.push_str("***");
+                out.push(c);
+                open = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(c);
+                if c == '`' || c == '"' {
+                    open = Some(c);
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -515,6 +584,26 @@ settings = { name = "Second", read_only = true }
         let e = Config::from_toml_str(text).unwrap_err();
         assert!(e.to_string().contains("[customer_company]"), "{e}");
         assert_eq!(e.line(), Some(4), "{e}");
+    }
+
+    #[test]
+    fn parse_errors_show_no_secret() {
+        for text in [
+            "[[customer_user]]\ntype = \"postgres://app:Secr3tPw@db/otobo\"\n",
+            "[[customer_user]]\ntype = \"db\"\nurl = \"x\"\nmax_connections = \"mysql://app:Secr3tPw@db/otobo\"\n",
+            "[[customer_user]]\ntype = \"db\"\nurl = 7\n",
+        ] {
+            let e = Config::from_toml_str(text).unwrap_err().to_string();
+            assert!(!e.contains("Secr3tPw"), "{e}");
+            assert!(e.contains("line"), "{e}");
+        }
+        #[cfg(feature = "ldap")]
+        {
+            let text = "[[customer_user]]\ntype = \"ldap\"\nurl = \"ldap://h\"\nbase_dn = \"o=x\"\nbind_password = 1234567\n";
+            let e = Config::from_toml_str(text).unwrap_err();
+            assert!(!e.to_string().contains("1234567"), "{e}");
+            assert_eq!(e.line(), Some(5), "{e}");
+        }
     }
 
     #[test]

@@ -79,8 +79,36 @@ fn load_config(cli: &Cli) -> CliResult<(Config, Option<PathBuf>)> {
     }
 }
 
+/// A command other than `init` on a configured SQLite file that does not exist: stop before
+/// the driver creates an empty file, and say how to create the database.
+fn check_databases_exist(cli: &Cli, config: &Config) -> CliResult {
+    let creates = matches!(cli.command, Command::Init { plan: false, .. });
+    let connects = !matches!(cli.command, Command::CheckConfig { stored: false });
+    if creates || !connects {
+        return Ok(());
+    }
+    match config.missing_sqlite_files().into_iter().next() {
+        None => Ok(()),
+        Some((source, file)) => Err(CliError::input(format!(
+            "source {source:?}: the SQLite database {} does not exist",
+            file.display()
+        ))
+        .hint("run `clientele init` to create it (with its schema), or fix the source's url")),
+    }
+}
+
+/// Whether `--json` is among the arguments (before a `--`), for reporting a usage error clap
+/// found before it parsed anything.
+fn json_requested() -> bool {
+    std::env::args()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
 async fn run(cli: Cli) -> CliResult {
     let (config, config_path) = load_config(&cli)?;
+    check_databases_exist(&cli, &config)?;
     if let Command::CheckConfig { stored: false } = cli.command {
         return commands::init::check_config(&config, config_path.as_deref(), cli.json);
     }
@@ -128,7 +156,19 @@ fn main() -> ExitCode {
         Err(e) => {
             // clap's own exit code for usage errors is 2, which here means "backend unavailable".
             let code = if e.use_stderr() { EXIT_INPUT } else { EXIT_OK };
-            let _ = e.print();
+            if e.use_stderr() && json_requested() {
+                let text = e.render().to_string();
+                let message = text.trim().trim_start_matches("error: ");
+                let (message, hint) = match message.split_once("\n\n") {
+                    Some((what, usage)) => (what, Some(usage.trim())),
+                    None => (message, None),
+                };
+                let mut error = CliError::input(message);
+                error.hint = hint.map(str::to_owned);
+                eprintln!("{}", error.to_json());
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(code);
         }
     };

@@ -929,10 +929,18 @@ fn report_import(ctx: &Context, s: &Summary) -> CliResult {
     if ctx.json {
         return crate::output::json(s);
     }
-    println!(
+    // A reader that went away (`clientele import … | head`) is no reason to panic.
+    writeln!(
+        std::io::stdout().lock(),
         "imported {} from {}: {} added, {} updated, {} unchanged, {} failed ({:.1} s)",
-        s.kind, s.file, s.added, s.updated, s.unchanged, s.failed, s.seconds
-    );
+        s.kind,
+        s.file,
+        s.added,
+        s.updated,
+        s.unchanged,
+        s.failed,
+        s.seconds
+    )?;
     Ok(())
 }
 

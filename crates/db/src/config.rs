@@ -83,7 +83,11 @@ pub struct DbConfig {
     /// How long a call waits for a free pooled connection before it fails with
     /// [`Error::Timeout`](clientele_backend::Error::Timeout), in milliseconds.
     pub acquire_timeout_ms: u64,
-    /// How long opening a connection may take, in milliseconds.
+    /// How long opening a connection may take, in milliseconds. Default 5 000: a server that
+    /// does not answer (a wrong host, a firewall dropping packets) is reported after this long
+    /// as unavailable, with the URL it was trying (its password hidden); one that refuses or
+    /// rejects the login is reported at once with the server's reason. Separate from
+    /// [`query_timeout_ms`](Self::query_timeout_ms), which bounds each operation afterwards.
     pub connect_timeout_ms: u64,
     /// How long one operation of the backend (a read, a write with its transaction and
     /// retries, a login's password lookup) may take in all, in milliseconds, before it fails

@@ -98,7 +98,7 @@ pub use schema::AddedColumn;
 /// The sea-orm version this crate is built on, for naming its types (`DatabaseConnection`, …).
 pub use sea_orm;
 pub use trigram::{remove_trigram_index, trigram_index_problems};
-pub use url::redact_url;
+pub use url::{redact_url, redact_urls_in, sqlite_file};
 
 use crate::error::{Failure, map_db_err};
 use crate::indexes::SearchIndexes;
@@ -347,7 +347,8 @@ impl DbBackend {
 
 /// One direct connection to a database server before its pool is made, within
 /// `connect_timeout_ms`: a server that refuses (a wrong port, a stopped server) or rejects the
-/// login is reported at once and with its cause. The pool would retry until
+/// login is reported at once and with its cause; one that does not answer at all is
+/// [`Error::Unavailable`] once `connect_timeout_ms` has passed, saying so. The pool would retry until
 /// `acquire_timeout_ms` and then report only that it timed out. Any other URL (SQLite, a
 /// mistyped scheme) is left to the pool, which names what is wrong with it.
 async fn probe_server(url: &str, config: &DbConfig) -> Result<()> {
@@ -382,9 +383,15 @@ async fn probe_server(url: &str, config: &DbConfig) -> Result<()> {
             millis,
             sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(e))),
         )),
-        Err(_) => Err(Error::Timeout {
+        // Not the query timeout's `Error::Timeout`: nothing answered the connection at all,
+        // which the person reading the error fixes in the URL or the network, not in a limit.
+        Err(_) => Err(Error::Unavailable {
             backend: name.clone(),
-            millis,
+            source: format!(
+                "no answer within connect_timeout_ms = {millis} ms while connecting to {}",
+                redact_url(url)
+            )
+            .into(),
         }),
     }
 }

@@ -35,6 +35,70 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+/// `text` with every URL in it (`scheme://…`, up to white space or a quote) shown as
+/// [`redact_url`] shows it: for messages that may quote a URL from elsewhere — a configuration
+/// file's parse error, a driver's error.
+///
+/// ```
+/// use clientele_db::redact_urls_in;
+///
+/// assert_eq!(
+///     redact_urls_in("unknown variant `postgres://app:s3cret@db/otobo`, expected `db`"),
+///     "unknown variant `postgres://app:***@db/otobo`, expected `db`"
+/// );
+/// ```
+pub fn redact_urls_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let scheme_start = rest[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |i| i + 1);
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>'))
+            .map_or(rest.len(), |i| at + i);
+        out.push_str(&rest[..scheme_start]);
+        out.push_str(&redact_url(&rest[scheme_start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The file a SQLite URL names, as the SQLite driver reads the URL (`sqlite://data.db`,
+/// `sqlite:///var/lib/crm.sqlite?mode=rwc`, `sqlite:relative.db`); `None` for an in-memory
+/// database, any other kind of URL, or a build without the `sqlite` feature.
+///
+/// [`DbBackend::connect`](crate::DbBackend::connect) creates a missing SQLite file; a caller
+/// that only reads can ask first whether the file is there.
+///
+/// ```
+/// use std::path::Path;
+/// use clientele_db::sqlite_file;
+///
+/// # #[cfg(feature = "sqlite")] {
+/// assert_eq!(sqlite_file("sqlite://data/crm.sqlite?mode=rwc").as_deref(), Some(Path::new("data/crm.sqlite")));
+/// assert_eq!(sqlite_file("sqlite:///var/lib/crm.sqlite").as_deref(), Some(Path::new("/var/lib/crm.sqlite")));
+/// # }
+/// assert_eq!(sqlite_file("sqlite::memory:"), None);
+/// assert_eq!(sqlite_file("postgres://db/otobo"), None);
+/// ```
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if !url.starts_with("sqlite:") || crate::is_sqlite_memory(url) {
+        return None;
+    }
+    #[cfg(feature = "sqlite")]
+    {
+        use std::str::FromStr as _;
+        sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .ok()
+            .map(|o| o.get_filename().to_path_buf())
+            .filter(|p| !p.as_os_str().is_empty())
+    }
+    #[cfg(not(feature = "sqlite"))]
+    None
+}
+
 fn redact_userinfo(head: &str) -> String {
     let Some((scheme, rest)) = head.split_once("://") else {
         return head.to_owned();
@@ -115,8 +179,12 @@ pub(crate) fn without_secrets(e: Error, url: &str) -> Error {
         let mut text = source.to_string();
         let mut next = source.source();
         while let Some(s) = next {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
+            // A driver's message often repeats its source's: each cause once.
+            let cause = s.to_string();
+            if !text.contains(&cause) {
+                text.push_str(": ");
+                text.push_str(&cause);
+            }
             next = s.source();
         }
         Box::new(Scrubbed(scrub(&text, url)))
@@ -137,7 +205,7 @@ pub(crate) fn without_secrets(e: Error, url: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::{redact_url, without_secrets};
+    use super::{redact_url, redact_urls_in, without_secrets};
     use clientele_backend::Error;
 
     #[test]
@@ -163,6 +231,25 @@ mod tests {
         assert!(text.contains("postgress://app:***@db:5432/otobo"), "{text}");
         let config = without_secrets(Error::Config(format!("bad {url}")), url);
         assert!(!config.to_string().contains("s3cret"), "{config}");
+    }
+
+    #[test]
+    fn urls_inside_text_are_redacted() {
+        let cases = [
+            (
+                "invalid type: string \"mysql://u:pw@h/d?password=x\", expected u32",
+                "invalid type: string \"mysql://u:***@h/d?password=***\", expected u32",
+            ),
+            (
+                "a postgres://u:pw@h/d and `ldap://cn:pw@h` end",
+                "a postgres://u:***@h/d and `ldap://cn:***@h` end",
+            ),
+            ("://u:pw@h", "://u:***@h"),
+            ("no url here", "no url here"),
+        ];
+        for (text, shown) in cases {
+            assert_eq!(redact_urls_in(text), shown, "{text}");
+        }
     }
 
     #[test]
