@@ -885,12 +885,12 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
          Clientele.\n",
     );
     if kind == Kind::MySql {
-        out.push_str(&format!(
+        out.push_str(
             "\nMySQL/MariaDB, the trigram index on and off (the same run; ratio = OTOBO on its \
              schema / Clientele):\n\n| case | rows | list, trigram index | list, without | \
              ratio on | ratio off | records, trigram index | records, without | ratio on | \
-             ratio off |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-        ));
+             ratio off |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        );
         for case in cases(n) {
             let group = format!("{} {}", kind.key(), case.name);
             let theirs = get(&format!("{group}/otobo"));
@@ -979,7 +979,7 @@ fn mysql_write_overhead(
         .filter(|s| s.starts_with("CREATE TRIGGER"))
         .collect();
     assert_eq!(create.len(), 3, "three trigger statements");
-    let writes: [(&str, Box<dyn Fn(u64) -> Statement>); 3] = [
+    let writes: [(&str, WriteStatement); 3] = [
         (
             "insert",
             Box::new(|i| {
@@ -1152,3 +1152,6 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 criterion_main!(benches);
+
+/// Builds the statement of one timed write, for row `i`.
+type WriteStatement = Box<dyn Fn(u64) -> Statement>;
