@@ -4,14 +4,18 @@
 //! key (login or customer id) through the Directory — added when new, updated when an attribute
 //! differs, left alone when nothing does — and a bad row is reported with its line number.
 //!
-//! New customer users go through the Directory's bulk path
-//! ([`Directory::import_customer_users_to`](clientele::Directory::import_customer_users_to))
-//! when bad rows do not stop the import: the batch's new users without a password are checked
-//! as an add checks them and written with the source's bulk writer (multi-row inserts in a few
-//! transactions for a `db` source), and every login written is announced on the change feed. Every other row — an existing login (an update), a row with a password
-//! (hashed by the Directory), a key seen twice in the batch, a row the bulk path refused — is
-//! its own transaction through the Directory. A row is either stored whole or not at all, and
-//! rows before a failure stay stored (a re-run skips them).
+//! Customer-user rows are applied in file order: each row sees what the rows before it wrote.
+//! The batch's logins are looked up first, and a row that would change nothing is counted
+//! unchanged without a write. When bad rows do not stop the import, each run of new users goes
+//! through the Directory's bulk path
+//! ([`Directory::import_recorded_users_to`](clientele::Directory::import_recorded_users_to))
+//! before the row after it: checked as an add checks them and written with the source's bulk
+//! writer (multi-row inserts in a few transactions for a `db` source), every login written
+//! announced on the change feed. Every other row — an update, a login met again in the batch, a
+//! row the bulk path refused — is its own transaction through the Directory. A row is either
+//! stored whole or not at all, and rows before a failure stay stored (a re-run skips them).
+//!
+//! `import all` / `export all` (the `all` module) carry everything else as well.
 //!
 //! A new user without a password column gets no password on either path that counts: the
 //! bulk path stores none, and the Directory's generated one was never shown. Set one with
@@ -456,6 +460,9 @@ async fn apply_users(
     stop: bool,
 ) -> Outcomes {
     let mut outcomes: Outcomes = (0..batch.len()).map(|_| None).collect();
+    if batch.is_empty() {
+        return outcomes;
+    }
     let stored = match stored_users(t, batch).await {
         Ok(stored) => stored,
         Err(e) => {
