@@ -396,8 +396,9 @@ impl SearchIndexes {
     ) -> std::result::Result<SearchIndexes, DbErr> {
         match conn.get_database_backend() {
             Engine::MySql => {
-                let collations = mysql_collations(conn, table).await?;
-                let trigram = crate::trigram::find(conn, table).await?;
+                let catalog = crate::trigram::catalog(conn, table).await?;
+                let trigram = crate::trigram::find_in(conn, table, &catalog).await?;
+                let collations = catalog.collations;
                 Ok(SearchIndexes {
                     trigram,
                     lowered: mysql_lowered(&collations),
