@@ -231,7 +231,7 @@ fn mysql_statements(c: &MySqlColumn) -> [String; 2] {
 ///   that write `customer_user` with `INSERT … SELECT *` or without a column list (OTOBO does
 ///   not) must leave the `clientele_lc_` columns out. The trigram side table is built where
 ///   it is missing, incomplete or marked stale, from nothing, and left alone when complete
-///   (about N s per million users, docs/benchmarks.md); each chunk of its fill holds OTOBO's
+///   (about ten minutes per million users on the benchmark machine, docs/benchmarks.md); each chunk of its fill holds OTOBO's
 ///   writes to the users it reads until it is done. It needs the `TRIGGER` privilege: without
 ///   it (or, with binary logging on, without `SUPER` or `log_bin_trust_function_creators`)
 ///   nothing is changed and the error says what is missing. Tables whose search columns are not
@@ -396,8 +396,9 @@ impl SearchIndexes {
     ) -> std::result::Result<SearchIndexes, DbErr> {
         match conn.get_database_backend() {
             Engine::MySql => {
-                let collations = mysql_collations(conn, table).await?;
-                let trigram = crate::trigram::find(conn, table).await?;
+                let catalog = crate::trigram::catalog(conn, table).await?;
+                let trigram = crate::trigram::find_in(conn, table, &catalog).await?;
+                let collations = catalog.collations;
                 Ok(SearchIndexes {
                     trigram,
                     lowered: mysql_lowered(&collations),

@@ -92,9 +92,11 @@ fn trigrams_select(id: &str, values: &[String], filter: &str) -> String {
         .map(|v| format!("SELECT {} AS t{filter}", lowered(v)))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
+    // STRAIGHT_JOIN: the values first, then a range of the numbers for each; the other way
+    // round MariaDB compares every number with every value.
     format!(
         "SELECT {id}, CAST(SUBSTRING(v.t, p.n, 3) AS BINARY) FROM ({branches}) AS v \
-         JOIN {POSITIONS} AS p ON p.n <= CHAR_LENGTH(v.t) - 2"
+         STRAIGHT_JOIN {POSITIONS} AS p ON p.n <= CHAR_LENGTH(v.t) - 2"
     )
 }
 
@@ -221,7 +223,7 @@ fn fill_statement(table: &str, range: Option<(i64, i64)>) -> String {
     format!(
         "INSERT IGNORE INTO {} ({USER_ID}, {TRIGRAM}) SELECT v.id, \
          CAST(SUBSTRING(v.t, p.n, 3) AS BINARY) FROM ({branches}) AS v \
-         JOIN {POSITIONS} AS p ON p.n <= CHAR_LENGTH(v.t) - 2",
+         STRAIGHT_JOIN {POSITIONS} AS p ON p.n <= CHAR_LENGTH(v.t) - 2",
         quote(&side_table(table))
     )
 }
@@ -267,30 +269,57 @@ struct ColumnInfo {
     length: i64,
 }
 
-async fn columns(
-    conn: &impl ConnectionTrait,
-    table: &str,
-) -> Result<HashMap<String, ColumnInfo>, DbErr> {
+/// What one catalog statement tells of user table `table`: its columns, and whether the trigram
+/// index's tables and triggers all exist.
+pub(crate) struct Catalog {
+    /// Column (as the catalog spells it) → its collation (empty for a column that is not text).
+    pub(crate) collations: HashMap<String, String>,
+    /// Column (lower case) → its character set, collation and length.
+    columns: HashMap<String, ColumnInfo>,
+    /// The side table, the numbers table and the three triggers exist.
+    objects: bool,
+}
+
+/// Reads [`Catalog`] in one statement (a search's look-up of its indexes stays one statement
+/// where there is no trigram index).
+pub(crate) async fn catalog(conn: &impl ConnectionTrait, table: &str) -> Result<Catalog, DbErr> {
     let rows = conn
         .query_all_raw(Statement::from_sql_and_values(
             Engine::MySql,
             "SELECT COLUMN_NAME, COALESCE(CHARACTER_SET_NAME, ''), COALESCE(COLLATION_NAME, ''), \
-             CAST(COALESCE(CHARACTER_MAXIMUM_LENGTH, 0) AS SIGNED) FROM information_schema.COLUMNS \
-             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-            [table.into()],
+             CAST(COALESCE(CHARACTER_MAXIMUM_LENGTH, 0) AS SIGNED), \
+             (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+              AND TABLE_NAME IN (?, ?)), \
+             (SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() \
+              AND EVENT_OBJECT_TABLE = ? AND TRIGGER_NAME IN (?, ?, ?)) \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+            [
+                side_table(table).into(),
+                POSITIONS.into(),
+                table.into(),
+                trigger(table, "ai").into(),
+                trigger(table, "au").into(),
+                trigger(table, "ad").into(),
+                table.into(),
+            ],
         ))
         .await?;
-    let mut out = HashMap::new();
+    let mut out = Catalog {
+        collations: HashMap::new(),
+        columns: HashMap::new(),
+        objects: false,
+    };
     for r in rows {
         let name: String = r.try_get_by_index(0)?;
-        out.insert(
-            name.to_ascii_lowercase(),
-            ColumnInfo {
-                charset: r.try_get_by_index(1)?,
-                collation: r.try_get_by_index(2)?,
-                length: r.try_get_by_index(3)?,
-            },
-        );
+        let info = ColumnInfo {
+            charset: r.try_get_by_index(1)?,
+            collation: r.try_get_by_index(2)?,
+            length: r.try_get_by_index(3)?,
+        };
+        let (tables, triggers): (i64, i64) = (r.try_get_by_index(4)?, r.try_get_by_index(5)?);
+        out.objects = tables == 2 && triggers == 3;
+        out.collations.insert(name.clone(), info.collation.clone());
+        out.columns.insert(name.to_ascii_lowercase(), info);
     }
     Ok(out)
 }
@@ -354,35 +383,17 @@ pub(crate) struct TrigramIndex {
 }
 
 /// The trigram index of user table `table`, when it is complete and exact: the side table, the
-/// numbers table and the three triggers exist, the stale mark is absent, and the covered
-/// columns still suit ([`unsuitable`]).
-pub(crate) async fn find(
+/// numbers table and the three triggers exist ([`Catalog`]), the stale mark is absent, the
+/// numbers go far enough, and the covered columns still suit ([`unsuitable`]).
+pub(crate) async fn find_in(
     conn: &impl ConnectionTrait,
     table: &str,
+    catalog: &Catalog,
 ) -> Result<Option<TrigramIndex>, DbErr> {
-    let side = side_table(table);
-    let row = conn
-        .query_one_raw(Statement::from_sql_and_values(
-            Engine::MySql,
-            "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
-             AND TABLE_NAME IN (?, ?)), (SELECT COUNT(*) FROM information_schema.TRIGGERS \
-             WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ? \
-             AND TRIGGER_NAME IN (?, ?, ?))",
-            [
-                side.clone().into(),
-                POSITIONS.into(),
-                table.into(),
-                trigger(table, "ai").into(),
-                trigger(table, "au").into(),
-                trigger(table, "ad").into(),
-            ],
-        ))
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let (tables, triggers): (i64, i64) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
-    if tables != 2 || triggers != 3 {
+    if !catalog.objects || unsuitable(&catalog.columns).is_some() {
         return Ok(None);
     }
+    let side = side_table(table);
     let row = conn
         .query_one_raw(Statement::from_string(
             Engine::MySql,
@@ -398,13 +409,9 @@ pub(crate) async fn find(
     if stale != 0 || positions < POSITION_COUNT {
         return Ok(None);
     }
-    let found = columns(conn, table).await?;
-    if unsuitable(&found).is_some() {
-        return Ok(None);
-    }
     Ok(Some(TrigramIndex {
         side,
-        collation: shared_collation(&found),
+        collation: shared_collation(&catalog.columns),
     }))
 }
 
@@ -475,11 +482,8 @@ pub async fn trigram_index_problems(
 /// Skipped, without error, when the table's covered columns do not suit ([`unsuitable`]).
 pub(crate) async fn enable(conn: &DatabaseConnection) -> Result<(), DbErr> {
     let table = crate::indexes::TABLE;
-    let found = columns(conn, table).await?;
-    if unsuitable(&found).is_some() {
-        return Ok(());
-    }
-    if find(conn, table).await?.is_some() {
+    let found = catalog(conn, table).await?;
+    if unsuitable(&found.columns).is_some() || find_in(conn, table, &found).await?.is_some() {
         return Ok(());
     }
     // Triggers first: from here on no write reaches a trigger whose table is missing.

@@ -526,6 +526,37 @@ async fn substring_searches_read_the_trigram_index() {
     assert!(used);
     assert_eq!(found.len(), 11, "{found:?}");
 
+    // Prefixes (a union of b-tree ranges), an exact email (not a covered column) and a
+    // customer-id wildcard: the statements as without the index.
+    let prefix = UserQuery {
+        expr: parse_term(
+            "user12",
+            &SearchSyntax {
+                prefix: String::new(),
+                ..SearchSyntax::default()
+            },
+        )
+        .unwrap(),
+        ..search("x")
+    };
+    for q in [
+        prefix,
+        UserQuery {
+            fields: FieldSet::PostmasterFields,
+            expr: Expr::Match(Pattern::exact("user777@example.com")),
+            ..search("x")
+        },
+        UserQuery {
+            fields: FieldSet::CustomerId,
+            expr: Expr::Match(Pattern::from_wildcards("acme-12*")),
+            ..search("x")
+        },
+    ] {
+        assert!(!db.search(&q).await.unwrap().is_empty(), "{q:?}");
+        let sql = last.lock().unwrap().clone().unwrap().sql;
+        assert!(!sql.contains("clientele_customer_user_trigram"), "{sql}");
+    }
+
     // Runs shorter than three characters: the search as without the index.
     let (found, used) = through(&db, &last, "*12*34*").await;
     assert!(!used);
