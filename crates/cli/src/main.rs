@@ -89,8 +89,8 @@ fn check_databases_exist(cli: &Cli, config: &Config) -> CliResult {
     }
     match config.missing_sqlite_files().into_iter().next() {
         None => Ok(()),
-        Some((source, file)) => Err(CliError::input(format!(
-            "source {source:?}: the SQLite database {} does not exist",
+        Some((source, file)) => Err(CliError::unavailable(format!(
+            "source {source:?} is unavailable: the SQLite database {} does not exist",
             file.display()
         ))
         .hint("run `clientele init` to create it (with its schema), or fix the source's url")),
