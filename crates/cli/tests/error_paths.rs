@@ -525,7 +525,6 @@ fn a_configured_sqlite_file_is_created_by_init_only() {
         &["company", "list"][..],
         &["export", "users"][..],
         &["check-config", "--stored"][..],
-        &["init", "--plan"][..],
     ] {
         let text = fails_without_secrets(&env, args, 2, &[]);
         assert!(
