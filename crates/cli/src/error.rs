@@ -36,6 +36,15 @@ impl CliError {
         }
     }
 
+    /// A database that cannot be used as configured (exit code [`EXIT_BACKEND`], as a server
+    /// that does not answer).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        CliError {
+            code: EXIT_BACKEND,
+            ..CliError::input(message)
+        }
+    }
+
     /// Standard output was closed by its reader: stop, report nothing, exit 0.
     pub fn closed_output() -> Self {
         CliError {

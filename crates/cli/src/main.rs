@@ -66,7 +66,7 @@ fn load_config(cli: &Cli) -> CliResult<(Config, Option<PathBuf>)> {
             let creates = matches!(cli.command, Command::Init { plan: false, .. });
             let connects = !matches!(cli.command, Command::CheckConfig { stored: false });
             if connects && !creates && !database.exists() {
-                return Err(CliError::input(format!(
+                return Err(CliError::unavailable(format!(
                     "no configuration file (./clientele.toml) and no local database \
                      (./{DEFAULT_DATABASE})"
                 ))
@@ -80,17 +80,18 @@ fn load_config(cli: &Cli) -> CliResult<(Config, Option<PathBuf>)> {
 }
 
 /// A command other than `init` on a configured SQLite file that does not exist: stop before
-/// the driver creates an empty file, and say how to create the database.
+/// the driver creates an empty file, and say how to create the database. `init --plan` opens
+/// the database as `init` would (an empty file is created) and writes nothing in it.
 fn check_databases_exist(cli: &Cli, config: &Config) -> CliResult {
-    let creates = matches!(cli.command, Command::Init { plan: false, .. });
+    let creates = matches!(cli.command, Command::Init { .. });
     let connects = !matches!(cli.command, Command::CheckConfig { stored: false });
     if creates || !connects {
         return Ok(());
     }
     match config.missing_sqlite_files().into_iter().next() {
         None => Ok(()),
-        Some((source, file)) => Err(CliError::input(format!(
-            "source {source:?}: the SQLite database {} does not exist",
+        Some((source, file)) => Err(CliError::unavailable(format!(
+            "source {source:?} is unavailable: the SQLite database {} does not exist",
             file.display()
         ))
         .hint("run `clientele init` to create it (with its schema), or fix the source's url")),

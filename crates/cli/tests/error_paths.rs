@@ -22,7 +22,8 @@ fn a_read_without_a_database_creates_no_file_and_says_what_to_do() {
         .args(["user", "show", "jdoe"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // A missing database is unavailable, as a server that does not answer (exit 2).
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("clientele init"), "{stderr}");
     assert!(
@@ -35,10 +36,10 @@ fn a_read_without_a_database_creates_no_file_and_says_what_to_do() {
         .args(["--json", "user", "show", "jdoe"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let report: serde_json::Value = serde_json::from_slice(&out.stderr)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(report["error"]["exit_code"], 1);
+    assert_eq!(report["error"]["exit_code"], 2);
     assert!(
         report["error"]["hint"]
             .as_str()
@@ -524,9 +525,8 @@ fn a_configured_sqlite_file_is_created_by_init_only() {
         &["company", "list"][..],
         &["export", "users"][..],
         &["check-config", "--stored"][..],
-        &["init", "--plan"][..],
     ] {
-        let text = fails_without_secrets(&env, args, 1, &[]);
+        let text = fails_without_secrets(&env, args, 2, &[]);
         assert!(
             text.contains("does not exist") && text.contains("clientele init"),
             "{args:?}: {text}"
