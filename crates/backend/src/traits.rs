@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use clientele_model::permission::{GroupId, PermissionContext, PermissionType, Stored};
 use clientele_model::search::{CompanyQuery, DetailSearch, Expr, UserQuery};
 use clientele_model::{
-    Actor, CustomerCompany, CustomerId, CustomerUser, Login, Password, Validity,
+    Actor, Audit, CustomerCompany, CustomerId, CustomerUser, Login, Password, Validity,
 };
 use serde::{Deserialize, Serialize};
 
@@ -550,6 +550,74 @@ pub trait RelationStore: Send + Sync {
     /// [`DEFAULT_SERVICES_LOGIN`]) included, as (login, service id) sorted by login, then id:
     /// what an export carries. One query to the store.
     async fn service_assignments(&self) -> Result<Vec<(String, i64)>>;
+
+    /// The audit values (creation and last change, time and agent) of every stored group,
+    /// service, user ↔ company relation, grant row (with value 1) and service assignment, by
+    /// natural key: what an export carries beside the rows themselves. A store that keeps no
+    /// such values answers an empty list (the default).
+    async fn relation_audits(&self) -> Result<Vec<(RelationRow, Audit)>> {
+        Ok(Vec::new())
+    }
+
+    /// Writes recorded audit values onto one stored row, as the import of an export does after
+    /// writing the row: each value the audit has replaces the stored one, a `None` leaves it.
+    /// `Ok(false)` when no such row is stored, or the store keeps no audit values (the default).
+    async fn restore_relation_audit(&self, row: &RelationRow, audit: &Audit) -> Result<bool> {
+        let _ = (row, audit);
+        Ok(false)
+    }
+}
+
+/// One stored relation row by its natural key, as stored (exact text, the store's ids): what
+/// [`RelationStore::relation_audits`] reports audit values for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RelationRow {
+    /// A group, by name.
+    Group {
+        /// Its name.
+        name: String,
+    },
+    /// A service, by its full name.
+    Service {
+        /// Its full name (`Parent::Child`).
+        name: String,
+    },
+    /// A user's relation to a company besides the primary one (OTOBO `customer_user_customer`).
+    UserCompany {
+        /// The login.
+        login: String,
+        /// The customer id.
+        customer_id: String,
+    },
+    /// One stored user grant row (OTOBO `group_customer_user`).
+    UserGrant {
+        /// The login.
+        login: String,
+        /// The group.
+        group_id: GroupId,
+        /// The permission key as stored.
+        permission: String,
+    },
+    /// One stored company grant row (OTOBO `group_customer`).
+    CompanyGrant {
+        /// The customer id.
+        customer_id: String,
+        /// The group.
+        group_id: GroupId,
+        /// The permission key as stored.
+        permission: String,
+        /// The context as stored.
+        context: String,
+    },
+    /// A service assignment (OTOBO `service_customer_user`; default services under
+    /// [`DEFAULT_SERVICES_LOGIN`]). OTOBO keeps only its creation here.
+    UserService {
+        /// The login.
+        login: String,
+        /// The service.
+        service_id: i64,
+    },
 }
 
 /// Per-user preferences (OTOBO `customer_preferences`): always writable, even for users of a

@@ -21,9 +21,9 @@ fn fill(env: &Env) {
             "\n",
             r#"{"kind":"company","CustomerID":"GLOBEX","CustomerCompanyName":"Globex","ValidID":2}"#,
             "\n",
-            r#"{"kind":"group","name":"archive","valid":2}"#,
+            r#"{"kind":"group","name":"archive","valid":2,"comment":"Closed cases","CreateTime":"2005-01-02 03:04:05","CreateBy":"1","ChangeTime":"2006-01-02 03:04:05","ChangeBy":"1"}"#,
             "\n",
-            r#"{"kind":"service","name":"legacy","valid":2}"#,
+            r#"{"kind":"service","name":"legacy","valid":2,"comment":"Old lines","CreateTime":"2007-01-02 03:04:05","CreateBy":"1","ChangeTime":"2008-01-02 03:04:05","ChangeBy":"1"}"#,
             "\n",
             r#"{"kind":"user","UserLogin":"old","UserFirstname":"Olga","UserLastname":"Old","UserEmail":"old@acme-corp.com","UserCustomerID":"ACME","ValidID":2,"CreateTime":"2010-01-01 00:00:00","CreateBy":"1","ChangeTime":"2011-02-03 04:05:06","ChangeBy":"1","password_hash":"{SHA256}not-a-real-hash"}"#,
             "\n",
@@ -71,6 +71,15 @@ fn fill(env: &Env) {
             r#"{"kind":"preference","login":"jdoe","key":"UserLanguage","value":"de"}"#,
             "\n",
             r#"{"kind":"preference","login":"asmith","key":"UserTimeZone","value":"Europe/Berlin"}"#,
+            "\n",
+            // Relations and grants recorded elsewhere, with the times they were made there.
+            r#"{"kind":"user_company","login":"old","customer_id":"GLOBEX","CreateTime":"2012-01-01 00:00:01","CreateBy":"1","ChangeTime":"2012-01-01 00:00:02","ChangeBy":"1"}"#,
+            "\n",
+            r#"{"kind":"user_grant","login":"old","group":"archive","permission":"ro","CreateTime":"2012-01-01 00:00:03","CreateBy":"1","ChangeTime":"2012-01-01 00:00:04","ChangeBy":"1"}"#,
+            "\n",
+            r#"{"kind":"company_grant","customer_id":"ACME","group":"archive","permission":"ro","context":"Ticket::CustomerID::Same","CreateTime":"2012-01-01 00:00:05","CreateBy":"1","ChangeTime":"2012-01-01 00:00:06","ChangeBy":"1"}"#,
+            "\n",
+            r#"{"kind":"user_service","login":"old","service":"printing","CreateTime":"2012-01-01 00:00:07","CreateBy":"1"}"#,
             "\n",
         ),
     )
@@ -141,15 +150,15 @@ fn user_line(lines: &[String], login: &str) -> Value {
 fn check_source_export(lines: &[String]) {
     let expected: BTreeMap<String, usize> = [
         ("company", 2),
-        ("company_grant", 1),
+        ("company_grant", 2),
         ("default_service", 1),
         ("group", 2),
         ("preference", 2),
         ("service", 3),
         ("user", 3),
-        ("user_company", 1),
-        ("user_grant", 2),
-        ("user_service", 2),
+        ("user_company", 2),
+        ("user_grant", 3),
+        ("user_service", 3),
     ]
     .into_iter()
     .map(|(k, n)| (k.to_owned(), n))
@@ -175,6 +184,36 @@ fn check_source_export(lines: &[String]) {
         acme.contains(r#""CreateTime":"2001-09-09 01:46:40""#),
         "{acme}"
     );
+    // Groups, services, relations and grants keep their comments and audit values too.
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (kind, key, value) in [
+        ("group", "comment", "Closed cases"),
+        ("group", "CreateTime", "2005-01-02 03:04:05"),
+        ("group", "ChangeTime", "2006-01-02 03:04:05"),
+        ("service", "comment", "Old lines"),
+        ("service", "CreateTime", "2007-01-02 03:04:05"),
+        ("user_company", "CreateTime", "2012-01-01 00:00:01"),
+        ("user_company", "ChangeTime", "2012-01-01 00:00:02"),
+        ("user_grant", "CreateTime", "2012-01-01 00:00:03"),
+        ("user_grant", "ChangeTime", "2012-01-01 00:00:04"),
+        ("company_grant", "CreateTime", "2012-01-01 00:00:05"),
+        ("company_grant", "ChangeTime", "2012-01-01 00:00:06"),
+        ("user_service", "CreateTime", "2012-01-01 00:00:07"),
+    ] {
+        assert!(
+            parsed.iter().any(|v| v["kind"] == kind && v[key] == value),
+            "no {kind} line with {key} = {value}: {lines:#?}"
+        );
+    }
+    // Rows written by this run carry their own audit values.
+    let jdoe_grant = parsed
+        .iter()
+        .find(|v| v["kind"] == "user_grant" && v["login"] == "jdoe")
+        .unwrap();
+    assert!(jdoe_grant["CreateTime"].is_string(), "{jdoe_grant}");
 }
 
 #[test]

@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use clientele_backend::{
-    CatalogChanges, CompanyGrant, Entity, Error, GrantChange, Group, RelationSnapshot,
+    CatalogChanges, CompanyGrant, Entity, Error, GrantChange, Group, RelationRow, RelationSnapshot,
     RelationStore, Result, Service, UserGrant,
 };
 use clientele_model::permission::{GroupId, PermissionContext, PermissionType, Stored};
-use clientele_model::{Actor, CustomerId, Login, Validity};
+use clientele_model::{Actor, Audit, CustomerId, Login, Validity};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, Value};
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseTransaction, IsolationLevel, QueryResult, TransactionTrait,
@@ -18,7 +18,7 @@ use sea_orm::{
 use crate::error::{Failure, is_retry, is_unique};
 use crate::lock::{begin_write, lock_key};
 use crate::retry::retry;
-use crate::row::{read_id, read_int, read_text, time_value};
+use crate::row::{read_id, read_int, read_text, read_time, time_value};
 use crate::sql::{Dialect, col, tcol};
 use crate::{DbBackend, agent_id, now_epoch};
 
@@ -891,5 +891,283 @@ impl RelationStore for DbBackend {
             Ok(out.into_iter().collect())
         })
         .await
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn relation_audits(&self) -> Result<Vec<(RelationRow, Audit)>> {
+        self.bounded(self.name(), async {
+            let text = |r: &QueryResult, i| -> Result<String> {
+                Ok(read_text(r, i)
+                    .map_err(|e| self.err(e))?
+                    .unwrap_or_default())
+            };
+            let id = |r: &QueryResult, i| read_id(r, i).map_err(|e| self.err(e));
+            let mut out = Vec::new();
+            let groups_table = self.config.groups_table.clone();
+            for r in self
+                .audit_rows(&self.conn, &groups_table, &["name"], true, false)
+                .await?
+            {
+                let row = RelationRow::Group { name: text(&r, 0)? };
+                out.push((row, self.audit_at(&r, 1, true)?));
+            }
+            for r in self
+                .audit_rows(&self.conn, SERVICE, &["name"], true, false)
+                .await?
+            {
+                let row = RelationRow::Service { name: text(&r, 0)? };
+                out.push((row, self.audit_at(&r, 1, true)?));
+            }
+            let key = ["user_id", "customer_id"];
+            for r in self
+                .audit_rows(&self.conn, USER_COMPANY, &key, true, false)
+                .await?
+            {
+                let row = RelationRow::UserCompany {
+                    login: text(&r, 0)?,
+                    customer_id: text(&r, 1)?,
+                };
+                out.push((row, self.audit_at(&r, 2, true)?));
+            }
+            let key = ["user_id", "group_id", "permission_key"];
+            for r in self
+                .audit_rows(&self.conn, USER_GRANT, &key, true, true)
+                .await?
+            {
+                let row = RelationRow::UserGrant {
+                    login: text(&r, 0)?,
+                    group_id: self.group_id(id(&r, 1)?)?,
+                    permission: text(&r, 2)?,
+                };
+                out.push((row, self.audit_at(&r, 3, true)?));
+            }
+            let key = [
+                "customer_id",
+                "group_id",
+                "permission_key",
+                "permission_context",
+            ];
+            for r in self
+                .audit_rows(&self.conn, COMPANY_GRANT, &key, true, true)
+                .await?
+            {
+                let row = RelationRow::CompanyGrant {
+                    customer_id: text(&r, 0)?,
+                    group_id: self.group_id(id(&r, 1)?)?,
+                    permission: text(&r, 2)?,
+                    context: text(&r, 3)?,
+                };
+                out.push((row, self.audit_at(&r, 4, true)?));
+            }
+            let key = ["customer_user_login", "service_id"];
+            for r in self
+                .audit_rows(&self.conn, USER_SERVICE, &key, false, false)
+                .await?
+            {
+                let row = RelationRow::UserService {
+                    login: text(&r, 0)?,
+                    service_id: id(&r, 1)?,
+                };
+                out.push((row, self.audit_at(&r, 2, false)?));
+            }
+            // OTOBO keeps no unique key on these tables: a row stored twice is reported once.
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            out.dedup_by(|a, b| a.0 == b.0);
+            Ok(out)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn restore_relation_audit(&self, row: &RelationRow, audit: &Audit) -> Result<bool> {
+        self.bounded(self.name(), async {
+            let target = self.audit_target(row)?;
+            // An agent is recorded by id; anything else keeps what the write stored.
+            let agent = |by: &Option<String>| {
+                by.as_deref()
+                    .and_then(|s| s.trim().parse::<i32>().ok())
+                    .filter(|id| *id >= 1)
+                    .map(|id| Value::Int(Some(id)))
+            };
+            let mut values = Vec::new();
+            if let Some(at) = audit.created_at {
+                values.push(("create_time", time_value(at)));
+            }
+            if let Some(by) = agent(&audit.created_by) {
+                values.push(("create_by", by));
+            }
+            if target.with_change {
+                if let Some(at) = audit.changed_at {
+                    values.push(("change_time", time_value(at)));
+                }
+                if let Some(by) = agent(&audit.changed_by) {
+                    values.push(("change_by", by));
+                }
+            }
+            let mut update = Query::update();
+            update.table(t(&target.table));
+            for (column, value) in values.iter().cloned() {
+                update.value(Alias::new(column), value);
+            }
+            for (column, value) in &target.key {
+                update.and_where(match value {
+                    KeyValue::Text(text) => self.dialect.eq_exact(col(column), text),
+                    KeyValue::Id(id) => col(column).eq(*id),
+                });
+            }
+            if values.is_empty() {
+                // Nothing to write: answer whether the row is there.
+                let mut q = Query::select();
+                q.expr(Expr::val(1)).from(t(&target.table));
+                for (column, value) in &target.key {
+                    q.and_where(match value {
+                        KeyValue::Text(text) => self.dialect.eq_exact(col(column), text),
+                        KeyValue::Id(id) => col(column).eq(*id),
+                    });
+                }
+                let found = self
+                    .conn
+                    .query_one(&q.limit(1).to_owned())
+                    .await
+                    .map_err(|e| self.err(e))?;
+                return Ok(found.is_some());
+            }
+            let result = self
+                .conn
+                .execute(&update.to_owned())
+                .await
+                .map_err(|e| self.err(e))?;
+            Ok(result.rows_affected() > 0)
+        })
+        .await
+    }
+}
+
+/// Where one relation row's audit values live: its table, the columns and values that find it,
+/// and whether the table keeps the last change (`service_customer_user` does not).
+struct AuditTarget {
+    table: String,
+    key: Vec<(&'static str, KeyValue)>,
+    with_change: bool,
+}
+
+/// A key value of a relation row: text compared exactly, or an integer id.
+enum KeyValue {
+    Text(String),
+    Id(i64),
+}
+
+impl DbBackend {
+    /// Every row of `table` (only those with `permission_value` 1 when `granted`), as the
+    /// result rows of `key` followed by the audit columns.
+    async fn audit_rows<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        table: &str,
+        key: &[&str],
+        with_change: bool,
+        granted: bool,
+    ) -> Result<Vec<QueryResult>> {
+        let mut q = Query::select();
+        q.exprs(key.iter().map(|c| col(c)))
+            .exprs([col("create_time"), col("create_by")])
+            .from(t(table));
+        if with_change {
+            q.exprs([col("change_time"), col("change_by")]);
+        }
+        if granted {
+            q.and_where(col("permission_value").eq(1));
+        }
+        conn.query_all(&q.to_owned()).await.map_err(|e| self.err(e))
+    }
+
+    /// The audit values of a row read by [`audit_rows`](Self::audit_rows), from column `at`.
+    fn audit_at(&self, row: &QueryResult, at: usize, with_change: bool) -> Result<Audit> {
+        let by = |i| -> Result<Option<String>> {
+            Ok(read_int(row, i)
+                .map_err(|e| self.err(e))?
+                .map(|id| id.to_string()))
+        };
+        let mut audit = Audit {
+            created_at: read_time(row, at).map_err(|e| self.err(e))?,
+            created_by: by(at + 1)?,
+            ..Audit::default()
+        };
+        if with_change {
+            audit.changed_at = read_time(row, at + 2).map_err(|e| self.err(e))?;
+            audit.changed_by = by(at + 3)?;
+        }
+        Ok(audit)
+    }
+
+    /// The table and key of a relation row.
+    fn audit_target(&self, row: &RelationRow) -> Result<AuditTarget> {
+        use KeyValue::{Id, Text};
+        let target = |table: &str, key, with_change| AuditTarget {
+            table: table.to_owned(),
+            key,
+            with_change,
+        };
+        let group = |id: GroupId| group_column(id).map_err(|f| self.fail(f));
+        Ok(match row {
+            RelationRow::Group { name } => target(
+                &self.config.groups_table,
+                vec![("name", Text(name.clone()))],
+                true,
+            ),
+            RelationRow::Service { name } => {
+                target(SERVICE, vec![("name", Text(name.clone()))], true)
+            }
+            RelationRow::UserCompany { login, customer_id } => target(
+                USER_COMPANY,
+                vec![
+                    ("user_id", Text(login.clone())),
+                    ("customer_id", Text(customer_id.clone())),
+                ],
+                true,
+            ),
+            RelationRow::UserGrant {
+                login,
+                group_id,
+                permission,
+            } => target(
+                USER_GRANT,
+                vec![
+                    ("user_id", Text(login.clone())),
+                    ("group_id", Id(group(*group_id)?)),
+                    ("permission_key", Text(permission.clone())),
+                ],
+                true,
+            ),
+            RelationRow::CompanyGrant {
+                customer_id,
+                group_id,
+                permission,
+                context,
+            } => target(
+                COMPANY_GRANT,
+                vec![
+                    ("customer_id", Text(customer_id.clone())),
+                    ("group_id", Id(group(*group_id)?)),
+                    ("permission_key", Text(permission.clone())),
+                    ("permission_context", Text(context.clone())),
+                ],
+                true,
+            ),
+            RelationRow::UserService { login, service_id } => target(
+                USER_SERVICE,
+                vec![
+                    ("customer_user_login", Text(login.clone())),
+                    ("service_id", Id(*service_id)),
+                ],
+                false,
+            ),
+            other => {
+                return Err(Error::backend_failure(
+                    self.name(),
+                    format!("no audit values are kept for {other:?}"),
+                ));
+            }
+        })
     }
 }

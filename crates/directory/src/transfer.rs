@@ -6,8 +6,8 @@
 //! `clientele import` writes through [`import_recorded_users_to`](Directory::import_recorded_users_to)
 //! and [`add_company_recorded`](Directory::add_company_recorded).
 
-use clientele_backend::ImportReport;
 use clientele_backend::error::Result;
+use clientele_backend::{ImportReport, RelationRow};
 use clientele_model::NewCustomerUser;
 use clientele_model::{Actor, Audit, CustomerCompany, CustomerUser, Login, NewCustomerCompany};
 
@@ -89,6 +89,40 @@ impl Directory {
     /// services included.
     pub async fn service_assignments(&self) -> Result<Vec<(String, i64)>> {
         self.relations()?.service_assignments().await
+    }
+
+    /// The audit values of every stored group, service, relation, grant row and service
+    /// assignment, by natural key ([`RelationStore::relation_audits`]): what `clientele export
+    /// all` writes beside each line. Empty for a store that keeps none (the in-memory one).
+    ///
+    /// [`RelationStore::relation_audits`]: clientele_backend::RelationStore::relation_audits
+    pub async fn relation_audits(&self) -> Result<Vec<(RelationRow, Audit)>> {
+        self.relations()?.relation_audits().await
+    }
+
+    /// Puts recorded audit values back on one stored relation row after an import wrote it
+    /// (the values the audit leaves `None` stay as written); `false` when no such row is
+    /// stored or the store keeps no audit values.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use clientele_backend::RelationRow;
+    /// use clientele_directory::{Directory, InMemoryBackend};
+    /// use clientele_model::Audit;
+    ///
+    /// let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
+    /// dir.add_group("support", "admin").await?;
+    /// let row = RelationRow::Group { name: "support".into() };
+    /// let audit = Audit { created_at: Some(1_000_000_000), ..Audit::default() };
+    /// // The in-memory store keeps no audit values for groups.
+    /// assert!(!dir.restore_relation_audit(&row, &audit).await?);
+    /// assert!(dir.relation_audits().await?.is_empty());
+    /// # Ok::<(), clientele_backend::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn restore_relation_audit(&self, row: &RelationRow, audit: &Audit) -> Result<bool> {
+        self.relations()?.restore_relation_audit(row, audit).await
     }
 
     /// One page of a walk over every stored preference: up to `limit` (login, key, value)

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 
-use clientele::backend::DEFAULT_SERVICES_LOGIN;
+use clientele::backend::{CatalogChanges, DEFAULT_SERVICES_LOGIN, RelationRow};
 use clientele::directory::PREF_TOKEN;
 use clientele::model::{AttributeMap, Audit, CustomerUser, Login, Validity, keys};
 use clientele::{Directory, Error};
@@ -157,6 +157,34 @@ fn fields(pairs: &[(&str, Value)]) -> Map<String, Value> {
         .collect()
 }
 
+/// `object` with the stored audit values of `row` (the ones known) under OTOBO's keys.
+fn audited(
+    mut object: Map<String, Value>,
+    audits: &HashMap<RelationRow, Audit>,
+    row: RelationRow,
+) -> Map<String, Value> {
+    if let Some(audit) = audits.get(&row) {
+        for (key, value) in AUDIT_COLUMNS.iter().zip(audit_values(audit)) {
+            if !value.is_empty() {
+                object.insert((*key).to_owned(), json!(value));
+            }
+        }
+    }
+    object
+}
+
+/// A group's or a service's line: name, validity and comment.
+fn catalog_fields(name: &str, validity: Validity, comment: Option<&str>) -> Map<String, Value> {
+    let mut object = fields(&[
+        ("name", json!(name)),
+        ("valid", json!(i64::from(validity.id()))),
+    ]);
+    if let Some(comment) = comment.filter(|c| !c.is_empty()) {
+        object.insert("comment".into(), json!(comment));
+    }
+    object
+}
+
 /// Writes everything; answers how many lines of each kind.
 pub(super) async fn export_all(
     ctx: &Context,
@@ -186,26 +214,26 @@ pub(super) async fn export_all(
     }
     drop(companies);
 
+    // Creation and last change of every group, service, relation and grant, by natural key.
+    let audits: HashMap<RelationRow, Audit> = dir.relation_audits().await?.into_iter().collect();
     let groups = dir.groups().await?;
     let group_names: HashMap<_, _> = groups.iter().map(|g| (g.id, g.name.clone())).collect();
     for g in &groups {
-        let valid = i64::from(g.validity.id());
-        line(
-            out,
-            "group",
-            fields(&[("name", json!(g.name)), ("valid", json!(valid))]),
-        )?;
+        let object = catalog_fields(&g.name, g.validity, g.comment.as_deref());
+        let row = RelationRow::Group {
+            name: g.name.clone(),
+        };
+        line(out, "group", audited(object, &audits, row))?;
         count("group");
     }
     let services = dir.services().await?;
     let service_names: HashMap<_, _> = services.iter().map(|s| (s.id, s.name.clone())).collect();
     for s in &services {
-        let valid = i64::from(s.validity.id());
-        line(
-            out,
-            "service",
-            fields(&[("name", json!(s.name)), ("valid", json!(valid))]),
-        )?;
+        let object = catalog_fields(&s.name, s.validity, s.comment.as_deref());
+        let row = RelationRow::Service {
+            name: s.name.clone(),
+        };
+        line(out, "service", audited(object, &audits, row))?;
         count("service");
     }
 
@@ -230,44 +258,64 @@ pub(super) async fn export_all(
     let group_of = |id| group_names.get(id).cloned().unwrap_or_default();
     for (login, customer_id) in &snapshot.user_companies {
         let f = fields(&[("login", json!(login)), ("customer_id", json!(customer_id))]);
-        line(out, "user_company", f)?;
+        let row = RelationRow::UserCompany {
+            login: login.clone(),
+            customer_id: customer_id.clone(),
+        };
+        line(out, "user_company", audited(f, &audits, row))?;
         count("user_company");
     }
     for g in &snapshot.user_grants {
+        let permission = g.permission.to_string();
         let f = fields(&[
             ("login", json!(g.login)),
             ("group", json!(group_of(&g.group_id))),
-            ("permission", json!(g.permission.to_string())),
+            ("permission", json!(permission)),
         ]);
-        line(out, "user_grant", f)?;
+        let row = RelationRow::UserGrant {
+            login: g.login.clone(),
+            group_id: g.group_id,
+            permission,
+        };
+        line(out, "user_grant", audited(f, &audits, row))?;
         count("user_grant");
     }
     for g in &snapshot.company_grants {
+        let (permission, context) = (g.permission.to_string(), g.context.to_string());
         let f = fields(&[
             ("customer_id", json!(g.customer_id)),
             ("group", json!(group_of(&g.group_id))),
-            ("permission", json!(g.permission.to_string())),
-            ("context", json!(g.context.to_string())),
+            ("permission", json!(permission)),
+            ("context", json!(context)),
         ]);
-        line(out, "company_grant", f)?;
+        let row = RelationRow::CompanyGrant {
+            customer_id: g.customer_id.clone(),
+            group_id: g.group_id,
+            permission,
+            context,
+        };
+        line(out, "company_grant", audited(f, &audits, row))?;
         count("company_grant");
     }
     drop(snapshot);
 
     for (login, id) in dir.service_assignments().await? {
         let service = json!(service_names.get(&id).cloned().unwrap_or_default());
+        let row = RelationRow::UserService {
+            login: login.clone(),
+            service_id: id,
+        };
         if login == DEFAULT_SERVICES_LOGIN {
-            line(out, "default_service", fields(&[("service", service)]))?;
+            let f = fields(&[("service", service)]);
+            line(out, "default_service", audited(f, &audits, row))?;
             count("default_service");
         } else {
-            line(
-                out,
-                "user_service",
-                fields(&[("login", json!(login)), ("service", service)]),
-            )?;
+            let f = fields(&[("login", json!(login)), ("service", service)]);
+            line(out, "user_service", audited(f, &audits, row))?;
             count("user_service");
         }
     }
+    drop(audits);
 
     let mut after: Option<(String, String)> = None;
     loop {
@@ -478,8 +526,110 @@ fn user_row(
     Ok(row)
 }
 
-/// Applies one line that is not a user.
+/// Applies one line that is not a user; a group, service, relation or grant line then gets
+/// the audit values it carries back on its stored row.
 async fn apply_line(
+    imp: &AllImport<'_>,
+    kind: &str,
+    object: &mut Map<String, Value>,
+    line: u64,
+    company_columns: &mut HashMap<String, Option<Column>>,
+) -> Result<Outcome, Error> {
+    if matches!(kind, "company" | "preference") {
+        return apply_record(imp, kind, object, line, company_columns).await;
+    }
+    let audit = match take_audit(object) {
+        Ok(audit) => audit,
+        Err(message) => return Ok(Outcome::Failed(message)),
+    };
+    let outcome = apply_record(imp, kind, object, line, company_columns).await?;
+    if matches!(outcome, Outcome::Failed(_)) || audit == Audit::default() {
+        return Ok(outcome);
+    }
+    let row = match stored_row(imp.dir, kind, object).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return Ok(outcome),
+        Err(e) => return classify(Err(e)),
+    };
+    classify(
+        imp.dir
+            .restore_relation_audit(&row, &audit)
+            .await
+            .map(|_| outcome),
+    )
+}
+
+/// The stored row a relation line was written to, by the target's names and ids.
+async fn stored_row(
+    dir: &Directory,
+    kind: &str,
+    object: &Map<String, Value>,
+) -> Result<Option<RelationRow>, Error> {
+    let get = |key: &str| field(object, key).unwrap_or_default().to_owned();
+    // The Directory writes a user's or a company's relations under its stored spelling.
+    let login = async |login: String| -> Result<String, Error> {
+        Ok(match dir.customer_user(&login).await? {
+            Some(user) => user.login.as_str().to_owned(),
+            None => login,
+        })
+    };
+    let company = async |id: String| -> Result<String, Error> {
+        Ok(match dir.company(&id).await? {
+            Some(c) => c.customer_id.as_str().to_owned(),
+            None => id,
+        })
+    };
+    let service_id = async |name: String| -> Result<Option<i64>, Error> {
+        Ok(dir
+            .services()
+            .await?
+            .into_iter()
+            .find(|s| s.name == name)
+            .map(|s| s.id))
+    };
+    Ok(Some(match kind {
+        "group" => RelationRow::Group { name: get("name") },
+        "service" => RelationRow::Service { name: get("name") },
+        "user_company" => RelationRow::UserCompany {
+            login: login(get("login")).await?,
+            customer_id: company(get("customer_id")).await?,
+        },
+        "user_grant" => RelationRow::UserGrant {
+            login: login(get("login")).await?,
+            group_id: dir.group(&get("group")).await?.id,
+            permission: get("permission"),
+        },
+        "company_grant" => RelationRow::CompanyGrant {
+            customer_id: company(get("customer_id")).await?,
+            group_id: dir.group(&get("group")).await?.id,
+            permission: get("permission"),
+            context: get("context"),
+        },
+        "default_service" | "user_service" => {
+            let Some(service_id) = service_id(get("service")).await? else {
+                return Ok(None);
+            };
+            let login = if kind == "default_service" {
+                DEFAULT_SERVICES_LOGIN.to_owned()
+            } else {
+                login(get("login")).await?
+            };
+            RelationRow::UserService { login, service_id }
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// The comment of a group or service line (`None`: none, or empty).
+fn comment_of(object: &Map<String, Value>) -> Option<String> {
+    object
+        .get("comment")
+        .map(super::json_text)
+        .filter(|c| !c.is_empty())
+}
+
+/// Applies one line that is not a user, as written.
+async fn apply_record(
     imp: &AllImport<'_>,
     kind: &str,
     object: &mut Map<String, Value>,
@@ -519,19 +669,28 @@ async fn apply_line(
                 Ok(v) => v,
                 Err(message) => return Ok(Outcome::Failed(message)),
             };
+            let comment = comment_of(object);
             match dir.groups().await?.into_iter().find(|g| g.name == name) {
-                Some(g) if g.validity == validity => Ok(Outcome::Unchanged),
-                Some(_) => classify(
-                    dir.set_group_validity(name, validity)
-                        .await
-                        .map(|()| Outcome::Updated),
-                ),
+                Some(g) if g.validity == validity && g.comment == comment => Ok(Outcome::Unchanged),
+                Some(g) => {
+                    let mut changes = CatalogChanges::new().validity(validity);
+                    if g.comment != comment {
+                        changes = changes.comment(comment);
+                    }
+                    classify(
+                        dir.update_group(name, changes, by)
+                            .await
+                            .map(|_| Outcome::Updated),
+                    )
+                }
                 None => {
                     let added = dir.add_group(name, by).await.map(|_| ());
+                    let changes = CatalogChanges::new().comment(comment.clone());
                     let added = match added {
-                        Ok(()) if validity != Validity::Valid => {
-                            dir.set_group_validity(name, validity).await
-                        }
+                        Ok(()) if validity != Validity::Valid || comment.is_some() => dir
+                            .update_group(name, changes.validity(validity), by)
+                            .await
+                            .map(|_| ()),
                         other => other,
                     };
                     applied(added)
@@ -544,17 +703,29 @@ async fn apply_line(
                 Ok(v) => v,
                 Err(message) => return Ok(Outcome::Failed(message)),
             };
+            let comment = comment_of(object);
             match dir.services().await?.into_iter().find(|s| s.name == name) {
-                Some(s) if s.validity == validity => Ok(Outcome::Unchanged),
+                Some(s) if s.validity == validity && s.comment == comment => Ok(Outcome::Unchanged),
+                Some(s) if s.validity == validity => classify(
+                    dir.update_service(name, CatalogChanges::new().comment(comment), by)
+                        .await
+                        .map(|_| Outcome::Updated),
+                ),
                 Some(s) => Ok(Outcome::Failed(format!(
                     "service {name:?} exists as {}; an import does not change a service's validity",
                     s.validity
                 ))),
-                None => classify(
-                    dir.add_service_as(name, validity, by)
-                        .await
-                        .map(|_| Outcome::Added),
-                ),
+                None => {
+                    let added = dir.add_service_as(name, validity, by).await.map(|_| ());
+                    let added = match added {
+                        Ok(()) if comment.is_some() => dir
+                            .update_service(name, CatalogChanges::new().comment(comment), by)
+                            .await
+                            .map(|_| ()),
+                        other => other,
+                    };
+                    applied(added)
+                }
             }
         }
         "user_company" => {
