@@ -28,6 +28,9 @@
 //! [change_feed]                     # clientele_db::ChangeFeedConfig; present = on: several
 //! poll_interval_ms = 1000           # app servers on one database drop each other's stale
 //!                                   # cache entries (PostgreSQL NOTIFY, else a change log)
+//!
+//! [web]                             # clientele_web::ServeSettings (feature `web`):
+//! bind = "127.0.0.1:8080"           # what `clientele serve` listens on, its bearer tokens
 //! ```
 //!
 //! Every table is the serde form of a struct the crates already have, so the Rust and the file
@@ -111,6 +114,10 @@ pub struct Config {
     /// one changed from their caches (within `poll_interval_ms` on MySQL/MariaDB and SQLite, at
     /// once on PostgreSQL). Absent: off, as for a single instance.
     pub change_feed: Option<ChangeFeedConfig>,
+    /// `[web]`: what `clientele serve` listens on and the bearer tokens it accepts (feature
+    /// `web`); defaults when absent.
+    #[cfg(feature = "web")]
+    pub web: clientele_web::ServeSettings,
 }
 
 /// One `[[customer_user]]` entry: a source of customer users and its settings.
@@ -248,6 +255,8 @@ impl Config {
             directory: DirectoryConfig::default(),
             dynamic_field_mapping: DynamicFieldMappingConfig::default(),
             change_feed: None,
+            #[cfg(feature = "web")]
+            web: clientele_web::ServeSettings::default(),
         }
     }
 
