@@ -264,11 +264,19 @@ impl From<QueryRejection> for Problem {
     fn from(r: QueryRejection) -> Self {
         let text = r.body_text();
         let problem = Problem::new(StatusCode::BAD_REQUEST, "bad-query", text.clone());
-        match backticked(&text) {
+        match backticked(&text).or_else(|| query_parameter(&text)) {
             Some(field) => problem.field(field),
             None => problem,
         }
     }
+}
+
+/// The parameter a query-string message starts with (`…query string: limit: invalid digit`).
+fn query_parameter(message: &str) -> Option<&str> {
+    let rest = message.split_once("query string: ")?.1;
+    let (name, _) = rest.split_once(": ")?;
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(name)
 }
 
 #[cfg(test)]
@@ -302,5 +310,13 @@ mod tests {
             Some("login")
         );
         assert_eq!(backticked("no field"), None);
+        assert_eq!(
+            query_parameter("Failed to deserialize query string: limit: invalid digit"),
+            Some("limit")
+        );
+        assert_eq!(
+            query_parameter("Failed to deserialize query string: oops"),
+            None
+        );
     }
 }

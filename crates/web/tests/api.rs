@@ -423,6 +423,7 @@ async fn problems_name_the_field() {
     // A bad query parameter.
     let r = call(&f.app, "get", "/api/v1/users?limit=many", t, None).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.json()["field"], "limit", "{}", r.body);
     let r = call(&f.app, "get", "/api/v1/users?limit=0", t, None).await;
     assert_eq!(r.json()["field"], "limit", "{}", r.body);
 
