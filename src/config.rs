@@ -483,6 +483,29 @@ fn shown_without_secrets(key: Option<&str>, message: &str) -> String {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "web")]
+    #[test]
+    fn web_section_is_read_and_checked() {
+        let base = "[[customer_user]]\ntype = \"db\"\nurl = \"sqlite::memory:\"\n";
+        let c = Config::from_toml_str(base).unwrap();
+        assert_eq!(c.web.bind.to_string(), "127.0.0.1:8080");
+        let text = format!(
+            "{base}\n[web]\nbind = \"127.0.0.1:9000\"\nbody_limit = 1024\n\n[[web.token]]\n\
+             id = \"abc\"\nactor = \"2\"\nsha256 = \"{}\"\n",
+            "0".repeat(64)
+        );
+        let c = Config::from_toml_str(&text).unwrap();
+        assert_eq!(c.web.bind.port(), 9000);
+        assert_eq!(c.web.body_limit, 1024);
+        assert_eq!(c.web.token[0].actor, "2");
+        assert!(c.web.web_config().is_ok());
+
+        let e = Config::from_toml_str(&format!("{base}\n[web]\nlisten = \"x\"\n")).unwrap_err();
+        assert!(e.to_string().contains("listen"), "{e}");
+        let e = Config::from_toml_str(&format!("{base}\n[web]\nbind = \"nowhere\"\n")).unwrap_err();
+        assert!(e.to_string().contains("bind"), "{e}");
+    }
+
     #[test]
     fn minimal_file_gets_otobo_defaults() {
         let c =

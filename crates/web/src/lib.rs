@@ -117,11 +117,22 @@ impl WebConfig {
 pub struct ServeSettings {
     /// `bind`: the address and port to listen on; loopback by default (`127.0.0.1:8080`), so
     /// that only a reverse proxy on the same machine (terminating TLS) reaches it.
+    #[serde(deserialize_with = "bind_address")]
     pub bind: SocketAddr,
     /// `body_limit`: the largest request body accepted, in bytes.
     pub body_limit: usize,
     /// `[[web.token]]`: the bearer tokens, each with its actor; see `clientele serve token`.
     pub token: Vec<StoredToken>,
+}
+
+/// `bind` as text, refused with a message naming the key.
+fn bind_address<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "bind: {text:?} is not an address and port, e.g. \"127.0.0.1:8080\""
+        ))
+    })
 }
 
 impl Default for ServeSettings {
