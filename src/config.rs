@@ -28,6 +28,9 @@
 //! [change_feed]                     # clientele_db::ChangeFeedConfig; present = on: several
 //! poll_interval_ms = 1000           # app servers on one database drop each other's stale
 //!                                   # cache entries (PostgreSQL NOTIFY, else a change log)
+//!
+//! [web]                             # clientele_web::ServeSettings (feature `web`):
+//! bind = "127.0.0.1:8080"           # what `clientele serve` listens on, its bearer tokens
 //! ```
 //!
 //! Every table is the serde form of a struct the crates already have, so the Rust and the file
@@ -111,6 +114,10 @@ pub struct Config {
     /// one changed from their caches (within `poll_interval_ms` on MySQL/MariaDB and SQLite, at
     /// once on PostgreSQL). Absent: off, as for a single instance.
     pub change_feed: Option<ChangeFeedConfig>,
+    /// `[web]`: what `clientele serve` listens on and the bearer tokens it accepts (feature
+    /// `web`); defaults when absent.
+    #[cfg(feature = "web")]
+    pub web: clientele_web::ServeSettings,
 }
 
 /// One `[[customer_user]]` entry: a source of customer users and its settings.
@@ -248,6 +255,8 @@ impl Config {
             directory: DirectoryConfig::default(),
             dynamic_field_mapping: DynamicFieldMappingConfig::default(),
             change_feed: None,
+            #[cfg(feature = "web")]
+            web: clientele_web::ServeSettings::default(),
         }
     }
 
@@ -473,6 +482,29 @@ fn shown_without_secrets(key: Option<&str>, message: &str) -> String {
 #[allow(irrefutable_let_patterns)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "web")]
+    #[test]
+    fn web_section_is_read_and_checked() {
+        let base = "[[customer_user]]\ntype = \"db\"\nurl = \"sqlite::memory:\"\n";
+        let c = Config::from_toml_str(base).unwrap();
+        assert_eq!(c.web.bind.to_string(), "127.0.0.1:8080");
+        let text = format!(
+            "{base}\n[web]\nbind = \"127.0.0.1:9000\"\nbody_limit = 1024\n\n[[web.token]]\n\
+             id = \"abc\"\nactor = \"2\"\nsha256 = \"{}\"\n",
+            "0".repeat(64)
+        );
+        let c = Config::from_toml_str(&text).unwrap();
+        assert_eq!(c.web.bind.port(), 9000);
+        assert_eq!(c.web.body_limit, 1024);
+        assert_eq!(c.web.token[0].actor, "2");
+        assert!(c.web.web_config().is_ok());
+
+        let e = Config::from_toml_str(&format!("{base}\n[web]\nlisten = \"x\"\n")).unwrap_err();
+        assert!(e.to_string().contains("listen"), "{e}");
+        let e = Config::from_toml_str(&format!("{base}\n[web]\nbind = \"nowhere\"\n")).unwrap_err();
+        assert!(e.to_string().contains("bind"), "{e}");
+    }
 
     #[test]
     fn minimal_file_gets_otobo_defaults() {

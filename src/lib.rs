@@ -15,6 +15,7 @@
 //! | [`backend`] (`clientele-backend`) | backend traits, the [`Directory`] that chains sources, cache, passwords, in-memory backend |
 //! | [`db`] (`clientele-db`) | the sea-orm backend: SQLite, PostgreSQL, MySQL/MariaDB, OTOBO-compatible schema |
 //! | [`dynamic_fields`] (`clientele-dynamic-fields`) | copies customer data into ticket dynamic fields on ticket events |
+//! | `web` (`clientele-web`, feature `web`) | an axum router: the JSON API with its OpenAPI document |
 //!
 //! ```
 //! use std::sync::Arc;
@@ -48,6 +49,10 @@ pub use clientele_dynamic_fields as dynamic_fields;
 pub use clientele_model as model;
 pub use clientele_password as password;
 pub use clientele_permissions as permissions;
+/// The web side: the JSON API router, its authenticators and the `[web]` settings (feature
+/// `web`).
+#[cfg(feature = "web")]
+pub use clientele_web as web;
 
 pub use clientele_backend::{CompanySettings, Error, InMemoryBackend, Result, SourceSettings};
 pub use clientele_db::{DbBackend, DbConfig};

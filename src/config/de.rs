@@ -117,6 +117,8 @@ struct TopLevel {
     customer_company: Option<CompanySettings>,
     dynamic_field_mapping: Option<DynamicFieldMappingConfig>,
     change_feed: Option<ChangeFeedConfig>,
+    #[cfg(feature = "web")]
+    web: Option<clientele_web::ServeSettings>,
 }
 
 impl<'de> Taker<'de> for TopLevel {
@@ -125,6 +127,14 @@ impl<'de> Taker<'de> for TopLevel {
             "customer_user" | "customer_company" | "dynamic_field_mapping" | "change_feed" => {
                 Claim::Take
             }
+            #[cfg(feature = "web")]
+            "web" => Claim::Take,
+            #[cfg(not(feature = "web"))]
+            "web" => Claim::Reject(
+                "`web`: the [web] section is read by builds with the `web` feature (the \
+                 `clientele` command line has it)"
+                    .to_owned(),
+            ),
             "customer_user1" | "customer_user2" | "CustomerUser" | "CustomerUser1" => {
                 Claim::Reject(format!(
                     "`{key}`: sources are entries of one [[customer_user]] array, in OTOBO's \
@@ -140,6 +150,8 @@ impl<'de> Taker<'de> for TopLevel {
             "customer_user" => self.customer_user = Some(map.next_value()?),
             "customer_company" => self.customer_company = Some(map.next_value()?),
             "change_feed" => self.change_feed = Some(map.next_value()?),
+            #[cfg(feature = "web")]
+            "web" => self.web = Some(map.next_value()?),
             _ => self.dynamic_field_mapping = Some(map.next_value()?),
         }
         Ok(())
@@ -178,6 +190,8 @@ impl<'de> Visitor<'de> for ConfigVisitor {
             directory,
             dynamic_field_mapping: top.dynamic_field_mapping.unwrap_or_default(),
             change_feed: top.change_feed,
+            #[cfg(feature = "web")]
+            web: top.web.unwrap_or_default(),
         })
     }
 }

@@ -101,6 +101,56 @@ pub enum Command {
     Import(ImportArgs),
     /// Export customer users or companies as CSV or JSON Lines, or everything as JSON Lines
     Export(ExportArgs),
+    /// Serve the JSON API over HTTP on the `[web]` section's `bind` address (loopback by
+    /// default; put a TLS reverse proxy in front), each request authenticated by a bearer token
+    #[cfg(feature = "web")]
+    Serve(ServeArgs),
+}
+
+/// `clientele serve …`
+#[cfg(feature = "web")]
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen here instead of the `[web]` section's `bind` (e.g. 127.0.0.1:0 for any free port)
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<std::net::SocketAddr>,
+    /// Manage the bearer tokens instead of serving
+    #[command(subcommand)]
+    pub command: Option<ServeCmd>,
+}
+
+/// `clientele serve token …`
+#[cfg(feature = "web")]
+#[derive(Debug, Subcommand)]
+pub enum ServeCmd {
+    /// Bearer tokens: each names the actor its writes are made by; only a SHA-256 digest is
+    /// stored in the configuration file
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+/// `clientele serve token …`
+#[cfg(feature = "web")]
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create a token, print it once and store its digest as a [[web.token]] entry
+    Add {
+        /// The actor the token's requests write as: an agent id, or an agent login where the
+        /// database has OTOBO's users table (as for --by)
+        #[arg(long)]
+        actor: String,
+    },
+    /// Remove tokens: the one with this id, or every token of --actor
+    Revoke {
+        /// The token's id (as `serve token list` shows it)
+        #[arg(required_unless_present = "actor", conflicts_with = "actor")]
+        id: Option<String>,
+        /// Every token of this actor
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// List the tokens' ids and actors (never a token or a digest)
+    List,
 }
 
 /// A validity on the command line.

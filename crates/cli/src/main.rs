@@ -109,6 +109,15 @@ fn json_requested() -> bool {
 
 async fn run(cli: Cli) -> CliResult {
     let (config, config_path) = load_config(&cli)?;
+    #[cfg(feature = "web")]
+    if let Command::Serve(cli::ServeArgs {
+        command: Some(cli::ServeCmd::Token(cmd)),
+        ..
+    }) = &cli.command
+    {
+        // Tokens live in the configuration file: nothing needs the sources.
+        return commands::serve::token(&config, config_path.as_deref(), cmd, cli.json);
+    }
     check_databases_exist(&cli, &config)?;
     if let Command::CheckConfig { stored: false } = cli.command {
         return commands::init::check_config(&config, config_path.as_deref(), cli.json);
@@ -148,6 +157,8 @@ async fn run(cli: Cli) -> CliResult {
         Command::Ldap(c) => commands::ldap::run(&ctx, c).await,
         Command::Import(a) => transfer::import(&ctx, a).await,
         Command::Export(a) => transfer::export(&ctx, a).await,
+        #[cfg(feature = "web")]
+        Command::Serve(a) => commands::serve::serve(&ctx, a.bind).await,
     }
 }
 

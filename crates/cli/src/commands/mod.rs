@@ -6,6 +6,8 @@ pub mod company;
 pub mod group;
 pub mod init;
 pub mod ldap;
+#[cfg(feature = "web")]
+pub mod serve;
 pub mod service;
 pub mod user;
 
