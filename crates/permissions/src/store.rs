@@ -395,6 +395,11 @@ impl UserArrays {
         }
     }
 
+    /// Whether a base user has a customer id.
+    pub(crate) fn has_cids(&self, u: u32) -> bool {
+        !range(&self.cids, &self.cid_offs, u as usize).is_empty()
+    }
+
     pub(crate) fn login(&self, u: u32) -> &str {
         let i = u as usize;
         match (self.login_offs.get(i), self.login_offs.get(i + 1)) {

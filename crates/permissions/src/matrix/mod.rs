@@ -667,16 +667,27 @@ impl PermissionMatrix {
             return s.all;
         }
         let hash = self.hasher.hash_one(login);
-        if self.seen == 0 && !state.always_company {
-            // The common case, with no log to consult: the slot leads straight to the entries.
-            return match self.base.users.find(hash, login) {
-                Some(slot) => self.code_set(find(self.base.users.slot_eff(slot), g)),
+        match self.base.users.find(hash, login) {
+            Some(slot) => {
+                // Rows changed since the base was built are in the log; the others are read
+                // straight from the slot, without the user's other arrays.
+                if let Some(Row::User(row)) = self.logged(Kind::User, slot.user) {
+                    return if state.always_company && !row.cids.is_empty() {
+                        s.all
+                    } else {
+                        self.code_set(find(&row.eff, g))
+                    };
+                }
+                if state.always_company && self.base.users.has_cids(slot.user) {
+                    return s.all;
+                }
+                self.code_set(find(self.base.users.slot_eff(slot), g))
+            }
+            None if self.new_users.is_empty() => PermissionSet::EMPTY,
+            None => match self.user_id(hash, login) {
+                Some(u) => self.effective_of(&self.user_by_id(u), g, state),
                 None => PermissionSet::EMPTY,
-            };
-        }
-        match self.user_id(hash, login) {
-            Some(u) => self.effective_of(&self.user_by_id(u), g, state),
-            None => PermissionSet::EMPTY,
+            },
         }
     }
 
