@@ -78,12 +78,14 @@ impl PermissionMatrix {
         };
 
         // Users and companies, interned to dense indices in order of first appearance.
+        // Flat lists rather than a vector per user: fewer, larger allocations, which go back to
+        // the system when the build is done instead of leaving holes in the heap.
         struct UserBuild<'f> {
             login: &'f str,
             valid: bool,
             primary: Option<usize>,
-            customer_ids: Vec<usize>,
-            direct: Vec<(u32, PermissionSet)>,
+            /// Range in `user_cids`.
+            customer_ids: (usize, usize),
         }
         struct CompanyBuild {
             row: CompanyRow,
@@ -97,6 +99,9 @@ impl PermissionMatrix {
                 intern_hasher.clone(),
             );
         let mut users: Vec<UserBuild<'_>> = Vec::with_capacity(user_ix.capacity());
+        let mut user_cids: Vec<u32> = Vec::with_capacity(facts.users.len() * 2);
+        let mut grants: Vec<(u32, u32, PermissionSet)> =
+            Vec::with_capacity(facts.user_grants.len());
         let mut company_ix: hashbrown::HashMap<&str, usize, _> =
             hashbrown::HashMap::with_hasher(intern_hasher);
         let mut companies: Vec<CompanyBuild> = Vec::new();
@@ -114,8 +119,7 @@ impl PermissionMatrix {
                     login,
                     valid: true,
                     primary: None,
-                    customer_ids: Vec::new(),
-                    direct: Vec::new(),
+                    customer_ids: (0, 0),
                 });
                 users.len() - 1
             }))
@@ -143,9 +147,9 @@ impl PermissionMatrix {
         {
             let u = intern_user(login, &mut user_ix, &mut users)?;
             let ids = checked_customer_ids(login, customer_ids)?;
-            let mut interned = Vec::with_capacity(ids.len());
+            let start = user_cids.len();
             for id in ids {
-                interned.push(intern_company(id, &mut company_ix, &mut companies));
+                user_cids.push(intern_company(id, &mut company_ix, &mut companies) as u32);
             }
             let primary = customer_ids
                 .primary
@@ -153,7 +157,7 @@ impl PermissionMatrix {
                 .map(|p| intern_company(p, &mut company_ix, &mut companies));
             if let Some(user) = users.get_mut(u) {
                 user.valid = *valid;
-                user.customer_ids = interned;
+                user.customer_ids = (start, user_cids.len());
                 user.primary = primary;
             }
         }
@@ -166,9 +170,7 @@ impl PermissionMatrix {
             let g = group_of(*group)?;
             let set = settings.implied(PermissionSet::from_types(types, permissions)?);
             let u = intern_user(login, &mut user_ix, &mut users)?;
-            if let Some(user) = users.get_mut(u) {
-                user.direct.push((g, set));
-            }
+            grants.push((u as u32, g, set));
         }
         let mut palette: Vec<PermissionSet> = Vec::new();
         for CompanyGrant {
@@ -230,11 +232,36 @@ impl PermissionMatrix {
         }
 
         // Sets to palette codes.
-        let mut directs: Vec<Vec<Ent>> = Vec::with_capacity(users.len());
-        for user in &mut users {
-            last_wins(&mut user.direct);
-            directs.push(encode(&mut palette, &user.direct)?);
+        // Direct grants by user, then group; the stable sort keeps a later grant on the same
+        // group after an earlier one, and the later one wins.
+        grants.sort_by_key(|e| (e.0, e.1));
+        let mut direct_ents: Vec<Ent> = Vec::with_capacity(grants.len());
+        let mut direct_offs: Vec<usize> = Vec::with_capacity(users.len() + 1);
+        direct_offs.push(0);
+        let mut next_grant = grants.iter().peekable();
+        for u in 0..users.len() as u32 {
+            while let Some(&&(gu, g, set)) = next_grant.peek() {
+                if gu != u {
+                    break;
+                }
+                next_grant.next();
+                let superseded = next_grant.peek().is_some_and(|n| n.0 == u && n.1 == g);
+                if !superseded && !set.is_empty() {
+                    direct_ents.push(Ent::new(g, code_in(&mut palette, set)?));
+                }
+            }
+            direct_offs.push(direct_ents.len());
         }
+        drop(grants);
+        let directs: Vec<&[Ent]> = direct_offs
+            .windows(2)
+            .map(|w| direct_ents.get(w[0]..w[1]).unwrap_or_default())
+            .collect();
+        let cids_of = |user: &UserBuild<'_>| {
+            user_cids
+                .get(user.customer_ids.0..user.customer_ids.1)
+                .unwrap_or_default()
+        };
         for company in &mut companies {
             last_wins(&mut company.same);
             last_wins(&mut company.other);
@@ -248,7 +275,7 @@ impl PermissionMatrix {
         for (user, direct) in users.iter().zip(&directs) {
             let default = user.valid
                 && user.primary.is_none()
-                && user.customer_ids.is_empty()
+                && cids_of(user).is_empty()
                 && direct.is_empty();
             if default {
                 ids.push(NONE);
@@ -261,8 +288,8 @@ impl PermissionMatrix {
             if id == NONE {
                 continue;
             }
-            for &c in &user.customer_ids {
-                if let Some(company) = companies.get_mut(c) {
+            for &c in cids_of(user) {
+                if let Some(company) = companies.get_mut(c as usize) {
                     company.row.members.push(id);
                 }
             }
@@ -272,12 +299,35 @@ impl PermissionMatrix {
         }
 
         // The reverse index.
-        let mut revs = vec![RevRow::default(); n_groups];
+        let mut sizes = vec![(0usize, 0usize); n_groups];
+        for (&id, direct) in ids.iter().zip(&directs) {
+            if id != NONE {
+                for e in direct.iter() {
+                    if let Some(n) = sizes.get_mut(e.id() as usize) {
+                        n.0 += 1;
+                    }
+                }
+            }
+        }
+        for company in &companies {
+            for e in &company.row.same {
+                if let Some(n) = sizes.get_mut(e.id() as usize) {
+                    n.1 += 1;
+                }
+            }
+        }
+        let mut revs: Vec<RevRow> = sizes
+            .into_iter()
+            .map(|(d, s)| RevRow {
+                direct: Vec::with_capacity(d),
+                same: Vec::with_capacity(s),
+            })
+            .collect();
         for (&id, direct) in ids.iter().zip(&directs) {
             if id == NONE {
                 continue;
             }
-            for e in direct {
+            for e in direct.iter() {
                 if let Some(r) = revs.get_mut(e.id() as usize) {
                     r.direct.push(Ent::new(id, e.code()));
                 }
@@ -304,21 +354,20 @@ impl PermissionMatrix {
             if id == NONE {
                 continue;
             }
+            let cids = cids_of(user);
             let eff = merge_effective(
                 &mut palette,
                 direct,
-                user.customer_ids
-                    .iter()
-                    .filter_map(|&c| companies.get(c).map(|c| c.row.same.as_slice())),
+                cids.iter()
+                    .filter_map(|&c| companies.get(c as usize).map(|c| c.row.same.as_slice())),
             )?;
-            let cids: Vec<u32> = user.customer_ids.iter().map(|&c| c as u32).collect();
             arrays
                 .push(&UserView {
                     id,
                     login: user.login,
                     eff: &eff,
                     direct,
-                    cids: &cids,
+                    cids,
                     primary: user.primary.map_or(NONE, |p| p as u32),
                     valid: user.valid,
                 })
