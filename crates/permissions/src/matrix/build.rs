@@ -92,51 +92,73 @@ impl PermissionMatrix {
             same: Vec<(u32, PermissionSet)>,
             other: Vec<(u32, PermissionSet)>,
         }
-        let intern_hasher = foldhash::fast::FixedState::default();
-        let mut user_ix: hashbrown::HashMap<&str, usize, _> =
-            hashbrown::HashMap::with_capacity_and_hasher(
-                facts.users.len().max(facts.user_grants.len() / 8),
-                intern_hasher.clone(),
-            );
-        let mut users: Vec<UserBuild<'_>> = Vec::with_capacity(user_ix.capacity());
+        // The interning tables hold indices only; the keys are in `users` and `companies`.
+        let h = foldhash::fast::FixedState::default();
+        let mut user_ix: HashTable<u32> = HashTable::with_capacity(facts.users.len());
+        let mut users: Vec<UserBuild<'_>> = Vec::with_capacity(facts.users.len());
         let mut user_cids: Vec<u32> = Vec::with_capacity(facts.users.len() * 2);
-        let mut grants: Vec<(u32, u32, PermissionSet)> =
-            Vec::with_capacity(facts.user_grants.len());
-        let mut company_ix: hashbrown::HashMap<&str, usize, _> =
-            hashbrown::HashMap::with_hasher(intern_hasher);
+        // (user, group, position): sorted, the last grant on a group comes last.
+        let mut grants: Vec<[u32; 3]> = Vec::with_capacity(facts.user_grants.len());
+        // Palette code per grant, by position; `EMPTY` for an empty set.
+        const EMPTY: u16 = u16::MAX;
+        let mut grant_codes: Vec<u16> = Vec::with_capacity(facts.user_grants.len());
+        let mut palette: Vec<PermissionSet> = Vec::new();
+        let mut company_ix: HashTable<u32> = HashTable::new();
         let mut companies: Vec<CompanyBuild> = Vec::new();
 
-        fn intern_user<'f, S: BuildHasher>(
+        fn intern_user<'f>(
             login: &'f str,
-            ix: &mut hashbrown::HashMap<&'f str, usize, S>,
+            h: &foldhash::fast::FixedState,
+            ix: &mut HashTable<u32>,
             users: &mut Vec<UserBuild<'f>>,
         ) -> Result<usize, PermissionError> {
             if login.is_empty() {
                 return Err(PermissionError::EmptyLogin);
             }
-            Ok(*ix.entry(login).or_insert_with(|| {
-                users.push(UserBuild {
-                    login,
-                    valid: true,
-                    primary: None,
-                    customer_ids: (0, 0),
-                });
-                users.len() - 1
-            }))
+            let hash = h.hash_one(login);
+            let found = ix.find(hash, |&u| {
+                users.get(u as usize).is_some_and(|x| x.login == login)
+            });
+            if let Some(&u) = found {
+                return Ok(u as usize);
+            }
+            users.push(UserBuild {
+                login,
+                valid: true,
+                primary: None,
+                customer_ids: (0, 0),
+            });
+            let u = users.len() - 1;
+            ix.insert_unique(hash, u as u32, |&u| {
+                users.get(u as usize).map_or(0, |x| h.hash_one(x.login))
+            });
+            Ok(u)
         }
-        fn intern_company<'f, S: BuildHasher>(
-            id: &'f str,
-            ix: &mut hashbrown::HashMap<&'f str, usize, S>,
+        fn intern_company(
+            id: &str,
+            h: &foldhash::fast::FixedState,
+            ix: &mut HashTable<u32>,
             companies: &mut Vec<CompanyBuild>,
         ) -> usize {
-            *ix.entry(id).or_insert_with(|| {
-                companies.push(CompanyBuild {
-                    row: CompanyRow::new(id),
-                    same: Vec::new(),
-                    other: Vec::new(),
-                });
-                companies.len() - 1
-            })
+            let hash = h.hash_one(id);
+            let found = ix.find(hash, |&c| {
+                companies.get(c as usize).is_some_and(|x| *x.row.id == *id)
+            });
+            if let Some(&c) = found {
+                return c as usize;
+            }
+            companies.push(CompanyBuild {
+                row: CompanyRow::new(id),
+                same: Vec::new(),
+                other: Vec::new(),
+            });
+            let c = companies.len() - 1;
+            ix.insert_unique(hash, c as u32, |&c| {
+                companies
+                    .get(c as usize)
+                    .map_or(0, |x| h.hash_one(&*x.row.id))
+            });
+            c
         }
 
         for UserFacts {
@@ -145,16 +167,16 @@ impl PermissionMatrix {
             valid,
         } in &facts.users
         {
-            let u = intern_user(login, &mut user_ix, &mut users)?;
+            let u = intern_user(login, &h, &mut user_ix, &mut users)?;
             let ids = checked_customer_ids(login, customer_ids)?;
             let start = user_cids.len();
             for id in ids {
-                user_cids.push(intern_company(id, &mut company_ix, &mut companies) as u32);
+                user_cids.push(intern_company(id, &h, &mut company_ix, &mut companies) as u32);
             }
             let primary = customer_ids
                 .primary
                 .as_deref()
-                .map(|p| intern_company(p, &mut company_ix, &mut companies));
+                .map(|p| intern_company(p, &h, &mut company_ix, &mut companies));
             if let Some(user) = users.get_mut(u) {
                 user.valid = *valid;
                 user.customer_ids = (start, user_cids.len());
@@ -169,10 +191,15 @@ impl PermissionMatrix {
         {
             let g = group_of(*group)?;
             let set = settings.implied(PermissionSet::from_types(types, permissions)?);
-            let u = intern_user(login, &mut user_ix, &mut users)?;
-            grants.push((u as u32, g, set));
+            let u = intern_user(login, &h, &mut user_ix, &mut users)?;
+            let code = if set.is_empty() {
+                EMPTY
+            } else {
+                u16::from(code_in(&mut palette, set)?)
+            };
+            grants.push([u as u32, g, grant_codes.len() as u32]);
+            grant_codes.push(code);
         }
-        let mut palette: Vec<PermissionSet> = Vec::new();
         for CompanyGrant {
             customer_id,
             group,
@@ -185,7 +212,7 @@ impl PermissionMatrix {
             }
             let g = group_of(*group)?;
             let set = settings.implied(PermissionSet::from_types(types, permissions)?);
-            let c = intern_company(customer_id, &mut company_ix, &mut companies);
+            let c = intern_company(customer_id, &h, &mut company_ix, &mut companies);
             if let Some(company) = companies.get_mut(c) {
                 match context {
                     PermissionContext::SameCustomer => company.same.push((g, set)),
@@ -220,7 +247,7 @@ impl PermissionMatrix {
             if customer_id.is_empty() {
                 return Err(PermissionError::EmptyCustomerId);
             }
-            let c = intern_company(customer_id, &mut company_ix, &mut companies);
+            let c = intern_company(customer_id, &h, &mut company_ix, &mut companies);
             if let Some(company) = companies.get_mut(c) {
                 company.row.valid = Some(*valid);
             }
@@ -234,25 +261,29 @@ impl PermissionMatrix {
         // Sets to palette codes.
         // Direct grants by user, then group; the stable sort keeps a later grant on the same
         // group after an earlier one, and the later one wins.
-        grants.sort_by_key(|e| (e.0, e.1));
+        grants.sort_unstable();
         let mut direct_ents: Vec<Ent> = Vec::with_capacity(grants.len());
         let mut direct_offs: Vec<usize> = Vec::with_capacity(users.len() + 1);
         direct_offs.push(0);
         let mut next_grant = grants.iter().peekable();
         for u in 0..users.len() as u32 {
-            while let Some(&&(gu, g, set)) = next_grant.peek() {
+            while let Some(&&[gu, g, pos]) = next_grant.peek() {
                 if gu != u {
                     break;
                 }
                 next_grant.next();
-                let superseded = next_grant.peek().is_some_and(|n| n.0 == u && n.1 == g);
-                if !superseded && !set.is_empty() {
-                    direct_ents.push(Ent::new(g, code_in(&mut palette, set)?));
+                let superseded = next_grant.peek().is_some_and(|n| n[0] == u && n[1] == g);
+                let code = grant_codes.get(pos as usize).copied().unwrap_or(EMPTY);
+                if !superseded && code != EMPTY {
+                    direct_ents.push(Ent::new(g, code as u8));
                 }
             }
             direct_offs.push(direct_ents.len());
         }
         drop(grants);
+        drop(grant_codes);
+        drop(user_ix);
+        drop(company_ix);
         let directs: Vec<&[Ent]> = direct_offs
             .windows(2)
             .map(|w| direct_ents.get(w[0]..w[1]).unwrap_or_default())
@@ -343,10 +374,25 @@ impl PermissionMatrix {
 
         // The users' arrays.
         let n_users = next as usize;
+        // An upper bound of the effective entries, so the array is allocated once.
+        let eff_bound: usize = users
+            .iter()
+            .zip(&ids)
+            .zip(&directs)
+            .filter(|((_, id), _)| **id != NONE)
+            .map(|((user, _), direct)| {
+                direct.len()
+                    + cids_of(user)
+                        .iter()
+                        .filter_map(|&c| companies.get(c as usize))
+                        .map(|c| c.row.same.len())
+                        .sum::<usize>()
+            })
+            .sum();
         let mut arrays = UserArraysBuilder::with_capacity(
             n_users,
-            facts.user_grants.len() * 2,
-            facts.user_grants.len(),
+            eff_bound,
+            direct_ents.len(),
             users.iter().map(|u| u.login.len()).sum(),
         );
         let mut user_rows = 0;
