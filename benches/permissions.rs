@@ -234,8 +234,11 @@ fn queries(data: &Data, m: &PermissionMatrix) -> Vec<Query> {
 /// the same facts: sorted `(group id, bits)` pairs, bit 0 `ro`, bit 1 `rw` (`rw` implies `ro`).
 /// A check is one lookup and one binary search.
 struct Floor {
-    map: hashbrown::HashMap<Box<str>, Box<[(u32, u8)]>, foldhash::fast::RandomState>,
+    map: hashbrown::HashMap<Box<str>, FloorRow, foldhash::fast::RandomState>,
 }
+
+/// A user's effective permissions in the floor: `(group id, bits)`, sorted by group.
+type FloorRow = Box<[(u32, u8)]>;
 
 impl Floor {
     fn build(data: &Data) -> Self {
@@ -280,7 +283,7 @@ impl Floor {
     /// Same accounting as the matrix's: buckets plus a control byte each, string lengths,
     /// slice lengths.
     fn heap_bytes(&self) -> usize {
-        self.map.capacity() * (std::mem::size_of::<(Box<str>, Box<[(u32, u8)]>)>() + 1)
+        self.map.capacity() * (std::mem::size_of::<(Box<str>, FloorRow)>() + 1)
             + self
                 .map
                 .iter()
