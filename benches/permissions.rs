@@ -229,12 +229,88 @@ fn queries(data: &Data, m: &PermissionMatrix) -> Vec<Query> {
         .collect()
 }
 
+/// The floor: the simplest structure that answers the same question. A `hashbrown` map
+/// (foldhash, random seed) from login to the user's effective permissions, precomputed from
+/// the same facts: sorted `(group id, bits)` pairs, bit 0 `ro`, bit 1 `rw` (`rw` implies `ro`).
+/// A check is one lookup and one binary search.
+struct Floor {
+    map: hashbrown::HashMap<Box<str>, FloorRow, foldhash::fast::RandomState>,
+}
+
+/// A user's effective permissions in the floor: `(group id, bits)`, sorted by group.
+type FloorRow = Box<[(u32, u8)]>;
+
+impl Floor {
+    fn build(data: &Data) -> Self {
+        let bits = |rw: bool| if rw { 0b11 } else { 0b01 };
+        let mut map = hashbrown::HashMap::with_capacity_and_hasher(USERS, Default::default());
+        let mut by_company: Vec<Vec<(u32, u8)>> = vec![Vec::new(); COMPANIES];
+        for &(c, g, rw) in &data.company {
+            by_company[c].push((group_id(g).0 as u32, bits(rw)));
+        }
+        let mut direct: Vec<Vec<(u32, u8)>> = vec![Vec::new(); USERS];
+        for &(u, g, rw) in &data.direct {
+            direct[u].push((group_id(g).0 as u32, bits(rw)));
+        }
+        for (u, mut list) in direct.into_iter().enumerate() {
+            for &c in &data.user_companies[u] {
+                list.extend_from_slice(&by_company[c]);
+            }
+            list.sort_unstable_by_key(|e| e.0);
+            let mut out: Vec<(u32, u8)> = Vec::with_capacity(list.len());
+            for (g, b) in list {
+                match out.last_mut() {
+                    Some(last) if last.0 == g => last.1 |= b,
+                    _ => out.push((g, b)),
+                }
+            }
+            map.insert(login(u).into_boxed_str(), out.into_boxed_slice());
+        }
+        Floor { map }
+    }
+
+    #[inline]
+    fn has(&self, login: &str, group: u32, bit: u8) -> bool {
+        match self.map.get(login) {
+            Some(list) => match list.binary_search_by_key(&group, |e| e.0) {
+                Ok(i) => list[i].1 & bit != 0,
+                Err(_) => false,
+            },
+            None => false,
+        }
+    }
+
+    /// Same accounting as the matrix's: buckets plus a control byte each, string lengths,
+    /// slice lengths.
+    fn heap_bytes(&self) -> usize {
+        self.map.capacity() * (std::mem::size_of::<(Box<str>, FloorRow)>() + 1)
+            + self
+                .map
+                .iter()
+                .map(|(k, v)| k.len() + std::mem::size_of_val::<[(u32, u8)]>(v))
+                .sum::<usize>()
+    }
+}
+
+fn floor_bit(q: &Query) -> u8 {
+    if q.dom == "rw" { 0b10 } else { 0b01 }
+}
+
 /// Resident set size of this process, from /proc (Linux); 0 elsewhere.
 fn rss_bytes() -> usize {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
         .map_or(0, |pages| pages * 4096)
+}
+
+/// Time this thread has spent on a CPU, in nanoseconds (Linux); 0 elsewhere. On a shared
+/// machine a long loop is descheduled now and then; its CPU time is the fairer figure.
+fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 fn median(mut samples: Vec<f64>) -> f64 {
@@ -278,6 +354,17 @@ fn main() {
         mib(rss1.saturating_sub(rss0)),
     );
 
+    let rss4 = rss_bytes();
+    let t = Instant::now();
+    let floor = Floor::build(&data);
+    let floor_build = t.elapsed();
+    let rss5 = rss_bytes();
+    println!(
+        "floor (hashbrown map of precomputed sets): built in {floor_build:.2?}; heap {:.1} MiB by the same accounting, RSS +{:.1} MiB",
+        mib(floor.heap_bytes()),
+        mib(rss5.saturating_sub(rss4)),
+    );
+
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("tokio runtime");
@@ -312,9 +399,46 @@ fn main() {
         );
     }
     println!("ours and casbin agree on 16 sampled queries");
+    for q in &queries {
+        assert_eq!(
+            matrix.has(&q.login, q.group, q.ty),
+            floor.has(&q.login, q.group.0 as u32, floor_bit(q)),
+            "floor disagrees on {} {} {}",
+            q.login,
+            q.obj,
+            q.dom
+        );
+        assert_eq!(
+            matrix.has(&q.login, q.group, q.ty),
+            matrix.user(&q.login).has(q.group, q.ty)
+        );
+    }
+    println!("ours and the floor agree on all {QUERIES} queries");
+
+    // The same matrix with 1 000 grants in its log, not yet folded into the base.
+    let mut unmerged = matrix.clone();
+    {
+        let mut rng = Rng(SEED ^ 0x99);
+        let ro_set = unmerged.permission_set(["ro"]).expect("ro");
+        for _ in 0..1000 {
+            let u = rng.below(USERS);
+            let g = rng.below(GROUPS);
+            unmerged
+                .set_user_grant(&login(u), group_id(g), ro_set)
+                .expect("grant");
+        }
+        assert_eq!(unmerged.merges(), 0, "1 000 grants fit the log");
+        println!(
+            "matrix with 1 000 unmerged grants: {} rows in the log, {} merges",
+            unmerged.unmerged_rows(),
+            unmerged.merges()
+        );
+    }
 
     let mask = QUERIES - 1;
     let ours_has = |q: &Query| matrix.has(black_box(&q.login), q.group, q.ty);
+    let unmerged_has = |q: &Query| unmerged.has(black_box(&q.login), q.group, q.ty);
+    let floor_has = |q: &Query| floor.has(black_box(&q.login), q.group.0 as u32, floor_bit(q));
     let ours_groups = |q: &Query, out: &mut Vec<GroupId>| {
         out.clear();
         out.extend(matrix.groups(black_box(&q.login), q.ty));
@@ -376,15 +500,44 @@ fn main() {
         let has_ours = per_query(&mut |q| {
             black_box(ours_has(q));
         });
-        let has_hot = {
+        let has_floor = per_query(&mut |q| {
+            black_box(floor_has(q));
+        });
+        let has_unmerged = per_query(&mut |q| {
+            black_box(unmerged_has(q));
+        });
+        let hot = |f: &mut dyn FnMut(&Query)| {
             let hot = &queries[..16];
             let samples = (0..201)
                 .map(|_| {
                     let t = Instant::now();
                     for _ in 0..64 {
-                        hot.iter().for_each(|q| {
-                            black_box(ours_has(q));
-                        });
+                        hot.iter().for_each(&mut *f);
+                    }
+                    t.elapsed().as_nanos() as f64 / (64 * 16) as f64
+                })
+                .collect();
+            median(samples)
+        };
+        let has_hot = hot(&mut |q| {
+            black_box(ours_has(q));
+        });
+        let has_hot_floor = hot(&mut |q| {
+            black_box(floor_has(q));
+        });
+        let has_hot_unmerged = hot(&mut |q| {
+            black_box(unmerged_has(q));
+        });
+        // One request of a host: find the user once, then check 16 groups.
+        let handle_checks = {
+            let samples = (0..201)
+                .map(|_| {
+                    let t = Instant::now();
+                    for q in &queries[..64] {
+                        let user = matrix.user(black_box(&q.login));
+                        for p in &queries[..16] {
+                            black_box(user.has(p.group, p.ty));
+                        }
                     }
                     t.elapsed().as_nanos() as f64 / (64 * 16) as f64
                 })
@@ -407,6 +560,18 @@ fn main() {
                 .apply(&[change(random_grant(&mut rng))])
                 .expect("grant")
         });
+        // Amortised: many grants in a row, the merges they trigger included.
+        const GRANTS: usize = 60_000;
+        let merges_before = resolver.snapshot().merges();
+        let (t, c0) = (Instant::now(), cpu_ns());
+        for _ in 0..GRANTS {
+            resolver
+                .apply(&[change(random_grant(&mut rng))])
+                .expect("grant");
+        }
+        let grant_amortised = t.elapsed().as_nanos() as f64 / GRANTS as f64;
+        let grant_amortised_cpu = (cpu_ns() - c0) as f64 / GRANTS as f64;
+        let grant_merges = resolver.snapshot().merges() - merges_before;
         let grant_batch = singles(101, &mut |_| {
             let batch: Vec<Change> = (0..100).map(|_| change(random_grant(&mut rng))).collect();
             resolver.apply(&batch).expect("grant")
@@ -418,6 +583,15 @@ fn main() {
             rt.block_on(enforcer.add_policy(vec![login(u), ty.to_owned(), group_obj(grp)]))
                 .expect("add_policy");
         });
+        let (t, c0) = (Instant::now(), cpu_ns());
+        for _ in 0..GRANTS {
+            let (u, grp, is_rw) = random_grant(&mut casbin_rng);
+            let ty = if is_rw { "rw" } else { "ro" };
+            rt.block_on(enforcer.add_policy(vec![login(u), ty.to_owned(), group_obj(grp)]))
+                .expect("add_policy");
+        }
+        let grant_casbin_amortised = t.elapsed().as_nanos() as f64 / GRANTS as f64;
+        let grant_casbin_amortised_cpu = (cpu_ns() - c0) as f64 / GRANTS as f64;
         drop(resolver);
         println!();
         println!("medians (ns), same facts, same queries, this run:");
@@ -425,7 +599,23 @@ fn main() {
             "  has()                clientele {has_ours:>12.1}   casbin enforce() {has_casbin:>14.1}   ratio {:>10.0}x",
             has_casbin / has_ours
         );
-        println!("  has(), 16 hot users  clientele {has_hot:>12.1}");
+        println!(
+            "  has() vs floor       clientele {has_ours:>12.1}   floor            {has_floor:>14.1}   ratio {:>10.2}x (clientele / floor)",
+            has_ours / has_floor
+        );
+        println!(
+            "  has(), 1000 unmerged clientele {has_unmerged:>12.1}   floor            {has_floor:>14.1}   ratio {:>10.2}x",
+            has_unmerged / has_floor
+        );
+        println!(
+            "  has(), 16 hot users  clientele {has_hot:>12.1}   floor            {has_hot_floor:>14.1}   ratio {:>10.2}x",
+            has_hot / has_hot_floor
+        );
+        println!(
+            "  hot, 1000 unmerged   clientele {has_hot_unmerged:>12.1}   floor            {has_hot_floor:>14.1}   ratio {:>10.2}x",
+            has_hot_unmerged / has_hot_floor
+        );
+        println!("  user(login) then 16 checks: {handle_checks:.1} per check");
         println!(
             "  user's group list    clientele {groups_ours:>12.1}   casbin implicit  {groups_casbin:>14.1}   ratio {:>10.0}x",
             groups_casbin / groups_ours
@@ -433,6 +623,14 @@ fn main() {
         println!(
             "  grant (resolver)     clientele {grant_resolver:>12.1}   casbin add_policy {grant_casbin:>13.1}   ratio {:>10.2}x",
             grant_casbin / grant_resolver
+        );
+        println!(
+            "  grant, {GRANTS} in a row clientele {grant_amortised:>8.1}   casbin add_policy {grant_casbin_amortised:>13.1}   ratio {:>10.2}x  ({grant_merges} merges included)",
+            grant_casbin_amortised / grant_amortised
+        );
+        println!(
+            "    the same, CPU time  clientele {grant_amortised_cpu:>12.1}   casbin add_policy {grant_casbin_amortised_cpu:>13.1}   ratio {:>10.2}x",
+            grant_casbin_amortised_cpu / grant_amortised_cpu
         );
         println!("  grant (batch of 100) clientele {grant_batch:>12.1} per grant");
         println!(
@@ -455,11 +653,52 @@ fn main() {
             })
         });
         let mut i = 0usize;
+        g.bench_function("floor", |b| {
+            b.iter(|| {
+                let q = &queries[i & mask];
+                i = i.wrapping_add(1);
+                floor_has(q)
+            })
+        });
+        let mut i = 0usize;
+        g.bench_function("clientele_1000_unmerged", |b| {
+            b.iter(|| {
+                let q = &queries[i & mask];
+                i = i.wrapping_add(1);
+                unmerged_has(q)
+            })
+        });
+        let mut i = 0usize;
         g.bench_function("clientele_16_hot_users", |b| {
             b.iter(|| {
                 let q = &queries[i & 15];
                 i = i.wrapping_add(1);
                 ours_has(q)
+            })
+        });
+        let mut i = 0usize;
+        g.bench_function("floor_16_hot_users", |b| {
+            b.iter(|| {
+                let q = &queries[i & 15];
+                i = i.wrapping_add(1);
+                floor_has(q)
+            })
+        });
+        let mut i = 0usize;
+        g.bench_function("clientele_1000_unmerged_16_hot_users", |b| {
+            b.iter(|| {
+                let q = &queries[i & 15];
+                i = i.wrapping_add(1);
+                unmerged_has(q)
+            })
+        });
+        let mut i = 0usize;
+        let user = matrix.user(&queries[0].login);
+        g.bench_function("clientele_user_handle", |b| {
+            b.iter(|| {
+                let q = &queries[i & 15];
+                i = i.wrapping_add(1);
+                user.has(black_box(q.group), q.ty)
             })
         });
         g.sampling_mode(SamplingMode::Flat).sample_size(10);

@@ -64,4 +64,18 @@ pub enum PermissionError {
         /// The limit.
         max: usize,
     },
+    /// More distinct permission sets than the matrix can code: sets are stored as one-byte
+    /// codes into a palette of at most 256 distinct sets.
+    #[error("too many distinct permission sets: at most {max} are supported")]
+    TooManyPermissionSets {
+        /// The limit.
+        max: usize,
+    },
+    /// The matrix would hold more entries (grants, customer ids, login bytes) than its `u32`
+    /// offsets can address.
+    #[error("the permission matrix would hold more than 2^32 {what}")]
+    TooLarge {
+        /// What overflowed.
+        what: &'static str,
+    },
 }

@@ -87,7 +87,7 @@ pub use facts::{
     CompanyFacts, CompanyGrant, Group, PermissionConfig, PermissionFacts, UserCustomerIds,
     UserFacts, UserGrant,
 };
-pub use matrix::{GroupIter, MemberIter, Members, PermissionMatrix};
+pub use matrix::{GroupIter, MemberIter, Members, PermissionMatrix, UserPermissions};
 pub use origin::Origin;
 pub use resolver::PermissionResolver;
 pub use set::{PermissionSet, TypeIndex};

@@ -3,7 +3,8 @@
 
 use clientele_model::permission::{GroupId, PermissionContext};
 
-use super::{PermissionMatrix, lookup};
+use super::PermissionMatrix;
+use crate::store::find;
 use crate::{Origin, PermissionSet, TicketAccessFilter, TypeIndex};
 
 impl PermissionMatrix {
@@ -54,14 +55,14 @@ impl PermissionMatrix {
             out.push(Origin::SupportOff);
             return out;
         }
-        let row = self.user(login);
+        let row = self.row_of(login);
         if let Some(row) = row {
-            let direct = lookup(&row.direct, g);
+            let direct = self.code_set(find(row.direct, g));
             if !direct.is_empty() {
                 out.push(Origin::Direct(direct));
             }
-            for company in row.customer_ids.iter().filter_map(|c| self.company(c)) {
-                let same = lookup(&company.same, g);
+            for company in row.cids.iter().filter_map(|&c| self.company_by_id(c)) {
+                let same = self.code_set(find(&company.same, g));
                 if !same.is_empty() {
                     out.push(Origin::Company {
                         customer_id: &company.id,
@@ -74,7 +75,7 @@ impl PermissionMatrix {
         if state.always_user {
             out.push(Origin::AlwaysGroup);
         }
-        if state.always_company && row.is_some_and(|r| !r.customer_ids.is_empty()) {
+        if state.always_company && row.is_some_and(|r| !r.cids.is_empty()) {
             out.push(Origin::CompanyAlwaysGroup);
         }
         out
@@ -110,11 +111,11 @@ impl PermissionMatrix {
     /// the group's validity, in no particular order.
     pub fn direct_grantees(&self, group: GroupId) -> impl Iterator<Item = (&str, PermissionSet)> {
         self.group_index(group)
-            .and_then(|g| self.rev.get(g as usize))
+            .and_then(|g| self.rev(g))
             .map(|rev| rev.direct.as_slice())
             .unwrap_or_default()
             .iter()
-            .map(|(login, set)| (&**login, *set))
+            .map(move |e| (self.user_by_id(e.id()).login, self.set(e.code())))
     }
 
     /// The customer ids with a grant on the group in the "same customer" context and their
@@ -124,11 +125,11 @@ impl PermissionMatrix {
         group: GroupId,
     ) -> impl Iterator<Item = (&str, PermissionSet)> {
         self.group_index(group)
-            .and_then(|g| self.rev.get(g as usize))
+            .and_then(|g| self.rev(g))
             .map(|rev| rev.same.as_slice())
             .unwrap_or_default()
             .iter()
-            .map(|(id, set)| (&**id, *set))
+            .map(move |e| (self.company_id_str(e.id()), self.set(e.code())))
     }
 
     /// What the user may see of the tickets with the type, as lists a host puts into its own
@@ -173,21 +174,25 @@ impl PermissionMatrix {
         filter.clauses = rules.clauses();
         filter.group_ids = self.groups(login, ty).collect();
         filter.group_ids.sort_unstable();
-        let row = self.user(login);
+        let row = self.row_of(login);
         if rules.disable_company_ticket_access {
             return filter;
         }
         if let Some(row) = row {
-            filter.customer_ids = row.customer_ids.iter().map(|c| c.to_string()).collect();
+            filter.customer_ids = row
+                .cids
+                .iter()
+                .map(|&c| self.company_id_str(c).to_owned())
+                .collect();
             if s.support && s.other_context {
                 let valid = |g: u32| self.state.get(g as usize).is_some_and(|st| st.valid);
                 let mut groups: Vec<GroupId> = row
-                    .customer_ids
+                    .cids
                     .iter()
-                    .filter_map(|c| self.company(c))
+                    .filter_map(|&c| self.company_by_id(c))
                     .flat_map(|c| c.other.iter())
-                    .filter(|(g, set)| valid(*g) && set.contains(ty))
-                    .filter_map(|(g, _)| self.groups.ids.get(*g as usize).copied())
+                    .filter(|e| valid(e.id()) && self.set(e.code()).contains(ty))
+                    .filter_map(|e| self.groups.ids.get(e.id() as usize).copied())
                     .collect();
                 groups.sort_unstable();
                 groups.dedup();

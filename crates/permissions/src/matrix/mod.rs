@@ -1,20 +1,26 @@
-//! The permission matrix: built once from the facts, answers by lookup, updated row by row.
+//! The permission matrix: built once from the facts, answers by lookup, updated through a
+//! log of changed rows that is folded into a new base now and then.
 
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::{BuildHasher, BuildHasherDefault};
+use std::hash::BuildHasher;
 use std::mem::size_of;
 use std::sync::Arc;
 
 use clientele_model::permission::{GroupId, PermissionContext, PermissionTypes};
+use hashbrown::HashTable;
 
 mod build;
 mod explain;
+mod handle;
 mod update;
 
+pub use handle::UserPermissions;
+
 use crate::set::{configured_list, mask};
-use crate::store::{ChunkedVec, IntHasher, Keyed, ShardedMap};
+use crate::store::{
+    Base, CompanyRow, Ent, KeyHasher, Kind, Log, NONE, RevRow, Row, UserView, find,
+};
 use crate::ticket::eq_ignore_case;
 use crate::{
     CompanyFacts, CompanyGrant, Group, PermissionConfig, PermissionError, PermissionFacts,
@@ -96,277 +102,70 @@ struct GroupState {
     always_company: bool,
 }
 
+/// Group ids to dense indices. Ids are usually small consecutive numbers (OTOBO's
+/// `groups_table.id`), so most are found by position in `dense`, without hashing.
 #[derive(Clone, Debug, Default)]
 struct GroupIndex {
-    by_id: HashMap<GroupId, u32, BuildHasherDefault<IntHasher>>,
+    /// Index by id, for ids below its length ([`NONE`]: no such group).
+    dense: Vec<u32>,
+    /// Ids too large for `dense`.
+    sparse: hashbrown::HashMap<GroupId, u32, KeyHasher>,
     by_name: HashMap<Arc<str>, u32>,
     ids: Vec<GroupId>,
     names: Vec<Arc<str>>,
 }
 
-/// The reverse index of one group: who holds a direct grant and which companies hold a grant
-/// in the "same customer" context.
-#[derive(Clone, Debug, Default)]
-struct GroupRev {
-    direct: Vec<(Arc<str>, PermissionSet)>,
-    same: Vec<(Arc<str>, PermissionSet)>,
-}
-
-/// One customer user's row. Sets are stored with `rw` already expanded.
-///
-/// The fields a check reads come first and the login's first bytes are copied into the row,
-/// so a lookup compares the key and finds the group without following the login pointer.
-#[derive(Clone, Debug)]
-#[repr(C)]
-struct UserRow {
-    login: Arc<str>,
-    login_prefix: [u8; LOGIN_PREFIX],
-    /// Direct grants united with the "same customer" grants of every customer id, sorted by
-    /// group index.
-    eff: Vec<(u32, PermissionSet)>,
-    /// Direct grants, sorted by group index.
-    direct: Vec<(u32, PermissionSet)>,
-    customer_ids: Vec<Arc<str>>,
-    primary: Option<Arc<str>>,
-    valid: bool,
-}
-
-const LOGIN_PREFIX: usize = 24;
-
-impl Keyed for UserRow {
-    fn key(&self) -> &str {
-        &self.login
-    }
-
+impl GroupIndex {
     #[inline]
-    fn is_key(&self, key: &str) -> bool {
-        // The fat pointer holds the length, so this reads no other memory.
-        if key.len() != self.login.len() {
-            return false;
-        }
-        match self.login_prefix.get(..key.len()) {
-            Some(prefix) => prefix == key.as_bytes(),
-            None => *self.login == *key,
-        }
-    }
-}
-
-impl UserRow {
-    fn new(login: Arc<str>) -> Self {
-        let mut login_prefix = [0u8; LOGIN_PREFIX];
-        let bytes = login.as_bytes();
-        let n = bytes.len().min(LOGIN_PREFIX);
-        login_prefix[..n].copy_from_slice(&bytes[..n]);
-        UserRow {
-            login,
-            login_prefix,
-            valid: true,
-            primary: None,
-            customer_ids: Vec::new(),
-            direct: Vec::new(),
-            eff: Vec::new(),
+    fn get(&self, id: GroupId) -> Option<u32> {
+        match usize::try_from(id.0).ok().and_then(|i| self.dense.get(i)) {
+            Some(&g) if g != NONE => Some(g),
+            _ if self.sparse.is_empty() => None,
+            _ => self.sparse.get(&id).copied(),
         }
     }
 
-    /// A row that says nothing beyond what an unknown login means.
-    fn is_default(&self) -> bool {
-        self.valid
-            && self.primary.is_none()
-            && self.customer_ids.is_empty()
-            && self.direct.is_empty()
-    }
-
-    #[inline]
-    fn eff(&self, g: u32) -> PermissionSet {
-        lookup(&self.eff, g)
-    }
-
-    fn set_eff(&mut self, g: u32, set: PermissionSet) {
-        upsert(&mut self.eff, g, set);
-    }
-
-    fn heap_bytes(&self) -> usize {
-        size_of::<UserRow>()
-            + 16
-            + self.login.len()
-            + self.customer_ids.capacity() * size_of::<Arc<str>>()
-            + self.direct.capacity() * size_of::<(u32, PermissionSet)>()
-            + self.eff.capacity() * size_of::<(u32, PermissionSet)>()
-    }
-}
-
-/// One company's row. Sets are stored with `rw` already expanded.
-#[derive(Clone, Debug)]
-struct CompanyRow {
-    id: Arc<str>,
-    valid: Option<bool>,
-    same: Vec<(u32, PermissionSet)>,
-    other: Vec<(u32, PermissionSet)>,
-    named: Vec<(u32, Arc<str>, PermissionSet)>,
-    /// Users that list this id among their customer ids.
-    members: Vec<Arc<str>>,
-    /// Users whose primary customer id this is.
-    primary_members: Vec<Arc<str>>,
-}
-
-impl Keyed for CompanyRow {
-    fn key(&self) -> &str {
-        &self.id
-    }
-}
-
-impl CompanyRow {
-    fn new(id: Arc<str>) -> Self {
-        CompanyRow {
-            id,
-            valid: None,
-            same: Vec::new(),
-            other: Vec::new(),
-            named: Vec::new(),
-            members: Vec::new(),
-            primary_members: Vec::new(),
-        }
-    }
-
-    fn is_default(&self) -> bool {
-        self.valid.is_none()
-            && self.same.is_empty()
-            && self.other.is_empty()
-            && self.named.is_empty()
-            && self.members.is_empty()
-            && self.primary_members.is_empty()
-    }
-
-    fn grant(&self, g: u32, context: &PermissionContext) -> PermissionSet {
-        match context {
-            PermissionContext::SameCustomer => lookup(&self.same, g),
-            PermissionContext::OtherCustomers => lookup(&self.other, g),
-            PermissionContext::Named(name) => self
-                .named
-                .iter()
-                .find(|(ng, n, _)| *ng == g && **n == **name)
-                .map(|e| e.2)
-                .unwrap_or_default(),
-        }
-    }
-
-    fn set_grant(&mut self, g: u32, context: &PermissionContext, set: PermissionSet) {
-        match context {
-            PermissionContext::SameCustomer => upsert(&mut self.same, g, set),
-            PermissionContext::OtherCustomers => upsert(&mut self.other, g, set),
-            PermissionContext::Named(name) => {
-                let pos = self
-                    .named
-                    .iter()
-                    .position(|(ng, n, _)| *ng == g && **n == **name);
-                match (pos, set.is_empty()) {
-                    (Some(i), true) => {
-                        self.named.remove(i);
-                    }
-                    (Some(i), false) => {
-                        if let Some(e) = self.named.get_mut(i) {
-                            e.2 = set;
-                        }
-                    }
-                    (None, false) => self.named.push((g, Arc::from(name.as_str()), set)),
-                    (None, true) => {}
+    fn insert(&mut self, id: GroupId, name: &str) -> u32 {
+        let g = self.ids.len() as u32;
+        // Dense up to four times the group count (and at least 1 024 ids): a few bytes per id.
+        let limit = (self.ids.len() + 1).saturating_mul(4).max(1024);
+        match usize::try_from(id.0) {
+            Ok(i) if i < limit => {
+                if self.dense.len() <= i {
+                    self.dense.resize(i + 1, NONE);
+                }
+                if let Some(slot) = self.dense.get_mut(i) {
+                    *slot = g;
                 }
             }
+            _ => {
+                self.sparse.insert(id, g);
+            }
         }
+        let name: Arc<str> = Arc::from(name);
+        self.by_name.insert(Arc::clone(&name), g);
+        self.ids.push(id);
+        self.names.push(name);
+        g
     }
 
     fn heap_bytes(&self) -> usize {
-        size_of::<CompanyRow>()
-            + 16
-            + self.id.len()
-            + self.same.capacity() * size_of::<(u32, PermissionSet)>()
-            + self.other.capacity() * size_of::<(u32, PermissionSet)>()
-            + self.named.iter().map(|n| n.1.len() + 16).sum::<usize>()
-            + self.named.capacity() * size_of::<(u32, Arc<str>, PermissionSet)>()
-            + (self.members.capacity() + self.primary_members.capacity()) * size_of::<Arc<str>>()
+        self.dense.capacity() * size_of::<u32>()
+            + self.sparse.capacity() * (size_of::<(GroupId, u32)>() + 1)
+            + self.by_name.capacity() * (size_of::<Arc<str>>() + size_of::<u32>() + 1)
+            + self.ids.capacity() * size_of::<GroupId>()
+            + self.names.capacity() * size_of::<Arc<str>>()
+            + self.names.iter().map(|n| n.len() + 16).sum::<usize>()
     }
 }
 
-#[inline]
-fn lookup(list: &[(u32, PermissionSet)], g: u32) -> PermissionSet {
-    match list.binary_search_by_key(&g, |e| e.0) {
-        Ok(i) => list.get(i).map(|e| e.1).unwrap_or_default(),
-        Err(_) => PermissionSet::EMPTY,
-    }
-}
+/// Sets out of the palette: every distinct permission set the matrix stores has a one-byte
+/// code. Codes only ever get added, so a code in an older row keeps its meaning.
+const MAX_SETS: usize = 256;
 
-fn upsert(list: &mut Vec<(u32, PermissionSet)>, g: u32, set: PermissionSet) {
-    match list.binary_search_by_key(&g, |e| e.0) {
-        Ok(i) if set.is_empty() => {
-            list.remove(i);
-        }
-        Ok(i) => {
-            if let Some(e) = list.get_mut(i) {
-                e.1 = set;
-            }
-        }
-        Err(i) if !set.is_empty() => list.insert(i, (g, set)),
-        Err(_) => {}
-    }
-}
-
-fn upsert_keyed(list: &mut Vec<(Arc<str>, PermissionSet)>, key: &Arc<str>, set: PermissionSet) {
-    match (list.iter().position(|(k, _)| **k == **key), set.is_empty()) {
-        (Some(i), true) => {
-            list.swap_remove(i);
-        }
-        (Some(i), false) => {
-            if let Some(e) = list.get_mut(i) {
-                e.1 = set;
-            }
-        }
-        (None, false) => list.push((Arc::clone(key), set)),
-        (None, true) => {}
-    }
-}
-
-fn remove_name(list: &mut Vec<Arc<str>>, name: &str) {
-    if let Some(i) = list.iter().position(|n| &**n == name) {
-        list.swap_remove(i);
-    }
-}
-
-/// Sorts by group, keeps the last set given for each group (a later grant replaces an earlier
-/// one), and drops empty sets.
-fn last_wins(list: &mut Vec<(u32, PermissionSet)>) {
-    list.sort_by_key(|e| e.0);
-    let mut out: Vec<(u32, PermissionSet)> = Vec::with_capacity(list.len());
-    for &(g, s) in list.iter() {
-        match out.last_mut() {
-            Some(last) if last.0 == g => last.1 = s,
-            _ => out.push((g, s)),
-        }
-    }
-    out.retain(|e| !e.1.is_empty());
-    out.shrink_to_fit();
-    *list = out;
-}
-
-/// Unites direct grants with the given company "same customer" lists.
-fn merge_effective<'a>(
-    direct: &[(u32, PermissionSet)],
-    companies: impl Iterator<Item = &'a [(u32, PermissionSet)]>,
-) -> Vec<(u32, PermissionSet)> {
-    let mut all: Vec<(u32, PermissionSet)> = direct.to_vec();
-    for list in companies {
-        all.extend_from_slice(list);
-    }
-    all.sort_unstable_by_key(|e| e.0);
-    let mut out: Vec<(u32, PermissionSet)> = Vec::with_capacity(all.len());
-    for (g, s) in all {
-        match out.last_mut() {
-            Some(last) if last.0 == g => last.1 |= s,
-            _ => out.push((g, s)),
-        }
-    }
-    out.shrink_to_fit();
-    out
-}
+/// Customer users a log may add before it is folded into the base (their logins are looked up
+/// in a small table that each new user copies).
+const MAX_NEW_IDS: usize = 256;
 
 /// The effective-permission matrix of every customer user on every group.
 ///
@@ -397,6 +196,16 @@ fn merge_effective<'a>(
 /// permission at all (OTOBO refuses the call).
 ///
 /// [`PermissionResolver`]: crate::PermissionResolver
+///
+/// # Layout
+///
+/// The users' sets live in a few long arrays: a hash table (foldhash, seeded at random) from
+/// login to the user's place, and five-byte entries `(group, code)` sorted by group, where the
+/// code indexes the matrix's small palette of distinct permission sets. A check hashes the
+/// login once, compares it with the stored bytes and binary-searches the user's effective
+/// entries. Updates append replacement rows to a log shared by the snapshots of one base;
+/// when it fills up (about one row per eight users, groups and companies), the next update
+/// folds it into a new base. See [`merge`](Self::merge).
 #[derive(Clone)]
 pub struct PermissionMatrix {
     settings: Arc<Settings>,
@@ -404,10 +213,22 @@ pub struct PermissionMatrix {
     state: Arc<Vec<GroupState>>,
     /// Groups that are an always-group of either kind.
     always: Arc<Vec<u32>>,
-    rev: ChunkedVec<GroupRev>,
-    users: ShardedMap<UserRow>,
-    companies: ShardedMap<CompanyRow>,
-    hasher: RandomState,
+    palette: Arc<Vec<PermissionSet>>,
+    base: Arc<Base>,
+    /// Rows changed since the base was built; this snapshot sees the first `seen` entries.
+    log: Option<Arc<Log>>,
+    seen: usize,
+    /// Users and companies added since the base was built: key → id.
+    new_users: Arc<HashTable<(Box<str>, u32)>>,
+    new_companies: Arc<HashTable<(Box<str>, u32)>>,
+    /// Ids handed out (base and new).
+    n_users: u32,
+    n_companies: u32,
+    /// Rows that say something (what the counts report).
+    user_rows: usize,
+    company_rows: usize,
+    merges: u64,
+    hasher: KeyHasher,
 }
 
 /// The members of a group for a type (the reverse query).
@@ -435,9 +256,9 @@ pub struct MemberIter<'a> {
     matrix: &'a PermissionMatrix,
     g: u32,
     ty: TypeIndex,
-    direct: std::slice::Iter<'a, (Arc<str>, PermissionSet)>,
-    same: std::slice::Iter<'a, (Arc<str>, PermissionSet)>,
-    current: std::slice::Iter<'a, Arc<str>>,
+    direct: std::slice::Iter<'a, Ent>,
+    same: std::slice::Iter<'a, Ent>,
+    current: std::slice::Iter<'a, u32>,
 }
 
 impl fmt::Debug for MemberIter<'_> {
@@ -464,26 +285,30 @@ impl<'a> Iterator for MemberIter<'a> {
 
     fn next(&mut self) -> Option<&'a str> {
         let m = self.matrix;
-        for (login, set) in self.direct.by_ref() {
+        for e in self.direct.by_ref() {
             // OTOBO drops users known to be invalid on this side only (bug #12285); unknown
             // logins are kept.
-            if set.contains(self.ty) && m.user(login).is_none_or(|r| r.valid) {
-                return Some(login);
+            if m.set(e.code()).contains(self.ty) {
+                let row = m.user_by_id(e.id());
+                if row.valid {
+                    return Some(row.login);
+                }
             }
         }
         loop {
-            for login in self.current.by_ref() {
+            for &u in self.current.by_ref() {
                 // Company members come from a search for valid users; skip the ones the
                 // direct side already returned.
-                if let Some(row) = m.user(login)
-                    && row.valid
-                    && !lookup(&row.direct, self.g).contains(self.ty)
-                {
-                    return Some(&row.login);
+                let row = m.user_by_id(u);
+                if row.valid && !m.code_set(find(row.direct, self.g)).contains(self.ty) {
+                    return Some(row.login);
                 }
             }
-            let (cid, _) = self.same.by_ref().find(|(_, set)| set.contains(self.ty))?;
-            self.current = match m.company(cid) {
+            let e = self
+                .same
+                .by_ref()
+                .find(|e| m.set(e.code()).contains(self.ty))?;
+            self.current = match m.company_by_id(e.id()) {
                 Some(c) => c.primary_members.iter(),
                 None => [].iter(),
             };
@@ -503,12 +328,12 @@ enum GroupIterInner<'a> {
     Empty,
     AllValid(std::ops::Range<usize>),
     Effective {
-        row: Option<&'a UserRow>,
+        eff: &'a [Ent],
         has_customer_ids: bool,
         pos: usize,
         always: std::slice::Iter<'a, u32>,
     },
-    Raw(std::slice::Iter<'a, (u32, PermissionSet)>),
+    Raw(std::slice::Iter<'a, Ent>),
 }
 
 impl fmt::Debug for GroupIter<'_> {
@@ -537,55 +362,161 @@ impl Iterator for GroupIter<'_> {
                     .and_then(|g| id(g as u32))
             }
             GroupIterInner::Effective {
-                row,
+                eff,
                 has_customer_ids,
                 pos,
                 always,
             } => {
-                let (row, has_customer_ids) = (*row, *has_customer_ids);
+                let (eff, has_customer_ids) = (*eff, *has_customer_ids);
                 let always_applies = |g: u32| {
                     m.state
                         .get(g as usize)
                         .is_some_and(|s| s.always_user || (s.always_company && has_customer_ids))
                         && m.settings.all.contains(ty)
                 };
-                if let Some(row) = row {
-                    while let Some(&(g, set)) = row.eff.get(*pos) {
-                        *pos += 1;
-                        if valid(g) && (set.contains(ty) || always_applies(g)) {
-                            return id(g);
-                        }
+                while let Some(e) = eff.get(*pos) {
+                    *pos += 1;
+                    let g = e.id();
+                    if valid(g) && (m.set(e.code()).contains(ty) || always_applies(g)) {
+                        return id(g);
                     }
                 }
-                let in_row =
-                    |g: u32| row.is_some_and(|r| r.eff.binary_search_by_key(&g, |e| e.0).is_ok());
                 always
-                    .find(|&&g| valid(g) && always_applies(g) && !in_row(g))
+                    .find(|&&g| valid(g) && always_applies(g) && find(eff, g).is_none())
                     .and_then(|&g| id(g))
             }
             GroupIterInner::Raw(it) => it
-                .find(|(g, set)| valid(*g) && set.contains(ty))
-                .and_then(|(g, _)| id(*g)),
+                .find(|e| valid(e.id()) && m.set(e.code()).contains(ty))
+                .and_then(|e| id(e.id())),
         }
     }
 }
+
 impl PermissionMatrix {
-    // ----- lookups -------------------------------------------------------------------------
+    // ----- storage -------------------------------------------------------------------------
+
+    /// The set a palette code stands for.
+    #[inline]
+    fn set(&self, code: u8) -> PermissionSet {
+        self.palette
+            .get(usize::from(code))
+            .copied()
+            .unwrap_or_default()
+    }
 
     #[inline]
-    fn user(&self, login: &str) -> Option<&UserRow> {
-        self.users.get(self.hasher.hash_one(login), login)
+    fn code_set(&self, code: Option<u8>) -> PermissionSet {
+        code.map(|c| self.set(c)).unwrap_or_default()
+    }
+
+    /// The newest logged row of an id that this snapshot sees.
+    #[inline]
+    fn logged(&self, kind: Kind, id: u32) -> Option<&Row> {
+        if self.seen == 0 {
+            return None;
+        }
+        self.log.as_deref()?.get(kind, id, self.seen)
+    }
+
+    /// A user's row by id; a default row for an id without one.
+    fn user_by_id(&self, u: u32) -> UserView<'_> {
+        if let Some(Row::User(row)) = self.logged(Kind::User, u) {
+            let login = match &row.login {
+                Some(login) => login,
+                None => self.base.users.login(u),
+            };
+            return UserView {
+                id: u,
+                login,
+                eff: &row.eff,
+                direct: &row.direct,
+                cids: &row.cids,
+                primary: row.primary,
+                valid: row.valid,
+            };
+        }
+        if (u as usize) < self.base.users.len() {
+            return self.base.users.view(u);
+        }
+        UserView {
+            id: u,
+            login: "",
+            eff: &[],
+            direct: &[],
+            cids: &[],
+            primary: NONE,
+            valid: true,
+        }
+    }
+
+    /// The id of a login, given its hash.
+    #[inline]
+    fn user_id(&self, hash: u64, login: &str) -> Option<u32> {
+        if let Some(slot) = self.base.users.find(hash, login) {
+            return Some(slot.user);
+        }
+        if self.new_users.is_empty() {
+            return None;
+        }
+        self.new_users
+            .find(hash, |(l, _)| **l == *login)
+            .map(|(_, u)| *u)
+    }
+
+    #[inline]
+    fn row_of(&self, login: &str) -> Option<UserView<'_>> {
+        let u = self.user_id(self.hasher.hash_one(login), login)?;
+        Some(self.user_by_id(u))
+    }
+
+    fn company_id(&self, customer_id: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(customer_id);
+        if let Some(c) = self.base.find_company(hash, customer_id) {
+            return Some(c);
+        }
+        if self.new_companies.is_empty() {
+            return None;
+        }
+        self.new_companies
+            .find(hash, |(id, _)| **id == *customer_id)
+            .map(|(_, c)| *c)
+    }
+
+    fn company_by_id(&self, c: u32) -> Option<&CompanyRow> {
+        if let Some(Row::Company(row)) = self.logged(Kind::Company, c) {
+            return Some(row);
+        }
+        self.base.companies.get(c as usize).map(|r| &**r)
     }
 
     #[inline]
     fn company(&self, customer_id: &str) -> Option<&CompanyRow> {
-        self.companies
-            .get(self.hasher.hash_one(customer_id), customer_id)
+        self.company_by_id(self.company_id(customer_id)?)
     }
+
+    fn company_id_str(&self, c: u32) -> &str {
+        self.company_by_id(c).map_or("", |r| &*r.id)
+    }
+
+    fn rev(&self, g: u32) -> Option<&RevRow> {
+        if let Some(Row::Rev(row)) = self.logged(Kind::Rev, g) {
+            return Some(row);
+        }
+        self.base.revs.get(g as usize).map(|r| &**r)
+    }
+
+    /// The "same customer" set of one company on one group.
+    fn company_same(&self, c: u32, g: u32) -> PermissionSet {
+        self.company_by_id(c)
+            .map(|c| self.code_set(find(&c.same, g)))
+            .unwrap_or_default()
+    }
+
+    // ----- lookups -------------------------------------------------------------------------
 
     #[inline]
     fn group_index(&self, group: GroupId) -> Option<u32> {
-        self.groups.by_id.get(&group).copied()
+        self.groups.get(group)
     }
 
     fn group_index_checked(&self, group: GroupId) -> Result<u32, PermissionError> {
@@ -624,12 +555,24 @@ impl PermissionMatrix {
 
     /// How many customer users have a row (a grant, a customer id or a validity).
     pub fn user_count(&self) -> usize {
-        self.users.len()
+        self.user_rows
     }
 
     /// How many companies have a row (a grant, a member or a validity).
     pub fn company_count(&self) -> usize {
-        self.companies.len()
+        self.company_rows
+    }
+
+    /// How many changed rows this snapshot reads from its log rather than from its base
+    /// (they are folded in by the update that finds the log full, or by [`merge`](Self::merge)).
+    pub fn unmerged_rows(&self) -> usize {
+        self.seen
+    }
+
+    /// How many times this matrix's log has been folded into a new base since it was built
+    /// (counted along the chain of updates that led to this snapshot).
+    pub fn merges(&self) -> u64 {
+        self.merges
     }
 
     /// The id of the group with this name.
@@ -652,18 +595,18 @@ impl PermissionMatrix {
 
     /// A customer user's customer ids, as last set.
     pub fn customer_ids(&self, login: &str) -> impl Iterator<Item = &str> {
-        self.user(login)
-            .map(|r| r.customer_ids.as_slice())
+        self.row_of(login)
+            .map(|r| r.cids)
             .unwrap_or_default()
             .iter()
-            .map(|s| &**s)
+            .map(|&c| self.company_id_str(c))
     }
 
     /// A customer user's stored direct grant on a group (`rw` expanded), whatever the group's
     /// validity or the support switch.
     pub fn user_grant(&self, login: &str, group: GroupId) -> PermissionSet {
-        match (self.group_index(group), self.user(login)) {
-            (Some(g), Some(row)) => lookup(&row.direct, g),
+        match (self.group_index(group), self.row_of(login)) {
+            (Some(g), Some(row)) => self.code_set(find(row.direct, g)),
             _ => PermissionSet::EMPTY,
         }
     }
@@ -677,16 +620,34 @@ impl PermissionMatrix {
         context: &PermissionContext,
     ) -> PermissionSet {
         match (self.group_index(group), self.company(customer_id)) {
-            (Some(g), Some(c)) => c.grant(g, context),
+            (Some(g), Some(c)) => self.company_grant_of(c, g, context),
             _ => PermissionSet::EMPTY,
+        }
+    }
+
+    fn company_grant_of(
+        &self,
+        c: &CompanyRow,
+        g: u32,
+        context: &PermissionContext,
+    ) -> PermissionSet {
+        match context {
+            PermissionContext::SameCustomer => self.code_set(find(&c.same, g)),
+            PermissionContext::OtherCustomers => self.code_set(find(&c.other, g)),
+            PermissionContext::Named(name) => c
+                .named
+                .iter()
+                .find(|(ng, n, _)| *ng == g && **n == **name)
+                .map(|e| self.set(e.2))
+                .unwrap_or_default(),
         }
     }
 
     // ----- the queries ---------------------------------------------------------------------
 
     /// The user's effective permission set on a group (OTOBO `GroupMemberList(UserID)`, seen
-    /// from one group): a hash lookup of the user and a binary search of the group in the
-    /// user's row.
+    /// from one group): one hash of the login, a probe of the table, a binary search of the
+    /// group in the user's entries.
     #[inline]
     pub fn effective(&self, login: &str, group: GroupId) -> PermissionSet {
         if login.is_empty() {
@@ -705,10 +666,39 @@ impl PermissionMatrix {
         if !s.support || state.always_user {
             return s.all;
         }
-        match self.user(login) {
-            None => PermissionSet::EMPTY,
-            Some(row) if state.always_company && !row.customer_ids.is_empty() => s.all,
-            Some(row) => row.eff(g),
+        let hash = self.hasher.hash_one(login);
+        match self.base.users.find(hash, login) {
+            Some(slot) => {
+                // Rows changed since the base was built are in the log; the others are read
+                // straight from the slot, without the user's other arrays.
+                if let Some(Row::User(row)) = self.logged(Kind::User, slot.user) {
+                    return if state.always_company && !row.cids.is_empty() {
+                        s.all
+                    } else {
+                        self.code_set(find(&row.eff, g))
+                    };
+                }
+                if state.always_company && self.base.users.has_cids(slot.user) {
+                    return s.all;
+                }
+                self.code_set(find(self.base.users.slot_eff(slot), g))
+            }
+            None if self.new_users.is_empty() => PermissionSet::EMPTY,
+            None => match self.user_id(hash, login) {
+                Some(u) => self.effective_of(&self.user_by_id(u), g, state),
+                None => PermissionSet::EMPTY,
+            },
+        }
+    }
+
+    /// The effective set of a known user on a valid group, support on, not a user
+    /// always-group.
+    #[inline]
+    fn effective_of(&self, row: &UserView<'_>, g: u32, state: &GroupState) -> PermissionSet {
+        if state.always_company && !row.cids.is_empty() {
+            self.settings.all
+        } else {
+            self.code_set(find(row.eff, g))
         }
     }
 
@@ -735,10 +725,10 @@ impl PermissionMatrix {
         } else if !self.settings.support {
             GroupIterInner::AllValid(0..self.groups.ids.len())
         } else {
-            let row = self.user(login);
+            let row = self.row_of(login);
             GroupIterInner::Effective {
-                row,
-                has_customer_ids: row.is_some_and(|r| !r.customer_ids.is_empty()),
+                eff: row.map(|r| r.eff).unwrap_or_default(),
+                has_customer_ids: row.is_some_and(|r| !r.cids.is_empty()),
                 pos: 0,
                 always: self.always.iter(),
             }
@@ -762,8 +752,8 @@ impl PermissionMatrix {
         if !self.state.get(g as usize).is_some_and(|s| s.valid) {
             return PermissionSet::EMPTY;
         }
-        self.user(login)
-            .map(|row| lookup(&row.direct, g))
+        self.row_of(login)
+            .map(|row| self.code_set(find(row.direct, g)))
             .unwrap_or_default()
     }
 
@@ -775,7 +765,7 @@ impl PermissionMatrix {
     /// The valid groups on which the user's direct grant includes the type, in no particular
     /// order.
     pub fn raw_groups(&self, login: &str, ty: TypeIndex) -> GroupIter<'_> {
-        let inner = match self.user(login) {
+        let inner = match self.row_of(login) {
             Some(row) => GroupIterInner::Raw(row.direct.iter()),
             None => GroupIterInner::Empty,
         };
@@ -807,7 +797,7 @@ impl PermissionMatrix {
         if !self.settings.support {
             return Members::Everyone;
         }
-        match self.rev.get(g as usize) {
+        match self.rev(g) {
             Some(rev) => Members::Listed(MemberIter {
                 matrix: self,
                 g,
@@ -828,30 +818,30 @@ impl PermissionMatrix {
     /// which one of the user's companies has `ro` (or `rw`) in the "other customers" context.
     /// As in OTOBO, only companies declared valid are kept.
     pub fn visible_companies(&self, login: &str) -> Vec<&str> {
-        let Some(row) = self.user(login) else {
+        let Some(row) = self.row_of(login) else {
             return Vec::new();
         };
         let s = &*self.settings;
-        let mut ids: Vec<&str> = row.customer_ids.iter().map(|c| &**c).collect();
+        let mut ids: Vec<&str> = row.cids.iter().map(|&c| self.company_id_str(c)).collect();
         if s.support && s.other_context {
             let valid = |g: u32| self.state.get(g as usize).is_some_and(|st| st.valid);
             let mut groups: Vec<u32> = row
-                .customer_ids
+                .cids
                 .iter()
-                .filter_map(|c| self.company(c))
+                .filter_map(|&c| self.company_by_id(c))
                 .flat_map(|c| c.other.iter())
-                .filter(|(g, set)| valid(*g) && s.ro_or_rw(*set))
-                .map(|(g, _)| *g)
+                .filter(|e| valid(e.id()) && s.ro_or_rw(self.set(e.code())))
+                .map(|e| e.id())
                 .collect();
             groups.sort_unstable();
             groups.dedup();
             for g in groups {
-                if let Some(rev) = self.rev.get(g as usize) {
+                if let Some(rev) = self.rev(g) {
                     ids.extend(
                         rev.same
                             .iter()
-                            .filter(|(_, set)| s.ro_or_rw(*set))
-                            .map(|(c, _)| &**c),
+                            .filter(|e| s.ro_or_rw(self.set(e.code())))
+                            .map(|e| self.company_id_str(e.id())),
                     );
                 }
             }
@@ -870,7 +860,7 @@ impl PermissionMatrix {
         }
         let s = &*self.settings;
         let rules = &s.ticket_access;
-        let mut row: Option<Option<&UserRow>> = None;
+        let mut row: Option<Option<UserView<'_>>> = None;
         for module in &rules.modules {
             let passed = match module.check {
                 TicketCheck::GroupCheck => self.has(login, ticket.queue_group, ty),
@@ -880,9 +870,11 @@ impl PermissionMatrix {
                 TicketCheck::CustomerIdCheck => {
                     !rules.disable_company_ticket_access
                         && ticket.customer_id.is_some_and(|tc| {
-                            row.get_or_insert_with(|| self.user(login))
+                            row.get_or_insert_with(|| self.row_of(login))
                                 .is_some_and(|r| {
-                                    r.customer_ids.iter().any(|c| eq_ignore_case(c, tc))
+                                    r.cids
+                                        .iter()
+                                        .any(|&c| eq_ignore_case(self.company_id_str(c), tc))
                                 })
                         })
                 }
@@ -891,7 +883,7 @@ impl PermissionMatrix {
                         && s.support
                         && s.other_context
                         && self.other_context_grants(
-                            *row.get_or_insert_with(|| self.user(login)),
+                            *row.get_or_insert_with(|| self.row_of(login)),
                             ticket.queue_group,
                             ty,
                         )
@@ -909,17 +901,22 @@ impl PermissionMatrix {
 
     /// `true` when one of the user's companies has the type on the (valid) group in the
     /// "other customers" context.
-    fn other_context_grants(&self, row: Option<&UserRow>, group: GroupId, ty: TypeIndex) -> bool {
+    fn other_context_grants(
+        &self,
+        row: Option<UserView<'_>>,
+        group: GroupId,
+        ty: TypeIndex,
+    ) -> bool {
         let (Some(row), Some(g)) = (row, self.group_index(group)) else {
             return false;
         };
         if !self.state.get(g as usize).is_some_and(|s| s.valid) {
             return false;
         }
-        row.customer_ids
+        row.cids
             .iter()
-            .filter_map(|c| self.company(c))
-            .any(|c| lookup(&c.other, g).contains(ty))
+            .filter_map(|&c| self.company_by_id(c))
+            .any(|c| self.code_set(find(&c.other, g)).contains(ty))
     }
 
     // ----- export and accounting -----------------------------------------------------------
@@ -939,48 +936,55 @@ impl PermissionMatrix {
             .collect();
         let mut users = Vec::new();
         let mut user_grants = Vec::new();
-        for row in self.users.values() {
-            if !row.customer_ids.is_empty() || row.primary.is_some() || !row.valid {
+        for u in 0..self.n_users {
+            let row = self.user_by_id(u);
+            if row.is_default() {
+                continue;
+            }
+            if !row.cids.is_empty() || row.primary != NONE || !row.valid {
                 users.push(UserFacts {
-                    login: row.login.to_string(),
+                    login: row.login.to_owned(),
                     customer_ids: UserCustomerIds::new(
-                        row.primary.as_deref().map(str::to_owned),
-                        row.customer_ids.iter().map(|c| c.to_string()).collect(),
+                        (row.primary != NONE).then(|| self.company_id_str(row.primary).to_owned()),
+                        row.cids
+                            .iter()
+                            .map(|&c| self.company_id_str(c).to_owned())
+                            .collect(),
                     ),
                     valid: row.valid,
                 });
             }
-            for &(g, set) in &row.direct {
+            for e in row.direct {
                 user_grants.push(UserGrant {
-                    login: row.login.to_string(),
-                    group: group_id(g),
-                    permissions: set.to_types(types),
+                    login: row.login.to_owned(),
+                    group: group_id(e.id()),
+                    permissions: self.set(e.code()).to_types(types),
                 });
             }
         }
         let mut companies = Vec::new();
         let mut company_grants = Vec::new();
-        for c in self.companies.values() {
+        for c in (0..self.n_companies).filter_map(|c| self.company_by_id(c)) {
             if let Some(valid) = c.valid {
                 companies.push(CompanyFacts {
                     customer_id: c.id.to_string(),
                     valid,
                 });
             }
-            let grant = |g: u32, context: PermissionContext, set: PermissionSet| CompanyGrant {
+            let grant = |g: u32, context: PermissionContext, code: u8| CompanyGrant {
                 customer_id: c.id.to_string(),
                 group: group_id(g),
                 context,
-                permissions: set.to_types(types),
+                permissions: self.set(code).to_types(types),
             };
-            for &(g, set) in &c.same {
-                company_grants.push(grant(g, PermissionContext::SameCustomer, set));
+            for e in &c.same {
+                company_grants.push(grant(e.id(), PermissionContext::SameCustomer, e.code()));
             }
-            for &(g, set) in &c.other {
-                company_grants.push(grant(g, PermissionContext::OtherCustomers, set));
+            for e in &c.other {
+                company_grants.push(grant(e.id(), PermissionContext::OtherCustomers, e.code()));
             }
-            for (g, name, set) in &c.named {
-                company_grants.push(grant(*g, PermissionContext::Named(name.to_string()), *set));
+            for (g, name, code) in &c.named {
+                company_grants.push(grant(*g, PermissionContext::Named(name.to_string()), *code));
             }
         }
         users.sort_by(|a, b| a.login.cmp(&b.login));
@@ -1000,38 +1004,22 @@ impl PermissionMatrix {
     }
 
     /// Approximate heap bytes held by this snapshot, counted by walking the structures:
-    /// capacities times element sizes, string lengths plus reference-count headers, and hash
-    /// tables at one control byte per bucket. Parts shared with other snapshots are counted
-    /// in full.
+    /// array lengths (or capacities) times element sizes, string lengths, reference-count
+    /// headers, and hash tables at their bucket size plus one control byte per bucket. Parts
+    /// shared with other snapshots are counted in full.
     pub fn approximate_heap_bytes(&self) -> usize {
-        let group_index = {
-            let g = &*self.groups;
-            g.by_id.capacity() * (size_of::<GroupId>() + size_of::<u32>() + 1)
-                + g.by_name.capacity() * (size_of::<Arc<str>>() + size_of::<u32>() + 1)
-                + g.ids.capacity() * size_of::<GroupId>()
-                + g.names.capacity() * size_of::<Arc<str>>()
-                + g.names.iter().map(|n| n.len() + 16).sum::<usize>()
+        let new_ids = |t: &HashTable<(Box<str>, u32)>| {
+            t.capacity() * (size_of::<(Box<str>, u32)>() + 1)
+                + t.iter().map(|(k, _)| k.len()).sum::<usize>()
         };
-        let state = self.state.capacity() * size_of::<GroupState>()
-            + self.always.capacity() * size_of::<u32>();
-        let rev = self.rev.table_bytes()
-            + self
-                .rev
-                .iter()
-                .map(|r| {
-                    (r.direct.capacity() + r.same.capacity())
-                        * size_of::<(Arc<str>, PermissionSet)>()
-                })
-                .sum::<usize>();
-        let users =
-            self.users.table_bytes() + self.users.values().map(UserRow::heap_bytes).sum::<usize>();
-        let companies = self.companies.table_bytes()
-            + self
-                .companies
-                .values()
-                .map(CompanyRow::heap_bytes)
-                .sum::<usize>();
-        group_index + state + rev + users + companies
+        self.groups.heap_bytes()
+            + self.state.capacity() * size_of::<GroupState>()
+            + self.always.capacity() * size_of::<u32>()
+            + self.palette.capacity() * size_of::<PermissionSet>()
+            + self.base.heap_bytes()
+            + self.log.as_ref().map_or(0, |l| l.heap_bytes(self.seen))
+            + new_ids(&self.new_users)
+            + new_ids(&self.new_companies)
     }
 }
 
@@ -1041,8 +1029,9 @@ impl fmt::Debug for PermissionMatrix {
             .field("customer_group_support", &self.settings.support)
             .field("types", &configured_list(&self.settings.types))
             .field("groups", &self.groups.ids.len())
-            .field("users", &self.users.len())
-            .field("companies", &self.companies.len())
+            .field("users", &self.user_rows)
+            .field("companies", &self.company_rows)
+            .field("unmerged_rows", &self.seen)
             .finish_non_exhaustive()
     }
 }
@@ -1051,7 +1040,7 @@ fn check_group(index: &GroupIndex, group: &Group) -> Result<(), PermissionError>
     if group.name.is_empty() {
         return Err(PermissionError::EmptyGroupName { group: group.id });
     }
-    if index.by_id.contains_key(&group.id) {
+    if index.get(group.id).is_some() {
         return Err(PermissionError::DuplicateGroupId { group: group.id });
     }
     if index.by_name.contains_key(group.name.as_str()) {
@@ -1092,4 +1081,60 @@ fn always_list(state: &[GroupState]) -> Vec<u32> {
         .filter(|(_, s)| s.always_user || s.always_company)
         .map(|(g, _)| g as u32)
         .collect()
+}
+
+/// The palette code of a set, adding the set to the palette if it is new.
+fn code_in(palette: &mut Vec<PermissionSet>, set: PermissionSet) -> Result<u8, PermissionError> {
+    if let Some(i) = palette.iter().position(|s| *s == set) {
+        return Ok(i as u8);
+    }
+    if palette.len() >= MAX_SETS {
+        return Err(PermissionError::TooManyPermissionSets { max: MAX_SETS });
+    }
+    palette.push(set);
+    Ok((palette.len() - 1) as u8)
+}
+
+/// Unites direct entries with company "same customer" entries, group by group.
+fn merge_effective<'a>(
+    palette: &mut Vec<PermissionSet>,
+    direct: &[Ent],
+    companies: impl Iterator<Item = &'a [Ent]>,
+) -> Result<Vec<Ent>, PermissionError> {
+    let mut all: Vec<(u32, PermissionSet)> = direct
+        .iter()
+        .map(|e| {
+            (
+                e.id(),
+                palette
+                    .get(usize::from(e.code()))
+                    .copied()
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    for list in companies {
+        all.extend(list.iter().map(|e| {
+            (
+                e.id(),
+                palette
+                    .get(usize::from(e.code()))
+                    .copied()
+                    .unwrap_or_default(),
+            )
+        }));
+    }
+    all.sort_unstable_by_key(|e| e.0);
+    let mut united: Vec<(u32, PermissionSet)> = Vec::with_capacity(all.len());
+    for (g, s) in all {
+        match united.last_mut() {
+            Some(last) if last.0 == g => last.1 |= s,
+            _ => united.push((g, s)),
+        }
+    }
+    let mut out = Vec::with_capacity(united.len());
+    for (g, s) in united {
+        out.push(Ent::new(g, code_in(palette, s)?));
+    }
+    Ok(out)
 }

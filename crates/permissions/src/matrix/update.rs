@@ -1,15 +1,27 @@
-//! Incremental updates: each touches only the rows it affects.
+//! Incremental updates: each appends the rows it changes to the log; a full log is folded into
+//! a new base.
 
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use clientele_model::permission::{GroupId, PermissionContext};
+use hashbrown::HashTable;
 
 use super::{
-    CompanyRow, GroupRev, PermissionMatrix, UserRow, always_list, check_group,
-    checked_customer_ids, lookup, merge_effective, remove_name, upsert, upsert_keyed,
+    MAX_NEW_IDS, PermissionMatrix, always_list, check_group, checked_customer_ids, code_in,
+    merge_effective,
+};
+use crate::store::{
+    Base, CompanyRow, Kind, Log, NONE, RevRow, Row, UserArraysBuilder, UserRow, UserView, find,
+    upsert,
 };
 use crate::{Change, Group, PermissionError, PermissionSet, UserCustomerIds};
+
+/// Log entries per base: one for every eight users, groups and companies (at least 64), so
+/// folding the log into a new base costs about as much per entry as a few row copies.
+fn log_capacity(users: usize, groups: usize, companies: usize) -> usize {
+    ((users + groups + companies) / 8).clamp(64, u32::MAX as usize / 2)
+}
 
 impl PermissionMatrix {
     fn checked_set(&self, set: PermissionSet) -> Result<PermissionSet, PermissionError> {
@@ -23,17 +35,225 @@ impl PermissionMatrix {
         Ok(s.implied(set))
     }
 
-    /// The "same customer" grants on one group of a list of companies, united.
-    fn same_from_companies(&self, customer_ids: &[Arc<str>], g: u32) -> PermissionSet {
-        customer_ids
-            .iter()
-            .filter_map(|c| self.company(c))
-            .fold(PermissionSet::EMPTY, |acc, c| acc | lookup(&c.same, g))
+    /// The palette code of a set (`None` for the empty set), adding it if new.
+    fn code(&mut self, set: PermissionSet) -> Result<Option<u8>, PermissionError> {
+        if set.is_empty() {
+            return Ok(None);
+        }
+        if let Some(i) = self.palette.iter().position(|s| *s == set) {
+            return Ok(Some(i as u8));
+        }
+        code_in(Arc::make_mut(&mut self.palette), set).map(Some)
     }
+
+    /// The "same customer" grants on one group of a list of companies, united.
+    fn same_from_companies(&self, cids: &[u32], g: u32) -> PermissionSet {
+        cids.iter().fold(PermissionSet::EMPTY, |acc, &c| {
+            acc | self.company_same(c, g)
+        })
+    }
+
+    // ----- the log -------------------------------------------------------------------------
+
+    /// Makes sure a row for `id` can be appended in place: this snapshot must be the newest of
+    /// its log and the log must have room. Otherwise folds what this snapshot sees into a new
+    /// base and starts an empty log.
+    fn prepare(&mut self, kind: Kind, id: u32) -> Result<(), PermissionError> {
+        if let Some(log) = &self.log
+            && log.covers(kind, id)
+            && log.is_tip(self.seen)
+        {
+            return Ok(());
+        }
+        if self.seen > 0 {
+            self.merge()?;
+        }
+        let groups = self.groups.ids.len();
+        let (users, companies) = (self.n_users as usize, self.n_companies as usize);
+        self.log = Some(Arc::new(Log::new(
+            log_capacity(users, groups, companies),
+            users,
+            groups,
+            companies,
+        )));
+        self.seen = 0;
+        Ok(())
+    }
+
+    /// Appends a replacement row for an id.
+    fn push(&mut self, kind: Kind, id: u32, mut row: Row) -> Result<(), PermissionError> {
+        // A second attempt always succeeds: after a failed one `prepare` starts a log that
+        // only this matrix holds.
+        for _ in 0..2 {
+            self.prepare(kind, id)?;
+            let Some(log) = &self.log else { continue };
+            match log.append(kind, id, self.seen, row) {
+                Ok(()) => {
+                    self.seen += 1;
+                    return Ok(());
+                }
+                Err(back) => {
+                    row = back;
+                    // Another snapshot of this log appended first: fork.
+                    if self.seen == 0 {
+                        self.log = None;
+                    }
+                }
+            }
+        }
+        Err(PermissionError::TooLarge {
+            what: "log entries",
+        })
+    }
+
+    fn push_user(&mut self, u: u32, row: UserRow) -> Result<(), PermissionError> {
+        self.push(Kind::User, u, Row::User(Arc::new(row)))
+    }
+
+    /// Gives a login that has no row yet an id, with `row` as its row.
+    fn push_new_user(&mut self, login: &str, mut row: UserRow) -> Result<u32, PermissionError> {
+        if self.new_users.len() >= MAX_NEW_IDS {
+            self.merge()?;
+        }
+        if self.n_users == u32::MAX - 1 {
+            return Err(PermissionError::TooLarge {
+                what: "customer users",
+            });
+        }
+        let u = self.n_users;
+        row.login = Some(Box::from(login));
+        self.push_user(u, row)?;
+        let hasher = self.hasher.clone();
+        Arc::make_mut(&mut self.new_users).insert_unique(
+            hasher.hash_one(login),
+            (Box::from(login), u),
+            |(l, _)| hasher.hash_one(&**l),
+        );
+        self.n_users += 1;
+        Ok(u)
+    }
+
+    fn push_company(&mut self, c: u32, row: CompanyRow) -> Result<(), PermissionError> {
+        self.push(Kind::Company, c, Row::Company(Arc::new(row)))
+    }
+
+    fn push_new_company(&mut self, row: CompanyRow) -> Result<u32, PermissionError> {
+        if self.new_companies.len() >= MAX_NEW_IDS {
+            self.merge()?;
+        }
+        if self.n_companies == u32::MAX - 1 {
+            return Err(PermissionError::TooLarge { what: "companies" });
+        }
+        let c = self.n_companies;
+        let id: Box<str> = row.id.clone();
+        self.push_company(c, row)?;
+        let hasher = self.hasher.clone();
+        Arc::make_mut(&mut self.new_companies).insert_unique(
+            hasher.hash_one(&*id),
+            (id, c),
+            |(k, _)| hasher.hash_one(&**k),
+        );
+        self.n_companies += 1;
+        Ok(c)
+    }
+
+    fn push_rev(&mut self, g: u32, row: RevRow) -> Result<(), PermissionError> {
+        self.push(Kind::Rev, g, Row::Rev(Arc::new(row)))
+    }
+
+    /// A copy of a user's row, to be changed and pushed.
+    fn user_row(&self, row: &UserView<'_>) -> UserRow {
+        row.to_row(row.id as usize >= self.base.users.len())
+    }
+
+    /// Folds the rows this snapshot reads from its log into a new base, so checks no longer
+    /// consult the log. Updates do this by themselves when the log is full; a host may call it
+    /// at a quiet moment. Other snapshots are not affected.
+    ///
+    /// ```
+    /// use clientele_model::permission::{GroupId, PermissionType};
+    /// use clientele_permissions::{PermissionConfig, PermissionFacts, PermissionMatrix};
+    ///
+    /// let mut facts = PermissionFacts::new(PermissionConfig {
+    ///     customer_group_support: true,
+    ///     ..PermissionConfig::default()
+    /// });
+    /// facts.group(2, "billing", true);
+    /// let mut m = PermissionMatrix::build(&facts)?;
+    /// let ro = m.permission_set(["ro"])?;
+    /// m.set_user_grant("anna", GroupId(2), ro)?;
+    /// assert_eq!(m.unmerged_rows(), 2); // anna's row and billing's reverse list
+    /// m.merge()?;
+    /// assert_eq!((m.unmerged_rows(), m.merges()), (0, 1));
+    /// assert!(m.has("anna", GroupId(2), m.type_index("ro").unwrap()));
+    /// # Ok::<(), clientele_permissions::PermissionError>(())
+    /// ```
+    pub fn merge(&mut self) -> Result<(), PermissionError> {
+        if self.seen == 0 {
+            return Ok(());
+        }
+        let too_large = |_| PermissionError::TooLarge { what: "entries" };
+        let (eff, direct, logins) = self.base.users.sizes();
+        let extra = self.seen * 64;
+        let mut users = UserArraysBuilder::with_capacity(
+            self.n_users as usize,
+            eff + extra,
+            direct + extra,
+            logins + self.new_users.iter().map(|(l, _)| l.len()).sum::<usize>(),
+        );
+        for u in 0..self.n_users {
+            users.push(&self.user_by_id(u)).map_err(too_large)?;
+        }
+        debug_assert_eq!(users.len(), self.n_users as usize);
+        let users = users
+            .finish(&self.hasher, Some(&self.base.users.table))
+            .map_err(too_large)?;
+        let revs = (0..self.groups.ids.len() as u32)
+            .map(|g| match self.logged(Kind::Rev, g) {
+                Some(Row::Rev(row)) => Arc::clone(row),
+                _ => self.base.revs.get(g as usize).cloned().unwrap_or_default(),
+            })
+            .collect();
+        let companies: Vec<Arc<CompanyRow>> = (0..self.n_companies)
+            .map(|c| match self.logged(Kind::Company, c) {
+                Some(Row::Company(row)) => Arc::clone(row),
+                _ => self
+                    .base
+                    .companies
+                    .get(c as usize)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(CompanyRow::new(""))),
+            })
+            .collect();
+        let mut company_table: HashTable<u32> = self.base.company_table.clone();
+        let hasher = &self.hasher;
+        let hash_of = |c: u32| {
+            companies
+                .get(c as usize)
+                .map_or(0, |r| hasher.hash_one(&*r.id))
+        };
+        for c in self.base.companies.len() as u32..self.n_companies {
+            company_table.insert_unique(hash_of(c), c, |&c| hash_of(c));
+        }
+        self.base = Arc::new(Base {
+            users,
+            revs,
+            companies,
+            company_table,
+        });
+        self.log = None;
+        self.seen = 0;
+        self.new_users = Arc::default();
+        self.new_companies = Arc::default();
+        self.merges += 1;
+        Ok(())
+    }
+
+    // ----- the updates ---------------------------------------------------------------------
 
     /// Replaces a customer user's permission set on a group; an empty set revokes.
     ///
-    /// Touches the user's row and the group's reverse list only.
+    /// Appends the user's row and the group's reverse list to the log.
     pub fn set_user_grant(
         &mut self,
         login: &str,
@@ -46,27 +266,60 @@ impl PermissionMatrix {
         let g = self.group_index_checked(group)?;
         let set = self.checked_set(permissions)?;
         let hash = self.hasher.hash_one(login);
-        let (login_arc, from_companies) = match self.users.get(hash, login) {
-            Some(row) if lookup(&row.direct, g) == set => return Ok(()),
-            Some(row) => (
-                Arc::clone(&row.login),
-                self.same_from_companies(&row.customer_ids, g),
+        let existing = self.user_id(hash, login).map(|u| self.user_by_id(u));
+        let (u, mut row, from_companies, was_default) = match existing {
+            Some(view) if self.code_set(find(view.direct, g)) == set => return Ok(()),
+            Some(view) => (
+                Some(view.id),
+                self.user_row(&view),
+                self.same_from_companies(view.cids, g),
+                view.is_default(),
             ),
             None if set.is_empty() => return Ok(()),
-            None => (Arc::from(login), PermissionSet::EMPTY),
+            None => (
+                None,
+                UserRow {
+                    primary: NONE,
+                    valid: true,
+                    ..UserRow::default()
+                },
+                PermissionSet::EMPTY,
+                true,
+            ),
         };
-        let row = self
-            .users
-            .get_or_insert_with(hash, login, || UserRow::new(Arc::clone(&login_arc)));
-        upsert(&mut row.direct, g, set);
-        row.set_eff(g, set | from_companies);
-        if row.is_default() {
-            self.users.remove(hash, login);
+        let code = self.code(set)?;
+        let eff_code = self.code(set | from_companies)?;
+        upsert(&mut row.direct, g, code);
+        upsert(&mut row.eff, g, eff_code);
+        let now_default =
+            row.valid && row.primary == NONE && row.cids.is_empty() && row.direct.is_empty();
+        let u = match u {
+            Some(u) => {
+                self.push_user(u, row)?;
+                u
+            }
+            None => self.push_new_user(login, row)?,
+        };
+        self.count_user(was_default, now_default);
+        let mut rev = self.rev(g).cloned().unwrap_or_default();
+        upsert(&mut rev.direct, u, code);
+        self.push_rev(g, rev)
+    }
+
+    fn count_user(&mut self, was_default: bool, now_default: bool) {
+        match (was_default, now_default) {
+            (true, false) => self.user_rows += 1,
+            (false, true) => self.user_rows = self.user_rows.saturating_sub(1),
+            _ => {}
         }
-        if let Some(rev) = self.rev.get_mut(g as usize) {
-            upsert_keyed(&mut rev.direct, &login_arc, set);
+    }
+
+    fn count_company(&mut self, was_default: bool, now_default: bool) {
+        match (was_default, now_default) {
+            (true, false) => self.company_rows += 1,
+            (false, true) => self.company_rows = self.company_rows.saturating_sub(1),
+            _ => {}
         }
-        Ok(())
     }
 
     /// Removes a customer user's grant on a group.
@@ -80,7 +333,7 @@ impl PermissionMatrix {
 
     /// Replaces a company's permission set on a group in a context; an empty set revokes.
     ///
-    /// Touches the company's row and, for the "same customer" context, the group's reverse
+    /// Appends the company's row and, for the "same customer" context, the group's reverse
     /// list and the rows of the users that list this customer id.
     pub fn set_company_grant(
         &mut self,
@@ -94,32 +347,62 @@ impl PermissionMatrix {
         }
         let g = self.group_index_checked(group)?;
         let set = self.checked_set(permissions)?;
-        let hash = self.hasher.hash_one(customer_id);
-        let cid_arc = match self.companies.get(hash, customer_id) {
-            Some(c) if c.grant(g, context) == set => return Ok(()),
-            Some(c) => Arc::clone(&c.id),
-            None if set.is_empty() => return Ok(()),
-            None => Arc::from(customer_id),
-        };
-        let company = self
-            .companies
-            .get_or_insert_with(hash, customer_id, || CompanyRow::new(Arc::clone(&cid_arc)));
-        company.set_grant(g, context, set);
+        let c = self.company_id(customer_id);
+        let current = c.and_then(|c| self.company_by_id(c));
+        if current.map_or(PermissionSet::EMPTY, |row| {
+            self.company_grant_of(row, g, context)
+        }) == set
+        {
+            return Ok(());
+        }
+        let mut row = current
+            .cloned()
+            .unwrap_or_else(|| CompanyRow::new(customer_id));
+        let was_default = row.is_default();
+        let code = self.code(set)?;
+        match context {
+            PermissionContext::SameCustomer => upsert(&mut row.same, g, code),
+            PermissionContext::OtherCustomers => upsert(&mut row.other, g, code),
+            PermissionContext::Named(name) => {
+                let pos = row
+                    .named
+                    .iter()
+                    .position(|(ng, n, _)| *ng == g && **n == **name);
+                match (pos, code) {
+                    (Some(i), None) => {
+                        row.named.remove(i);
+                    }
+                    (Some(i), Some(code)) => {
+                        if let Some(e) = row.named.get_mut(i) {
+                            e.2 = code;
+                        }
+                    }
+                    (None, Some(code)) => row.named.push((g, Box::from(name.as_str()), code)),
+                    (None, None) => {}
+                }
+            }
+        }
         let same = *context == PermissionContext::SameCustomer;
         let members = if same {
-            company.members.clone()
+            row.members.clone()
         } else {
             Vec::new()
         };
-        if company.is_default() {
-            self.companies.remove(hash, customer_id);
-        }
-        if same {
-            if let Some(rev) = self.rev.get_mut(g as usize) {
-                upsert_keyed(&mut rev.same, &cid_arc, set);
+        let now_default = row.is_default();
+        let c = match c {
+            Some(c) => {
+                self.push_company(c, row)?;
+                c
             }
-            for login in members {
-                self.refresh_user_group(&login, g);
+            None => self.push_new_company(row)?,
+        };
+        self.count_company(was_default, now_default);
+        if same {
+            let mut rev = self.rev(g).cloned().unwrap_or_default();
+            upsert(&mut rev.same, c, code);
+            self.push_rev(g, rev)?;
+            for u in members {
+                self.refresh_user_group(u, g)?;
             }
         }
         Ok(())
@@ -136,23 +419,21 @@ impl PermissionMatrix {
     }
 
     /// Recomputes one user's effective entry for one group.
-    fn refresh_user_group(&mut self, login: &str, g: u32) {
-        let hash = self.hasher.hash_one(login);
-        let Some(row) = self.users.get(hash, login) else {
-            return;
-        };
-        let new = lookup(&row.direct, g) | self.same_from_companies(&row.customer_ids, g);
-        if row.eff(g) == new {
-            return;
+    fn refresh_user_group(&mut self, u: u32, g: u32) -> Result<(), PermissionError> {
+        let view = self.user_by_id(u);
+        let new = self.code_set(find(view.direct, g)) | self.same_from_companies(view.cids, g);
+        if self.code_set(find(view.eff, g)) == new {
+            return Ok(());
         }
-        if let Some(row) = self.users.get_mut(hash, login) {
-            row.set_eff(g, new);
-        }
+        let mut row = self.user_row(&view);
+        let code = self.code(new)?;
+        upsert(&mut row.eff, g, code);
+        self.push_user(u, row)
     }
 
     /// Replaces a customer user's customer ids (primary, secondary and related).
     ///
-    /// Touches the user's row and the rows of the companies that gain or lose the user.
+    /// Appends the user's row and the rows of the companies that gain or lose the user.
     pub fn set_customer_ids(
         &mut self,
         login: &str,
@@ -164,86 +445,109 @@ impl PermissionMatrix {
         let new_ids = checked_customer_ids(login, customer_ids)?;
         let new_primary = customer_ids.primary.as_deref();
         let hash = self.hasher.hash_one(login);
-        let (login_arc, old_ids, old_primary) = match self.users.get(hash, login) {
-            Some(row) => {
-                if row
-                    .customer_ids
+        let existing = self.user_id(hash, login).map(|u| self.user_by_id(u));
+        let (u, old_ids, old_primary, was_default) = match existing {
+            Some(view) => {
+                let same_ids = view
+                    .cids
                     .iter()
-                    .map(|c| &**c)
-                    .eq(new_ids.iter().copied())
-                    && row.primary.as_deref() == new_primary
-                {
+                    .map(|&c| self.company_id_str(c))
+                    .eq(new_ids.iter().copied());
+                let old_primary =
+                    (view.primary != NONE).then(|| self.company_id_str(view.primary).to_owned());
+                if same_ids && old_primary.as_deref() == new_primary {
                     return Ok(());
                 }
-                (
-                    Arc::clone(&row.login),
-                    row.customer_ids.clone(),
-                    row.primary.clone(),
-                )
+                let old_ids: Vec<String> = view
+                    .cids
+                    .iter()
+                    .map(|&c| self.company_id_str(c).to_owned())
+                    .collect();
+                (view.id, old_ids, old_primary, view.is_default())
             }
             None if new_ids.is_empty() && new_primary.is_none() => return Ok(()),
-            None => (Arc::from(login), Vec::new(), None),
+            None => {
+                let row = UserRow {
+                    primary: NONE,
+                    valid: true,
+                    ..UserRow::default()
+                };
+                (self.push_new_user(login, row)?, Vec::new(), None, true)
+            }
         };
 
         for old in &old_ids {
-            if !new_ids.contains(&&**old) {
-                self.update_company(old, |c| remove_name(&mut c.members, login));
+            if !new_ids.contains(&old.as_str()) {
+                self.update_company(old, |c| c.members.retain(|&m| m != u))?;
             }
         }
         for new in &new_ids {
-            if !old_ids.iter().any(|o| &**o == *new) {
-                self.update_company(new, |c| c.members.push(Arc::clone(&login_arc)));
+            if !old_ids.iter().any(|o| o == new) {
+                self.update_company(new, |c| c.members.push(u))?;
             }
         }
         if old_primary.as_deref() != new_primary {
             if let Some(old) = &old_primary {
-                self.update_company(old, |c| remove_name(&mut c.primary_members, login));
+                self.update_company(old, |c| c.primary_members.retain(|&m| m != u))?;
             }
             if let Some(new) = new_primary {
-                self.update_company(new, |c| c.primary_members.push(Arc::clone(&login_arc)));
+                self.update_company(new, |c| c.primary_members.push(u))?;
             }
         }
 
-        // Share the companies' id strings; every new id has a company row now.
-        let intern = |id: &str| {
-            self.company(id)
-                .map(|c| Arc::clone(&c.id))
-                .unwrap_or_else(|| Arc::from(id))
+        // Every id has a company row now.
+        let cids: Vec<u32> = new_ids
+            .iter()
+            .filter_map(|id| self.company_id(id))
+            .collect();
+        let primary = new_primary.and_then(|p| self.company_id(p)).unwrap_or(NONE);
+        let view = self.user_by_id(u);
+        let mut row = self.user_row(&view);
+        let direct = row.direct.clone();
+        let mut palette = (*self.palette).clone();
+        let base_palette_len = palette.len();
+        let eff = {
+            let lists: Vec<&[crate::store::Ent]> = cids
+                .iter()
+                .filter_map(|&c| self.company_by_id(c).map(|c| c.same.as_slice()))
+                .collect();
+            merge_effective(&mut palette, &direct, lists.into_iter())?
         };
-        let ids: Vec<Arc<str>> = new_ids.iter().map(|id| intern(id)).collect();
-        let primary = new_primary.map(intern);
-        let direct = self
-            .users
-            .get(hash, login)
-            .map(|r| r.direct.clone())
-            .unwrap_or_default();
-        let eff = merge_effective(
-            &direct,
-            ids.iter()
-                .filter_map(|c| self.company(c).map(|c| c.same.as_slice())),
-        );
-        let row = self
-            .users
-            .get_or_insert_with(hash, login, || UserRow::new(Arc::clone(&login_arc)));
-        row.customer_ids = ids;
+        if palette.len() != base_palette_len {
+            self.palette = Arc::new(palette);
+        }
+        row.cids = cids;
         row.primary = primary;
         row.eff = eff;
-        if row.is_default() {
-            self.users.remove(hash, login);
-        }
+        let now_default =
+            row.valid && row.primary == NONE && row.cids.is_empty() && row.direct.is_empty();
+        self.push_user(u, row)?;
+        self.count_user(was_default, now_default);
         Ok(())
     }
 
-    /// Applies `f` to a company's row (creating it), dropping the row if it becomes empty.
-    fn update_company(&mut self, customer_id: &str, f: impl FnOnce(&mut CompanyRow)) {
-        let hash = self.hasher.hash_one(customer_id);
-        let company = self.companies.get_or_insert_with(hash, customer_id, || {
-            CompanyRow::new(Arc::from(customer_id))
-        });
-        f(company);
-        if company.is_default() {
-            self.companies.remove(hash, customer_id);
+    /// Applies `f` to a company's row (creating it) and appends the result.
+    fn update_company(
+        &mut self,
+        customer_id: &str,
+        f: impl FnOnce(&mut CompanyRow),
+    ) -> Result<(), PermissionError> {
+        let c = self.company_id(customer_id);
+        let mut row = c
+            .and_then(|c| self.company_by_id(c))
+            .cloned()
+            .unwrap_or_else(|| CompanyRow::new(customer_id));
+        let was_default = row.is_default();
+        f(&mut row);
+        let now_default = row.is_default();
+        match c {
+            Some(c) => self.push_company(c, row)?,
+            None => {
+                self.push_new_company(row)?;
+            }
         }
+        self.count_company(was_default, now_default);
+        Ok(())
     }
 
     /// Marks a customer user valid or invalid (only the reverse query looks at it).
@@ -252,19 +556,32 @@ impl PermissionMatrix {
             return Err(PermissionError::EmptyLogin);
         }
         let hash = self.hasher.hash_one(login);
-        match self.users.get(hash, login) {
-            Some(row) if row.valid == valid => return Ok(()),
-            None if valid => return Ok(()),
-            _ => {}
+        match self.user_id(hash, login).map(|u| self.user_by_id(u)) {
+            Some(view) if view.valid == valid => Ok(()),
+            None if valid => Ok(()),
+            Some(view) => {
+                let was_default = view.is_default();
+                let mut row = self.user_row(&view);
+                row.valid = valid;
+                let now_default = row.valid
+                    && row.primary == NONE
+                    && row.cids.is_empty()
+                    && row.direct.is_empty();
+                self.push_user(view.id, row)?;
+                self.count_user(was_default, now_default);
+                Ok(())
+            }
+            None => {
+                let row = UserRow {
+                    primary: NONE,
+                    valid,
+                    ..UserRow::default()
+                };
+                self.push_new_user(login, row)?;
+                self.count_user(true, false);
+                Ok(())
+            }
         }
-        let row = self
-            .users
-            .get_or_insert_with(hash, login, || UserRow::new(Arc::from(login)));
-        row.valid = valid;
-        if row.is_default() {
-            self.users.remove(hash, login);
-        }
-        Ok(())
     }
 
     /// Declares a company and its validity (only [`visible_companies`](Self::visible_companies)
@@ -283,8 +600,7 @@ impl PermissionMatrix {
         {
             return Ok(());
         }
-        self.update_company(customer_id, |c| c.valid = Some(valid));
-        Ok(())
+        self.update_company(customer_id, |c| c.valid = Some(valid))
     }
 
     /// Adds a group. Its id and name must be new; it is an always-group if its name is
@@ -296,19 +612,12 @@ impl PermissionMatrix {
                 max: u32::MAX as usize - 1,
             });
         }
-        let g = self.groups.ids.len() as u32;
         let state = self.settings.state_for(&group.name, group.valid);
-        let index = Arc::make_mut(&mut self.groups);
-        let name: Arc<str> = Arc::from(group.name.as_str());
-        index.by_id.insert(group.id, g);
-        index.by_name.insert(Arc::clone(&name), g);
-        index.ids.push(group.id);
-        index.names.push(name);
+        let g = Arc::make_mut(&mut self.groups).insert(group.id, &group.name);
         Arc::make_mut(&mut self.state).push(state);
         if state.always_user || state.always_company {
             Arc::make_mut(&mut self.always).push(g);
         }
-        self.rev.push(GroupRev::default());
         Ok(())
     }
 
