@@ -23,6 +23,9 @@ use crate::Directory;
 use crate::auth::PREF_TOKEN;
 use crate::source::Slot;
 
+/// One source's answer for one login: the user, no such user, or its refusal.
+type Answer = Result<Option<Arc<CustomerUser>>>;
+
 /// The outcome of adding a user.
 #[derive(Debug)]
 pub struct Added {
@@ -125,8 +128,7 @@ impl Directory {
         logins: &[S],
     ) -> Result<Vec<Result<Option<CustomerUser>>>> {
         let slots = &self.inner.slots;
-        let mut answers: Vec<Option<Result<Option<Arc<CustomerUser>>>>> =
-            (0..logins.len()).map(|_| None).collect();
+        let mut answers: Vec<Option<Answer>> = (0..logins.len()).map(|_| None).collect();
         // Per login, the first source whose cache does not know it (as `find`): the sources
         // from there on are asked.
         let mut start: Vec<usize> = vec![slots.len(); logins.len()];
@@ -166,27 +168,21 @@ impl Directory {
                     .collect()
             })
             .collect();
-        let replies: Vec<Result<Vec<Result<Option<Arc<CustomerUser>>>>>> = join_all(
-            slots
-                .iter()
-                .zip(&asked)
-                .map(|(slot, positions)| async move {
-                    if positions.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    let wanted: Vec<&str> = positions.iter().map(|&i| logins[i].as_ref()).collect();
-                    slot.get_many(&wanted).await
-                }),
-        )
+        let replies: Vec<Result<Vec<Answer>>> = join_all(slots.iter().zip(&asked).map(
+            |(slot, positions)| async move {
+                if positions.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let wanted: Vec<&str> = positions.iter().map(|&i| logins[i].as_ref()).collect();
+                slot.get_many(&wanted).await
+            },
+        ))
         .await;
         // Per source: its answers by login position, or the error that failed the whole call.
-        let mut by_source: Vec<(
-            Vec<Option<Result<Option<Arc<CustomerUser>>>>>,
-            Option<Error>,
-        )> = Vec::with_capacity(slots.len());
+        let mut by_source: Vec<(Vec<Option<Answer>>, Option<Error>)> =
+            Vec::with_capacity(slots.len());
         for ((slot, positions), reply) in slots.iter().zip(&asked).zip(replies) {
-            let mut mine: Vec<Option<Result<Option<Arc<CustomerUser>>>>> =
-                (0..logins.len()).map(|_| None).collect();
+            let mut mine: Vec<Option<Answer>> = (0..logins.len()).map(|_| None).collect();
             match reply {
                 Ok(found) => {
                     for (&i, answer) in positions.iter().zip(found) {
