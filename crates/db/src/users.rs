@@ -612,7 +612,7 @@ impl CustomerUserSource for DbBackend {
         .await
     }
 
-    /// One statement per [`GET_MANY_CHUNK`] different logins (`LOWER(login) IN (…)`, or the
+    /// One statement per 1 000 different logins (`LOWER(login) IN (…)`, or the
     /// logins themselves when case counts); each login is answered from the rows its own `get`
     /// would have found, by `get`'s rule (the exact case, else the only match, else
     /// `Ambiguous`).
