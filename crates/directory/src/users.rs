@@ -108,12 +108,15 @@ impl Directory {
     /// use std::sync::Arc;
     /// use clientele_backend::InMemoryBackend;
     /// use clientele_directory::Directory;
-    /// use clientele_model::{Actor, NewCustomerUser};
+    /// use clientele_model::{NewCustomerCompany, NewCustomerUser};
     ///
     /// let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
+    /// dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin")
+    ///     .await
+    ///     .unwrap();
     /// dir.add_customer_user(
-    ///     NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.test", "acme"),
-    ///     &Actor::System,
+    ///     NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
+    ///     "admin",
     /// )
     /// .await
     /// .unwrap();
