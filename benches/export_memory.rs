@@ -1,7 +1,8 @@
-//! Memory of `clientele export users` as the directory grows: fills a SQLite file with N
-//! generated users through the bulk writer (`DbBackend::import_customer_users`, the path behind
-//! `clientele import`), then runs the release-built `clientele export users` on it under
-//! `/usr/bin/time` and reports the export's maximum resident set size.
+//! Memory of `clientele export users` and `clientele export all` as the directory grows: fills
+//! a SQLite file with N generated users through the bulk writer
+//! (`DbBackend::import_customer_users`, the path behind `clientele import`), then runs the
+//! release-built `clientele export users` (CSV) and `clientele export all` (JSON Lines) on it
+//! under `/usr/bin/time` and reports each export's maximum resident set size.
 //!
 //! ```sh
 //! cargo build --release -p clientele-cli
@@ -116,39 +117,60 @@ fn main() {
             ),
         )
         .expect("write the configuration");
-        let out = dir.path().join("users.csv");
-        let started = std::time::Instant::now();
-        let run = Command::new("/usr/bin/time")
-            .args(["-f", "maxrss_kib=%M"])
-            .arg(&bin)
-            .arg("--config")
-            .arg(&config)
-            .args(["export", "users"])
-            .arg(&out)
-            .output()
-            .expect("/usr/bin/time (GNU time) runs the export");
-        let elapsed = started.elapsed();
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        assert!(run.status.success(), "the export failed: {stderr}");
-        let kib: u64 = stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("maxrss_kib="))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no maximum RSS in: {stderr}"));
-        let lines = std::fs::read_to_string(&out)
+        let users = measure(&bin, &config, "users", &dir.path().join("users.csv"));
+        let lines = std::fs::read_to_string(dir.path().join("users.csv"))
             .expect("the export")
             .lines()
             .count();
         assert_eq!(lines, n + 1, "a header and every user");
-        eprintln!(
-            "{n} users: max RSS {:.1} MiB, {elapsed:.2?}",
-            kib as f64 / 1024.0
+        let all = measure(&bin, &config, "all", &dir.path().join("all.jsonl"));
+        for (what, (kib, elapsed)) in [("users", users), ("all", all)] {
+            eprintln!(
+                "{n} users, export {what}: max RSS {:.1} MiB, {elapsed:.2?}",
+                kib as f64 / 1024.0
+            );
+        }
+        results.push((n, users, all));
+    }
+    println!("\n| users | `export users` max RSS | time | `export all` max RSS | time |");
+    println!("|---:|---:|---:|---:|---:|");
+    for (n, (ukib, utime), (akib, atime)) in &results {
+        println!(
+            "| {n} | {:.1} MiB | {utime:.2?} | {:.1} MiB | {atime:.2?} |",
+            *ukib as f64 / 1024.0,
+            *akib as f64 / 1024.0
         );
-        results.push((n, kib, elapsed));
     }
-    println!("\n| users | `clientele export users` max RSS | time |");
-    println!("|---:|---:|---:|");
-    for (n, kib, elapsed) in &results {
-        println!("| {n} | {:.1} MiB | {elapsed:.2?} |", *kib as f64 / 1024.0);
-    }
+}
+
+/// Runs `clientele export <what> <out>` under `/usr/bin/time`: its maximum resident set size
+/// in KiB and how long it took.
+fn measure(
+    bin: &std::path::Path,
+    config: &std::path::Path,
+    what: &str,
+    out: &std::path::Path,
+) -> (u64, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let run = Command::new("/usr/bin/time")
+        .args(["-f", "maxrss_kib=%M"])
+        .arg(bin)
+        .arg("--config")
+        .arg(config)
+        .args(["export", what])
+        .arg(out)
+        .output()
+        .expect("/usr/bin/time (GNU time) runs the export");
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "the export of {what} failed: {stderr}"
+    );
+    let kib: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("maxrss_kib="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maximum RSS in: {stderr}"));
+    (kib, elapsed)
 }

@@ -185,6 +185,20 @@ impl CustomerUserSource for InMemoryBackend {
             .map(|(u, _)| u.clone()))
     }
 
+    /// Every login under one hold of the lock.
+    async fn get_many(&self, logins: &[&str]) -> Result<Vec<Result<Option<CustomerUser>>>> {
+        let state = self.state();
+        Ok(logins
+            .iter()
+            .map(|login| {
+                Ok(state
+                    .users
+                    .get(&self.user_key(login))
+                    .map(|(u, _)| u.clone()))
+            })
+            .collect())
+    }
+
     async fn search(&self, query: &UserQuery) -> Result<Vec<CustomerUser>> {
         let state = self.state();
         let found = state

@@ -36,6 +36,47 @@ pub trait CustomerUserSource: Send + Sync {
     /// an arbitrary one of them.
     async fn get(&self, login: &str) -> Result<Option<CustomerUser>>;
 
+    /// Many users at once (an import comparing its rows with what is stored): position `i` of
+    /// the answer holds what [`get`](Self::get) answers for `logins[i]` — the same user by the
+    /// same case rule, `None` for an unknown login, the same refusal
+    /// ([`Error::Ambiguous`](crate::Error::Ambiguous), …) for a login `get` refuses. A login
+    /// given twice is answered twice. The outer error is a failure of the whole call (the
+    /// store is unreachable): no login was answered.
+    ///
+    /// The default asks `get` for each login in turn, stopping at the first source failure
+    /// ([`Error::is_source_failure`](crate::Error::is_source_failure)). A store that can read
+    /// many rows in one query overrides it (the SQL and in-memory backends do).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use clientele_backend::{CustomerUserSource, CustomerUserWriter, InMemoryBackend};
+    /// use clientele_model::{Actor, EmailCheck, NewCustomerUser, Rules};
+    ///
+    /// let store = InMemoryBackend::new();
+    /// let user = NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme.test", "acme")
+    ///     .validate(&Rules { map: &store.settings().map, email: &EmailCheck::disabled() })
+    ///     .unwrap();
+    /// store.add(&user, None, &Actor::System).await.unwrap();
+    ///
+    /// let found = store.get_many(&["JDOE", "nobody", "jdoe"]).await.unwrap();
+    /// let logins: Vec<Option<String>> = found
+    ///     .into_iter()
+    ///     .map(|r| r.unwrap().map(|u| u.login.into_string()))
+    ///     .collect();
+    /// assert_eq!(logins, [Some("jdoe".into()), None, Some("jdoe".into())]);
+    /// # });
+    /// ```
+    async fn get_many(&self, logins: &[&str]) -> Result<Vec<Result<Option<CustomerUser>>>> {
+        let mut out = Vec::with_capacity(logins.len());
+        for login in logins {
+            match self.get(login).await {
+                Err(e) if e.is_source_failure() => return Err(e),
+                answer => out.push(answer),
+            }
+        }
+        Ok(out)
+    }
+
     /// Users matching the query, at most `query.limit`, sorted by login. When more match, which
     /// ones are returned is the store's choice (the limit may be applied before the sort). One
     /// query to the store.

@@ -526,23 +526,31 @@ async fn apply_users(
     outcomes
 }
 
-/// The stored users of a batch's logins, by lower-cased login (`None`: no such user). A login
-/// whose lookup is refused (ambiguous, malformed) is left out: its row takes the per-row path,
-/// which reports it. An outage is an error.
+/// The stored users of a batch's logins, by lower-cased login (`None`: no such user), read
+/// with one batched look-up ([`Directory::customer_users_by_logins`]): a few statements per
+/// source, not one per row. A login whose lookup is refused (ambiguous, malformed) is left
+/// out: its row takes the per-row path, which reports it. An outage is an error.
 async fn stored_users(
     t: &UserTarget<'_>,
     batch: &[Result<Row, BadRow>],
 ) -> Result<HashMap<String, Option<CustomerUser>>, Error> {
-    let mut stored = HashMap::new();
+    let mut keys: Vec<String> = Vec::with_capacity(batch.len());
+    let mut logins: Vec<&str> = Vec::with_capacity(batch.len());
+    let mut seen: HashSet<String> = HashSet::with_capacity(batch.len());
     for row in batch.iter().flatten() {
         let Some(login) = row.get(keys::LOGIN).filter(|l| !l.trim().is_empty()) else {
             continue;
         };
         let key = login.to_lowercase();
-        if stored.contains_key(&key) {
-            continue;
+        if seen.insert(key.clone()) {
+            keys.push(key);
+            logins.push(login);
         }
-        match t.dir.customer_user(login).await {
+    }
+    let found = t.dir.customer_users_by_logins(&logins).await?;
+    let mut stored = HashMap::with_capacity(keys.len());
+    for (key, answer) in keys.into_iter().zip(found) {
+        match answer {
             Ok(user) => {
                 stored.insert(key, user);
             }

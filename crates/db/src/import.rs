@@ -425,7 +425,7 @@ impl DbBackend {
     /// `column` equals one of `values` case-insensitively. On SQLite, whose `LOWER()` folds
     /// ASCII only, ASCII values are compared with `LOWER(column) IN (…)` (the lower-case
     /// indexes serve it) and only the others with the Unicode-aware `REGEXP`.
-    fn folded_in(&self, column: Expr, values: &[String]) -> Expr {
+    pub(crate) fn folded_in(&self, column: Expr, values: &[String]) -> Expr {
         if self.dialect != Dialect::Sqlite {
             return self.dialect.in_folded(column, values);
         }

@@ -1,13 +1,19 @@
 //! Customer users: lookup, search, writes and password hashes.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use clientele_backend::{
     CustomerUserSource, CustomerUserWriter, Entity, Error, Expected, ListedUser, PasswordStore,
     Result, SourceSettings,
 };
-use clientele_model::search::{DetailSearch, Expr as Term, FieldSet, UserQuery, sort_by_login};
+use clientele_model::search::{
+    DetailSearch, Expr as Term, FieldSet, Pattern, UserQuery, sort_by_login,
+};
 use clientele_model::{Actor, CustomerId, CustomerUser, Login, keys};
-use sea_orm::sea_query::{Alias, Expr, MysqlQueryBuilder, Query, SelectStatement, Value};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, Func, MysqlQueryBuilder, Query, SelectStatement, Value,
+};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend as Engine, QueryResult, Statement};
 
 use crate::dynamic_fields::Desired;
@@ -18,6 +24,11 @@ use crate::row::{AUDIT_COLUMNS, Cell, Layout, exact_or_only, read_text, read_tim
 use crate::search::{Matcher, UserTable, columns_of, compile, from_fts, mysql_prefix_union};
 use crate::sql::{Dialect, any, col, tcol};
 use crate::{DbBackend, agent_id, new_audit_cells, now_epoch};
+
+/// Logins per statement of `get_many`: as many values as a statement binds one by one
+/// ([`IN_LIST_MAX`](crate::sql::IN_LIST_MAX)); with MySQL's second list twice that, well below
+/// every database's limit on bound values (SQLite's 32 766 the lowest).
+const GET_MANY_CHUNK: usize = crate::sql::IN_LIST_MAX;
 
 /// What an update does to dynamic fields, settled before its transaction.
 struct DynamicWrite {
@@ -370,6 +381,101 @@ impl DbBackend {
             .collect()
     }
 
+    /// One statement of [`get_many`](CustomerUserSource::get_many): for each of `logins` (at
+    /// most [`GET_MANY_CHUNK`], all different and none empty), the stored rows that `get`'s
+    /// condition would find for it. `None` when a row the statement found cannot be handed to
+    /// a login by `get`'s rule (a collation that folds case unlike Rust): the caller then asks
+    /// `get` for each login.
+    ///
+    /// The rows are handed out by the key the database computes, so by its own rule: with case
+    /// counting, the stored login; else on PostgreSQL and MySQL its `LOWER()`, compared with
+    /// the logins' lower case; on SQLite, whose `LOWER()` folds ASCII only, the ASCII lower case
+    /// for an ASCII login and, for any other, the same regular expression its `REGEXP` ran.
+    async fn matched_rows(&self, logins: &[&str]) -> Result<Option<Vec<Vec<CustomerUser>>>> {
+        let key = col(&self.config.customer_key);
+        let case_insensitive = !self.config.settings.case_sensitive;
+        let sqlite_folding = case_insensitive && self.dialect == Dialect::Sqlite;
+        // Login position by the key its rows carry.
+        let mut by_key: HashMap<String, Vec<usize>> = HashMap::with_capacity(logins.len());
+        // SQLite: the logins other than ASCII, matched by regular expression.
+        let mut other: Vec<usize> = Vec::new();
+        for (i, login) in logins.iter().enumerate() {
+            let k = if !case_insensitive {
+                (*login).to_owned()
+            } else if !sqlite_folding {
+                login.to_lowercase()
+            } else if login.is_ascii() {
+                login.to_ascii_lowercase()
+            } else {
+                other.push(i);
+                continue;
+            };
+            by_key.entry(k).or_default().push(i);
+        }
+        let mut q = self.select_users();
+        q.expr(if case_insensitive && !sqlite_folding {
+            Expr::expr(Func::lower(key.clone()))
+        } else {
+            key.clone()
+        });
+        let owned: Vec<String> = logins.iter().map(|l| (*l).to_owned()).collect();
+        let condition = if !case_insensitive {
+            self.dialect.in_exact(key.clone(), &owned)
+        } else if sqlite_folding {
+            // `LOWER(login) IN (…)` (the `lower(login)` index serves it) for the ASCII
+            // logins, one `REGEXP` for the others.
+            self.folded_in(key.clone(), &owned)
+        } else {
+            self.dialect.in_folded(key.clone(), &owned)
+        };
+        q.and_where(condition);
+        if self.dialect == Dialect::MySql {
+            // As `get`: the column's own (case-insensitive) index narrows the rows first.
+            q.and_where(key.is_in(logins.iter().copied()));
+        }
+        let patterns = other
+            .iter()
+            .map(|&i| crate::sql::regex_pattern(&Pattern::exact(logins[i]), true));
+        let Ok(regexes) = regex::RegexSet::new(patterns) else {
+            return Ok(None);
+        };
+        let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+        let layout = &self.users.layout;
+        let at = layout.columns.len() + if layout.audit { AUDIT_COLUMNS.len() } else { 0 };
+        let mut users = Vec::with_capacity(rows.len());
+        let mut owners: Vec<Vec<usize>> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let stored = read_text(r, at)
+                .map_err(|e| self.err(e))?
+                .unwrap_or_default();
+            let folded = if sqlite_folding {
+                stored.to_ascii_lowercase()
+            } else {
+                stored.clone()
+            };
+            let mut mine: Vec<usize> = by_key.get(&folded).cloned().unwrap_or_default();
+            if !other.is_empty() {
+                mine.extend(regexes.matches(&stored).iter().map(|m| other[m]));
+            }
+            if mine.is_empty() {
+                return Ok(None);
+            }
+            users.push(self.users.user(r).map_err(|f| self.fail(f))?);
+            owners.push(mine);
+        }
+        self.attach_values(&mut users).await?;
+        let mut found: Vec<Vec<CustomerUser>> = (0..logins.len()).map(|_| Vec::new()).collect();
+        for (user, mine) in users.into_iter().zip(owners) {
+            if let Some((&last, rest)) = mine.split_last() {
+                for &i in rest {
+                    found[i].push(user.clone());
+                }
+                found[last].push(user);
+            }
+        }
+        Ok(Some(found))
+    }
+
     /// MySQL: `SELECT <layout columns> FROM (<ids>) AS clientele_hits JOIN <table> ON id …`:
     /// the records of the hits whose ids the statement `ids` (which applies the limit) selects,
     /// read by primary key.
@@ -504,6 +610,58 @@ impl CustomerUserSource for DbBackend {
             Ok(found)
         })
         .await
+    }
+
+    /// One statement per 1 000 different logins (`LOWER(login) IN (…)`, or the
+    /// logins themselves when case counts); each login is answered from the rows its own `get`
+    /// would have found, by `get`'s rule (the exact case, else the only match, else
+    /// `Ambiguous`).
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name, logins = logins.len()))]
+    async fn get_many(&self, logins: &[&str]) -> Result<Vec<Result<Option<CustomerUser>>>> {
+        // Each different login once, with how many times it was asked.
+        let mut asked: HashMap<&str, usize> = HashMap::with_capacity(logins.len());
+        let mut distinct: Vec<&str> = Vec::with_capacity(logins.len());
+        for login in logins.iter().copied().filter(|l| !l.is_empty()) {
+            let n = asked.entry(login).or_insert(0);
+            if *n == 0 {
+                distinct.push(login);
+            }
+            *n += 1;
+        }
+        // Per login, the rows it matched; a login left out is asked with `get`.
+        let mut rows: HashMap<&str, Vec<CustomerUser>> = HashMap::with_capacity(distinct.len());
+        for chunk in distinct.chunks(GET_MANY_CHUNK) {
+            if let Some(found) = self.bounded(self.name(), self.matched_rows(chunk)).await? {
+                rows.extend(chunk.iter().copied().zip(found));
+            }
+        }
+        let mut out = Vec::with_capacity(logins.len());
+        for login in logins.iter().copied() {
+            let left = asked.get_mut(login);
+            let matched = match (left, rows.get_mut(login)) {
+                (Some(n), Some(found)) => {
+                    *n -= 1;
+                    // The last time a login is answered takes its rows; earlier ones copy them.
+                    Some(if *n == 0 {
+                        std::mem::take(found)
+                    } else {
+                        found.clone()
+                    })
+                }
+                _ => None,
+            };
+            match matched {
+                Some(found) => out.push(
+                    exact_or_only(found, |u| u.login.as_str(), login)
+                        .map_err(|stored| self.ambiguous_login(login, stored)),
+                ),
+                None => match self.get(login).await {
+                    Err(e) if e.is_source_failure() => return Err(e),
+                    answer => out.push(answer),
+                },
+            }
+        }
+        Ok(out)
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]

@@ -117,6 +117,47 @@ impl Slot {
         Ok(found)
     }
 
+    /// Many users of this source ([`CustomerUserSource::get_many`]): each from the cache, the
+    /// rest from the source in one call (and then cached, "no such user" included). Position
+    /// `i` holds what [`get`](Self::get) would answer for `logins[i]`; the outer error is the
+    /// source failing the whole call.
+    pub(crate) async fn get_many(
+        &self,
+        logins: &[&str],
+    ) -> Result<Vec<Result<Option<Arc<CustomerUser>>>>> {
+        let mut answers: Vec<Option<Result<Option<Arc<CustomerUser>>>>> = logins
+            .iter()
+            .map(|login| self.cache.user(login).map(Ok))
+            .collect();
+        let missed: Vec<usize> = (0..logins.len())
+            .filter(|&i| answers[i].is_none())
+            .collect();
+        if !missed.is_empty() {
+            let asked: Vec<&str> = missed.iter().map(|&i| logins[i]).collect();
+            let seen = self.cache.generation();
+            let span = tracing::debug_span!("backend.get_many", backend = %self.name(), logins = asked.len());
+            let found = self.source.reader.get_many(&asked).instrument(span).await?;
+            if found.len() != asked.len() {
+                return Err(Error::backend(
+                    self.name(),
+                    format!(
+                        "get_many answered {} of {} logins",
+                        found.len(),
+                        asked.len()
+                    ),
+                ));
+            }
+            for (i, answer) in missed.into_iter().zip(found) {
+                let answer = answer.map(|user| user.map(Arc::new));
+                if let Ok(user) = &answer {
+                    self.cache.put_user(logins[i], user.clone(), seen);
+                }
+                answers[i] = Some(answer);
+            }
+        }
+        Ok(answers.into_iter().map(|a| a.unwrap_or(Ok(None))).collect())
+    }
+
     /// A search in this source, as a page (the users and whether more matched): from the
     /// cache, or from the source (and then cached).
     pub(crate) async fn search_page(&self, query: UserQuery) -> Result<SourcePage<CustomerUser>> {

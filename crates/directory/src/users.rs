@@ -23,6 +23,9 @@ use crate::Directory;
 use crate::auth::PREF_TOKEN;
 use crate::source::Slot;
 
+/// One source's answer for one login: the user, no such user, or its refusal.
+type Answer = Result<Option<Arc<CustomerUser>>>;
+
 /// The outcome of adding a user.
 #[derive(Debug)]
 pub struct Added {
@@ -84,6 +87,163 @@ impl Directory {
                 self.inner.slots[i].name().to_owned(),
             )
         }))
+    }
+
+    /// Many users at once, each as [`customer_user`](Self::customer_user) finds it: position
+    /// `i` holds the user with the login `logins[i]` from the first source that has it, `None`
+    /// when no source has it, or the refusal of that one login (a malformed key,
+    /// [`Error::Ambiguous`]). A login given twice is answered twice.
+    ///
+    /// The difference is the cost: each source is asked once for all the logins its cache does
+    /// not know ([`CustomerUserSource::get_many`]: a few statements for a SQL source), where
+    /// `customer_user` asks once per login. An import comparing a batch of rows with what is
+    /// stored takes this path.
+    ///
+    /// A source that fails is passed over, as `customer_user` passes it over; when a login is
+    /// then found nowhere else, the whole call fails with that source's error (an outage is
+    /// not "no such user").
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use clientele_backend::InMemoryBackend;
+    /// use clientele_directory::Directory;
+    /// use clientele_model::{NewCustomerCompany, NewCustomerUser};
+    ///
+    /// let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
+    /// dir.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin")
+    ///     .await
+    ///     .unwrap();
+    /// dir.add_customer_user(
+    ///     NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME"),
+    ///     "admin",
+    /// )
+    /// .await
+    /// .unwrap();
+    ///
+    /// let found = dir.customer_users_by_logins(&["JDoe", "nobody"]).await.unwrap();
+    /// assert_eq!(found[0].as_ref().unwrap().as_ref().unwrap().login.as_str(), "jdoe");
+    /// assert!(found[1].as_ref().unwrap().is_none());
+    /// # });
+    /// ```
+    pub async fn customer_users_by_logins<S: AsRef<str> + Sync>(
+        &self,
+        logins: &[S],
+    ) -> Result<Vec<Result<Option<CustomerUser>>>> {
+        let slots = &self.inner.slots;
+        let mut answers: Vec<Option<Answer>> = (0..logins.len()).map(|_| None).collect();
+        // Per login, the first source whose cache does not know it (as `find`): the sources
+        // from there on are asked.
+        let mut start: Vec<usize> = vec![slots.len(); logins.len()];
+        for (i, login) in logins.iter().enumerate() {
+            let login = login.as_ref();
+            if login.is_empty() {
+                answers[i] = Some(Ok(None));
+                continue;
+            }
+            if let Err(e) = crate::search::check_lookup_key(keys::LOGIN, login) {
+                answers[i] = Some(Err(e));
+                continue;
+            }
+            for (j, slot) in slots.iter().enumerate() {
+                match slot.cache.user(login) {
+                    Some(Some(user)) => {
+                        answers[i] = Some(Ok(Some(user)));
+                        break;
+                    }
+                    Some(None) => {}
+                    None => {
+                        start[i] = j;
+                        break;
+                    }
+                }
+            }
+            if answers[i].is_none() && start[i] == slots.len() {
+                answers[i] = Some(Ok(None));
+            }
+        }
+        // Every source asked at once, each for the logins that reach it; every call runs to its
+        // end (see `find`).
+        let asked: Vec<Vec<usize>> = (0..slots.len())
+            .map(|j| {
+                (0..logins.len())
+                    .filter(|&i| answers[i].is_none() && start[i] <= j)
+                    .collect()
+            })
+            .collect();
+        let replies: Vec<Result<Vec<Answer>>> = join_all(slots.iter().zip(&asked).map(
+            |(slot, positions)| async move {
+                if positions.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let wanted: Vec<&str> = positions.iter().map(|&i| logins[i].as_ref()).collect();
+                slot.get_many(&wanted).await
+            },
+        ))
+        .await;
+        // Per source: its answers by login position, or the error that failed the whole call.
+        let mut by_source: Vec<(Vec<Option<Answer>>, Option<Error>)> =
+            Vec::with_capacity(slots.len());
+        for ((slot, positions), reply) in slots.iter().zip(&asked).zip(replies) {
+            let mut mine: Vec<Option<Answer>> = (0..logins.len()).map(|_| None).collect();
+            match reply {
+                Ok(found) => {
+                    for (&i, answer) in positions.iter().zip(found) {
+                        mine[i] = Some(answer);
+                    }
+                    by_source.push((mine, None));
+                }
+                Err(e) if e.is_source_failure() => {
+                    tracing::warn!(backend = %slot.name(), error = %e, "source skipped for a look-up");
+                    by_source.push((mine, Some(e)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // In source order per login, as `find` takes the answers.
+        for (i, answer) in answers.iter_mut().enumerate() {
+            if answer.is_some() {
+                continue;
+            }
+            // The first source that failed this login: its own error, or the source's.
+            let mut outage: Option<Result<Error, usize>> = None;
+            for (j, (mine, failed)) in by_source.iter_mut().enumerate().skip(start[i]) {
+                match mine[i].take() {
+                    Some(Ok(Some(user))) => {
+                        *answer = Some(Ok(Some(user)));
+                        break;
+                    }
+                    Some(Ok(None)) => {}
+                    Some(Err(e)) if e.is_source_failure() => {
+                        tracing::warn!(backend = %slots[j].name(), error = %e, "source skipped for a look-up");
+                        outage.get_or_insert(Ok(e));
+                    }
+                    Some(Err(e)) => {
+                        *answer = Some(Err(e));
+                        break;
+                    }
+                    None if failed.is_some() => {
+                        outage.get_or_insert(Err(j));
+                    }
+                    None => {}
+                }
+            }
+            if answer.is_none() {
+                match outage {
+                    Some(Ok(e)) => return Err(e),
+                    Some(Err(j)) => {
+                        return Err(by_source[j].1.take().unwrap_or_else(|| {
+                            Error::backend(slots[j].name(), "the source failed the look-up")
+                        }));
+                    }
+                    None => *answer = Some(Ok(None)),
+                }
+            }
+        }
+        Ok(answers
+            .into_iter()
+            .map(|a| a.unwrap_or(Ok(None)).map(|u| u.map(Arc::unwrap_or_clone)))
+            .collect())
     }
 
     pub(crate) async fn find(&self, login: &str) -> Result<Option<(Arc<CustomerUser>, usize)>> {

@@ -231,3 +231,37 @@ async fn every_source_failing_is_the_first_error() {
         other => panic!("expected ldap1's failure, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_batched_lookup_skips_a_source_that_is_down_and_reports_it_for_the_unknown() {
+    let dir = directory().await;
+    // Every login another source has: found there, as one by one.
+    let found = dir
+        .customer_users_by_logins(&["dbuser", "DBUSER"])
+        .await
+        .unwrap();
+    for answer in found {
+        assert_eq!(answer.unwrap().unwrap().login, "dbuser");
+    }
+    // A login found nowhere: the outage, not absence, for the whole call.
+    match dir
+        .customer_users_by_logins(&["dbuser", "maybe-in-ldap"])
+        .await
+    {
+        Err(Error::Unavailable { backend, .. }) => assert_eq!(backend, "ldap"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_batched_lookup_reports_a_failing_source_as_one_by_one_does() {
+    let dir = directory_failing(bind_refused).await;
+    let one = dir.customer_user("maybe-in-ldap").await.unwrap_err();
+    let many = dir
+        .customer_users_by_logins(&["dbuser", "maybe-in-ldap"])
+        .await
+        .unwrap_err();
+    assert_eq!(many.to_string(), one.to_string());
+    let found = dir.customer_users_by_logins(&["dbuser"]).await.unwrap();
+    assert_eq!(found[0].as_ref().unwrap().as_ref().unwrap().login, "dbuser");
+}

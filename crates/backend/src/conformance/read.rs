@@ -530,6 +530,59 @@ pub async fn read_get_unknown_is_none(s: ReadStores) {
 }
 read_case!(read_get_unknown_is_none);
 
+/// `get_many` answers each login as `get` does, in the order asked: stored and other cases,
+/// unknown logins (specials among them), the empty login, a login given more than once — and
+/// in a list long enough to need several statements of a SQL store.
+pub async fn read_get_many_agrees_with_get(s: ReadStores) {
+    check_settings(&s);
+    let mut logins: Vec<String> = Vec::new();
+    for seed in SEED {
+        logins.push(seed.login.to_owned());
+        logins.push(seed.other_case_login());
+        logins.push(seed.login.to_lowercase());
+        logins.push(seed.login.to_uppercase());
+    }
+    for unknown in [
+        "nobody", "JDo", "JDoe ", "JDoe*", "*", "%", "JD_e", "jmuller", "\\", "",
+    ] {
+        logins.push(unknown.to_owned());
+    }
+    logins.push(SEED[0].login.to_owned());
+    logins.push(SEED[0].other_case_login());
+    let short = logins.clone();
+    // Thousands of logins, most unknown, the seeds among them again at the end.
+    logins.extend((0..2_500).map(|i| format!("user-{i:05}")));
+    logins.extend(short.iter().cloned());
+    for list in [&short, &logins] {
+        let asked: Vec<&str> = list.iter().map(String::as_str).collect();
+        let many = s
+            .users
+            .get_many(&asked)
+            .await
+            .unwrap_or_else(|e| panic!("get_many of {} logins: {e}", asked.len()));
+        assert_eq!(many.len(), asked.len(), "one answer per login asked");
+        for (login, answer) in asked.iter().zip(many) {
+            let one = s.users.get(login).await;
+            match (answer, one) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "get_many and get of {login:?}"),
+                (Err(a), Err(b)) => assert_eq!(
+                    a.to_string(),
+                    b.to_string(),
+                    "get_many and get refuse {login:?} alike"
+                ),
+                (a, b) => panic!("get_many of {login:?} answered {a:?}, get {b:?}"),
+            }
+        }
+    }
+    let none = s
+        .users
+        .get_many(&[])
+        .await
+        .unwrap_or_else(|e| panic!("get_many of no logins: {e}"));
+    assert!(none.is_empty(), "no logins, no answers");
+}
+read_case!(read_get_many_agrees_with_get);
+
 /// A parsed term with wildcards — prefix, suffix, infix, none — finds what it should over the
 /// search fields, in any case, in any script; AND, OR and NOT combine words.
 pub async fn read_search_terms(s: ReadStores) {

@@ -2234,6 +2234,21 @@ pub async fn case_variants_are_never_guessed(kind: Kind) {
     };
     user_ambiguity(db.get("JDOE").await.unwrap_err());
     user_ambiguity(db.password_hash("JDOE").await.unwrap_err());
+    // The batched look-up answers each login alike: the exact case, the ambiguity, nobody.
+    let many = db
+        .get_many(&["JDOE", "jdoe", "nobody", "JDoe", "JDOE", "jDOE"])
+        .await
+        .unwrap();
+    let mut many = many.into_iter();
+    user_ambiguity(many.next().unwrap().unwrap_err());
+    assert_eq!(many.next().unwrap().unwrap().unwrap().first_name, "lower");
+    assert_eq!(many.next().unwrap().unwrap(), None);
+    assert_eq!(many.next().unwrap().unwrap().unwrap().first_name, "mixed");
+    user_ambiguity(many.next().unwrap().unwrap_err());
+    match many.next().unwrap() {
+        Err(Error::Ambiguous { key, .. }) => assert_eq!(key, "jDOE"),
+        other => panic!("jDOE is ambiguous too, got {other:?}"),
+    }
     // A login by the ambiguous spelling fails like an unknown login: it does not tell that
     // the login exists.
     let dir = clientele_directory::Directory::builder()

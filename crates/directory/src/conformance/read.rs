@@ -290,6 +290,66 @@ pub async fn read_find_customer_user(s: Seeded<'_>) {
 }
 read_case!(read_find_customer_user);
 
+/// The batched look-up answers each login as `customer_user` does, in the order asked: stored
+/// and other cases, unknown and empty logins, a malformed one (refused alike), a login given
+/// twice, and a list long enough to need several statements of a SQL source; asked twice, so
+/// the second answers come from whatever the first cached.
+pub async fn read_customer_users_by_logins(s: Seeded<'_>) {
+    let dir = s.directory;
+    check_sources(dir);
+    let mut logins: Vec<String> = Vec::new();
+    for seed in SEED {
+        logins.push(seed.login.to_owned());
+        logins.push(seed.other_case_login());
+        logins.push(seed.login.to_uppercase());
+    }
+    for other in [
+        "nobody",
+        "JDo",
+        "JDoe*",
+        "*",
+        "%",
+        "jmüll",
+        "",
+        "nul\0login",
+    ] {
+        logins.push(other.to_owned());
+    }
+    logins.push("x".repeat(crate::search::MAX_SEARCH_VALUE + 1));
+    logins.push(SEED[0].login.to_owned());
+    logins.extend((0..2_100).map(|i| format!("user-{i:05}")));
+    logins.push(SEED[1].other_case_login());
+    for round in ["first", "second"] {
+        let many = dir
+            .customer_users_by_logins(&logins)
+            .await
+            .unwrap_or_else(|e| panic!("{round} batched look-up: {e}"));
+        assert_eq!(many.len(), logins.len(), "one answer per login asked");
+        for (login, answer) in logins.iter().zip(many) {
+            let one = dir.customer_user(login).await;
+            match (answer, one) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a, b, "{round} batched and single look-up of {login:?}")
+                }
+                (Err(a), Err(b)) => assert_eq!(
+                    a.to_string(),
+                    b.to_string(),
+                    "{round}: both refuse {login:?} alike"
+                ),
+                (a, b) => {
+                    panic!("{round}: batched look-up of {login:?} answered {a:?}, single {b:?}")
+                }
+            }
+        }
+    }
+    let none = dir
+        .customer_users_by_logins::<&str>(&[])
+        .await
+        .expect("a look-up of no logins");
+    assert!(none.is_empty());
+}
+read_case!(read_customer_users_by_logins);
+
 /// Terms over the search fields, in any case and script, with AND, OR and NOT; valid users
 /// only unless invalid ones are asked for.
 pub async fn read_search_terms(s: Seeded<'_>) {
