@@ -1004,39 +1004,30 @@ impl RelationStore for DbBackend {
                     values.push(("change_by", by));
                 }
             }
-            let mut update = Query::update();
-            update.table(t(&target.table));
-            for (column, value) in values.iter().cloned() {
-                update.value(Alias::new(column), value);
-            }
-            for (column, value) in &target.key {
-                update.and_where(match value {
-                    KeyValue::Text(text) => self.dialect.eq_exact(col(column), text),
-                    KeyValue::Id(id) => col(column).eq(*id),
-                });
-            }
+            let key = target.key.iter().map(|(column, value)| match value {
+                KeyValue::Text(text) => self.dialect.eq_exact(col(column), text),
+                KeyValue::Id(id) => col(column).eq(*id),
+            });
             if values.is_empty() {
                 // Nothing to write: answer whether the row is there.
                 let mut q = Query::select();
-                q.expr(Expr::val(1)).from(t(&target.table));
-                for (column, value) in &target.key {
-                    q.and_where(match value {
-                        KeyValue::Text(text) => self.dialect.eq_exact(col(column), text),
-                        KeyValue::Id(id) => col(column).eq(*id),
-                    });
-                }
-                let found = self
-                    .conn
-                    .query_one(&q.limit(1).to_owned())
-                    .await
-                    .map_err(|e| self.err(e))?;
+                q.expr(Expr::val(1)).from(t(&target.table)).limit(1);
+                key.for_each(|condition| {
+                    q.and_where(condition);
+                });
+                let found = self.conn.query_one(&q).await.map_err(|e| self.err(e))?;
                 return Ok(found.is_some());
             }
-            let result = self
-                .conn
-                .execute(&update.to_owned())
-                .await
-                .map_err(|e| self.err(e))?;
+            let mut update = Query::update();
+            update.table(t(&target.table)).values(
+                values
+                    .into_iter()
+                    .map(|(column, value)| (Alias::new(column), Expr::val(value))),
+            );
+            key.for_each(|condition| {
+                update.and_where(condition);
+            });
+            let result = self.conn.execute(&update).await.map_err(|e| self.err(e))?;
             Ok(result.rows_affected() > 0)
         })
         .await
