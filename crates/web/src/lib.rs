@@ -161,11 +161,24 @@ pub(crate) struct AppState {
 /// The router over `directory`: the JSON API under `/api/v1` and its OpenAPI document at
 /// [`OPENAPI_PATH`], every route behind `config`'s authenticator. Nest it under any path.
 ///
+/// Each part of the web side is a router of its own with its own authentication layer, merged
+/// here; a path no part serves answers `401` to a request without accepted credentials and
+/// `404` otherwise, so the set of routes is not readable without credentials.
+///
 /// The crate documentation has an example.
 pub fn router(directory: Arc<Directory>, config: WebConfig) -> Router {
+    let state = AppState { dir: directory };
+    let auth = config.authenticator.clone();
+    Router::new()
+        .merge(api_router(state, &config))
+        .fallback(move |request: Request| no_route(auth.clone(), request))
+        .layer(DefaultBodyLimit::max(config.body_limit))
+}
+
+/// The JSON API and its document, behind the bearer authenticator.
+fn api_router(state: AppState, config: &WebConfig) -> Router {
     let (api, doc) = api::routes().split_for_parts();
     let doc = Arc::new(doc);
-    let state = AppState { dir: directory };
     api.route(
         OPENAPI_PATH,
         axum::routing::get(move || {
@@ -173,13 +186,11 @@ pub fn router(directory: Arc<Directory>, config: WebConfig) -> Router {
             async move { axum::Json(doc.as_ref().clone()) }
         }),
     )
-    .fallback(no_route)
     .with_state(state)
     .layer(middleware::from_fn_with_state(
         config.authenticator.clone(),
         authenticate,
     ))
-    .layer(DefaultBodyLimit::max(config.body_limit))
 }
 
 /// The OpenAPI document of the JSON API, as served at [`OPENAPI_PATH`].
@@ -192,8 +203,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api::routes().split_for_parts().1
 }
 
-async fn no_route(request: Request) -> Problem {
-    Problem::no_route(request.uri().path())
+/// A path no part serves: `401` without accepted credentials, `404` with them.
+async fn no_route(auth: Arc<dyn Authenticator>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    if auth.authenticate(&parts).await.is_none() {
+        tracing::info!(method = %parts.method, %path, status = 401, "refused: no accepted credentials");
+        return Problem::unauthorized().into_response();
+    }
+    Problem::no_route(&path).into_response()
 }
 
 /// Lets a request through when the authenticator accepts it, with its [`Principal`] in the
