@@ -12,8 +12,19 @@
 //! The server (scripts/slapd.sh) answers at most 500 entries to a plain search, so every
 //! search here is paged.
 //!
-//! Run: `cargo bench --bench ldap --features ldap` (`CLIENTELE_BENCH_RUNS` changes the number of
-//! timed runs, default 15). Results and method: docs/benchmarks.md.
+//! The floor of the dependency is measured too: the same paged search through ldap3 alone, every
+//! entry dropped unread, once through ldap3's adapters (`EntriesOnly` + `PagedResults`) and once
+//! paged by hand with the paged-results control on plain `streaming_search` calls.
+//!
+//! Run: `cargo bench --bench ldap --features ldap`. Environment:
+//!
+//! * `CLIENTELE_BENCH_RUNS`: timed runs (default 15);
+//! * `CLIENTELE_BENCH_WARMUP`: warm-up runs (default 2);
+//! * `CLIENTELE_BENCH_CASES`: a comma-separated list of case names (as printed) to run alone,
+//!   e.g. `all backend 250` for a profile under `valgrind --tool=callgrind`; the up-front
+//!   agreement checks are then skipped (each timed case still checks its entry count).
+//!
+//! Results and method: docs/benchmarks.md.
 
 #[path = "support/gen.rs"]
 mod datagen;
@@ -32,6 +43,10 @@ use clientele_ldap::{LdapBackend, LdapConfig, Paging};
 use clientele_model::search::{CustomerUserSearch, Expr, FieldSet, Pattern, UserQuery, parse_term};
 use clientele_model::{Password, StorageType, keys};
 
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults as PagedAdapter};
+use ldap3::controls::{Control, ControlType, PagedResults};
+use ldap3::{Ldap, LdapConnAsync, Scope};
+
 use ldap_support::{CUSTOMERS, customer_of};
 use slapd_server::Slapd;
 
@@ -40,6 +55,8 @@ const VALID: usize = 10_000;
 const INVALID: usize = 500;
 const COMPANIES: usize = 10; // 1 000 valid users each
 const WARMUP: usize = 2;
+/// The backend's default operation timeout, which ldap3 applies to every reply it waits for.
+const OP_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -224,11 +241,115 @@ fn timed_dir<'a>(
     })
 }
 
-fn main() {
-    let runs: usize = std::env::var("CLIENTELE_BENCH_RUNS")
+/// The floor of the dependency: ldap3 alone on its own bound connection, the same filter,
+/// attributes and page size as the backend, every entry counted and dropped unread.
+struct Floor {
+    ldap: Ldap,
+    filter: String,
+    attrs: Vec<String>,
+    page: i32,
+}
+
+impl Floor {
+    async fn open(s: &Slapd, filter: String, attrs: Vec<String>, page: i32) -> Floor {
+        let (conn, mut ldap) = LdapConnAsync::new(&s.url()).await.expect("connect");
+        tokio::spawn(async move {
+            let _ = conn.drive().await;
+        });
+        ldap.simple_bind(
+            &s.var("CLIENTELE_LDAP_BIND_DN"),
+            &s.var("CLIENTELE_LDAP_BIND_PW"),
+        )
+        .await
+        .expect("bind")
+        .success()
+        .expect("bind");
+        Floor {
+            ldap,
+            filter,
+            attrs,
+            page,
+        }
+    }
+
+    /// Through ldap3's adapters, as `Ldap::search` and the adapter documentation do it.
+    async fn adapters(&self) -> usize {
+        let mut ldap = self.ldap.clone();
+        ldap.with_timeout(OP_TIMEOUT);
+        let adapters: Vec<Box<dyn Adapter<'static, String, Vec<String>>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedAdapter::new(self.page)),
+        ];
+        let mut stream = ldap
+            .streaming_search_with(
+                adapters,
+                CUSTOMERS,
+                Scope::Subtree,
+                &self.filter,
+                self.attrs.clone(),
+            )
+            .await
+            .expect("search");
+        let mut n = 0;
+        while let Some(entry) = stream.next().await.expect("entry") {
+            drop(entry);
+            n += 1;
+        }
+        stream.finish().await.success().expect("search result");
+        n
+    }
+
+    /// Paged by hand: one plain `streaming_search` per page with the paged-results control,
+    /// the cookie read from each page's result.
+    async fn by_hand(&self) -> usize {
+        let mut ldap = self.ldap.clone();
+        let mut cookie = Vec::new();
+        let mut n = 0;
+        loop {
+            ldap.with_timeout(OP_TIMEOUT).with_controls(PagedResults {
+                size: self.page,
+                cookie: std::mem::take(&mut cookie),
+            });
+            let mut stream = ldap
+                .streaming_search(CUSTOMERS, Scope::Subtree, &self.filter, self.attrs.clone())
+                .await
+                .expect("search");
+            while let Some(entry) = stream.next().await.expect("entry") {
+                if !entry.is_ref() && !entry.is_intermediate() {
+                    n += 1;
+                }
+            }
+            let res = stream.finish().await.success().expect("search result");
+            let next = res.ctrls.iter().find_map(|c| match c {
+                Control(Some(ControlType::PagedResults), raw) => {
+                    Some(raw.parse::<PagedResults>().cookie)
+                }
+                _ => None,
+            });
+            match next {
+                Some(c) if !c.is_empty() => cookie = c,
+                _ => return n,
+            }
+        }
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(15);
+        .unwrap_or(default)
+}
+
+fn main() {
+    let runs = env_usize("CLIENTELE_BENCH_RUNS", 15).max(1);
+    let warmup = env_usize("CLIENTELE_BENCH_WARMUP", WARMUP);
+    let only: Option<Vec<String>> = std::env::var("CLIENTELE_BENCH_CASES").ok().map(|v| {
+        v.split(',')
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty())
+            .collect()
+    });
 
     let t = Instant::now();
     let slapd = Slapd::start();
@@ -313,34 +434,50 @@ fn main() {
     println!("filter (10 000 entries): {}", ls_all_250.filter);
     println!("attributes: {}", attrs.join(" "));
 
-    // Same answers on both sides before anything is timed.
-    let search = |b: &LdapBackend, q: &UserQuery| rt.block_on(b.search(q)).expect("search");
-    assert_eq!(search(&backend, &q1000).len(), 1000);
-    assert_eq!(rt.block_on(dir.search(&s1000)).expect("search").len(), 1000);
-    assert_eq!(search(&backend, &q0).len(), 0);
-    assert_eq!(search(&backend, &q_all).len(), VALID);
-    assert_eq!(search(&backend_500, &q_all).len(), VALID);
-    assert_eq!(
-        rt.block_on(dir.search(&s_all)).expect("search").len(),
-        VALID
-    );
-    assert_eq!(ls1000.count(), (1000, 0));
-    assert_eq!(ls0.count(), (0, 0));
-    assert_eq!(ls_all_250.count(), (VALID, 0));
-    assert_eq!(ls_all_500.count(), (VALID, 0));
-    // Paging really happens: without it the server stops at its size limit (500, exit code 4
-    // sizeLimitExceeded for ldapsearch).
-    let (n, code) = ls1000_unpaged.count();
-    let unpaged_n = search(&unpaged, &q_all).len();
-    println!(
-        "without paging: ldapsearch gets {n} of 1 000 entries (exit code {code}), \
-         LdapBackend (paging = never) {unpaged_n} of {VALID}"
-    );
-    assert_eq!((n, code, unpaged_n), (500, 4, 500));
-    println!("both sides agree; timing {runs} runs after {WARMUP} warm-up runs, interleaved");
+    let floor = rt.block_on(Floor::open(
+        &slapd,
+        ls_all_250.filter.clone(),
+        attrs.clone(),
+        250,
+    ));
 
+    // Same answers on both sides before anything is timed.
+    if only.is_none() {
+        let search = |b: &LdapBackend, q: &UserQuery| rt.block_on(b.search(q)).expect("search");
+        assert_eq!(search(&backend, &q1000).len(), 1000);
+        assert_eq!(rt.block_on(dir.search(&s1000)).expect("search").len(), 1000);
+        assert_eq!(search(&backend, &q0).len(), 0);
+        assert_eq!(search(&backend, &q_all).len(), VALID);
+        assert_eq!(search(&backend_500, &q_all).len(), VALID);
+        assert_eq!(
+            rt.block_on(dir.search(&s_all)).expect("search").len(),
+            VALID
+        );
+        assert_eq!(rt.block_on(floor.adapters()), VALID);
+        assert_eq!(rt.block_on(floor.by_hand()), VALID);
+        assert_eq!(ls1000.count(), (1000, 0));
+        assert_eq!(ls0.count(), (0, 0));
+        assert_eq!(ls_all_250.count(), (VALID, 0));
+        assert_eq!(ls_all_500.count(), (VALID, 0));
+        // Paging really happens: without it the server stops at its size limit (500, exit code
+        // 4 sizeLimitExceeded for ldapsearch).
+        let (n, code) = ls1000_unpaged.count();
+        let unpaged_n = search(&unpaged, &q_all).len();
+        println!(
+            "without paging: ldapsearch gets {n} of 1 000 entries (exit code {code}), \
+             LdapBackend (paging = never) {unpaged_n} of {VALID}"
+        );
+        assert_eq!((n, code, unpaged_n), (500, 4, 500));
+        println!("both sides agree; timing {runs} runs after {warmup} warm-up runs, interleaved");
+    } else {
+        println!(
+            "cases {only:?} only, {runs} runs after {warmup} warm-up runs, no agreement checks"
+        );
+    }
+
+    let floor_check = |n: usize| assert_eq!(n, VALID);
     type Case<'a> = (&'a str, Box<dyn Fn() -> Duration + 'a>);
-    let cases: Vec<Case> = vec![
+    let all_cases: Vec<Case> = vec![
         ("1000 backend", timed_search(&rt, &backend, &q1000, 1000)),
         ("1000 directory", timed_dir(&rt, &dir, &s1000, 1000)),
         ("1000 ldapsearch", Box::new(|| ls1000.time())),
@@ -355,116 +492,172 @@ fn main() {
             "all backend 500",
             timed_search(&rt, &backend_500, &q_all, VALID),
         ),
+        (
+            "all ldap3 adapters 250",
+            Box::new(|| {
+                let t = Instant::now();
+                let n = rt.block_on(floor.adapters());
+                let took = t.elapsed();
+                floor_check(n);
+                took
+            }),
+        ),
+        (
+            "all ldap3 by hand 250",
+            Box::new(|| {
+                let t = Instant::now();
+                let n = rt.block_on(floor.by_hand());
+                let took = t.elapsed();
+                floor_check(n);
+                took
+            }),
+        ),
         ("all ldapsearch 250", Box::new(|| ls_all_250.time())),
         ("all ldapsearch 500", Box::new(|| ls_all_500.time())),
     ];
+    let cases: Vec<Case> = all_cases
+        .into_iter()
+        .filter(|(name, _)| only.as_ref().is_none_or(|o| o.iter().any(|c| c == name)))
+        .collect();
+    assert!(!cases.is_empty(), "CLIENTELE_BENCH_CASES names no case");
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
     // Client CPU per case: this process's own for Clientele, the children's for ldapsearch.
     let mut cpu_ticks = vec![0u64; cases.len()];
-    for run in 0..WARMUP + runs {
+    for run in 0..warmup + runs {
         for (k, (_, f)) in cases.iter().enumerate() {
             let before = cpu();
             let d = f();
             let after = cpu();
-            if run >= WARMUP {
+            if run >= warmup {
                 samples[k].push(d);
                 cpu_ticks[k] += (after.own - before.own) + (after.children - before.children);
             }
         }
     }
     let tick_ms = 1e3 / ticks_per_second();
-    let cpu_ms = |name: &str| {
-        let k = cases.iter().position(|(n, _)| *n == name).expect("case");
-        cpu_ticks[k] as f64 * tick_ms / runs as f64
-    };
+    let index = |name: &str| cases.iter().position(|(n, _)| *n == name);
+    let cpu_ms = |name: &str| index(name).map(|k| cpu_ticks[k] as f64 * tick_ms / runs as f64);
     let med: Vec<Duration> = samples.iter().cloned().map(median).collect();
-    let get = |name: &str| {
-        let k = cases.iter().position(|(n, _)| *n == name).expect("case");
-        med[k]
-    };
+    let get = |name: &str| index(name).map(|k| med[k]);
     let spread = |name: &str| {
-        let k = cases.iter().position(|(n, _)| *n == name).expect("case");
-        let v = &samples[k];
-        (
-            ms(*v.iter().min().expect("runs")),
-            ms(*v.iter().max().expect("runs")),
-        )
+        index(name).map(|k| {
+            let v = &samples[k];
+            (
+                ms(*v.iter().min().expect("runs")),
+                ms(*v.iter().max().expect("runs")),
+            )
+        })
     };
 
     let fixed = get("0 ldapsearch");
     let own_fixed = get("0 backend");
-    let ratio = |a: Duration, b: Duration| {
-        if b.is_zero() || a.is_zero() {
-            "–".to_owned()
-        } else {
+    let ratio = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
+        (Some(a), Some(b)) if !a.is_zero() && !b.is_zero() => {
             format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
         }
+        _ => "–".to_owned(),
     };
-    let row = |label: &str, ours: &str, theirs: &str| {
+    let sub = |a: Option<Duration>, b: Option<Duration>| Some(a?.saturating_sub(b?));
+    let time = |name: &str| match (get(name), spread(name)) {
+        (Some(d), Some((lo, hi))) => format!("{:.2} ms [{lo:.1}–{hi:.1}]", ms(d)),
+        _ => "–".to_owned(),
+    };
+    let cpu_cell = |name: &str| cpu_ms(name).map_or("–".to_owned(), |c| format!("{c:.1} ms"));
+    let per_entry = |name: &str, entries: usize| match cpu_ms(name) {
+        Some(c) if entries > 0 => format!("{:.1} µs", c * 1e3 / entries as f64),
+        _ => "–".to_owned(),
+    };
+    let cpu_ratio = |ours: &str, theirs: &str| match (cpu_ms(ours), cpu_ms(theirs)) {
+        (Some(o), Some(t)) if t > 0.0 => format!("{:.2}×", o / t),
+        _ => "–".to_owned(),
+    };
+    let row = |label: &str, ours: &str, theirs: &str, entries: usize| {
         let (o, t) = (get(ours), get(theirs));
-        let net_ratio = ratio(o, t.saturating_sub(fixed));
-        let both_net = if ours.starts_with('0') {
+        let net_ratio = ratio(o, sub(t, fixed));
+        let both_net = if entries == 0 {
             "–".to_owned()
         } else {
-            ratio(o.saturating_sub(own_fixed), t.saturating_sub(fixed))
+            ratio(sub(o, own_fixed), sub(t, fixed))
         };
-        let (omin, omax) = spread(ours);
-        let (tmin, tmax) = spread(theirs);
         println!(
-            "| {label} | {:.2} ms [{omin:.1}–{omax:.1}] | {:.2} ms [{tmin:.1}–{tmax:.1}] | {:.2}× | {net_ratio} | {both_net} | {:.1} ms / {:.1} ms |",
-            ms(o),
-            ms(t),
-            o.as_secs_f64() / t.as_secs_f64(),
-            cpu_ms(ours),
-            cpu_ms(theirs),
+            "| {label} | {} | {} | {} | {net_ratio} | {both_net} | {} / {} | {} / {} | {} |",
+            time(ours),
+            time(theirs),
+            ratio(o, t),
+            cpu_cell(ours),
+            cpu_cell(theirs),
+            per_entry(ours, entries),
+            per_entry(theirs, entries),
+            cpu_ratio(ours, theirs),
         );
     };
     println!();
     println!("medians of {runs} runs [min–max], same server, same filter and attributes:");
     println!(
-        "| case | Clientele | ldapsearch (process) | Clientele / ldapsearch | Clientele / (ldapsearch − its 0-entry run) | both minus their 0-entry runs | client CPU per search, Clientele / ldapsearch |"
+        "| case | Clientele | ldapsearch (process) | Clientele / ldapsearch | Clientele / (ldapsearch − its 0-entry run) | both minus their 0-entry runs | client CPU per search, Clientele / ldapsearch | client CPU per entry, Clientele / ldapsearch | client CPU, Clientele / ldapsearch |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     row(
         "1 000 entries, LdapBackend::search (4 pages of 250)",
         "1000 backend",
         "1000 ldapsearch",
+        1000,
     );
     row(
         "1 000 entries, Directory::search (cache off)",
         "1000 directory",
         "1000 ldapsearch",
+        1000,
     );
     row(
         "0 entries (fixed cost), LdapBackend::search",
         "0 backend",
         "0 ldapsearch",
+        0,
     );
     row(
         "10 000 entries paged, LdapBackend::search, page 250 (default)",
         "all backend 250",
         "all ldapsearch 250",
+        VALID,
     );
     row(
         "10 000 entries paged, Directory::search, page 250",
         "all directory 250",
         "all ldapsearch 250",
+        VALID,
     );
     row(
         "10 000 entries paged, LdapBackend::search, page 500",
         "all backend 500",
         "all ldapsearch 500",
+        VALID,
     );
-    println!(
-        "ldapsearch fixed cost (process start, connect, bind, empty search): {:.2} ms; \
-         ldapsearch pages: -E pr=250/noprompt (1 000 entries, 10 000 by 250), -E pr=500/noprompt (10 000 by 500)",
-        ms(fixed)
+    row(
+        "10 000 entries paged, ldap3 alone through its adapters, entries dropped (floor), page 250",
+        "all ldap3 adapters 250",
+        "all ldapsearch 250",
+        VALID,
     );
+    row(
+        "10 000 entries paged, ldap3 alone paged by hand, entries dropped (floor), page 250",
+        "all ldap3 by hand 250",
+        "all ldapsearch 250",
+        VALID,
+    );
+    if let Some(fixed) = fixed {
+        println!(
+            "ldapsearch fixed cost (process start, connect, bind, empty search): {:.2} ms; \
+             ldapsearch pages: -E pr=250/noprompt (1 000 entries, 10 000 by 250), -E pr=500/noprompt (10 000 by 500)",
+            ms(fixed)
+        );
+    }
     println!(
         "client CPU: user + system time per search (mean), all threads of this process for \
-         Clientele, the ldapsearch process for ldapsearch; slapd's own CPU is in neither"
+         Clientele and ldap3, the ldapsearch process for ldapsearch; slapd's own CPU is in neither"
     );
     drop(cases);
+    drop(floor);
     drop(rt);
     drop(slapd);
 }
