@@ -1,6 +1,7 @@
 //! [`LdapBackend`]: the read side of a customer-user source on an LDAP directory, and bind
 //! authentication.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +15,10 @@ use clientele_backend::{
 };
 use clientele_model::search::{DetailSearch, Expr, FieldSet, UserQuery};
 use clientele_model::{
-    AttributeMapping, AttributeValue, Attributes, CustomerId, CustomerUser, Login, Password,
-    StorageType, ValidationError, Validity, keys,
+    AttributeMapping, AttributeValue, Attributes, Audit, CustomerId, CustomerUser, Email, Login,
+    Password, StorageType, ValidationError, Validity, keys,
 };
-use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::controls::{Control, ControlType, PagedResults};
 use ldap3::{Ldap, Scope, SearchOptions};
 use tracing::Instrument;
 
@@ -27,7 +28,7 @@ use crate::config::{
 };
 use crate::conn::{Connector, ServiceConnection};
 use crate::entry::{Entry, decode, normalise_dn, parse_entry};
-use crate::error::Failure;
+use crate::error::{Failure, LdapSourceError};
 use crate::filter::{FilterCompiler, MATCH_NOTHING, and, not, or};
 
 /// Keys per filter when validity is looked up for a list of users.
@@ -82,6 +83,8 @@ pub struct LdapBackend {
     always: Option<String>,
     valid: Option<String>,
     user_attrs: Vec<String>,
+    /// Where each readable map row's value goes, worked out once from the map.
+    plan: Plan,
     scope: Scope,
     conn: ServiceConnection,
     /// Paged searches on the service connection take turns: OpenLDAP keeps one paged-results
@@ -116,6 +119,160 @@ struct SearchRequest {
     page: Option<i32>,
     op_timeout: Duration,
     charset: Charset,
+}
+
+/// The `CustomerUser` field a map row fills.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Field {
+    Login,
+    Title,
+    FirstName,
+    LastName,
+    Email,
+    CustomerId,
+    /// Every value one id (or a `;`/`,`/`|` list of ids).
+    CustomerIds,
+    Phone,
+    Fax,
+    Mobile,
+    Street,
+    Zip,
+    City,
+    Country,
+    Comment,
+    /// Any other key: [`CustomerUser::extra`].
+    Extra(String),
+}
+
+impl Field {
+    fn of(key: &str) -> Field {
+        match key {
+            keys::LOGIN => Field::Login,
+            keys::TITLE => Field::Title,
+            keys::FIRST_NAME => Field::FirstName,
+            keys::LAST_NAME => Field::LastName,
+            keys::EMAIL => Field::Email,
+            keys::CUSTOMER_ID => Field::CustomerId,
+            keys::CUSTOMER_IDS => Field::CustomerIds,
+            keys::PHONE => Field::Phone,
+            keys::FAX => Field::Fax,
+            keys::MOBILE => Field::Mobile,
+            keys::STREET => Field::Street,
+            keys::ZIP => Field::Zip,
+            keys::CITY => Field::City,
+            keys::COUNTRY => Field::Country,
+            keys::COMMENT => Field::Comment,
+            other => Field::Extra(other.to_owned()),
+        }
+    }
+}
+
+/// One readable map row: the field it fills from which attribute. `shared` when another row
+/// reads the same attribute, so its values are copied rather than moved out of the entry;
+/// `key` numbers the row's key among the map's keys.
+#[derive(Clone, Debug)]
+struct Slot {
+    field: Field,
+    storage: String,
+    shared: bool,
+    key: usize,
+}
+
+/// How entries become users: the readable map rows in map order.
+#[derive(Clone, Debug)]
+struct Plan {
+    slots: Vec<Slot>,
+    /// How many different keys the slots fill.
+    keys: usize,
+    /// Whether two rows share a key: the first of them with a value wins.
+    repeated_keys: bool,
+}
+
+impl Plan {
+    fn new(settings: &SourceSettings) -> Plan {
+        let mut keys: Vec<&str> = Vec::new();
+        let mut slots: Vec<Slot> = Vec::new();
+        for row in settings.map.rows().iter().filter(|r| readable_row(r)) {
+            let key = match keys.iter().position(|k| *k == row.key) {
+                Some(k) => k,
+                None => {
+                    keys.push(&row.key);
+                    keys.len() - 1
+                }
+            };
+            slots.push(Slot {
+                field: Field::of(&row.key),
+                storage: row.storage.clone(),
+                shared: false,
+                key,
+            });
+        }
+        for i in 0..slots.len() {
+            slots[i].shared = slots
+                .iter()
+                .enumerate()
+                .any(|(j, o)| j != i && o.storage.eq_ignore_ascii_case(&slots[i].storage));
+        }
+        Plan {
+            repeated_keys: keys.len() < slots.len(),
+            keys: keys.len(),
+            slots,
+        }
+    }
+}
+
+/// The expression with every pattern lower-cased: matching it case-sensitively against
+/// lower-cased values is the model's case-insensitive match, without lower-casing the
+/// patterns again for every value.
+fn lowercased(expr: &Expr) -> Expr {
+    match expr {
+        Expr::And(c) => Expr::And(c.iter().map(lowercased).collect()),
+        Expr::Or(c) => Expr::Or(c.iter().map(lowercased).collect()),
+        Expr::Not(c) => Expr::Not(Box::new(lowercased(c))),
+        Expr::Match(p) => Expr::Match(p.to_lowercase()),
+    }
+}
+
+/// A value in lower case (Unicode, as the model's matcher does), borrowed when it already is.
+fn lower(v: &str) -> Cow<'_, str> {
+    if v.bytes().any(|b| !b.is_ascii() || b.is_ascii_uppercase()) {
+        Cow::Owned(v.to_lowercase())
+    } else {
+        Cow::Borrowed(v)
+    }
+}
+
+/// A search's client-side check, prepared once for all its entries.
+struct Matcher<'a> {
+    expr: Cow<'a, Expr>,
+    attrs: &'a [String],
+    case_sensitive: bool,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(expr: &'a Expr, attrs: &'a [String], case_sensitive: bool) -> Self {
+        let expr = if case_sensitive {
+            Cow::Borrowed(expr)
+        } else {
+            Cow::Owned(lowercased(expr))
+        };
+        Matcher {
+            expr,
+            attrs,
+            case_sensitive,
+        }
+    }
+
+    fn matches(&self, entry: &Entry) -> bool {
+        let values = self.attrs.iter().flat_map(|a| entry.values(a));
+        if self.case_sensitive {
+            let values: Vec<&str> = values.map(String::as_str).collect();
+            self.expr.matches_values(&values, true)
+        } else {
+            let values: Vec<Cow<'_, str>> = values.map(|v| lower(v)).collect();
+            self.expr.matches_values(&values, true)
+        }
+    }
 }
 
 /// Members of the data group, normalised for comparison.
@@ -267,6 +424,7 @@ impl LdapBackend {
             always,
             valid,
             user_attrs,
+            plan: Plan::new(&settings),
             scope: config.scope.to_ldap(),
             conn: ServiceConnection::new(connector, bind),
             pager: tokio::sync::Mutex::new(()),
@@ -457,21 +615,23 @@ impl LdapBackend {
                 self.fetch_counted(filter, self.user_attrs.clone(), server_limit),
                 self.group_members()
             )?;
+            let matcher = Matcher::new(&query.expr, &attrs, query.case_sensitive);
             let entries: Vec<Entry> = fetched
                 .entries
                 .into_iter()
-                .filter(|e| {
-                    Self::entry_matches(e, &query.expr, &attrs, query.case_sensitive)
-                        && self.is_member(&members, e)
-                })
+                .filter(|e| matcher.matches(e) && self.is_member(&members, e))
                 .collect();
             let invalid = if query.valid_only {
                 HashSet::new()
             } else {
                 self.invalid_dns(&entries).await?
             };
-            let mut users = self.users(&entries, &invalid)?;
-            clientele_model::search::sort_by_login(&mut users, |u| u.login.as_str());
+            let mut users = self.users(entries, &invalid)?;
+            // Servers usually answer in their own order; an answer already by login (a server
+            // sorting, or one user) is not sorted again.
+            if !users.is_sorted_by(|a, b| a.login.as_str() <= b.login.as_str()) {
+                clientele_model::search::sort_by_login(&mut users, |u| u.login.as_str());
+            }
             users.dedup_by(|a, b| a.login == b.login);
             Ok((users, fetched.size_limited))
         }
@@ -578,59 +738,116 @@ impl LdapBackend {
     /// Does the entry satisfy the expression over `attrs` under the case rule? The same rule
     /// as the model's reference matcher, applied to the entry's LDAP values.
     fn entry_matches(entry: &Entry, expr: &Expr, attrs: &[String], case_sensitive: bool) -> bool {
-        let values: Vec<&String> = attrs.iter().flat_map(|a| entry.values(a)).collect();
-        expr.matches_values(&values, case_sensitive)
+        Matcher::new(expr, attrs, case_sensitive).matches(entry)
     }
 
     /// The user an entry stands for, through the attribute map. `None` for an entry without a
     /// login (OTOBO skips those too).
-    fn to_user(&self, entry: &Entry, valid: bool) -> Result<Option<CustomerUser>> {
+    ///
+    /// Each readable map row's first non-empty value (every non-blank value for the secondary
+    /// customer ids) goes straight into its field, moved out of the entry; the result is the
+    /// user [`CustomerUser::from_attributes`] builds from the same values.
+    fn to_user(&self, mut entry: Entry, valid: bool) -> Result<Option<CustomerUser>> {
         if entry.first(self.key()).is_none() {
             tracing::debug!(backend = %self.name, dn = %entry.dn, "entry without a login skipped");
             return Ok(None);
         }
-        let mut attrs = Attributes::new();
-        for row in self.settings.map.rows() {
-            if !readable_row(row) {
+        let mut user = CustomerUser {
+            login: Login::from_stored(String::new()),
+            title: None,
+            first_name: String::new(),
+            last_name: String::new(),
+            email: Email::from_stored(String::new()),
+            customer_id: CustomerId::from_stored(String::new()),
+            secondary_customer_ids: Vec::new(),
+            phone: None,
+            fax: None,
+            mobile: None,
+            street: None,
+            zip: None,
+            city: None,
+            country: None,
+            comment: None,
+            validity: if valid {
+                Validity::Valid
+            } else {
+                Validity::Invalid
+            },
+            extra: Attributes::new(),
+            audit: Audit::default(),
+        };
+        let mut login = None;
+        // Only needed when rows share a key (an empty `Vec` does not allocate).
+        let mut filled = vec![
+            false;
+            if self.plan.repeated_keys {
+                self.plan.keys
+            } else {
+                0
+            }
+        ];
+        for slot in &self.plan.slots {
+            if filled.get(slot.key) == Some(&true) {
                 continue;
             }
-            // Secondary ids: every value is one id.
-            let value = if row.key == keys::CUSTOMER_IDS {
-                let all: Vec<String> = entry
-                    .values(&row.storage)
-                    .iter()
-                    .filter(|v| !v.trim().is_empty())
-                    .cloned()
-                    .collect();
-                (!all.is_empty()).then_some(AttributeValue::List(all))
+            let values = if slot.shared {
+                Cow::Borrowed(entry.values(&slot.storage))
             } else {
-                entry
-                    .first(&row.storage)
-                    .map(|v| AttributeValue::Text(v.to_owned()))
+                Cow::Owned(entry.take(&slot.storage))
             };
-            if let Some(v) = value {
-                attrs.entry(row.key.clone()).or_insert(v);
+            if slot.field == Field::CustomerIds {
+                if values.iter().any(|v| !v.trim().is_empty()) {
+                    user.secondary_customer_ids = values
+                        .iter()
+                        .filter(|v| !v.trim().is_empty())
+                        .flat_map(|v| CustomerId::split_list(v))
+                        .collect();
+                    if let Some(f) = filled.get_mut(slot.key) {
+                        *f = true;
+                    }
+                }
+                continue;
+            }
+            let first = match values {
+                Cow::Borrowed(vs) => vs.iter().find(|v| !v.is_empty()).cloned(),
+                Cow::Owned(vs) => vs.into_iter().find(|v| !v.is_empty()),
+            };
+            let Some(v) = first else { continue };
+            if let Some(f) = filled.get_mut(slot.key) {
+                *f = true;
+            }
+            match &slot.field {
+                Field::Login => login = Some(v),
+                Field::Title => user.title = Some(v),
+                Field::FirstName => user.first_name = v,
+                Field::LastName => user.last_name = v,
+                Field::Email => user.email = Email::from_stored(v),
+                Field::CustomerId => user.customer_id = CustomerId::from_stored(v),
+                Field::Phone => user.phone = Some(v),
+                Field::Fax => user.fax = Some(v),
+                Field::Mobile => user.mobile = Some(v),
+                Field::Street => user.street = Some(v),
+                Field::Zip => user.zip = Some(v),
+                Field::City => user.city = Some(v),
+                Field::Country => user.country = Some(v),
+                Field::Comment => user.comment = Some(v),
+                Field::Extra(key) => {
+                    user.extra.insert(key.clone(), AttributeValue::Text(v));
+                }
+                Field::CustomerIds => {}
             }
         }
-        let validity = if valid {
-            Validity::Valid
-        } else {
-            Validity::Invalid
-        };
-        attrs.insert(
-            keys::VALID.into(),
-            AttributeValue::Integer(validity.id().into()),
-        );
-        CustomerUser::from_attributes(attrs)
-            .map(Some)
-            .map_err(Error::from)
+        user.login = Login::from_stored(login.ok_or_else(|| ValidationError::Required {
+            field: keys::LOGIN.into(),
+        })?);
+        Ok(Some(user))
     }
 
     /// Entries → users, validity from the invalid set.
-    fn users(&self, entries: &[Entry], invalid: &HashSet<String>) -> Result<Vec<CustomerUser>> {
+    fn users(&self, entries: Vec<Entry>, invalid: &HashSet<String>) -> Result<Vec<CustomerUser>> {
         let mut out = Vec::with_capacity(entries.len());
         for e in entries {
-            let valid = !invalid.contains(&normalise_dn(&e.dn));
+            let valid = invalid.is_empty() || !invalid.contains(&normalise_dn(&e.dn));
             if let Some(u) = self.to_user(e, valid)? {
                 out.push(u);
             }
@@ -736,7 +953,7 @@ impl LdapBackend {
         } else {
             self.invalid_dns(&entries).await?
         };
-        let mut users = self.users(&entries, &invalid)?;
+        let mut users = self.users(entries, &invalid)?;
         users.retain(|u| matches_detail(u, q));
         Ok(users)
     }
@@ -866,9 +1083,30 @@ struct Fetched {
     size_limited: bool,
 }
 
+/// The cookie of a paged-results response control (RFC 2696 `realSearchControlValue`:
+/// a sequence of the size estimate and the cookie); `None` when the value is not one.
+fn paged_cookie(value: &[u8]) -> Option<Vec<u8>> {
+    use ldap3::asn1::{TagClass, Types, parse_tag};
+    let (_, tag) = parse_tag(value).ok()?;
+    let mut parts = tag
+        .match_class(TagClass::Universal)?
+        .match_id(Types::Sequence as u64)?
+        .expect_constructed()?
+        .into_iter();
+    parts.next()?.match_id(Types::Integer as u64)?;
+    parts
+        .next()?
+        .match_id(Types::OctetString as u64)?
+        .expect_primitive()
+}
+
 /// Runs one (possibly paged) search and reads its entries, stopping after `limit`.
+///
+/// Paging is done here, one plain ldap3 `streaming_search` per page with the paged-results
+/// control, rather than through ldap3's `PagedResults` and `EntriesOnly` adapters: those
+/// lock and box a future per adapter for every entry, and the adapter panics on a malformed
+/// cookie. Referrals and intermediate responses are skipped, as `EntriesOnly` does.
 async fn search_op(mut ldap: Ldap, req: SearchRequest) -> std::result::Result<Fetched, Failure> {
-    ldap.with_timeout(req.op_timeout);
     if req.page.is_none()
         && let Some(n) = req.limit
     {
@@ -876,41 +1114,69 @@ async fn search_op(mut ldap: Ldap, req: SearchRequest) -> std::result::Result<Fe
             SearchOptions::new().sizelimit(i32::try_from(n).unwrap_or(i32::MAX)),
         );
     }
-    let mut adapters: Vec<Box<dyn Adapter<'static, String, Vec<String>>>> =
-        vec![Box::new(EntriesOnly::new())];
-    if let Some(size) = req.page {
-        adapters.push(Box::new(PagedResults::new(size)));
-    }
-    let mut stream = ldap
-        .streaming_search_with(adapters, &req.base, req.scope, &req.filter, req.attrs)
-        .await?;
     let mut entries = Vec::new();
+    let mut cookie = Vec::new();
     let mut cut = false;
-    let failure = loop {
-        match stream.next().await {
-            Ok(Some(re)) => match parse_entry(re).and_then(|raw| decode(raw, req.charset)) {
-                Ok(e) => {
-                    entries.push(e);
-                    if req.limit.is_some_and(|n| entries.len() >= n) && req.page.is_some() {
-                        cut = true;
-                        break None;
-                    }
-                }
-                Err(e) => break Some(Failure::Source(e)),
-            },
-            Ok(None) => break None,
-            Err(e) => break Some(Failure::Ldap(e)),
+    let (failure, res) = 'pages: loop {
+        ldap.with_timeout(req.op_timeout);
+        if let Some(size) = req.page {
+            ldap.with_controls(PagedResults {
+                size,
+                cookie: std::mem::take(&mut cookie),
+            });
         }
+        let mut stream = ldap
+            .streaming_search(&req.base, req.scope, &req.filter, &req.attrs)
+            .await?;
+        let failure = loop {
+            match stream.next().await {
+                Ok(Some(re)) if re.is_ref() || re.is_intermediate() => {}
+                Ok(Some(re)) => match parse_entry(re).and_then(|raw| decode(raw, req.charset)) {
+                    Ok(e) => {
+                        entries.push(e);
+                        if req.limit.is_some_and(|n| entries.len() >= n) && req.page.is_some() {
+                            cut = true;
+                            break None;
+                        }
+                    }
+                    Err(e) => break Some(Failure::Source(e)),
+                },
+                Ok(None) => break None,
+                Err(e) => break Some(Failure::Ldap(e)),
+            }
+        };
+        let msgid = stream.ldap_handle().last_id();
+        let res = stream.finish().await;
+        if cut || failure.is_some() {
+            // Tell the server to stop sending; harmless when it already finished.
+            let _ = ldap
+                .with_timeout(Duration::from_millis(200))
+                .abandon(msgid)
+                .await;
+            break 'pages (failure, res);
+        }
+        if req.page.is_some() {
+            let next = res.ctrls.iter().find_map(|c| match c {
+                Control(Some(ControlType::PagedResults), raw) => Some(raw),
+                _ => None,
+            });
+            if let Some(raw) = next {
+                let Some(c) = raw.val.as_deref().and_then(paged_cookie) else {
+                    break 'pages (
+                        Some(Failure::Source(LdapSourceError::Client(
+                            "the server's paged-results control is malformed".into(),
+                        ))),
+                        res,
+                    );
+                };
+                if !c.is_empty() {
+                    cookie = c;
+                    continue 'pages;
+                }
+            }
+        }
+        break 'pages (None, res);
     };
-    let msgid = stream.ldap_handle().last_id();
-    let res = stream.finish().await;
-    if cut || failure.is_some() {
-        // Tell the server to stop sending; harmless when it already finished.
-        let _ = ldap
-            .with_timeout(Duration::from_millis(200))
-            .abandon(msgid)
-            .await;
-    }
     if let Some(f) = failure {
         return Err(f);
     }
@@ -965,7 +1231,7 @@ impl CustomerUserSource for LdapBackend {
                 self.group_members()
             )?;
             let Some(entry) = entries
-                .iter()
+                .into_iter()
                 .find(|e| self.login_matches(e, login) && self.is_member(&members, e))
             else {
                 return Ok(None);
@@ -1353,7 +1619,7 @@ mod tests {
             .with("o", &["globex"])
             .with("departmentNumber", &["acme", "initech"])
             .with("telephoneNumber", &["+49 89 7654321"]);
-        let u = b.to_user(&e, true).unwrap().unwrap();
+        let u = b.to_user(e.clone(), true).unwrap().unwrap();
         assert_eq!(u.login.as_str(), "mmustermann");
         assert_eq!(u.first_name, "Max");
         assert_eq!(u.email.as_str(), "max@globex.example");
@@ -1368,10 +1634,133 @@ mod tests {
         assert_eq!(u.phone.as_deref(), Some("+49 89 7654321"));
         assert!(u.validity.is_valid());
         assert_eq!(
-            b.to_user(&e, false).unwrap().unwrap().validity,
+            b.to_user(e.clone(), false).unwrap().unwrap().validity,
             Validity::Invalid
         );
-        assert!(b.to_user(&Entry::default(), true).unwrap().is_none());
+        assert!(b.to_user(Entry::default(), true).unwrap().is_none());
+    }
+
+    /// What `to_user` built before it filled the fields directly: the attribute map's values
+    /// collected by key (first row with a value wins), then `CustomerUser::from_attributes`.
+    fn reference_user(b: &LdapBackend, entry: &Entry, valid: bool) -> Option<CustomerUser> {
+        entry.first(b.key())?;
+        let mut attrs = Attributes::new();
+        for row in b.settings.map.rows() {
+            if !readable_row(row) {
+                continue;
+            }
+            let value = if row.key == keys::CUSTOMER_IDS {
+                let all: Vec<String> = entry
+                    .values(&row.storage)
+                    .iter()
+                    .filter(|v| !v.trim().is_empty())
+                    .cloned()
+                    .collect();
+                (!all.is_empty()).then_some(AttributeValue::List(all))
+            } else {
+                entry
+                    .first(&row.storage)
+                    .map(|v| AttributeValue::Text(v.to_owned()))
+            };
+            if let Some(v) = value {
+                attrs.entry(row.key.clone()).or_insert(v);
+            }
+        }
+        let validity = if valid {
+            Validity::Valid
+        } else {
+            Validity::Invalid
+        };
+        attrs.insert(
+            keys::VALID.into(),
+            AttributeValue::Integer(validity.id().into()),
+        );
+        Some(CustomerUser::from_attributes(attrs).unwrap())
+    }
+
+    /// A map where rows share attributes and keys, and one extra key.
+    fn tangled_config() -> LdapConfig {
+        let mut config = test_config();
+        let map = &mut config.settings.map;
+        let mut rows = map.rows().to_vec();
+        rows.push(AttributeMapping::new("UserRoom", "Room", "roomNumber"));
+        // A second row for a key: used only when the first has no value.
+        rows.push(AttributeMapping::new(keys::TITLE, "Title", "personalTitle"));
+        rows.push(AttributeMapping::new(keys::TITLE, "Title", "title"));
+        // Two keys from one attribute.
+        rows.push(AttributeMapping::new(keys::COMMENT, "Comment", "SN"));
+        rows.push(AttributeMapping::new("UserSurname", "Surname", "sn"));
+        *map = clientele_model::AttributeMap::new(rows);
+        config
+    }
+
+    #[test]
+    fn paged_cookies_are_read_without_panicking() {
+        // SEQUENCE { INTEGER 0, OCTET STRING 01 02 } and the same with an empty cookie.
+        let with_cookie = [0x30, 0x07, 0x02, 0x01, 0x00, 0x04, 0x02, 0x01, 0x02];
+        let last_page = [0x30, 0x05, 0x02, 0x01, 0x00, 0x04, 0x00];
+        assert_eq!(paged_cookie(&with_cookie), Some(vec![1, 2]));
+        assert_eq!(paged_cookie(&last_page), Some(vec![]));
+        assert_eq!(paged_cookie(b""), None);
+        // No cookie, a cookie that is not an octet string, not a sequence, cut short.
+        assert_eq!(paged_cookie(&[0x30, 0x03, 0x02, 0x01, 0x00]), None);
+        assert_eq!(
+            paged_cookie(&[0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x07]),
+            None
+        );
+        assert_eq!(paged_cookie(&[0x04, 0x01, 0x00]), None);
+        assert_eq!(paged_cookie(&with_cookie[..6]), None);
+    }
+
+    #[test]
+    fn case_insensitive_matching_lowercases_once_with_the_same_result() {
+        let e = Entry::default()
+            .with("uid", &["ÄRGER"])
+            .with("cn", &["Straße Ǆ"]);
+        let syntax = SearchSyntax::default();
+        let attrs = vec!["uid".to_string(), "cn".to_string()];
+        for term in ["är*", "*SSE*", "*ǆ", "ärger", "x*", "!str*", "*"] {
+            let expr = parse_term(term, &syntax).unwrap();
+            for cs in [false, true] {
+                let values: Vec<&String> = attrs.iter().flat_map(|a| e.values(a)).collect();
+                assert_eq!(
+                    LdapBackend::entry_matches(&e, &expr, &attrs, cs),
+                    expr.matches_values(&values, cs),
+                    "{term} (case-sensitive: {cs})"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Filling the fields directly gives the user the attribute map gave, for any mix of
+        /// present, empty, repeated and multi-valued attributes.
+        #[test]
+        fn direct_mapping_agrees_with_the_attribute_map(
+            values in proptest::collection::vec(
+                proptest::option::of(proptest::collection::vec(
+                    proptest::prop_oneof!["", " ", "a", "B; c", "x,y", "Jürgen"],
+                    0..3,
+                )),
+                12,
+            ),
+            valid in proptest::bool::ANY,
+        ) {
+            let b = backend(tangled_config());
+            let names = [
+                "uid", "givenName", "SN", "mail", "o", "departmentNumber", "telephoneNumber",
+                "roomNumber", "personalTitle", "title", "description", "postalAddress",
+            ];
+            let mut e = Entry::named("uid=x,ou=people");
+            for (name, vs) in names.iter().zip(&values) {
+                if let Some(vs) = vs {
+                    let vs: Vec<&str> = vs.iter().map(|v| &**v).collect();
+                    e = e.with(name, &vs);
+                }
+            }
+            let direct = b.to_user(e.clone(), valid).unwrap();
+            proptest::prop_assert_eq!(direct, reference_user(&b, &e, valid));
+        }
     }
 
     #[test]

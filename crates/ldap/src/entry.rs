@@ -1,8 +1,6 @@
 //! Search result entries: read from the wire without panicking, values kept in the server's
 //! order as raw bytes until they are decoded from the source charset.
 
-use std::collections::HashMap;
-
 use ldap3::ResultEntry;
 
 use crate::charset::Charset;
@@ -16,18 +14,28 @@ pub(crate) struct RawEntry {
 }
 
 /// An entry with every value decoded; attribute names compared case-insensitively.
+///
+/// The attributes stay a short list in the server's order, names as the server wrote them: an
+/// entry holds the ten or so attributes a search asked for, and a look-up compares names
+/// without case in place, so reading an entry allocates nothing besides the values themselves.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Entry {
     pub(crate) dn: String,
-    values: HashMap<String, Vec<String>>,
+    values: Vec<(String, Vec<String>)>,
 }
 
 impl Entry {
+    /// Where an attribute's values are, if the entry has it.
+    fn position(&self, attr: &str) -> Option<usize> {
+        self.values
+            .iter()
+            .position(|(name, _)| name.eq_ignore_ascii_case(attr))
+    }
+
     /// All values of an attribute, in the server's order (empty when absent).
     pub(crate) fn values(&self, attr: &str) -> &[String] {
-        self.values
-            .get(&attr.to_ascii_lowercase())
-            .map(Vec::as_slice)
+        self.position(attr)
+            .map(|i| self.values[i].1.as_slice())
             .unwrap_or_default()
     }
 
@@ -39,20 +47,37 @@ impl Entry {
             .find(|v| !v.is_empty())
     }
 
+    /// Takes an attribute's values out of the entry (empty when absent), leaving it without
+    /// values for that attribute.
+    pub(crate) fn take(&mut self, attr: &str) -> Vec<String> {
+        self.position(attr)
+            .map(|i| std::mem::take(&mut self.values[i].1))
+            .unwrap_or_default()
+    }
+
+    /// Adds values to an attribute (after the ones it has), keeping the name as first seen.
+    fn extend(&mut self, attr: String, values: Vec<String>) {
+        match self.position(&attr) {
+            Some(i) => self.values[i].1.extend(values),
+            None => self.values.push((attr, values)),
+        }
+    }
+
     #[cfg(test)]
     pub(crate) fn named(dn: &str) -> Self {
         Entry {
             dn: dn.to_owned(),
-            values: HashMap::new(),
+            values: Vec::new(),
         }
     }
 
     #[cfg(test)]
     pub(crate) fn with(mut self, attr: &str, values: &[&str]) -> Self {
-        self.values.insert(
-            attr.to_ascii_lowercase(),
-            values.iter().map(|v| v.to_string()).collect(),
-        );
+        let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        match self.position(attr) {
+            Some(i) => self.values[i].1 = values,
+            None => self.values.push((attr.to_owned(), values)),
+        }
         self
     }
 }
@@ -101,9 +126,13 @@ pub(crate) fn parse_entry(re: ResultEntry) -> Result<RawEntry, LdapSourceError> 
 }
 
 /// Decodes every value from the source charset; a value that is invalid there is an error
-/// naming the attribute and the entry.
+/// naming the attribute and the entry. Attributes the server sent twice (in any case) are
+/// merged, values in the order they came.
 pub(crate) fn decode(raw: RawEntry, charset: Charset) -> Result<Entry, LdapSourceError> {
-    let mut values: HashMap<String, Vec<String>> = HashMap::new();
+    let mut entry = Entry {
+        dn: raw.dn,
+        values: Vec::with_capacity(raw.attrs.len()),
+    };
     for (name, vals) in raw.attrs {
         let mut decoded = Vec::with_capacity(vals.len());
         for v in vals {
@@ -112,18 +141,15 @@ pub(crate) fn decode(raw: RawEntry, charset: Charset) -> Result<Entry, LdapSourc
                 None => {
                     return Err(LdapSourceError::Charset {
                         attribute: name,
-                        dn: raw.dn,
+                        dn: entry.dn,
                         charset: charset.name().to_owned(),
                     });
                 }
             }
         }
-        values
-            .entry(name.to_ascii_lowercase())
-            .or_default()
-            .extend(decoded);
+        entry.extend(name, decoded);
     }
-    Ok(Entry { dn: raw.dn, values })
+    Ok(entry)
 }
 
 /// A DN in a form that compares equal for equal DNs written differently: hex and backslash
@@ -254,6 +280,24 @@ mod tests {
             matches!(&err, LdapSourceError::Charset { attribute, .. } if attribute == "audio"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn attributes_sent_twice_are_merged_in_order() {
+        let tag = entry(
+            b"uid=x,ou=people",
+            vec![
+                ("mail", vec![b"a@x"]),
+                ("uid", vec![b"x"]),
+                ("MAIL", vec![b"b@x"]),
+            ],
+        );
+        let e = decode(parse_entry(ResultEntry::new(tag)).unwrap(), Charset::Utf8).unwrap();
+        assert_eq!(e.values("Mail"), ["a@x", "b@x"]);
+        assert_eq!(e.values("cn"), [] as [String; 0]);
+        let mut e = e;
+        assert_eq!(e.take("UID"), ["x"]);
+        assert_eq!(e.first("uid"), None);
     }
 
     #[test]
