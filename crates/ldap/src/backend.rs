@@ -275,6 +275,26 @@ impl<'a> Matcher<'a> {
     }
 }
 
+/// Users in login order, equal logins in their order before (the model's
+/// [`sort_by_login`](clientele_model::search::sort_by_login)). The order is worked out on
+/// indices and each user moved once into place: sorting the users themselves moves a few
+/// hundred bytes per step. An answer already in order (a server that sorts, one user) is kept.
+fn sorted_by_login(users: Vec<CustomerUser>) -> Vec<CustomerUser> {
+    if users.is_sorted_by(|a, b| a.login.as_str() <= b.login.as_str()) {
+        return users;
+    }
+    let mut by_login: Vec<(&str, usize)> = (users.iter().enumerate())
+        .map(|(i, u)| (u.login.as_str(), i))
+        .collect();
+    clientele_model::search::sort_by_login(&mut by_login, |&(login, _)| login);
+    let order: Vec<usize> = by_login.into_iter().map(|(_, i)| i).collect();
+    let mut slots: Vec<Option<CustomerUser>> = users.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+        .collect()
+}
+
 /// Members of the data group, normalised for comparison.
 struct Members {
     style: MembershipStyle,
@@ -626,12 +646,7 @@ impl LdapBackend {
             } else {
                 self.invalid_dns(&entries).await?
             };
-            let mut users = self.users(entries, &invalid)?;
-            // Servers usually answer in their own order; an answer already by login (a server
-            // sorting, or one user) is not sorted again.
-            if !users.is_sorted_by(|a, b| a.login.as_str() <= b.login.as_str()) {
-                clientele_model::search::sort_by_login(&mut users, |u| u.login.as_str());
-            }
+            let mut users = sorted_by_login(self.users(entries, &invalid)?);
             users.dedup_by(|a, b| a.login == b.login);
             Ok((users, fetched.size_limited))
         }
@@ -1730,6 +1745,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn users_sort_by_login_keeping_the_order_of_equal_logins() {
+        let user = |login: &str, first: &str| CustomerUser {
+            first_name: first.into(),
+            ..CustomerUser::from_attributes(Attributes::from([(
+                keys::LOGIN.to_owned(),
+                AttributeValue::Text(login.into()),
+            )]))
+            .unwrap()
+        };
+        let users = vec![
+            user("b", "1"),
+            user("a", "2"),
+            user("B", "3"),
+            user("a", "4"),
+            user("ä", "5"),
+        ];
+        let mut expected = users.clone();
+        clientele_model::search::sort_by_login(&mut expected, |u| u.login.as_str());
+        let sorted = sorted_by_login(users);
+        assert_eq!(sorted, expected);
+        let firsts: Vec<&str> = sorted.iter().map(|u| u.first_name.as_str()).collect();
+        assert_eq!(firsts, ["3", "2", "4", "1", "5"]);
+        assert_eq!(sorted_by_login(sorted.clone()), sorted);
+        assert!(sorted_by_login(Vec::new()).is_empty());
     }
 
     proptest::proptest! {
