@@ -27,7 +27,7 @@ use crate::config::{
     LdapConfig, MembershipStyle, Paging, check_attribute, config_err, normalise_filter,
 };
 use crate::conn::{Connector, ServiceConnection};
-use crate::entry::{Entry, decode, normalise_dn, parse_entry};
+use crate::entry::{Entry, normalise_dn, read_entry};
 use crate::error::{Failure, LdapSourceError};
 use crate::filter::{FilterCompiler, MATCH_NOTHING, and, not, or};
 
@@ -1146,7 +1146,7 @@ async fn search_op(mut ldap: Ldap, req: SearchRequest) -> std::result::Result<Fe
         let failure = loop {
             match stream.next().await {
                 Ok(Some(re)) if re.is_ref() || re.is_intermediate() => {}
-                Ok(Some(re)) => match parse_entry(re).and_then(|raw| decode(raw, req.charset)) {
+                Ok(Some(re)) => match read_entry(re, req.charset) {
                     Ok(e) => {
                         entries.push(e);
                         if req.limit.is_some_and(|n| entries.len() >= n) && req.page.is_some() {

@@ -6,7 +6,8 @@ use ldap3::ResultEntry;
 use crate::charset::Charset;
 use crate::error::LdapSourceError;
 
-/// An entry as the server sent it.
+/// An entry as the server sent it (the two-step form [`read_entry`] is checked against).
+#[cfg(test)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RawEntry {
     pub(crate) dn: String,
@@ -82,9 +83,78 @@ impl Entry {
     }
 }
 
+/// Reads a `SearchResultEntry` (RFC 4511 §4.5.2) and decodes its values from the source
+/// charset in one pass: [`decode`]`(`[`parse_entry`]`(re)?, charset)` without the intermediate
+/// [`RawEntry`]. A malformed entry is a `MalformedEntry` error even when a value before the
+/// flaw is also invalid in the charset, as in the two-step form.
+pub(crate) fn read_entry(re: ResultEntry, charset: Charset) -> Result<Entry, LdapSourceError> {
+    let bad = |what: &str| LdapSourceError::MalformedEntry(what.to_owned());
+    let mut parts =
+        re.0.match_id(4)
+            .and_then(|t| t.expect_constructed())
+            .ok_or_else(|| bad("not a search result entry"))?
+            .into_iter();
+    let dn = parts
+        .next()
+        .and_then(|t| t.expect_primitive())
+        .ok_or_else(|| bad("missing DN"))?;
+    let dn = String::from_utf8(dn).map_err(|_| bad("the DN is not UTF-8"))?;
+    let list = parts
+        .next()
+        .and_then(|t| t.expect_constructed())
+        .ok_or_else(|| bad("missing attribute list"))?;
+    let mut entry = Entry {
+        dn,
+        values: Vec::with_capacity(list.len()),
+    };
+    // The first value invalid in the charset: (attribute, reported after the whole entry
+    // was found well-formed).
+    let mut invalid: Option<String> = None;
+    for partial in list {
+        let mut pa = partial
+            .expect_constructed()
+            .ok_or_else(|| bad("attribute is not a sequence"))?
+            .into_iter();
+        let name = pa
+            .next()
+            .and_then(|t| t.expect_primitive())
+            .and_then(|n| String::from_utf8(n).ok())
+            .ok_or_else(|| bad("attribute without a readable name"))?;
+        let set = pa
+            .next()
+            .and_then(|t| t.expect_constructed())
+            .ok_or_else(|| bad("attribute without a value set"))?;
+        let mut decoded = Vec::with_capacity(set.len());
+        for v in set {
+            let v = v
+                .expect_primitive()
+                .ok_or_else(|| bad("attribute value is not an octet string"))?;
+            if invalid.is_some() {
+                continue;
+            }
+            match charset.decode(v) {
+                Some(s) => decoded.push(s),
+                None => invalid = Some(name.clone()),
+            }
+        }
+        if invalid.is_none() {
+            entry.extend(name, decoded);
+        }
+    }
+    match invalid {
+        Some(attribute) => Err(LdapSourceError::Charset {
+            attribute,
+            dn: entry.dn,
+            charset: charset.name().to_owned(),
+        }),
+        None => Ok(entry),
+    }
+}
+
 /// Reads a `SearchResultEntry` (RFC 4511 §4.5.2) — what `ldap3::SearchEntry::construct` does,
 /// but returning an error instead of panicking on a malformed entry and keeping non-UTF-8
 /// values in order with the others.
+#[cfg(test)]
 pub(crate) fn parse_entry(re: ResultEntry) -> Result<RawEntry, LdapSourceError> {
     let bad = |what: &str| LdapSourceError::MalformedEntry(what.to_owned());
     let mut parts =
@@ -128,6 +198,7 @@ pub(crate) fn parse_entry(re: ResultEntry) -> Result<RawEntry, LdapSourceError> 
 /// Decodes every value from the source charset; a value that is invalid there is an error
 /// naming the attribute and the entry. Attributes the server sent twice (in any case) are
 /// merged, values in the order they came.
+#[cfg(test)]
 pub(crate) fn decode(raw: RawEntry, charset: Charset) -> Result<Entry, LdapSourceError> {
     let mut entry = Entry {
         dn: raw.dn,
@@ -298,6 +369,62 @@ mod tests {
         let mut e = e;
         assert_eq!(e.take("UID"), ["x"]);
         assert_eq!(e.first("uid"), None);
+    }
+
+    /// The one-pass reader gives what the two steps give, errors included.
+    #[test]
+    fn reading_in_one_pass_agrees_with_the_two_steps() {
+        let shapes = vec![
+            entry(
+                b"uid=a,ou=p",
+                vec![("uid", vec![b"a"]), ("cn", vec![b"A", b"\xc3\xa4"])],
+            ),
+            entry(
+                b"uid=b,ou=p",
+                vec![("UID", vec![b"b"]), ("uid", vec![b"B"])],
+            ),
+            entry(
+                b"uid=c,ou=p",
+                vec![("cn", vec![b"J\xfcrgen"]), ("sn", vec![b"x"])],
+            ),
+            entry(b"uid=d,ou=p", vec![]),
+            entry(b"cn=\xff", vec![]),
+            // A value invalid in UTF-8, then a malformed attribute: the malformed entry wins.
+            cons(
+                ldap3::asn1::TagClass::Application,
+                4,
+                vec![
+                    prim(4, b"uid=e"),
+                    cons(
+                        ldap3::asn1::TagClass::Universal,
+                        16,
+                        vec![
+                            cons(
+                                ldap3::asn1::TagClass::Universal,
+                                16,
+                                vec![
+                                    prim(4, b"cn"),
+                                    cons(
+                                        ldap3::asn1::TagClass::Universal,
+                                        17,
+                                        vec![prim(4, b"\xff")],
+                                    ),
+                                ],
+                            ),
+                            prim(4, b"not a sequence"),
+                        ],
+                    ),
+                ],
+            ),
+        ];
+        for tag in shapes {
+            for charset in [Charset::Utf8, Charset::Latin1] {
+                let one = read_entry(ResultEntry::new(tag.clone()), charset);
+                let two =
+                    parse_entry(ResultEntry::new(tag.clone())).and_then(|raw| decode(raw, charset));
+                assert_eq!(format!("{one:?}"), format!("{two:?}"));
+            }
+        }
     }
 
     #[test]
