@@ -615,3 +615,98 @@ async fn record(dir: &Directory, user: &CustomerUser, source: &str) -> Result<Us
     }
     Ok(UserRecord(v))
 }
+
+// ------------------------------------------------------------------ password
+
+/// A password change: give `password`, or `generate: true` for a generated one.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordChange {
+    /// The new password; checked against the password policy, stored hashed, never returned.
+    password: Option<String>,
+    /// Generate a password the policy accepts instead; it is returned in this response only.
+    #[serde(default)]
+    generate: bool,
+}
+
+/// A password just set.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PasswordSet {
+    /// The login, as stored.
+    login: String,
+    /// The generated password when `generate` was asked: shown this once, store it now.
+    /// `null` when the password was given.
+    generated_password: Option<String>,
+}
+
+/// Sets a customer user's password (OTOBO `SetPassword`), given or generated, through the
+/// password policy. A given password is never returned; a generated one only in this response.
+#[utoipa::path(put, path = "/api/v1/users/{login}/password", tag = "users",
+    params(("login" = String, Path, description = "The login, in any case")),
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "The password is set", body = PasswordSet),
+        (status = 404, description = "No such user", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 409, description = "The user's source keeps no passwords here (read-only, or \
+                                      plain-text passwords shared with OTOBO)", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 422, description = "The password is refused by the policy, or neither or \
+                                      both of `password` and `generate` are given; `field` \
+                                      names it", body = Problem,
+         content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn set_password(
+    State(s): State<AppState>,
+    Params(login): Params<String>,
+    Body(change): Body<PasswordChange>,
+) -> Result<Json<PasswordSet>, Problem> {
+    let dir = &s.dir;
+    let (password, shown) = match (change.password, change.generate) {
+        (Some(p), false) => (Password::new(p), false),
+        (None, true) => (dir.generate_password().map_err(refused_config)?, true),
+        (Some(_), true) => {
+            return Err(Problem::invalid(
+                "password",
+                "password, generate: give a password or generate: true, not both",
+            ));
+        }
+        (None, false) => {
+            return Err(Problem::invalid(
+                "password",
+                "password: give the new password, or generate: true for a generated one",
+            ));
+        }
+    };
+    let (user, _) = require(dir, &login).await?;
+    dir.set_password(user.login.as_str(), &password)
+        .await
+        .map_err(password_problem)?;
+    Ok(Json(PasswordSet {
+        login: user.login.as_str().to_owned(),
+        generated_password: shown.then(|| password.expose().to_owned()),
+    }))
+}
+
+/// A configuration that refuses password writes is the server's setting, not a fault: `409`
+/// with the configuration's message (which names a setting, never a password).
+fn refused_config(e: clientele_directory::Error) -> Problem {
+    match e {
+        clientele_directory::Error::Config(message) => {
+            Problem::new(StatusCode::CONFLICT, "refused", message).field("password")
+        }
+        other => other.into(),
+    }
+}
+
+/// The problem of a refused password change, naming the request's field `password` rather
+/// than the stored attribute (the policy's message names the rule, never the password).
+fn password_problem(e: clientele_directory::Error) -> Problem {
+    match e {
+        clientele_directory::Error::Invalid(v) if v.field() == keys::PASSWORD => Problem::invalid(
+            "password",
+            v.to_string().replace(keys::PASSWORD, "password"),
+        ),
+        other => refused_config(other),
+    }
+}
