@@ -532,3 +532,23 @@ async fn company_grants_keep_their_context() {
         .collect();
     assert_eq!(left, ["Ticket::CustomerID::Same"]);
 }
+
+#[tokio::test]
+async fn an_unknown_source_is_a_refused_field() {
+    let f = fixture(64 * 1024).await;
+    let r = call(
+        &f.app,
+        "post",
+        "/api/v1/users",
+        Some(&f.token),
+        Some(json!({
+            "login": "carl", "first_name": "Carl", "last_name": "Dorn",
+            "email": "carl@acme-corp.com", "customer_id": "ACME", "source": "elsewhere"
+        })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.json()["field"], "source");
+    assert_eq!(r.json()["key"], "elsewhere");
+    assert!(f.dir.customer_user("carl").await.unwrap().is_none());
+}

@@ -138,7 +138,18 @@ pub(crate) async fn add(
     Body(new): Body<NewUser>,
 ) -> Result<(StatusCode, Json<AddedUser>), Problem> {
     let dir = &s.dir;
-    let source = dir.add_target(new.source.as_deref())?.to_owned();
+    // A source the body names that does not exist is a refused field, not a missing resource.
+    let source = match dir.add_target(new.source.as_deref()) {
+        Ok(source) => source.to_owned(),
+        Err(clientele_directory::Error::NotFound { key, .. }) => {
+            return Err(Problem::invalid(
+                "source",
+                format!("source: there is no source {key:?}; leave it out for the default"),
+            )
+            .key(key));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let map = map_of(dir, &source);
     let mut user = NewCustomerUser::new(
         &new.login,
