@@ -552,3 +552,102 @@ async fn an_unknown_source_is_a_refused_field() {
     assert_eq!(r.json()["key"], "elsewhere");
     assert!(f.dir.customer_user("carl").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn preferences_are_set_shown_and_removed_but_never_the_token() {
+    let f = fixture(64 * 1024).await;
+    let t = Some(f.token.as_str());
+    let r = call(
+        &f.app,
+        "put",
+        "/api/v1/users/ANNA/preferences/UserLanguage",
+        t,
+        Some(json!({ "value": "de" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["login"], "anna");
+    assert_eq!(r.json()["preferences"]["UserLanguage"], "de");
+    assert_eq!(
+        f.dir.preferences("anna").await.unwrap().get("UserLanguage"),
+        Some(&"de".to_owned())
+    );
+
+    // The one-time token's digest is stored as a preference; it is never shown.
+    let token = f.dir.generate_token("anna").await.unwrap();
+    assert!(
+        f.dir
+            .preferences("anna")
+            .await
+            .unwrap()
+            .contains_key(clientele_directory::PREF_TOKEN)
+    );
+    let r = call(&f.app, "get", "/api/v1/users/anna/preferences", t, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let shown = r.json()["preferences"].clone();
+    assert_eq!(shown, json!({ "UserLanguage": "de" }), "{}", r.body);
+    let stored = f.dir.preferences("anna").await.unwrap();
+    assert!(!r.body.contains(&stored[clientele_directory::PREF_TOKEN]));
+    assert!(!r.body.contains(token.expose()));
+
+    // Keys that are user data or security state are refused, naming the key.
+    for key in ["UserEmail", "UserToken", "UserLogin"] {
+        let r = call(
+            &f.app,
+            "put",
+            &format!("/api/v1/users/anna/preferences/{key}"),
+            t,
+            Some(json!({ "value": "x@example.com" })),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{key}: {}",
+            r.body
+        );
+        assert_eq!(r.json()["field"], key, "{}", r.body);
+    }
+    let long = "x".repeat(251);
+    let r = call(
+        &f.app,
+        "put",
+        "/api/v1/users/anna/preferences/UserTheme",
+        t,
+        Some(json!({ "value": long })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.json()["field"], "UserTheme");
+    assert_eq!(
+        f.dir
+            .customer_user("anna")
+            .await
+            .unwrap()
+            .unwrap()
+            .email
+            .as_str(),
+        "anna@acme-corp.com"
+    );
+
+    let r = call(
+        &f.app,
+        "delete",
+        "/api/v1/users/anna/preferences/UserLanguage",
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["preferences"], json!({}));
+    assert!(
+        !f.dir
+            .preferences("anna")
+            .await
+            .unwrap()
+            .contains_key("UserLanguage")
+    );
+    let r = call(&f.app, "get", "/api/v1/users/nobody/preferences", t, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["field"], "login");
+}

@@ -31,6 +31,8 @@ fn plausible_body(method: &str, uri: &str) -> Option<Value> {
     }
     Some(if uri.ends_with("/password") {
         json!({ "password": "Would-Be-Secret-1" })
+    } else if uri.contains("/preferences/") {
+        json!({ "value": "xx" })
     } else if uri.ends_with("/grants") {
         json!({ "user": "anna", "change": "add", "permissions": ["rw"] })
     } else if uri == "/api/v1/groups" || uri == "/api/v1/services" {
@@ -45,6 +47,7 @@ async fn nothing_written(dir: &clientele_directory::Directory) {
     let anna = dir.customer_user("anna").await.unwrap().unwrap();
     assert_eq!(anna.validity, Validity::Valid);
     assert_eq!(anna.audit.changed_by.as_deref(), Some("seed"));
+    assert!(dir.preferences("anna").await.unwrap().is_empty());
     assert!(
         dir.authenticate("anna", &clientele_model::Password::new(SEEDED_PASSWORD))
             .await
@@ -156,8 +159,8 @@ async fn every_route_that_reads_a_body_refuses_an_oversized_one_with_413() {
         checked.push(format!("{method} {path}"));
     }
     // POST users, companies, groups, services, grants; PATCH users, companies, groups,
-    // services; PUT password.
-    assert_eq!(checked.len(), 10, "{checked:?}");
+    // services; PUT password, preference.
+    assert_eq!(checked.len(), 11, "{checked:?}");
     nothing_written(&f.dir).await;
 }
 

@@ -144,6 +144,8 @@ fn operations() -> OpenApiRouter<AppState> {
         .routes(routes!(companies::invalidate))
         .routes(routes!(companies::users))
         .routes(routes!(users::set_password))
+        .routes(routes!(users::preferences))
+        .routes(routes!(users::set_preference, users::delete_preference))
         .routes(routes!(groups::list, groups::add))
         .routes(routes!(groups::show, groups::update))
         .routes(routes!(groups::invalidate))

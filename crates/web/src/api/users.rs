@@ -721,3 +721,99 @@ fn password_problem(e: clientele_directory::Error) -> Problem {
         other => refused_config(other),
     }
 }
+
+// ------------------------------------------------------------------ preferences
+
+/// A customer user's preferences (OTOBO `customer_preferences`), as the admin screen shows them.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserPreferences {
+    /// The login, as stored.
+    login: String,
+    /// Every preference by key, except the one-time token's digest (`UserToken`), which is
+    /// security state and never shown.
+    preferences: BTreeMap<String, String>,
+}
+
+/// The preferences of `login` as shown: without the keys that hold secrets.
+async fn shown_preferences(dir: &Directory, login: &str) -> Result<UserPreferences, Problem> {
+    let (user, _) = require(dir, login).await?;
+    let mut preferences = dir.preferences(user.login.as_str()).await?;
+    preferences.retain(|k, _| {
+        k != clientele_directory::PREF_TOKEN && !k.eq_ignore_ascii_case(keys::PASSWORD)
+    });
+    Ok(UserPreferences {
+        login: user.login.as_str().to_owned(),
+        preferences,
+    })
+}
+
+/// A customer user's preferences (OTOBO AdminCustomerUser with `AdminSetPreferences`).
+#[utoipa::path(get, path = "/api/v1/users/{login}/preferences", tag = "users",
+    params(("login" = String, Path, description = "The login, in any case")),
+    responses(
+        (status = 200, description = "The preferences", body = UserPreferences),
+        (status = 404, description = "No such user", body = Problem,
+         content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn preferences(
+    State(s): State<AppState>,
+    Params(login): Params<String>,
+) -> Result<Json<UserPreferences>, Problem> {
+    Ok(Json(shown_preferences(&s.dir, &login).await?))
+}
+
+/// The value of a preference.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PreferenceValue {
+    /// The value: at most 250 characters, no NUL.
+    value: String,
+}
+
+/// Sets a preference. Keys that are user data (`UserEmail`, `UserLogin`, …) or security state
+/// (`UserToken`) are refused naming the key: change those through the user itself.
+#[utoipa::path(put, path = "/api/v1/users/{login}/preferences/{key}", tag = "users",
+    params(("login" = String, Path, description = "The login, in any case"),
+           ("key" = String, Path, description = "The preference key, e.g. `UserLanguage`")),
+    request_body = PreferenceValue,
+    responses(
+        (status = 200, description = "The preferences now", body = UserPreferences),
+        (status = 404, description = "No such user", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 422, description = "The key is protected, or the key or value is refused; \
+                                      `field` names it", body = Problem,
+         content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn set_preference(
+    State(s): State<AppState>,
+    Params((login, key)): Params<(String, String)>,
+    Body(body): Body<PreferenceValue>,
+) -> Result<Json<UserPreferences>, Problem> {
+    s.dir
+        .set_preference(&login, &key, &body.value)
+        .await
+        .map_err(|e| match e {
+            clientele_directory::Error::Invalid(v) => {
+                Problem::invalid(v.field(), v.to_string()).key(key.clone())
+            }
+            other => other.into(),
+        })?;
+    Ok(Json(shown_preferences(&s.dir, &login).await?))
+}
+
+/// Removes a preference (removing one the user does not have changes nothing).
+#[utoipa::path(delete, path = "/api/v1/users/{login}/preferences/{key}", tag = "users",
+    params(("login" = String, Path, description = "The login, in any case"),
+           ("key" = String, Path, description = "The preference key")),
+    responses(
+        (status = 200, description = "The preferences now", body = UserPreferences),
+        (status = 404, description = "No such user", body = Problem,
+         content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn delete_preference(
+    State(s): State<AppState>,
+    Params((login, key)): Params<(String, String)>,
+) -> Result<Json<UserPreferences>, Problem> {
+    s.dir.delete_preference(&login, &key).await?;
+    Ok(Json(shown_preferences(&s.dir, &login).await?))
+}

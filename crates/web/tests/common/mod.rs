@@ -25,6 +25,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("patch", "/api/v1/users/{login}"),
     ("post", "/api/v1/users/{login}/invalidate"),
     ("put", "/api/v1/users/{login}/password"),
+    ("get", "/api/v1/users/{login}/preferences"),
+    ("put", "/api/v1/users/{login}/preferences/{key}"),
+    ("delete", "/api/v1/users/{login}/preferences/{key}"),
     ("get", "/api/v1/users/{login}/companies"),
     ("put", "/api/v1/users/{login}/companies/{customer_id}"),
     ("delete", "/api/v1/users/{login}/companies/{customer_id}"),
@@ -148,4 +151,5 @@ pub fn concrete(path: &str) -> String {
         .replace("{customer_id}", "ACME")
         .replace("{group}", "billing")
         .replace("{service}", "Printing")
+        .replace("{key}", "UserLanguage")
 }
