@@ -651,3 +651,25 @@ async fn preferences_are_set_shown_and_removed_but_never_the_token() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.json()["field"], "login");
 }
+
+#[tokio::test]
+async fn every_operation_documents_the_answers_any_request_may_get() {
+    let doc = serde_json::to_value(clientele_web::openapi()).unwrap();
+    for (method, path) in common::ROUTES {
+        let responses = &doc["paths"][*path][*method]["responses"];
+        let mut expected = vec!["400", "401", "503"];
+        if *method != "get" {
+            expected.push("422");
+        }
+        if !doc["paths"][*path][*method]["requestBody"].is_null() {
+            expected.extend(["413", "415"]);
+        }
+        for status in expected {
+            let problem = &responses[status]["content"]["application/problem+json"]["schema"];
+            assert_eq!(
+                problem["$ref"], "#/components/schemas/Problem",
+                "{method} {path} {status}: {responses}"
+            );
+        }
+    }
+}

@@ -117,7 +117,7 @@ pub(crate) async fn add(
 
 /// One customer company (OTOBO `CustomerCompanyGet`).
 #[utoipa::path(get, path = "/api/v1/companies/{customer_id}", tag = "companies",
-    params(("customer_id" = String, Path, description = "The customer id")),
+    params(("customer_id" = String, Path, description = "The customer id", example = "ACME")),
     responses(
         (status = 200, description = "The company", body = CompanyRecord),
         (status = 404, description = "No such company", body = Problem,
@@ -154,7 +154,7 @@ pub(crate) struct CompanyChanges {
 
 /// Changes a customer company (OTOBO `CustomerCompanyUpdate`).
 #[utoipa::path(patch, path = "/api/v1/companies/{customer_id}", tag = "companies",
-    params(("customer_id" = String, Path, description = "The customer id")),
+    params(("customer_id" = String, Path, description = "The customer id", example = "ACME")),
     request_body = CompanyChanges,
     responses(
         (status = 200, description = "The company as stored now", body = CompanyRecord),
@@ -201,7 +201,7 @@ pub(crate) struct CompanyValidity {
 
 /// Invalidates a company: left out of default searches, its grants no longer count.
 #[utoipa::path(post, path = "/api/v1/companies/{customer_id}/invalidate", tag = "companies",
-    params(("customer_id" = String, Path, description = "The customer id"), InvalidateParams),
+    params(("customer_id" = String, Path, description = "The customer id", example = "ACME"), InvalidateParams),
     responses(
         (status = 200, description = "Invalidated", body = CompanyValidity),
         (status = 404, description = "No such company", body = Problem,
@@ -245,7 +245,7 @@ pub(crate) struct CompanyUsers {
 /// The users of a company, primary and related (OTOBO Customer Users ↔ Customers from the
 /// company's end).
 #[utoipa::path(get, path = "/api/v1/companies/{customer_id}/users", tag = "companies",
-    params(("customer_id" = String, Path, description = "The customer id"), UsersParams),
+    params(("customer_id" = String, Path, description = "The customer id", example = "ACME"), UsersParams),
     responses((status = 200, description = "The users", body = CompanyUsers)))]
 pub(crate) async fn users(
     State(s): State<AppState>,

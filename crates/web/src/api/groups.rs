@@ -54,7 +54,7 @@ pub(crate) struct Members(Value);
 /// A group's members: the users and companies granted on it (raw), or every user with a
 /// permission on it and where the permission comes from (`?effective=true`).
 #[utoipa::path(get, path = "/api/v1/groups/{group}/members", tag = "groups",
-    params(("group" = String, Path, description = "The group's name"), MembersParams),
+    params(("group" = String, Path, description = "The group's name", example = "billing"), MembersParams),
     responses(
         (status = 200, description = "The members", body = Members),
         (status = 404, description = "No such group", body = Problem,
@@ -130,7 +130,7 @@ fn context_name(context: &str) -> String {
 
 /// Adds, removes or replaces permission types of a user or a company on a group.
 #[utoipa::path(post, path = "/api/v1/groups/{group}/grants", tag = "groups",
-    params(("group" = String, Path, description = "The group's name")),
+    params(("group" = String, Path, description = "The group's name", example = "billing")),
     request_body = GrantRequest,
     responses(
         (status = 200, description = "The stored set now", body = GrantSet),
@@ -286,7 +286,7 @@ pub(crate) async fn add(
 
 /// One group.
 #[utoipa::path(get, path = "/api/v1/groups/{group}", tag = "groups",
-    params(("group" = String, Path, description = "The group's name")),
+    params(("group" = String, Path, description = "The group's name", example = "billing")),
     responses(
         (status = 200, description = "The group", body = GroupRow),
         (status = 404, description = "No such group", body = Problem,
@@ -301,7 +301,7 @@ pub(crate) async fn show(
 
 /// Renames a group, sets its comment or its validity. Grants follow the group.
 #[utoipa::path(patch, path = "/api/v1/groups/{group}", tag = "groups",
-    params(("group" = String, Path, description = "The group's name")),
+    params(("group" = String, Path, description = "The group's name", example = "billing")),
     request_body = CatalogEdit,
     responses(
         (status = 200, description = "The group as stored now", body = GroupRow),
@@ -330,7 +330,7 @@ pub(crate) async fn update(
 
 /// Invalidates a group: it grants nothing while invalid; its grants stay stored.
 #[utoipa::path(post, path = "/api/v1/groups/{group}/invalidate", tag = "groups",
-    params(("group" = String, Path, description = "The group's name"), InvalidateParams),
+    params(("group" = String, Path, description = "The group's name", example = "billing"), InvalidateParams),
     responses(
         (status = 200, description = "The group as stored now", body = GroupRow),
         (status = 404, description = "No such group", body = Problem,
@@ -354,7 +354,7 @@ pub(crate) async fn invalidate(
 
 /// Makes a group valid again: its stored grants count again.
 #[utoipa::path(post, path = "/api/v1/groups/{group}/validate", tag = "groups",
-    params(("group" = String, Path, description = "The group's name")),
+    params(("group" = String, Path, description = "The group's name", example = "billing")),
     responses(
         (status = 200, description = "The group as stored now", body = GroupRow),
         (status = 404, description = "No such group", body = Problem,

@@ -63,6 +63,7 @@ impl Modify for BearerAuth {
 
 /// The answers every operation may give besides its own: `401` without accepted credentials,
 /// `400` for a path or query parameter that can't be read, `503` when a source is unreachable;
+/// a write also `422` (the credentials' actor is not one the database records, `by`);
 /// an operation with a body also `400` (not JSON), `413` (too large), `415` (not
 /// `application/json`) and `422` (a field refused). Added to each operation of the document
 /// that does not list them itself, so the document names every status the server answers.
@@ -83,16 +84,18 @@ impl Modify for CommonResponses {
                 .build()
         };
         for item in openapi.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
+            let writes = [
                 &mut item.put,
                 &mut item.post,
                 &mut item.patch,
                 &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            ];
+            let ops = writes
+                .into_iter()
+                .flatten()
+                .map(|op| (true, op))
+                .chain(item.get.iter_mut().map(|op| (false, op)));
+            for (writes, op) in ops {
                 let mut common = vec![
                     (
                         "400",
@@ -101,6 +104,13 @@ impl Modify for CommonResponses {
                     ("401", "No accepted credentials"),
                     ("503", "A source is unreachable; try again later"),
                 ];
+                if writes {
+                    common.push((
+                        "422",
+                        "A field is refused, or the credentials' actor is not one this \
+                         database records (`field`: `by`)",
+                    ));
+                }
                 if op.request_body.is_some() {
                     common.extend([
                         ("400", "The body is not JSON; `field` names it"),

@@ -78,7 +78,7 @@ pub(crate) struct ServiceUsers {
 
 /// The users a service is assigned to.
 #[utoipa::path(get, path = "/api/v1/services/{service}/users", tag = "services",
-    params(("service" = String, Path, description = "The service's full name")),
+    params(("service" = String, Path, description = "The service's full name", example = "Printing")),
     responses(
         (status = 200, description = "The service and its users", body = ServiceUsers),
         (status = 404, description = "No such service", body = Problem,
@@ -108,7 +108,7 @@ pub(crate) struct DefaultFlag {
 
 /// Makes a service a default service (OTOBO's `<DEFAULT>` assignment).
 #[utoipa::path(put, path = "/api/v1/services/{service}/default", tag = "services",
-    params(("service" = String, Path, description = "The service's full name")),
+    params(("service" = String, Path, description = "The service's full name", example = "Printing")),
     responses(
         (status = 200, description = "A default service now", body = DefaultFlag),
         (status = 404, description = "No such service", body = Problem,
@@ -128,7 +128,7 @@ pub(crate) async fn set_default(
 
 /// Makes a service no longer a default service.
 #[utoipa::path(delete, path = "/api/v1/services/{service}/default", tag = "services",
-    params(("service" = String, Path, description = "The service's full name")),
+    params(("service" = String, Path, description = "The service's full name", example = "Printing")),
     responses(
         (status = 200, description = "No longer a default service", body = DefaultFlag),
         (status = 404, description = "No such service", body = Problem,
@@ -203,7 +203,7 @@ pub(crate) async fn add(
 
 /// One service and whether it is a default service.
 #[utoipa::path(get, path = "/api/v1/services/{service}", tag = "services",
-    params(("service" = String, Path, description = "The service's full name")),
+    params(("service" = String, Path, description = "The service's full name", example = "Printing")),
     responses(
         (status = 200, description = "The service", body = ServiceRow),
         (status = 404, description = "No such service", body = Problem,
@@ -221,7 +221,7 @@ pub(crate) async fn show(
 
 /// Renames a service (its descendants with it), sets its comment or its validity.
 #[utoipa::path(patch, path = "/api/v1/services/{service}", tag = "services",
-    params(("service" = String, Path, description = "The service's full name")),
+    params(("service" = String, Path, description = "The service's full name", example = "Printing")),
     request_body = CatalogEdit,
     responses(
         (status = 200, description = "The service as stored now", body = ServiceRow),
@@ -249,7 +249,7 @@ pub(crate) async fn update(
 
 /// Invalidates a service: it can no longer be requested; it is never deleted.
 #[utoipa::path(post, path = "/api/v1/services/{service}/invalidate", tag = "services",
-    params(("service" = String, Path, description = "The service's full name"),
+    params(("service" = String, Path, description = "The service's full name", example = "Printing"),
            InvalidateParams),
     responses(
         (status = 200, description = "The service as stored now", body = ServiceRow),
@@ -271,7 +271,7 @@ pub(crate) async fn invalidate(
 
 /// Makes a service valid again.
 #[utoipa::path(post, path = "/api/v1/services/{service}/validate", tag = "services",
-    params(("service" = String, Path, description = "The service's full name")),
+    params(("service" = String, Path, description = "The service's full name", example = "Printing")),
     responses(
         (status = 200, description = "The service as stored now", body = ServiceRow),
         (status = 404, description = "No such service", body = Problem,

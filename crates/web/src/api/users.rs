@@ -197,7 +197,7 @@ pub(crate) struct UserRecord(Value);
 
 /// One customer user (OTOBO `CustomerUserDataGet`).
 #[utoipa::path(get, path = "/api/v1/users/{login}", tag = "users",
-    params(("login" = String, Path, description = "The login, in any case")),
+    params(("login" = String, Path, description = "The login, in any case", example = "anna")),
     responses(
         (status = 200, description = "The user", body = UserRecord),
         (status = 404, description = "No such user", body = Problem,
@@ -239,7 +239,7 @@ pub(crate) struct UserChanges {
 
 /// Changes a customer user (OTOBO `CustomerUserUpdate`).
 #[utoipa::path(patch, path = "/api/v1/users/{login}", tag = "users",
-    params(("login" = String, Path, description = "The login, in any case")),
+    params(("login" = String, Path, description = "The login, in any case", example = "anna")),
     request_body = UserChanges,
     responses(
         (status = 200, description = "The user as stored now", body = UserRecord),
@@ -312,7 +312,7 @@ pub(crate) struct ValidityNow {
 /// Invalidates a customer user: it can no longer log in and is left out of default searches.
 /// OTOBO never deletes customer users; neither does this.
 #[utoipa::path(post, path = "/api/v1/users/{login}/invalidate", tag = "users",
-    params(("login" = String, Path, description = "The login"), InvalidateParams),
+    params(("login" = String, Path, description = "The login", example = "anna"), InvalidateParams),
     responses(
         (status = 200, description = "Invalidated", body = ValidityNow),
         (status = 404, description = "No such user", body = Problem,
@@ -342,7 +342,7 @@ pub(crate) struct UserCompanies {
 
 /// The customer ids a user may act for (OTOBO `CustomerIDs`).
 #[utoipa::path(get, path = "/api/v1/users/{login}/companies", tag = "users",
-    params(("login" = String, Path, description = "The login")),
+    params(("login" = String, Path, description = "The login", example = "anna")),
     responses(
         (status = 200, description = "The customer ids", body = UserCompanies),
         (status = 404, description = "No such user", body = Problem,
@@ -370,8 +370,8 @@ async fn user_companies(dir: &Directory, login: String) -> Result<UserCompanies,
 
 /// Relates a user to a company beside its primary one (OTOBO AdminCustomerUserCustomer).
 #[utoipa::path(put, path = "/api/v1/users/{login}/companies/{customer_id}", tag = "users",
-    params(("login" = String, Path, description = "The login"),
-           ("customer_id" = String, Path, description = "The company's customer id")),
+    params(("login" = String, Path, description = "The login", example = "anna"),
+           ("customer_id" = String, Path, description = "The company's customer id", example = "ACME")),
     responses(
         (status = 200, description = "The customer ids now", body = UserCompanies),
         (status = 404, description = "No such user or company", body = Problem,
@@ -390,8 +390,8 @@ pub(crate) async fn relate(
 
 /// Removes a user's relation to a company (its primary company stays).
 #[utoipa::path(delete, path = "/api/v1/users/{login}/companies/{customer_id}", tag = "users",
-    params(("login" = String, Path, description = "The login"),
-           ("customer_id" = String, Path, description = "The company's customer id")),
+    params(("login" = String, Path, description = "The login", example = "anna"),
+           ("customer_id" = String, Path, description = "The company's customer id", example = "ACME")),
     responses(
         (status = 200, description = "The customer ids now", body = UserCompanies),
         (status = 404, description = "No such user", body = Problem,
@@ -425,7 +425,7 @@ pub(crate) struct EffectiveGroups {
 /// A user's effective groups with the origin of each permission (direct grant, company
 /// grant in a context, always-group, support off).
 #[utoipa::path(get, path = "/api/v1/users/{login}/groups", tag = "users",
-    params(("login" = String, Path, description = "The login")),
+    params(("login" = String, Path, description = "The login", example = "anna")),
     responses(
         (status = 200, description = "The effective permissions", body = EffectiveGroups),
         (status = 404, description = "No such user", body = Problem,
@@ -462,7 +462,7 @@ pub(crate) struct ServicesParams {
 
 /// The services a user may request: its own, or the default services when it has none.
 #[utoipa::path(get, path = "/api/v1/users/{login}/services", tag = "users",
-    params(("login" = String, Path, description = "The login"), ServicesParams),
+    params(("login" = String, Path, description = "The login", example = "anna"), ServicesParams),
     responses(
         (status = 200, description = "The services", body = super::services::ServiceList),
         (status = 404, description = "No such user", body = Problem,
@@ -494,8 +494,8 @@ pub(crate) struct Assignment {
 
 /// Assigns a service to a user (OTOBO AdminCustomerUserService).
 #[utoipa::path(put, path = "/api/v1/users/{login}/services/{service}", tag = "users",
-    params(("login" = String, Path, description = "The login"),
-           ("service" = String, Path, description = "The service's full name")),
+    params(("login" = String, Path, description = "The login", example = "anna"),
+           ("service" = String, Path, description = "The service's full name", example = "Printing")),
     responses(
         (status = 200, description = "Assigned", body = Assignment),
         (status = 404, description = "No such user or service", body = Problem,
@@ -516,8 +516,8 @@ pub(crate) async fn assign_service(
 
 /// Removes a service from a user.
 #[utoipa::path(delete, path = "/api/v1/users/{login}/services/{service}", tag = "users",
-    params(("login" = String, Path, description = "The login"),
-           ("service" = String, Path, description = "The service's full name")),
+    params(("login" = String, Path, description = "The login", example = "anna"),
+           ("service" = String, Path, description = "The service's full name", example = "Printing")),
     responses(
         (status = 200, description = "Removed", body = Assignment),
         (status = 404, description = "No such user or service", body = Problem,
@@ -653,7 +653,7 @@ pub(crate) struct PasswordSet {
 /// Sets a customer user's password (OTOBO `SetPassword`), given or generated, through the
 /// password policy. A given password is never returned; a generated one only in this response.
 #[utoipa::path(put, path = "/api/v1/users/{login}/password", tag = "users",
-    params(("login" = String, Path, description = "The login, in any case")),
+    params(("login" = String, Path, description = "The login, in any case", example = "anna")),
     request_body = PasswordChange,
     responses(
         (status = 200, description = "The password is set", body = PasswordSet),
@@ -749,7 +749,7 @@ async fn shown_preferences(dir: &Directory, login: &str) -> Result<UserPreferenc
 
 /// A customer user's preferences (OTOBO AdminCustomerUser with `AdminSetPreferences`).
 #[utoipa::path(get, path = "/api/v1/users/{login}/preferences", tag = "users",
-    params(("login" = String, Path, description = "The login, in any case")),
+    params(("login" = String, Path, description = "The login, in any case", example = "anna")),
     responses(
         (status = 200, description = "The preferences", body = UserPreferences),
         (status = 404, description = "No such user", body = Problem,
@@ -773,8 +773,8 @@ pub(crate) struct PreferenceValue {
 /// Sets a preference. Keys that are user data (`UserEmail`, `UserLogin`, …) or security state
 /// (`UserToken`) are refused naming the key: change those through the user itself.
 #[utoipa::path(put, path = "/api/v1/users/{login}/preferences/{key}", tag = "users",
-    params(("login" = String, Path, description = "The login, in any case"),
-           ("key" = String, Path, description = "The preference key, e.g. `UserLanguage`")),
+    params(("login" = String, Path, description = "The login, in any case", example = "anna"),
+           ("key" = String, Path, description = "The preference key, e.g. `UserLanguage`", example = "UserLanguage")),
     request_body = PreferenceValue,
     responses(
         (status = 200, description = "The preferences now", body = UserPreferences),
@@ -803,8 +803,8 @@ pub(crate) async fn set_preference(
 
 /// Removes a preference (removing one the user does not have changes nothing).
 #[utoipa::path(delete, path = "/api/v1/users/{login}/preferences/{key}", tag = "users",
-    params(("login" = String, Path, description = "The login, in any case"),
-           ("key" = String, Path, description = "The preference key")),
+    params(("login" = String, Path, description = "The login, in any case", example = "anna"),
+           ("key" = String, Path, description = "The preference key", example = "UserLanguage")),
     responses(
         (status = 200, description = "The preferences now", body = UserPreferences),
         (status = 404, description = "No such user", body = Problem,
