@@ -69,6 +69,7 @@ pub(crate) async fn search(
 /// A new customer company.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"customer_id": "INITECH", "name": "Initech"}))]
 pub(crate) struct NewCompany {
     /// `CustomerID`.
     customer_id: String,
@@ -140,6 +141,7 @@ pub(crate) async fn show(
 /// Changes to a company: what is given is written, the rest stays.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Acme Corporation"}))]
 pub(crate) struct CompanyChanges {
     /// `CustomerCompanyName`.
     name: Option<String>,
@@ -159,6 +161,8 @@ pub(crate) struct CompanyChanges {
     responses(
         (status = 200, description = "The company as stored now", body = CompanyRecord),
         (status = 404, description = "No such company", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 409, description = "The name is another company's", body = Problem,
          content_type = "application/problem+json"),
         (status = 422, description = "A field is refused; `field` names it", body = Problem,
          content_type = "application/problem+json"),

@@ -88,6 +88,7 @@ pub(crate) enum ChangeKind {
 /// A change of one user's or one company's permission set on the group.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"user": "anna", "change": "add", "permissions": ["ro"]}))]
 pub(crate) struct GrantRequest {
     /// The user whose set changes (give `user` or `company`).
     user: Option<String>,
@@ -246,6 +247,7 @@ impl From<Group> for GroupRow {
 /// A new group.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "support", "comment": "First line"}))]
 pub(crate) struct NewGroup {
     /// The unique name.
     name: String,

@@ -330,6 +330,7 @@ pub(crate) fn require_nonempty(field: &str, items: &[String], what: &str) -> Res
 /// Changes to a group or a service: what is given is written, the rest stays.
 #[derive(serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"comment": "Reviewed"}))]
 pub(crate) struct CatalogEdit {
     /// A new name; for a service the new full name (its descendants are renamed with it, and
     /// a new `Parent::Name` needs `Parent`).

@@ -151,6 +151,7 @@ pub(crate) async fn unset_default(
 /// A new service.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Printing::Mono"}))]
 pub(crate) struct NewService {
     /// The full name; a child goes below an existing parent: `Email::Outbound` needs `Email`.
     name: String,

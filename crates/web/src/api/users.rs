@@ -84,6 +84,7 @@ pub(crate) async fn search(
 /// A new customer user. Without `password` one is generated and returned once.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"login": "jdoe", "first_name": "John", "last_name": "Doe", "email": "jdoe@acme-corp.com", "customer_id": "ACME"}))]
 pub(crate) struct NewUser {
     /// `UserLogin`.
     login: String,
@@ -214,6 +215,7 @@ pub(crate) async fn show(
 /// Changes to a customer user: what is given is written, the rest stays.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"attributes": {"UserCity": "Berlin"}}))]
 pub(crate) struct UserChanges {
     /// A new `UserLogin` (renames the user).
     login: Option<String>,
@@ -632,6 +634,7 @@ async fn record(dir: &Directory, user: &CustomerUser, source: &str) -> Result<Us
 /// A password change: give `password`, or `generate: true` for a generated one.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"password": "Example-Password-42"}))]
 pub(crate) struct PasswordChange {
     /// The new password; checked against the password policy, stored hashed, never returned.
     password: Option<String>,
@@ -765,6 +768,7 @@ pub(crate) async fn preferences(
 /// The value of a preference.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"value": "de"}))]
 pub(crate) struct PreferenceValue {
     /// The value: at most 250 characters, no NUL.
     value: String,
