@@ -105,7 +105,7 @@ status=0
     --phases examples,coverage,fuzzing \
     --max-examples "$examples" \
     --seed "$seed" \
-    --workers 2 \
+    --workers 1 \
     --request-timeout 10 \
     --generation-database none \
     --warnings off) || status=$?
