@@ -40,7 +40,8 @@ pub async fn serve(ctx: &Context, bind: Option<SocketAddr>) -> CliResult {
     if settings.token.is_empty() {
         eprintln!(
             "note: no bearer token is configured, so every request is refused; \
-             `clientele serve token add --actor NAME` creates one"
+             `clientele serve token add --actor NAME` creates one, and a running server \
+             accepts it within a second"
         );
     }
     if !local.ip().is_loopback() {
