@@ -86,3 +86,4 @@ trap drop_leftovers EXIT
 
 log "running the whole test suite (server tests included)"
 cargo test --workspace --all-features "$@" -- --include-ignored
+scripts/openapi-check.sh

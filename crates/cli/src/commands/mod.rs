@@ -8,6 +8,8 @@ pub mod init;
 pub mod ldap;
 #[cfg(feature = "web")]
 pub mod serve;
+#[cfg(feature = "web")]
+pub mod serve_tokens;
 pub mod service;
 pub mod user;
 

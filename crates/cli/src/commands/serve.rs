@@ -9,6 +9,7 @@ use clientele::web::{self, issue_token};
 use serde_json::json;
 use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, value};
 
+use super::serve_tokens::ReloadingTokens;
 use crate::Context;
 use crate::cli::TokenCmd;
 use crate::error::{CliError, CliResult};
@@ -18,9 +19,14 @@ use crate::output::{Table as Out, json, say};
 pub async fn serve(ctx: &Context, bind: Option<SocketAddr>) -> CliResult {
     let settings = &ctx.config.web;
     let addr = bind.unwrap_or(settings.bind);
-    let config = settings
-        .web_config()
+    let tokens = web::BearerTokens::new(&settings.token)
         .map_err(|e| CliError::input(format!("configuration: {e}")))?;
+    // Token changes in the file (`serve token add|revoke`) take effect without a restart.
+    let config = match &ctx.config_path {
+        Some(path) => web::WebConfig::new(ReloadingTokens::new(path, tokens)),
+        None => web::WebConfig::new(tokens),
+    }
+    .body_limit(settings.body_limit);
     // One line per request on standard error: method, path, status, actor.
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -34,7 +40,8 @@ pub async fn serve(ctx: &Context, bind: Option<SocketAddr>) -> CliResult {
     if settings.token.is_empty() {
         eprintln!(
             "note: no bearer token is configured, so every request is refused; \
-             `clientele serve token add --actor NAME` creates one"
+             `clientele serve token add --actor NAME` creates one, and a running server \
+             accepts it within a second"
         );
     }
     if !local.ip().is_loopback() {
@@ -142,7 +149,7 @@ pub fn token(_config: &Config, path: Option<&Path>, cmd: &TokenCmd, as_json: boo
                 return json(&json!({ "revoked": removed }));
             }
             say(format!(
-                "revoked {removed} token{}; a running `clientele serve` refuses {} after a restart",
+                "revoked {removed} token{}; a running `clientele serve` refuses {} within a second",
                 if removed == 1 { "" } else { "s" },
                 if removed == 1 { "it" } else { "them" }
             ));

@@ -69,6 +69,7 @@ pub(crate) async fn search(
 /// A new customer company.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"customer_id": "INITECH", "name": "Initech"}))]
 pub(crate) struct NewCompany {
     /// `CustomerID`.
     customer_id: String,
@@ -117,7 +118,7 @@ pub(crate) async fn add(
 
 /// One customer company (OTOBO `CustomerCompanyGet`).
 #[utoipa::path(get, path = "/api/v1/companies/{customer_id}", tag = "companies",
-    params(("customer_id" = String, Path, description = "The customer id")),
+    params(("customer_id" = String, Path, description = "The customer id", example = "ACME")),
     responses(
         (status = 200, description = "The company", body = CompanyRecord),
         (status = 404, description = "No such company", body = Problem,
@@ -140,6 +141,7 @@ pub(crate) async fn show(
 /// Changes to a company: what is given is written, the rest stays.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Acme Corporation"}))]
 pub(crate) struct CompanyChanges {
     /// `CustomerCompanyName`.
     name: Option<String>,
@@ -154,11 +156,13 @@ pub(crate) struct CompanyChanges {
 
 /// Changes a customer company (OTOBO `CustomerCompanyUpdate`).
 #[utoipa::path(patch, path = "/api/v1/companies/{customer_id}", tag = "companies",
-    params(("customer_id" = String, Path, description = "The customer id")),
+    params(("customer_id" = String, Path, description = "The customer id", example = "ACME")),
     request_body = CompanyChanges,
     responses(
         (status = 200, description = "The company as stored now", body = CompanyRecord),
         (status = 404, description = "No such company", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 409, description = "The name is another company's", body = Problem,
          content_type = "application/problem+json"),
         (status = 422, description = "A field is refused; `field` names it", body = Problem,
          content_type = "application/problem+json"),
@@ -201,7 +205,7 @@ pub(crate) struct CompanyValidity {
 
 /// Invalidates a company: left out of default searches, its grants no longer count.
 #[utoipa::path(post, path = "/api/v1/companies/{customer_id}/invalidate", tag = "companies",
-    params(("customer_id" = String, Path, description = "The customer id"), InvalidateParams),
+    params(("customer_id" = String, Path, description = "The customer id", example = "ACME"), InvalidateParams),
     responses(
         (status = 200, description = "Invalidated", body = CompanyValidity),
         (status = 404, description = "No such company", body = Problem,
@@ -245,7 +249,7 @@ pub(crate) struct CompanyUsers {
 /// The users of a company, primary and related (OTOBO Customer Users ↔ Customers from the
 /// company's end).
 #[utoipa::path(get, path = "/api/v1/companies/{customer_id}/users", tag = "companies",
-    params(("customer_id" = String, Path, description = "The customer id"), UsersParams),
+    params(("customer_id" = String, Path, description = "The customer id", example = "ACME"), UsersParams),
     responses((status = 200, description = "The users", body = CompanyUsers)))]
 pub(crate) async fn users(
     State(s): State<AppState>,

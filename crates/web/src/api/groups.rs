@@ -3,14 +3,18 @@
 
 use axum::Json;
 use axum::extract::State;
-use clientele_backend::traits::GrantChange;
+use axum::http::StatusCode;
+use clientele_backend::traits::{GrantChange, Group};
+use clientele_model::Validity;
 use clientele_model::permission::PermissionContext;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::users::internal;
-use super::{Acting, Body, Params, Q};
+use super::{
+    Acting, Body, CatalogEdit, InvalidateParams, Params, Q, catalog_problem, validity_change,
+};
 use crate::{AppState, Problem};
 
 /// The groups.
@@ -50,7 +54,7 @@ pub(crate) struct Members(Value);
 /// A group's members: the users and companies granted on it (raw), or every user with a
 /// permission on it and where the permission comes from (`?effective=true`).
 #[utoipa::path(get, path = "/api/v1/groups/{group}/members", tag = "groups",
-    params(("group" = String, Path, description = "The group's name"), MembersParams),
+    params(("group" = String, Path, description = "The group's name", example = "billing"), MembersParams),
     responses(
         (status = 200, description = "The members", body = Members),
         (status = 404, description = "No such group", body = Problem,
@@ -84,6 +88,7 @@ pub(crate) enum ChangeKind {
 /// A change of one user's or one company's permission set on the group.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"user": "anna", "change": "add", "permissions": ["ro"]}))]
 pub(crate) struct GrantRequest {
     /// The user whose set changes (give `user` or `company`).
     user: Option<String>,
@@ -126,7 +131,7 @@ fn context_name(context: &str) -> String {
 
 /// Adds, removes or replaces permission types of a user or a company on a group.
 #[utoipa::path(post, path = "/api/v1/groups/{group}/grants", tag = "groups",
-    params(("group" = String, Path, description = "The group's name")),
+    params(("group" = String, Path, description = "The group's name", example = "billing")),
     request_body = GrantRequest,
     responses(
         (status = 200, description = "The stored set now", body = GrantSet),
@@ -210,4 +215,164 @@ pub(crate) async fn change_grant(
             "user, company: give exactly one of them",
         )),
     }
+}
+
+// ------------------------------------------------------------------ the catalog of groups
+
+/// One group.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct GroupRow {
+    /// The id (OTOBO `groups_table.id`).
+    id: u64,
+    /// The unique name.
+    name: String,
+    /// `valid`, `invalid` or `invalid-temporarily`; an invalid group grants nothing.
+    #[schema(value_type = String)]
+    validity: Validity,
+    /// The administrator's comment.
+    comment: Option<String>,
+}
+
+impl From<Group> for GroupRow {
+    fn from(g: Group) -> Self {
+        GroupRow {
+            id: g.id.0,
+            name: g.name,
+            validity: g.validity,
+            comment: g.comment,
+        }
+    }
+}
+
+/// A new group.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "support", "comment": "First line"}))]
+pub(crate) struct NewGroup {
+    /// The unique name.
+    name: String,
+    /// The administrator's comment.
+    comment: Option<String>,
+}
+
+/// Adds a group (OTOBO AdminGroup, used by AdminCustomerGroup and AdminCustomerUserGroup).
+#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", request_body = NewGroup,
+    responses(
+        (status = 201, description = "Added", body = GroupRow),
+        (status = 409, description = "The name is taken", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 422, description = "The name or comment is refused; `field` names it",
+         body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn add(
+    State(s): State<AppState>,
+    Acting(by): Acting,
+    Body(new): Body<NewGroup>,
+) -> Result<(StatusCode, Json<GroupRow>), Problem> {
+    let dir = &s.dir;
+    if let Some(comment) = &new.comment {
+        // Checked before the group is added, so a refused comment adds nothing.
+        clientele_model::catalog::check_comment(comment)
+            .map_err(|e| catalog_problem("group")(e.into()))?;
+    }
+    let mut group = dir
+        .add_group(&new.name, &by)
+        .await
+        .map_err(catalog_problem("group"))?;
+    if let Some(comment) = new.comment.filter(|c| !c.is_empty()) {
+        let changes = clientele_backend::CatalogChanges::new().comment(Some(comment));
+        group = dir.update_group(&group.name, changes, &by).await?;
+    }
+    Ok((StatusCode::CREATED, Json(group.into())))
+}
+
+/// One group.
+#[utoipa::path(get, path = "/api/v1/groups/{group}", tag = "groups",
+    params(("group" = String, Path, description = "The group's name", example = "billing")),
+    responses(
+        (status = 200, description = "The group", body = GroupRow),
+        (status = 404, description = "No such group", body = Problem,
+         content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn show(
+    State(s): State<AppState>,
+    Params(group): Params<String>,
+) -> Result<Json<GroupRow>, Problem> {
+    Ok(Json(s.dir.group(&group).await?.into()))
+}
+
+/// Renames a group, sets its comment or its validity. Grants follow the group.
+#[utoipa::path(patch, path = "/api/v1/groups/{group}", tag = "groups",
+    params(("group" = String, Path, description = "The group's name", example = "billing")),
+    request_body = CatalogEdit,
+    responses(
+        (status = 200, description = "The group as stored now", body = GroupRow),
+        (status = 404, description = "No such group", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 409, description = "The new name is taken", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 422, description = "A field is refused; `field` names it", body = Problem,
+         content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn update(
+    State(s): State<AppState>,
+    Acting(by): Acting,
+    Params(group): Params<String>,
+    Body(edit): Body<CatalogEdit>,
+) -> Result<Json<GroupRow>, Problem> {
+    let changes = edit.changes()?;
+    Ok(Json(
+        s.dir
+            .update_group(&group, changes, &by)
+            .await
+            .map_err(catalog_problem("group"))?
+            .into(),
+    ))
+}
+
+/// Invalidates a group: it grants nothing while invalid; its grants stay stored.
+#[utoipa::path(post, path = "/api/v1/groups/{group}/invalidate", tag = "groups",
+    params(("group" = String, Path, description = "The group's name", example = "billing"), InvalidateParams),
+    responses(
+        (status = 200, description = "The group as stored now", body = GroupRow),
+        (status = 404, description = "No such group", body = Problem,
+         content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn invalidate(
+    State(s): State<AppState>,
+    Acting(by): Acting,
+    Params(group): Params<String>,
+    Q(p): Q<InvalidateParams>,
+) -> Result<Json<GroupRow>, Problem> {
+    let changes = validity_change(p.validity());
+    Ok(Json(
+        s.dir
+            .update_group(&group, changes, &by)
+            .await
+            .map_err(catalog_problem("group"))?
+            .into(),
+    ))
+}
+
+/// Makes a group valid again: its stored grants count again.
+#[utoipa::path(post, path = "/api/v1/groups/{group}/validate", tag = "groups",
+    params(("group" = String, Path, description = "The group's name", example = "billing")),
+    responses(
+        (status = 200, description = "The group as stored now", body = GroupRow),
+        (status = 404, description = "No such group", body = Problem,
+         content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn validate(
+    State(s): State<AppState>,
+    Acting(by): Acting,
+    Params(group): Params<String>,
+) -> Result<Json<GroupRow>, Problem> {
+    let changes = validity_change(Validity::Valid);
+    Ok(Json(
+        s.dir
+            .update_group(&group, changes, &by)
+            .await
+            .map_err(catalog_problem("group"))?
+            .into(),
+    ))
 }

@@ -61,8 +61,85 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The answers every operation may give besides its own: `401` without accepted credentials,
+/// `400` for a path or query parameter that can't be read, `503` when a source is unreachable;
+/// a write also `422` (the credentials' actor is not one the database records, `by`);
+/// an operation with a body also `400` (not JSON), `413` (too large), `415` (not
+/// `application/json`) and `422` (a field refused). Added to each operation of the document
+/// that does not list them itself, so the document names every status the server answers.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    crate::PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let writes = [
+                &mut item.put,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            let ops = writes
+                .into_iter()
+                .flatten()
+                .map(|op| (true, op))
+                .chain(item.get.iter_mut().map(|op| (false, op)));
+            for (writes, op) in ops {
+                let mut common = vec![
+                    (
+                        "400",
+                        "A path or query parameter can't be read; `field` names it",
+                    ),
+                    ("401", "No accepted credentials"),
+                    ("503", "A source is unreachable; try again later"),
+                ];
+                if writes {
+                    common.push((
+                        "422",
+                        "A field is refused, or the credentials' actor is not one this \
+                         database records (`field`: `by`)",
+                    ));
+                }
+                if op.request_body.is_some() {
+                    common.extend([
+                        ("400", "The body is not JSON; `field` names it"),
+                        ("413", "The body is larger than the server accepts"),
+                        ("415", "The body is not `application/json`"),
+                        ("422", "A field is refused; `field` names it"),
+                    ]);
+                }
+                for (status, description) in common {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem(description).into());
+                }
+            }
+        }
+    }
+}
+
 /// Every route of the API with its document.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    let mut router = operations();
+    // After the operations are registered: the modifiers of `ApiDoc` run before.
+    CommonResponses.modify(router.get_openapi_mut());
+    router
+}
+
+/// Every operation, each from its annotation.
+fn operations() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(users::search, users::add))
         .routes(routes!(users::show, users::update))
@@ -76,10 +153,19 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(companies::show, companies::update))
         .routes(routes!(companies::invalidate))
         .routes(routes!(companies::users))
-        .routes(routes!(groups::list))
+        .routes(routes!(users::set_password))
+        .routes(routes!(users::preferences))
+        .routes(routes!(users::set_preference, users::delete_preference))
+        .routes(routes!(groups::list, groups::add))
+        .routes(routes!(groups::show, groups::update))
+        .routes(routes!(groups::invalidate))
+        .routes(routes!(groups::validate))
         .routes(routes!(groups::members))
         .routes(routes!(groups::change_grant))
-        .routes(routes!(services::list))
+        .routes(routes!(services::list, services::add))
+        .routes(routes!(services::show, services::update))
+        .routes(routes!(services::invalidate))
+        .routes(routes!(services::validate))
         .routes(routes!(services::users))
         .routes(routes!(services::set_default, services::unset_default))
 }
@@ -239,4 +325,64 @@ pub(crate) fn require_nonempty(field: &str, items: &[String], what: &str) -> Res
         ));
     }
     Ok(())
+}
+
+/// Changes to a group or a service: what is given is written, the rest stays.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"comment": "Reviewed"}))]
+pub(crate) struct CatalogEdit {
+    /// A new name; for a service the new full name (its descendants are renamed with it, and
+    /// a new `Parent::Name` needs `Parent`).
+    name: Option<String>,
+    /// A new comment; `""` clears it.
+    comment: Option<String>,
+    /// `valid`, `invalid` or `invalid-temporarily`.
+    #[schema(value_type = Option<String>, example = "valid")]
+    validity: Option<clientele_model::Validity>,
+}
+
+impl CatalogEdit {
+    /// The changes, or `422` when nothing is to change.
+    fn changes(self) -> Result<clientele_backend::CatalogChanges, Problem> {
+        let mut changes = clientele_backend::CatalogChanges::new();
+        if let Some(name) = self.name {
+            changes = changes.rename(name);
+        }
+        if let Some(comment) = self.comment {
+            changes = changes.comment(Some(comment));
+        }
+        if let Some(validity) = self.validity {
+            changes = changes.validity(validity);
+        }
+        if changes.is_empty() {
+            return Err(Problem::invalid(
+                "name",
+                "nothing to change: give at least one of name, comment, validity",
+            ));
+        }
+        Ok(changes)
+    }
+}
+
+/// The changes of `POST …/invalidate` and `POST …/validate` of a group or a service.
+fn validity_change(validity: clientele_model::Validity) -> clientele_backend::CatalogChanges {
+    clientele_backend::CatalogChanges::new().validity(validity)
+}
+
+/// The problem of a refused group or service write, naming the request's field: the
+/// Directory names a refused name after its catalog (`group`, `service`), the request calls it
+/// `name`, and a refused comment `comment`. A missing parent of a `Parent::Child` name stays a `404` naming the parent.
+fn catalog_problem(noun: &'static str) -> impl Fn(clientele_directory::Error) -> Problem {
+    move |e| match e {
+        clientele_directory::Error::Invalid(v) if v.field() == noun => {
+            Problem::invalid("name", v.to_string())
+        }
+        clientele_directory::Error::Invalid(v)
+            if v.field() == clientele_model::catalog::COMMENT_FIELD =>
+        {
+            Problem::invalid("comment", v.to_string())
+        }
+        other => other.into(),
+    }
 }

@@ -84,6 +84,7 @@ pub(crate) async fn search(
 /// A new customer user. Without `password` one is generated and returned once.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"login": "jdoe", "first_name": "John", "last_name": "Doe", "email": "jdoe@acme-corp.com", "customer_id": "ACME"}))]
 pub(crate) struct NewUser {
     /// `UserLogin`.
     login: String,
@@ -138,7 +139,18 @@ pub(crate) async fn add(
     Body(new): Body<NewUser>,
 ) -> Result<(StatusCode, Json<AddedUser>), Problem> {
     let dir = &s.dir;
-    let source = dir.add_target(new.source.as_deref())?.to_owned();
+    // A source the body names that does not exist is a refused field, not a missing resource.
+    let source = match dir.add_target(new.source.as_deref()) {
+        Ok(source) => source.to_owned(),
+        Err(clientele_directory::Error::NotFound { key, .. }) => {
+            return Err(Problem::invalid(
+                "source",
+                format!("source: there is no source {key:?}; leave it out for the default"),
+            )
+            .key(key));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let map = map_of(dir, &source);
     let mut user = NewCustomerUser::new(
         &new.login,
@@ -186,7 +198,7 @@ pub(crate) struct UserRecord(Value);
 
 /// One customer user (OTOBO `CustomerUserDataGet`).
 #[utoipa::path(get, path = "/api/v1/users/{login}", tag = "users",
-    params(("login" = String, Path, description = "The login, in any case")),
+    params(("login" = String, Path, description = "The login, in any case", example = "anna")),
     responses(
         (status = 200, description = "The user", body = UserRecord),
         (status = 404, description = "No such user", body = Problem,
@@ -203,6 +215,7 @@ pub(crate) async fn show(
 /// Changes to a customer user: what is given is written, the rest stays.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"attributes": {"UserCity": "Berlin"}}))]
 pub(crate) struct UserChanges {
     /// A new `UserLogin` (renames the user).
     login: Option<String>,
@@ -228,7 +241,7 @@ pub(crate) struct UserChanges {
 
 /// Changes a customer user (OTOBO `CustomerUserUpdate`).
 #[utoipa::path(patch, path = "/api/v1/users/{login}", tag = "users",
-    params(("login" = String, Path, description = "The login, in any case")),
+    params(("login" = String, Path, description = "The login, in any case", example = "anna")),
     request_body = UserChanges,
     responses(
         (status = 200, description = "The user as stored now", body = UserRecord),
@@ -301,7 +314,7 @@ pub(crate) struct ValidityNow {
 /// Invalidates a customer user: it can no longer log in and is left out of default searches.
 /// OTOBO never deletes customer users; neither does this.
 #[utoipa::path(post, path = "/api/v1/users/{login}/invalidate", tag = "users",
-    params(("login" = String, Path, description = "The login"), InvalidateParams),
+    params(("login" = String, Path, description = "The login", example = "anna"), InvalidateParams),
     responses(
         (status = 200, description = "Invalidated", body = ValidityNow),
         (status = 404, description = "No such user", body = Problem,
@@ -331,7 +344,7 @@ pub(crate) struct UserCompanies {
 
 /// The customer ids a user may act for (OTOBO `CustomerIDs`).
 #[utoipa::path(get, path = "/api/v1/users/{login}/companies", tag = "users",
-    params(("login" = String, Path, description = "The login")),
+    params(("login" = String, Path, description = "The login", example = "anna")),
     responses(
         (status = 200, description = "The customer ids", body = UserCompanies),
         (status = 404, description = "No such user", body = Problem,
@@ -359,8 +372,8 @@ async fn user_companies(dir: &Directory, login: String) -> Result<UserCompanies,
 
 /// Relates a user to a company beside its primary one (OTOBO AdminCustomerUserCustomer).
 #[utoipa::path(put, path = "/api/v1/users/{login}/companies/{customer_id}", tag = "users",
-    params(("login" = String, Path, description = "The login"),
-           ("customer_id" = String, Path, description = "The company's customer id")),
+    params(("login" = String, Path, description = "The login", example = "anna"),
+           ("customer_id" = String, Path, description = "The company's customer id", example = "ACME")),
     responses(
         (status = 200, description = "The customer ids now", body = UserCompanies),
         (status = 404, description = "No such user or company", body = Problem,
@@ -379,8 +392,8 @@ pub(crate) async fn relate(
 
 /// Removes a user's relation to a company (its primary company stays).
 #[utoipa::path(delete, path = "/api/v1/users/{login}/companies/{customer_id}", tag = "users",
-    params(("login" = String, Path, description = "The login"),
-           ("customer_id" = String, Path, description = "The company's customer id")),
+    params(("login" = String, Path, description = "The login", example = "anna"),
+           ("customer_id" = String, Path, description = "The company's customer id", example = "ACME")),
     responses(
         (status = 200, description = "The customer ids now", body = UserCompanies),
         (status = 404, description = "No such user", body = Problem,
@@ -414,7 +427,7 @@ pub(crate) struct EffectiveGroups {
 /// A user's effective groups with the origin of each permission (direct grant, company
 /// grant in a context, always-group, support off).
 #[utoipa::path(get, path = "/api/v1/users/{login}/groups", tag = "users",
-    params(("login" = String, Path, description = "The login")),
+    params(("login" = String, Path, description = "The login", example = "anna")),
     responses(
         (status = 200, description = "The effective permissions", body = EffectiveGroups),
         (status = 404, description = "No such user", body = Problem,
@@ -451,7 +464,7 @@ pub(crate) struct ServicesParams {
 
 /// The services a user may request: its own, or the default services when it has none.
 #[utoipa::path(get, path = "/api/v1/users/{login}/services", tag = "users",
-    params(("login" = String, Path, description = "The login"), ServicesParams),
+    params(("login" = String, Path, description = "The login", example = "anna"), ServicesParams),
     responses(
         (status = 200, description = "The services", body = super::services::ServiceList),
         (status = 404, description = "No such user", body = Problem,
@@ -483,8 +496,8 @@ pub(crate) struct Assignment {
 
 /// Assigns a service to a user (OTOBO AdminCustomerUserService).
 #[utoipa::path(put, path = "/api/v1/users/{login}/services/{service}", tag = "users",
-    params(("login" = String, Path, description = "The login"),
-           ("service" = String, Path, description = "The service's full name")),
+    params(("login" = String, Path, description = "The login", example = "anna"),
+           ("service" = String, Path, description = "The service's full name", example = "Printing")),
     responses(
         (status = 200, description = "Assigned", body = Assignment),
         (status = 404, description = "No such user or service", body = Problem,
@@ -505,8 +518,8 @@ pub(crate) async fn assign_service(
 
 /// Removes a service from a user.
 #[utoipa::path(delete, path = "/api/v1/users/{login}/services/{service}", tag = "users",
-    params(("login" = String, Path, description = "The login"),
-           ("service" = String, Path, description = "The service's full name")),
+    params(("login" = String, Path, description = "The login", example = "anna"),
+           ("service" = String, Path, description = "The service's full name", example = "Printing")),
     responses(
         (status = 200, description = "Removed", body = Assignment),
         (status = 404, description = "No such user or service", body = Problem,
@@ -614,4 +627,197 @@ async fn record(dir: &Directory, user: &CustomerUser, source: &str) -> Result<Us
         o.insert("customer_ids".into(), json!(ids));
     }
     Ok(UserRecord(v))
+}
+
+// ------------------------------------------------------------------ password
+
+/// A password change: give `password`, or `generate: true` for a generated one.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"password": "Example-Password-42"}))]
+pub(crate) struct PasswordChange {
+    /// The new password; checked against the password policy, stored hashed, never returned.
+    password: Option<String>,
+    /// Generate a password the policy accepts instead; it is returned in this response only.
+    #[serde(default)]
+    generate: bool,
+}
+
+/// A password just set.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PasswordSet {
+    /// The login, as stored.
+    login: String,
+    /// The generated password when `generate` was asked: shown this once, store it now.
+    /// `null` when the password was given.
+    generated_password: Option<String>,
+}
+
+/// Sets a customer user's password (OTOBO `SetPassword`), given or generated, through the
+/// password policy. A given password is never returned; a generated one only in this response.
+#[utoipa::path(put, path = "/api/v1/users/{login}/password", tag = "users",
+    params(("login" = String, Path, description = "The login, in any case", example = "anna")),
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "The password is set", body = PasswordSet),
+        (status = 404, description = "No such user", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 409, description = "The user's source keeps no passwords here (read-only, or \
+                                      plain-text passwords shared with OTOBO)", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 422, description = "The password is refused by the policy, or neither or \
+                                      both of `password` and `generate` are given; `field` \
+                                      names it", body = Problem,
+         content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn set_password(
+    State(s): State<AppState>,
+    Params(login): Params<String>,
+    Body(change): Body<PasswordChange>,
+) -> Result<Json<PasswordSet>, Problem> {
+    let dir = &s.dir;
+    let (password, shown) = match (change.password, change.generate) {
+        (Some(p), false) => (Password::new(p), false),
+        (None, true) => (dir.generate_password().map_err(refused_config)?, true),
+        (Some(_), true) => {
+            return Err(Problem::invalid(
+                "password",
+                "password, generate: give a password or generate: true, not both",
+            ));
+        }
+        (None, false) => {
+            return Err(Problem::invalid(
+                "password",
+                "password: give the new password, or generate: true for a generated one",
+            ));
+        }
+    };
+    let (user, _) = require(dir, &login).await?;
+    dir.set_password(user.login.as_str(), &password)
+        .await
+        .map_err(password_problem)?;
+    Ok(Json(PasswordSet {
+        login: user.login.as_str().to_owned(),
+        generated_password: shown.then(|| password.expose().to_owned()),
+    }))
+}
+
+/// A configuration that refuses password writes is the server's setting, not a fault: `409`
+/// with the configuration's message (which names a setting, never a password).
+fn refused_config(e: clientele_directory::Error) -> Problem {
+    match e {
+        clientele_directory::Error::Config(message) => {
+            Problem::new(StatusCode::CONFLICT, "refused", message).field("password")
+        }
+        other => other.into(),
+    }
+}
+
+/// The problem of a refused password change, naming the request's field `password` rather
+/// than the stored attribute (the policy's message names the rule, never the password).
+fn password_problem(e: clientele_directory::Error) -> Problem {
+    match e {
+        clientele_directory::Error::Invalid(v) if v.field() == keys::PASSWORD => Problem::invalid(
+            "password",
+            v.to_string().replace(keys::PASSWORD, "password"),
+        ),
+        other => refused_config(other),
+    }
+}
+
+// ------------------------------------------------------------------ preferences
+
+/// A customer user's preferences (OTOBO `customer_preferences`), as the admin screen shows them.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserPreferences {
+    /// The login, as stored.
+    login: String,
+    /// Every preference by key, except the one-time token's digest (`UserToken`), which is
+    /// security state and never shown.
+    preferences: BTreeMap<String, String>,
+}
+
+/// The preferences of `login` as shown: without the keys that hold secrets.
+async fn shown_preferences(dir: &Directory, login: &str) -> Result<UserPreferences, Problem> {
+    let (user, _) = require(dir, login).await?;
+    let mut preferences = dir.preferences(user.login.as_str()).await?;
+    preferences.retain(|k, _| {
+        k != clientele_directory::PREF_TOKEN && !k.eq_ignore_ascii_case(keys::PASSWORD)
+    });
+    Ok(UserPreferences {
+        login: user.login.as_str().to_owned(),
+        preferences,
+    })
+}
+
+/// A customer user's preferences (OTOBO AdminCustomerUser with `AdminSetPreferences`).
+#[utoipa::path(get, path = "/api/v1/users/{login}/preferences", tag = "users",
+    params(("login" = String, Path, description = "The login, in any case", example = "anna")),
+    responses(
+        (status = 200, description = "The preferences", body = UserPreferences),
+        (status = 404, description = "No such user", body = Problem,
+         content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn preferences(
+    State(s): State<AppState>,
+    Params(login): Params<String>,
+) -> Result<Json<UserPreferences>, Problem> {
+    Ok(Json(shown_preferences(&s.dir, &login).await?))
+}
+
+/// The value of a preference.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"value": "de"}))]
+pub(crate) struct PreferenceValue {
+    /// The value: at most 250 characters, no NUL.
+    value: String,
+}
+
+/// Sets a preference. Keys that are user data (`UserEmail`, `UserLogin`, …) or security state
+/// (`UserToken`) are refused naming the key: change those through the user itself.
+#[utoipa::path(put, path = "/api/v1/users/{login}/preferences/{key}", tag = "users",
+    params(("login" = String, Path, description = "The login, in any case", example = "anna"),
+           ("key" = String, Path, description = "The preference key, e.g. `UserLanguage`", example = "UserLanguage")),
+    request_body = PreferenceValue,
+    responses(
+        (status = 200, description = "The preferences now", body = UserPreferences),
+        (status = 404, description = "No such user", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 422, description = "The key is protected, or the key or value is refused; \
+                                      `field` names it", body = Problem,
+         content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn set_preference(
+    State(s): State<AppState>,
+    Params((login, key)): Params<(String, String)>,
+    Body(body): Body<PreferenceValue>,
+) -> Result<Json<UserPreferences>, Problem> {
+    s.dir
+        .set_preference(&login, &key, &body.value)
+        .await
+        .map_err(|e| match e {
+            clientele_directory::Error::Invalid(v) => {
+                Problem::invalid(v.field(), v.to_string()).key(key.clone())
+            }
+            other => other.into(),
+        })?;
+    Ok(Json(shown_preferences(&s.dir, &login).await?))
+}
+
+/// Removes a preference (removing one the user does not have changes nothing).
+#[utoipa::path(delete, path = "/api/v1/users/{login}/preferences/{key}", tag = "users",
+    params(("login" = String, Path, description = "The login, in any case", example = "anna"),
+           ("key" = String, Path, description = "The preference key", example = "UserLanguage")),
+    responses(
+        (status = 200, description = "The preferences now", body = UserPreferences),
+        (status = 404, description = "No such user", body = Problem,
+         content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn delete_preference(
+    State(s): State<AppState>,
+    Params((login, key)): Params<(String, String)>,
+) -> Result<Json<UserPreferences>, Problem> {
+    s.dir.delete_preference(&login, &key).await?;
+    Ok(Json(shown_preferences(&s.dir, &login).await?))
 }

@@ -24,6 +24,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/users/{login}"),
     ("patch", "/api/v1/users/{login}"),
     ("post", "/api/v1/users/{login}/invalidate"),
+    ("put", "/api/v1/users/{login}/password"),
+    ("get", "/api/v1/users/{login}/preferences"),
+    ("put", "/api/v1/users/{login}/preferences/{key}"),
+    ("delete", "/api/v1/users/{login}/preferences/{key}"),
     ("get", "/api/v1/users/{login}/companies"),
     ("put", "/api/v1/users/{login}/companies/{customer_id}"),
     ("delete", "/api/v1/users/{login}/companies/{customer_id}"),
@@ -38,9 +42,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/companies/{customer_id}/invalidate"),
     ("get", "/api/v1/companies/{customer_id}/users"),
     ("get", "/api/v1/groups"),
+    ("post", "/api/v1/groups"),
+    ("get", "/api/v1/groups/{group}"),
+    ("patch", "/api/v1/groups/{group}"),
+    ("post", "/api/v1/groups/{group}/invalidate"),
+    ("post", "/api/v1/groups/{group}/validate"),
     ("get", "/api/v1/groups/{group}/members"),
     ("post", "/api/v1/groups/{group}/grants"),
     ("get", "/api/v1/services"),
+    ("post", "/api/v1/services"),
+    ("get", "/api/v1/services/{service}"),
+    ("patch", "/api/v1/services/{service}"),
+    ("post", "/api/v1/services/{service}/invalidate"),
+    ("post", "/api/v1/services/{service}/validate"),
     ("get", "/api/v1/services/{service}/users"),
     ("put", "/api/v1/services/{service}/default"),
     ("delete", "/api/v1/services/{service}/default"),
@@ -137,4 +151,5 @@ pub fn concrete(path: &str) -> String {
         .replace("{customer_id}", "ACME")
         .replace("{group}", "billing")
         .replace("{service}", "Printing")
+        .replace("{key}", "UserLanguage")
 }
