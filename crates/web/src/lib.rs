@@ -32,6 +32,7 @@
 mod api;
 pub mod auth;
 pub mod problem;
+pub mod ui;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -65,6 +66,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 pub struct WebConfig {
     authenticator: Arc<dyn Authenticator>,
     body_limit: usize,
+    screens: ui::ScreenSettings,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -81,6 +83,7 @@ impl WebConfig {
         WebConfig {
             authenticator: Arc::new(authenticator),
             body_limit: DEFAULT_BODY_LIMIT,
+            screens: ui::ScreenSettings::default(),
         }
     }
 
@@ -89,6 +92,7 @@ impl WebConfig {
         WebConfig {
             authenticator,
             body_limit: DEFAULT_BODY_LIMIT,
+            screens: ui::ScreenSettings::default(),
         }
     }
 
@@ -170,7 +174,8 @@ pub fn router(directory: Arc<Directory>, config: WebConfig) -> Router {
     let state = AppState { dir: directory };
     let auth = config.authenticator.clone();
     Router::new()
-        .merge(api_router(state, &config))
+        .merge(api_router(state.clone(), &config))
+        .merge(ui::router(state, &config))
         .fallback(move |request: Request| no_route(auth.clone(), request))
         .layer(DefaultBodyLimit::max(config.body_limit))
 }
