@@ -143,7 +143,7 @@ pub(crate) async fn add(State(ui): State<Ui>, page: Page, fields: Fields) -> Ans
             let problem = Problem::from(e);
             match FieldError::of(&problem) {
                 Some(fe) if problem.status < 500 => Ok(again(&fe)),
-                _ => Err(Fail(page.clone(), problem)),
+                _ => Err(Fail::new(page.clone(), problem)),
             }
         }
     }
@@ -278,7 +278,7 @@ pub(crate) async fn update(
         if let (false, Some(fe)) = (problem.status >= 500, FieldError::of(&problem)) {
             return edit_page(&ui, &page, &id, Some(&fields), Some(&fe), false).await;
         }
-        return Err(Fail(page, problem));
+        return Err(Fail::new(page, problem));
     }
     Ok(page.redirect(&format!("/companies/{}?saved=1", seg(&id))))
 }

@@ -403,7 +403,7 @@ pub(crate) async fn save_members(
             .map(String::as_str)
             .collect();
         if perms.is_empty() {
-            return Err(Fail(
+            return Err(Fail::new(
                 page,
                 Problem::invalid("new_perm", "new_perm: check at least one type to grant"),
             ));

@@ -652,11 +652,17 @@ fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
 }
 
 /// A refusal a handler answers with: the problem's status and detail on a page of the screens.
-pub(crate) struct Fail(pub(crate) Page, pub(crate) Problem);
+pub(crate) struct Fail(Box<(Page, Problem)>);
+
+impl Fail {
+    pub(crate) fn new(page: Page, problem: Problem) -> Self {
+        Fail(Box::new((page, problem)))
+    }
+}
 
 impl IntoResponse for Fail {
     fn into_response(self) -> Response {
-        let Fail(page, problem) = self;
+        let (page, problem) = *self.0;
         let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
         let title = problem.title;
         let content = html! {
@@ -672,7 +678,7 @@ pub(crate) type Answer = Result<Response, Fail>;
 
 /// Maps a Directory error to a [`Fail`] of `page`.
 pub(crate) fn fail(page: &Page) -> impl Fn(clientele_directory::Error) -> Fail + '_ {
-    move |e| Fail(page.clone(), Problem::from(e))
+    move |e| Fail::new(page.clone(), Problem::from(e))
 }
 
 /// A percent-encoded path segment (a login or a group name may hold `/`, `?`, spaces, …).

@@ -41,7 +41,7 @@ pub(crate) async fn list(State(ui): State<Ui>, page: Page, Query(p): Query<ListP
         Some(l) => match l.parse::<usize>() {
             Ok(n) if n > 0 => n,
             _ => {
-                return Err(Fail(
+                return Err(Fail::new(
                     page,
                     Problem::invalid(
                         "limit",
@@ -107,7 +107,7 @@ fn writable_sources(ui: &Ui) -> Vec<String> {
     ui.dir
         .source_names()
         .into_iter()
-        .filter(|n| ui.dir.source_settings(n).is_some_and(|s| !s.read_only))
+        .filter(|n| ui.dir.is_writable_source(n))
         .collect()
 }
 
@@ -190,11 +190,11 @@ fn add_form(
 /// page when it names no field.
 fn refused(page: &Page, problem: Problem, render: impl FnOnce(&FieldError) -> Response) -> Answer {
     if problem.status >= 500 || problem.status == 404 {
-        return Err(Fail(page.clone(), problem));
+        return Err(Fail::new(page.clone(), problem));
     }
     match FieldError::of(&problem) {
         Some(e) => Ok(render(&e)),
-        None => Err(Fail(page.clone(), problem)),
+        None => Err(Fail::new(page.clone(), problem)),
     }
 }
 
@@ -324,7 +324,7 @@ async fn edit_page(
         .map_err(fail(page))?
         .ok_or_else(|| not_found(page, Entity::CustomerUser, login))?;
     let map = map_of(ui, &source);
-    let read_only = ui.dir.source_settings(&source).is_none_or(|s| s.read_only);
+    let read_only = !ui.dir.is_writable_source(&source);
     let stored = |k: &str| user.attribute(k).map(|v| v.to_text()).unwrap_or_default();
     let value = |k: &str| match given.and_then(|g| g.get(k)) {
         Some(v) => v.to_owned(),
@@ -433,7 +433,7 @@ pub(crate) async fn update(
                 if let (false, Some(fe)) = (problem.status >= 500, FieldError::of(&problem)) {
                     return edit_page(&ui, &page, &login, Some(&fields), Some(&fe), false).await;
                 }
-                return Err(Fail(page, problem));
+                return Err(Fail::new(page, problem));
             }
         }
     }
@@ -563,7 +563,7 @@ pub(crate) async fn relate(
             let e = FieldError::new("customer_id", problem.detail);
             return companies_page(&ui, &page, &login, Some(&e)).await;
         }
-        return Err(Fail(page, problem));
+        return Err(Fail::new(page, problem));
     }
     Ok(page.redirect(&format!("/users/{}/companies", seg(&login))))
 }
