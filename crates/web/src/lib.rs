@@ -3,8 +3,9 @@
 //! The web side of Clientele: an axum [`Router`] over a [`Directory`] that a host nests under
 //! a path of its own. Today it serves the JSON API under `/api/v1` — customer users, companies,
 //! group grants and members, user ↔ company relations, services — described by an OpenAPI 3
-//! document at `/api/v1/openapi.json`, with errors as RFC 9457 problem details. The admin
-//! screens rendered on the server and SCIM 2.0 are to come.
+//! document at `/api/v1/openapi.json`, with errors as RFC 9457 problem details, and the admin
+//! screens under `/admin` ([`ui`]): HTML rendered on the server, with a browser login, session
+//! cookies and CSRF checks. SCIM 2.0 is to come.
 //!
 //! Every route asks the host's [`Authenticator`] first: a request it does not accept gets
 //! `401`, and the writes of one it accepts are made by its [`Principal`]'s actor. Request
