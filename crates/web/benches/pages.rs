@@ -12,6 +12,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use clientele_backend::settings::{CompanySettings, SourceSettings};
 use clientele_directory::{Directory, DirectoryConfig, InMemoryBackend};
 use clientele_model::search::CustomerUserSearch;
 use clientele_model::{NewCustomerCompany, NewCustomerUser};
@@ -78,7 +79,21 @@ fn pages(c: &mut Criterion) {
             "passwords": { "argon2": { "memory_kib": 64, "iterations": 1, "parallelism": 1 } }
         }))
         .expect("config");
-        let store = Arc::new(InMemoryBackend::new());
+        // The in-memory store checks a new email against every stored user (a scan), which
+        // would make loading 100 000 users quadratic; the generated addresses are unique anyway.
+        let store = Arc::new(InMemoryBackend::with_settings(
+            SourceSettings {
+                name: "memory".into(),
+                cache_ttl: 0,
+                email_unique_check: false,
+                ..SourceSettings::default()
+            },
+            CompanySettings {
+                name: "memory".into(),
+                cache_ttl: 0,
+                ..CompanySettings::default()
+            },
+        ));
         let dir = Arc::new(Directory::in_memory_with(store, config).expect("directory"));
         dir.add_company(NewCustomerCompany::new("ACME", "Acme"), "bench")
             .await
