@@ -64,6 +64,18 @@ ensure_otobo_perl() {
     perl -MCrypt::Eksblowfish::Bcrypt -MCrypt::PasswdMD5 -MDigest::SHA -e1
 }
 
+# Headless Chromium and its WebDriver for the admin screens' browser test
+# (crates/web/tests/browser.rs), from Debian.
+ensure_chromium() {
+    command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && return 0
+    command -v apt-get >/dev/null 2>&1 || { log "chromium/chromedriver missing and no apt-get"; return 1; }
+    log "installing chromium and chromium-driver from Debian"
+    DEBIAN_FRONTEND=noninteractive apt-get -qq update >&2
+    DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends \
+        -o DPkg::Lock::Timeout=120 chromium chromium-driver >&2
+    command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1
+}
+
 drop_leftovers() {
     # Databases of test runs that died before their own clean-up (prefix clientele_t_).
     if command -v psql >/dev/null 2>&1; then
@@ -81,6 +93,7 @@ ensure_postgres
 ensure_mariadb
 scripts/slapd.sh install
 ensure_otobo_perl
+ensure_chromium
 drop_leftovers
 trap drop_leftovers EXIT
 

@@ -25,6 +25,21 @@ impl Directory {
             .map(Arc::unwrap_or_clone))
     }
 
+    /// The company store's settings, its attribute map among them (what a company form is
+    /// built from); `None` when no company store is configured.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use clientele_directory::{Directory, InMemoryBackend};
+    ///
+    /// let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
+    /// let settings = dir.company_settings().expect("a company store");
+    /// assert!(settings.map.by_key("CustomerCompanyName").is_some());
+    /// ```
+    pub fn company_settings(&self) -> Option<&clientele_backend::settings::CompanySettings> {
+        self.inner.companies.as_ref().map(|c| c.settings())
+    }
+
     /// Adds a company (validated against the company map).
     pub async fn add_company(
         &self,

@@ -378,6 +378,22 @@ impl Directory {
         Ok(slot.name())
     }
 
+    /// Whether the source named `name` takes writes: it has a writer (an LDAP source has none)
+    /// and its settings do not say `read_only`. `false` for a name no source has. An admin
+    /// screen shows a user of a source that does not as a record, without an edit form.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use clientele_directory::{Directory, InMemoryBackend};
+    ///
+    /// let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
+    /// assert!(dir.is_writable_source("memory"));
+    /// assert!(!dir.is_writable_source("ldap"));
+    /// ```
+    pub fn is_writable_source(&self, name: &str) -> bool {
+        self.slot(name).is_ok_and(|s| s.writer().is_ok())
+    }
+
     /// Adds a user to the configured target source (default: the first writable one).
     pub async fn add_customer_user(
         &self,

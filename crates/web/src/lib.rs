@@ -3,8 +3,9 @@
 //! The web side of Clientele: an axum [`Router`] over a [`Directory`] that a host nests under
 //! a path of its own. Today it serves the JSON API under `/api/v1` — customer users, companies,
 //! group grants and members, user ↔ company relations, services — described by an OpenAPI 3
-//! document at `/api/v1/openapi.json`, with errors as RFC 9457 problem details. The admin
-//! screens rendered on the server and SCIM 2.0 are to come.
+//! document at `/api/v1/openapi.json`, with errors as RFC 9457 problem details, and the admin
+//! screens under `/admin` ([`ui`]): HTML rendered on the server, with a browser login, session
+//! cookies and CSRF checks. SCIM 2.0 is to come.
 //!
 //! Every route asks the host's [`Authenticator`] first: a request it does not accept gets
 //! `401`, and the writes of one it accepts are made by its [`Principal`]'s actor. Request
@@ -32,6 +33,7 @@
 mod api;
 pub mod auth;
 pub mod problem;
+pub mod ui;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -65,6 +67,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 pub struct WebConfig {
     authenticator: Arc<dyn Authenticator>,
     body_limit: usize,
+    screens: ui::ScreenSettings,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -81,6 +84,7 @@ impl WebConfig {
         WebConfig {
             authenticator: Arc::new(authenticator),
             body_limit: DEFAULT_BODY_LIMIT,
+            screens: ui::ScreenSettings::default(),
         }
     }
 
@@ -89,6 +93,7 @@ impl WebConfig {
         WebConfig {
             authenticator,
             body_limit: DEFAULT_BODY_LIMIT,
+            screens: ui::ScreenSettings::default(),
         }
     }
 
@@ -170,7 +175,8 @@ pub fn router(directory: Arc<Directory>, config: WebConfig) -> Router {
     let state = AppState { dir: directory };
     let auth = config.authenticator.clone();
     Router::new()
-        .merge(api_router(state, &config))
+        .merge(api_router(state.clone(), &config))
+        .merge(ui::router(state, &config))
         .fallback(move |request: Request| no_route(auth.clone(), request))
         .layer(DefaultBodyLimit::max(config.body_limit))
 }
