@@ -189,6 +189,7 @@ pub(crate) async fn lock_all(
 
 /// The statement that takes the advisory locks `slots` (sorted) on PostgreSQL in their order
 /// (the arrays are read in order). Integers only: nothing from the input reaches the text.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn pg_lock_statement(slots: &[(i32, i32)]) -> String {
     let list = |pick: fn(&(i32, i32)) -> i32| {
         slots
@@ -206,6 +207,7 @@ pub(crate) fn pg_lock_statement(slots: &[(i32, i32)]) -> String {
 
 /// The advisory locks of `locks` on PostgreSQL, sorted, each once (for
 /// [`pg_lock_statement`]).
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn pg_slots(locks: &[Lock]) -> Vec<(i32, i32)> {
     let mut slots: Vec<(i32, i32)> = locks.iter().map(|l| l.slot(Dialect::Postgres)).collect();
     slots.sort_unstable();
