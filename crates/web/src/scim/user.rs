@@ -73,7 +73,8 @@ impl Extras {
                 let n = if id.is_empty() {
                     None
                 } else {
-                    dir.company(&id).await?.map(|c| c.name)
+                    // A Directory without a company store shows no organization.
+                    dir.company(&id).await.ok().flatten().map(|c| c.name)
                 };
                 names.insert(id.clone(), n.clone());
                 n

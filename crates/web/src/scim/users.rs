@@ -21,8 +21,8 @@ use super::filter::{self, Filter, Op};
 use super::patch::{self, PatchRequest, USER_EXTENSIONS};
 use super::user::{EXTERNAL_ID_PREFERENCE, Extras, USER_SCHEMAS, UserInput, to_json, version};
 use super::{
-    ListParams, ScimState, USER_SCHEMA, if_match, json_body, list_response, principal,
-    respond_resource,
+    CLIENTELE_SCHEMA, ENTERPRISE_SCHEMA, ListParams, ScimState, USER_SCHEMA, if_match, json_body,
+    list_response, principal, respond_resource,
 };
 
 /// The validity ids a SCIM list shows: valid and invalid-temporarily (`active: false`); an
@@ -482,7 +482,16 @@ pub(crate) async fn patch(
     request.check()?;
     let current = visible_user(&s.dir, &id).await?;
     let mut doc = show_json(&s.dir, &current).await?;
+    let before = doc.clone();
     patch::apply(&mut doc, &request.operations, &USER_EXTENSIONS, USER_SCHEMA)?;
+    // A changed organization names the company unless the customer id changed with it.
+    let at = |d: &Value, schema: &str, attr: &str| d.get(schema).and_then(|e| e.get(attr)).cloned();
+    if at(&doc, ENTERPRISE_SCHEMA, "organization") != at(&before, ENTERPRISE_SCHEMA, "organization")
+        && at(&doc, CLIENTELE_SCHEMA, "customerId") == at(&before, CLIENTELE_SCHEMA, "customerId")
+        && let Some(ours) = doc.get_mut(CLIENTELE_SCHEMA).and_then(Value::as_object_mut)
+    {
+        ours.remove("customerId");
+    }
     let input = UserInput::from_json(&doc)?;
     let updated = write(&s, &current, &input, expected.as_deref(), &by).await?;
     Ok(respond_resource(
