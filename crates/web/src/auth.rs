@@ -73,7 +73,7 @@ pub const TOKEN_PREFIX: &str = "clientele_";
 /// use clientele_web::TokenScope;
 ///
 /// assert_eq!(TokenScope::default(), TokenScope::Api);
-/// assert_eq!("scim".parse::<TokenScope>(), Ok(TokenScope::Scim));
+/// assert_eq!("scim".parse::<TokenScope>().ok(), Some(TokenScope::Scim));
 /// assert_eq!(TokenScope::Scim.to_string(), "scim");
 /// ```
 #[derive(

@@ -143,7 +143,17 @@ fn user_schema() -> Value {
             ],
         ),
         rw("displayName", "string", "First and last name"),
-        multi("emails", "UserEmail (one address)", typed_items(&["work"])),
+        attr(
+            "emails",
+            "complex",
+            true,
+            true,
+            "readWrite",
+            "default",
+            "none",
+            "UserEmail (one address; required)",
+            typed_items(&["work"]),
+        ),
         multi(
             "phoneNumbers",
             "UserPhone (work), UserMobile (mobile), UserFax (fax)",

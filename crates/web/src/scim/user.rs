@@ -306,7 +306,9 @@ impl UserInput {
             Some((f, l)) => (f.trim().to_owned(), l.to_owned()),
             None => (String::new(), display.trim().to_owned()),
         };
-        let first_name = text(name, "givenName", "name.givenName")?.unwrap_or(display_first);
+        let first_name = text(name, "givenName", "name.givenName")?
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or(display_first);
         let last_name = text(name, "familyName", "name.familyName")?
             .filter(|s| !s.trim().is_empty())
             .unwrap_or(if display_last.is_empty() {
@@ -314,6 +316,12 @@ impl UserInput {
             } else {
                 display_last
             });
+        // Clientele requires a first name: without one, the last name stands in.
+        let first_name = if first_name.trim().is_empty() {
+            last_name.clone()
+        } else {
+            first_name
+        };
         let title = text(name, "honorificPrefix", "name.honorificPrefix")?;
         let emails = list(o, "emails")?;
         let email = pick(emails, None)
@@ -429,7 +437,16 @@ impl UserInput {
         current: Option<&str>,
     ) -> Result<String, ScimError> {
         if let Some(id) = &self.customer_id {
-            return Ok(id.trim().to_owned());
+            let id = id.trim();
+            if current == Some(id) || s.dir.company(id).await?.is_some() {
+                return Ok(id.to_owned());
+            }
+            return match &s.settings.default_customer_id {
+                Some(d) => Ok(d.clone()),
+                None => Err(ScimError::value(format!(
+                    "customerId: no company has the customer id {id:?}"
+                ))),
+            };
         }
         if let Some(org) = self
             .organization

@@ -373,6 +373,11 @@ async fn extras_write(
             .filter(|c| c != primary)
             .collect();
         for id in wanted.iter().filter(|w| !have.contains(w)) {
+            if dir.company(id).await?.is_none() {
+                return Err(ScimError::value(format!(
+                    "secondaryCustomerIds: no company has the customer id {id:?}"
+                )));
+            }
             dir.relate_company(login, id, true, by.clone()).await?;
         }
         for id in have.iter().filter(|h| !wanted.contains(h)) {
