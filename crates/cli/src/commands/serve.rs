@@ -72,9 +72,16 @@ pub fn token(_config: &Config, path: Option<&Path>, cmd: &TokenCmd, as_json: boo
         TokenCmd::List => {
             let tokens = stored_tokens(&doc);
             if as_json {
+                // `scope` only where it is not the default `api`, as in the file.
                 let rows: Vec<_> = tokens
                     .iter()
-                    .map(|(id, actor, scope)| json!({ "id": id, "actor": actor, "scope": scope }))
+                    .map(|(id, actor, scope)| {
+                        let mut row = json!({ "id": id, "actor": actor });
+                        if scope != TokenScope::Api.as_str() {
+                            row["scope"] = json!(scope);
+                        }
+                        row
+                    })
                     .collect();
                 return json(&rows);
             }
