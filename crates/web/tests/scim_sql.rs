@@ -142,6 +142,29 @@ async fn race(url: &str) {
     let mut statuses = [x.status.as_u16(), y.status.as_u16()];
     statuses.sort();
     assert_eq!(statuses, [200, 412], "{} / {}", x.body, y.body);
+    // The store's detail search pages and counts, and leaves SCIM-deleted users out.
+    let listed = send(
+        &app,
+        "GET",
+        "/scim/v2/Users?filter=userName%20sw%20%22b%22",
+        t,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(listed.json()["totalResults"], 1, "{}", listed.body);
+    let gone = send(&app, "DELETE", "/scim/v2/Users/bob", t, None, None).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
+    let listed = send(
+        &app,
+        "GET",
+        "/scim/v2/Users?filter=userName%20sw%20%22b%22",
+        t,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(listed.json()["totalResults"], 0, "{}", listed.body);
     let _ = db.connection().close_by_ref().await;
 }
 
