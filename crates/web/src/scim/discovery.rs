@@ -21,7 +21,6 @@ pub(crate) async fn service_provider_config(State(s): State<ScimState>) -> Respo
         StatusCode::OK,
         &json!({
             "schemas": [SPC_SCHEMA],
-            "documentationUri": "https://github.com/clientele/clientele/blob/main/docs/web.md#scim",
             "patch": {"supported": true},
             "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
             "filter": {"supported": true, "maxResults": s.settings.max_results},
