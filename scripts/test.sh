@@ -100,3 +100,6 @@ trap drop_leftovers EXIT
 log "running the whole test suite (server tests included)"
 cargo test --workspace --all-features "$@" -- --include-ignored
 scripts/openapi-check.sh
+
+log "SCIM conformance against a live server (scim2-tester; scripts/scim-check.sh)"
+scripts/scim-check.sh

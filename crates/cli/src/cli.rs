@@ -139,6 +139,10 @@ pub enum TokenCmd {
         /// database has OTOBO's users table (as for --by)
         #[arg(long)]
         actor: String,
+        /// A token for SCIM provisioning (scope scim) instead of the JSON API (scope api):
+        /// each opens only its own part
+        #[arg(long)]
+        scim: bool,
     },
     /// Remove tokens: the one with this id, or every token of --actor
     Revoke {
@@ -149,7 +153,7 @@ pub enum TokenCmd {
         #[arg(long)]
         actor: Option<String>,
     },
-    /// List the tokens' ids and actors (never a token or a digest)
+    /// List the tokens' ids, actors and scopes (never a token or a digest)
     List,
 }
 

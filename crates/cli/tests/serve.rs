@@ -160,3 +160,58 @@ fn serve_answers_on_a_loopback_port_as_the_tokens_actor() {
     let shown = env.json(&["user", "show", "jdoe"]);
     assert_eq!(shown["audit"]["created_by"], "7", "{shown}");
 }
+
+#[test]
+fn scim_tokens_open_scim_and_api_tokens_the_api() {
+    let env = Env::new("");
+    env.ok(&["init"]);
+    let api = env.json(&["serve", "token", "add", "--actor", "1"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let added = env.json(&["serve", "token", "add", "--actor", "2", "--scim"]);
+    assert_eq!(added["scope"], "scim");
+    let scim = added["token"].as_str().unwrap().to_owned();
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    assert!(text.contains("scope = \"scim\""), "{text}");
+    assert!(!text.contains(&scim), "{text}");
+    let listed = env.json(&["serve", "token", "list"]);
+    assert_eq!(listed[1]["scope"], "scim", "{listed}");
+    env.ok(&["check-config"]);
+
+    let child = Command::new(env!("CARGO_BIN_EXE_clientele"))
+        .arg("--config")
+        .arg(&env.config)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(env.dir.path())
+        .env_remove("CLIENTELE_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    let spc = "/scim/v2/ServiceProviderConfig";
+    let (status, body) = http(&addr, "GET", spc, Some(&scim), "");
+    assert!(
+        status.contains("200") && body.contains("\"patch\""),
+        "{status} {body}"
+    );
+    let (status, _) = http(&addr, "GET", spc, Some(&api), "");
+    assert!(status.contains("401"), "{status}");
+    let (status, _) = http(&addr, "GET", "/api/v1/companies", Some(&scim), "");
+    assert!(status.contains("401"), "{status}");
+    let (status, _) = http(&addr, "GET", "/api/v1/companies", Some(&api), "");
+    assert!(status.contains("200"), "{status}");
+    drop(server);
+}

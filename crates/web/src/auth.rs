@@ -65,8 +65,63 @@ const TOKEN_BYTES: usize = 32;
 /// What every token starts with, so a leaked one is recognisable (and greppable) as ours.
 pub const TOKEN_PREFIX: &str = "clientele_";
 
-/// A bearer token as the configuration keeps it: its id, the actor it acts as and the SHA-256
-/// digest of the token. The token itself is never stored.
+/// What a token opens: the JSON API (`api`, the default, so configurations written before
+/// scopes existed keep working) or SCIM provisioning (`scim`). A token opens one part only, so
+/// an identity provider's SCIM token cannot reach the admin API, nor an admin token SCIM.
+///
+/// ```
+/// use clientele_web::TokenScope;
+///
+/// assert_eq!(TokenScope::default(), TokenScope::Api);
+/// assert_eq!("scim".parse::<TokenScope>().ok(), Some(TokenScope::Scim));
+/// assert_eq!(TokenScope::Scim.to_string(), "scim");
+/// ```
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenScope {
+    /// The JSON API under `/api/v1`.
+    #[default]
+    Api,
+    /// SCIM 2.0 under `/scim/v2`.
+    Scim,
+}
+
+impl TokenScope {
+    /// The scope's name in the configuration: `api` or `scim`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Api => "api",
+            TokenScope::Scim => "scim",
+        }
+    }
+
+    fn is_api(&self) -> bool {
+        *self == TokenScope::Api
+    }
+}
+
+impl fmt::Display for TokenScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for TokenScope {
+    type Err = TokenError;
+
+    fn from_str(s: &str) -> Result<Self, TokenError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "api" => Ok(TokenScope::Api),
+            "scim" => Ok(TokenScope::Scim),
+            _ => Err(TokenError::UnknownScope(s.to_owned())),
+        }
+    }
+}
+
+/// A bearer token as the configuration keeps it: its id, the actor it acts as, its scope and
+/// the SHA-256 digest of the token. The token itself is never stored.
 #[derive(Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoredToken {
@@ -77,6 +132,9 @@ pub struct StoredToken {
     pub actor: String,
     /// The token's SHA-256 digest, 64 lower-case hex digits.
     pub sha256: String,
+    /// What the token opens; `api` when the entry has no `scope`.
+    #[serde(default, skip_serializing_if = "TokenScope::is_api")]
+    pub scope: TokenScope,
 }
 
 impl fmt::Debug for StoredToken {
@@ -85,6 +143,7 @@ impl fmt::Debug for StoredToken {
         f.debug_struct("StoredToken")
             .field("id", &self.id)
             .field("actor", &self.actor)
+            .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
 }
@@ -121,6 +180,9 @@ pub enum TokenError {
         /// The stored token's id.
         id: String,
     },
+    /// A scope other than `api` or `scim`.
+    #[error("scope: {0:?} is not a token scope; give api or scim")]
+    UnknownScope(String),
 }
 
 /// The SHA-256 digest of `token`, as lower-case hex.
@@ -159,6 +221,19 @@ fn unhex(text: &str) -> Option<[u8; 32]> {
 /// # Ok::<(), clientele_web::TokenError>(())
 /// ```
 pub fn issue_token(actor: &str) -> Result<IssuedToken, TokenError> {
+    issue_scoped_token(actor, TokenScope::Api)
+}
+
+/// Issues a new token for `actor` that opens only the part `scope` names.
+///
+/// ```
+/// use clientele_web::{TokenScope, issue_scoped_token};
+///
+/// let issued = issue_scoped_token("entra", TokenScope::Scim)?;
+/// assert_eq!(issued.stored.scope, TokenScope::Scim);
+/// # Ok::<(), clientele_web::TokenError>(())
+/// ```
+pub fn issue_scoped_token(actor: &str, scope: TokenScope) -> Result<IssuedToken, TokenError> {
     let actor = actor.trim();
     if actor.is_empty() {
         return Err(TokenError::EmptyActor);
@@ -172,14 +247,16 @@ pub fn issue_token(actor: &str) -> Result<IssuedToken, TokenError> {
             id: sha256[..12].to_owned(),
             actor: actor.to_owned(),
             sha256,
+            scope,
         },
         token,
     })
 }
 
 /// The bearer-token authenticator of `clientele serve`: a request with
-/// `Authorization: Bearer <token>` whose SHA-256 digest is one of the stored ones acts as that
-/// token's actor.
+/// `Authorization: Bearer <token>` whose SHA-256 digest is one of the stored ones of its scope
+/// acts as that token's actor. [`BearerTokens::new`] keeps the `api` tokens,
+/// [`BearerTokens::scoped`] those of another scope; the others are not known to it at all.
 ///
 /// Every stored digest is compared, in constant time, whatever matched before, so the answer's
 /// timing does not tell how much of a digest was right.
@@ -215,16 +292,40 @@ impl fmt::Debug for BearerTokens {
 }
 
 impl BearerTokens {
-    /// The authenticator for these stored tokens; refuses a digest that is not 64 hex digits.
+    /// The authenticator for the `api` tokens among these stored ones; refuses a digest that is
+    /// not 64 hex digits.
     pub fn new(stored: &[StoredToken]) -> Result<Self, TokenError> {
-        let tokens = stored
+        Self::scoped(stored, TokenScope::Api)
+    }
+
+    /// The authenticator for the tokens of `scope` among these stored ones (every digest is
+    /// checked, whatever its scope).
+    ///
+    /// ```
+    /// use clientele_web::{BearerTokens, TokenScope, issue_scoped_token, issue_token};
+    ///
+    /// let api = issue_token("admin")?;
+    /// let scim = issue_scoped_token("idp", TokenScope::Scim)?;
+    /// let stored = [api.stored.clone(), scim.stored.clone()];
+    /// let for_scim = BearerTokens::scoped(&stored, TokenScope::Scim)?;
+    /// assert!(for_scim.actor_of(&scim.token).is_some());
+    /// assert!(for_scim.actor_of(&api.token).is_none());
+    /// # Ok::<(), clientele_web::TokenError>(())
+    /// ```
+    pub fn scoped(stored: &[StoredToken], scope: TokenScope) -> Result<Self, TokenError> {
+        let checked = stored
             .iter()
             .map(|t| {
-                let digest = unhex(&t.sha256.to_ascii_lowercase())
-                    .ok_or_else(|| TokenError::BadDigest { id: t.id.clone() })?;
-                Ok((digest, Actor::from(t.actor.as_str())))
+                unhex(&t.sha256.to_ascii_lowercase())
+                    .map(|d| (d, t))
+                    .ok_or_else(|| TokenError::BadDigest { id: t.id.clone() })
             })
-            .collect::<Result<_, TokenError>>()?;
+            .collect::<Result<Vec<_>, TokenError>>()?;
+        let tokens = checked
+            .into_iter()
+            .filter(|(_, t)| t.scope == scope)
+            .map(|(digest, t)| (digest, Actor::from(t.actor.as_str())))
+            .collect();
         Ok(BearerTokens { tokens })
     }
 
@@ -285,9 +386,31 @@ mod tests {
             id: "abc".into(),
             actor: "x".into(),
             sha256: "zz".into(),
+            scope: TokenScope::Scim,
         };
         let e = BearerTokens::new(&[bad]).unwrap_err();
         assert!(e.to_string().contains("\"abc\""), "{e}");
+    }
+
+    #[test]
+    fn a_token_opens_only_its_scope() {
+        let api = issue_token("admin").unwrap();
+        let scim = issue_scoped_token("idp", TokenScope::Scim).unwrap();
+        let stored = [api.stored.clone(), scim.stored.clone()];
+        let for_api = BearerTokens::new(&stored).unwrap();
+        let for_scim = BearerTokens::scoped(&stored, TokenScope::Scim).unwrap();
+        assert!(for_api.actor_of(&api.token).is_some());
+        assert!(for_api.actor_of(&scim.token).is_none());
+        assert!(for_scim.actor_of(&scim.token).is_some());
+        assert!(for_scim.actor_of(&api.token).is_none());
+    }
+
+    #[test]
+    fn a_stored_token_without_scope_is_an_api_token() {
+        let t: StoredToken =
+            serde_json::from_str(r#"{"id":"a","actor":"b","sha256":"c"}"#).unwrap();
+        assert_eq!(t.scope, TokenScope::Api);
+        assert!("admin".parse::<TokenScope>().is_err());
     }
 
     #[test]

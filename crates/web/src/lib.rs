@@ -3,9 +3,10 @@
 //! The web side of Clientele: an axum [`Router`] over a [`Directory`] that a host nests under
 //! a path of its own. Today it serves the JSON API under `/api/v1` — customer users, companies,
 //! group grants and members, user ↔ company relations, services — described by an OpenAPI 3
-//! document at `/api/v1/openapi.json`, with errors as RFC 9457 problem details, and the admin
+//! document at `/api/v1/openapi.json`, with errors as RFC 9457 problem details; the admin
 //! screens under `/admin` ([`ui`]): HTML rendered on the server, with a browser login, session
-//! cookies and CSRF checks. SCIM 2.0 is to come.
+//! cookies and CSRF checks; and SCIM 2.0 provisioning under `/scim/v2` ([`scim`]) for identity
+//! providers, behind tokens of its own scope.
 //!
 //! Every route asks the host's [`Authenticator`] first: a request it does not accept gets
 //! `401`, and the writes of one it accepts are made by its [`Principal`]'s actor. Request
@@ -34,6 +35,7 @@ mod api;
 pub mod auth;
 pub mod problem;
 pub mod ui;
+pub mod scim;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -52,7 +54,7 @@ pub use axum;
 
 pub use auth::{
     Authenticator, BearerTokens, IssuedToken, Principal, StoredToken, TOKEN_PREFIX, TokenError,
-    issue_token, token_digest,
+    TokenScope, issue_scoped_token, issue_token, token_digest,
 };
 pub use problem::{PROBLEM_JSON, Problem};
 
@@ -68,6 +70,7 @@ pub struct WebConfig {
     authenticator: Arc<dyn Authenticator>,
     body_limit: usize,
     screens: ui::ScreenSettings,
+    scim: Option<scim::ScimConfig>,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -85,6 +88,7 @@ impl WebConfig {
             authenticator: Arc::new(authenticator),
             body_limit: DEFAULT_BODY_LIMIT,
             screens: ui::ScreenSettings::default(),
+            scim: None,
         }
     }
 
@@ -94,12 +98,19 @@ impl WebConfig {
             authenticator,
             body_limit: DEFAULT_BODY_LIMIT,
             screens: ui::ScreenSettings::default(),
+            scim: None,
         }
     }
 
     /// Refuses request bodies larger than `bytes` with `413`.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
+        self
+    }
+
+    /// Serves SCIM 2.0 under [`scim::SCIM_PATH`], behind the SCIM part's own authenticator.
+    pub fn scim(mut self, scim: scim::ScimConfig) -> Self {
+        self.scim = Some(scim);
         self
     }
 
@@ -126,8 +137,11 @@ pub struct ServeSettings {
     pub bind: SocketAddr,
     /// `body_limit`: the largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// `[[web.token]]`: the bearer tokens, each with its actor; see `clientele serve token`.
+    /// `[[web.token]]`: the bearer tokens, each with its actor and scope; see
+    /// `clientele serve token`.
     pub token: Vec<StoredToken>,
+    /// `[web.scim]`: SCIM provisioning, served to the tokens of scope `scim`.
+    pub scim: scim::ScimSettings,
 }
 
 /// `bind` as text, refused with a message naming the key.
@@ -146,14 +160,22 @@ impl Default for ServeSettings {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
             body_limit: DEFAULT_BODY_LIMIT,
             token: Vec::new(),
+            scim: scim::ScimSettings::default(),
         }
     }
 }
 
 impl ServeSettings {
-    /// The router's configuration for these settings: bearer tokens and the body limit.
+    /// The router's configuration for these settings: the `api` tokens for the JSON API, the
+    /// `scim` tokens and `[web.scim]` for SCIM, and the body limit.
     pub fn web_config(&self) -> Result<WebConfig, TokenError> {
-        Ok(WebConfig::new(BearerTokens::new(&self.token)?).body_limit(self.body_limit))
+        let scim = scim::ScimConfig::new(
+            BearerTokens::scoped(&self.token, TokenScope::Scim)?,
+            self.scim.clone(),
+        );
+        Ok(WebConfig::new(BearerTokens::new(&self.token)?)
+            .body_limit(self.body_limit)
+            .scim(scim))
     }
 }
 
@@ -164,7 +186,8 @@ pub(crate) struct AppState {
 }
 
 /// The router over `directory`: the JSON API under `/api/v1` and its OpenAPI document at
-/// [`OPENAPI_PATH`], every route behind `config`'s authenticator. Nest it under any path.
+/// [`OPENAPI_PATH`], every route behind `config`'s authenticator, and SCIM 2.0 under
+/// [`scim::SCIM_PATH`] when `config` has a [`scim::ScimConfig`]. Nest it under any path.
 ///
 /// Each part of the web side is a router of its own with its own authentication layer, merged
 /// here; a path no part serves answers `401` to a request without accepted credentials and
@@ -176,7 +199,8 @@ pub fn router(directory: Arc<Directory>, config: WebConfig) -> Router {
     let auth = config.authenticator.clone();
     Router::new()
         .merge(api_router(state.clone(), &config))
-        .merge(ui::router(state, &config))
+        .merge(ui::router(state.clone(), &config))
+        .merge(scim::router(state.dir, config.scim.as_ref()))
         .fallback(move |request: Request| no_route(auth.clone(), request))
         .layer(DefaultBodyLimit::max(config.body_limit))
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use clientele::config::Config;
-use clientele::web::{self, issue_token};
+use clientele::web::{self, TokenScope, issue_scoped_token};
 use serde_json::json;
 use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, value};
 
@@ -79,9 +79,16 @@ pub fn token(_config: &Config, path: Option<&Path>, cmd: &TokenCmd, as_json: boo
         TokenCmd::List => {
             let tokens = stored_tokens(&doc);
             if as_json {
+                // `scope` only where it is not the default `api`, as in the file.
                 let rows: Vec<_> = tokens
                     .iter()
-                    .map(|(id, actor)| json!({ "id": id, "actor": actor }))
+                    .map(|(id, actor, scope)| {
+                        let mut row = json!({ "id": id, "actor": actor });
+                        if scope != TokenScope::Api.as_str() {
+                            row["scope"] = json!(scope);
+                        }
+                        row
+                    })
                     .collect();
                 return json(&rows);
             }
@@ -89,29 +96,39 @@ pub fn token(_config: &Config, path: Option<&Path>, cmd: &TokenCmd, as_json: boo
                 say("no tokens; `clientele serve token add --actor NAME` creates one");
                 return Ok(());
             }
-            let mut t = Out::new(["ID", "ACTOR"]);
-            for (id, actor) in tokens {
-                t.row([id, actor]);
+            let mut t = Out::new(["ID", "ACTOR", "SCOPE"]);
+            for (id, actor, scope) in tokens {
+                t.row([id, actor, scope]);
             }
             t.print()
         }
-        TokenCmd::Add { actor } => {
-            let issued = issue_token(actor).map_err(|e| CliError::input(e.to_string()))?;
+        TokenCmd::Add { actor, scim } => {
+            let scope = if *scim {
+                TokenScope::Scim
+            } else {
+                TokenScope::Api
+            };
+            let issued =
+                issue_scoped_token(actor, scope).map_err(|e| CliError::input(e.to_string()))?;
             let mut entry = Table::new();
             entry.insert("id", value(issued.stored.id.as_str()));
             entry.insert("actor", value(issued.stored.actor.as_str()));
             entry.insert("sha256", value(issued.stored.sha256.as_str()));
+            if scope != TokenScope::Api {
+                entry.insert("scope", value(scope.as_str()));
+            }
             tokens_mut(&mut doc, path)?.push(entry);
             save(path, &doc)?;
             if as_json {
                 return json(&json!({
                     "id": issued.stored.id,
                     "actor": issued.stored.actor,
+                    "scope": scope.as_str(),
                     "token": issued.token.as_str(),
                 }));
             }
             say(format!(
-                "token {} for actor {:?} added to {}",
+                "{scope} token {} for actor {:?} added to {}",
                 issued.stored.id,
                 issued.stored.actor,
                 path.display()
@@ -158,8 +175,8 @@ pub fn token(_config: &Config, path: Option<&Path>, cmd: &TokenCmd, as_json: boo
     }
 }
 
-/// (id, actor) of each `[[web.token]]` entry.
-fn stored_tokens(doc: &DocumentMut) -> Vec<(String, String)> {
+/// (id, actor, scope) of each `[[web.token]]` entry.
+fn stored_tokens(doc: &DocumentMut) -> Vec<(String, String, String)> {
     let Some(tokens) = doc
         .get("web")
         .and_then(|w| w.get("token"))
@@ -171,7 +188,8 @@ fn stored_tokens(doc: &DocumentMut) -> Vec<(String, String)> {
         .iter()
         .map(|t| {
             let field = |k: &str| t.get(k).and_then(Item::as_str).unwrap_or("").to_owned();
-            (field("id"), field("actor"))
+            let scope = t.get("scope").and_then(Item::as_str).unwrap_or("api");
+            (field("id"), field("actor"), scope.to_owned())
         })
         .collect()
 }
