@@ -29,6 +29,9 @@
 //! * `CLIENTELE_BENCH_USERS` — how many users on every engine; `CLIENTELE_BENCH_USERS_POSTGRES`,
 //!   `CLIENTELE_BENCH_USERS_SQLITE`, `CLIENTELE_BENCH_USERS_MYSQL` override it for one engine.
 //!   Defaults: 1 000 000 on PostgreSQL and SQLite, 100 000 on MySQL/MariaDB.
+//! * `CLIENTELE_BENCH_CSV` — a file to which each engine's medians are appended as CSV
+//!   (`engine,users,case,side,median_ns`), for the scaling plot of
+//!   `benches/support/plot_scaling.py`.
 //! * `CLIENTELE_BENCH_KEEP=1` — keep the databases (and the SQLite file) afterwards; a later
 //!   run with the same number of users reuses them instead of generating again (checked by the
 //!   table `clientele_bench_meta`: number of users and seed). Without it they are dropped at
@@ -602,6 +605,40 @@ fn record(samples: &Samples, id: &str, iters: u64, total: Duration) {
         .push(total / iters.max(1) as u32);
 }
 
+/// `CLIENTELE_BENCH_CSV`: appends this run's medians, one line per case and side
+/// (`engine,users,case,side,median_ns`), for `benches/support/plot_scaling.py`.
+fn append_csv(
+    path: &std::ffi::OsStr,
+    kind: Kind,
+    n: usize,
+    get: &dyn Fn(&str) -> Duration,
+) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("CLIENTELE_BENCH_CSV {path:?}: {e}"));
+    for case in cases(n) {
+        let group = format!("{} {}", kind.key(), case.name);
+        for (side, id) in [
+            ("clientele-list", "clientele-list"),
+            ("clientele-records", "clientele"),
+            ("otobo", "otobo"),
+        ] {
+            let median = get(&format!("{group}/{id}"));
+            writeln!(
+                file,
+                "{},{n},\"{}\",{side},{}",
+                kind.key(),
+                case.name.replace('"', "\"\""),
+                median.as_nanos()
+            )
+            .unwrap_or_else(|e| panic!("CLIENTELE_BENCH_CSV {path:?}: {e}"));
+        }
+    }
+}
+
 fn median(v: &[Duration]) -> Duration {
     let mut v = v.to_vec();
     v.sort();
@@ -878,6 +915,9 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
             ratio(theirs, list),
             ratio(theirs, records),
         ));
+    }
+    if let Some(path) = std::env::var_os("CLIENTELE_BENCH_CSV") {
+        append_csv(&path, kind, n, &get);
     }
     out.push_str(
         "\nClientele list: `search_list` (login and list fields, what OTOBO's statement \
