@@ -95,14 +95,17 @@ impl Directory {
     /// use std::sync::Arc;
     /// use clientele_backend::changes::Change;
     /// use clientele_backend::InMemoryBackend;
-    /// use clientele_directory::Directory;
-    /// use clientele_model::NewCustomerUser;
+    /// use clientele_directory::{Directory, DirectoryConfig};
+    /// use clientele_model::{NewCustomerCompany, NewCustomerUser};
     ///
     /// // Two instances over one store; `b` hears of `a`'s grant by another transport.
     /// let store = Arc::new(InMemoryBackend::new());
-    /// let a = Directory::in_memory(store.clone());
-    /// let b = Directory::in_memory(store);
+    /// let mut config = DirectoryConfig::default();
+    /// config.permissions.customer_group_support = true;
+    /// let a = Directory::in_memory_with(store.clone(), config.clone())?;
+    /// let b = Directory::in_memory_with(store, config)?;
     /// a.add_group("support", "admin").await?;
+    /// a.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin").await?;
     /// let jdoe = NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@example.com", "ACME");
     /// a.add_customer_user(jdoe, "admin").await?;
     /// assert!(!b.has_permission("jdoe", "support", "ro").await?);
