@@ -59,7 +59,7 @@ pub struct MatrixStats {
 
 /// What became of an attempt to patch the matrix with rows reloaded from the store.
 enum Patched {
-    /// Applied (or there was no matrix to patch).
+    /// Applied.
     Done,
     /// Another change came in between the read and the patch: read again.
     Raced,

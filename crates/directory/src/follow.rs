@@ -48,7 +48,7 @@ impl Directory {
     /// matrix when groups or grants changed. It cannot wait for the store, so it drops the
     /// whole matrix for [`Change::UserGrants`], [`Change::CompanyGrants`] and
     /// [`Change::Group`] too; [`apply_change_async`](Self::apply_change_async), which the task
-    /// [`follow_changes`] starts uses, reloads just the rows they name. A host with its own
+    /// started by [`follow_changes`] uses, reloads just the rows they name. A host with its own
     /// transport can call either directly.
     ///
     /// [`follow_changes`]: Directory::follow_changes
