@@ -385,7 +385,7 @@ pub async fn store_service_rename_races(s: Stores) {
 super::case!(store_service_rename_races);
 
 /// The grants of one user and of one company, read narrowly, are exactly the rows the full
-/// snapshot holds for that login or customer id (byte-exact: `JDOE` is someone else).
+/// snapshot holds for that login or customer id (exactly that one: not `jdoe2`, not `ACME2`).
 pub async fn store_grants_of_one_holder(s: Stores) {
     use clientele_model::permission::{PermissionContext, PermissionType};
     let r = &s.relations;
@@ -403,7 +403,7 @@ pub async fn store_grants_of_one_holder(s: Stores) {
     for (login, group, types) in [
         ("jdoe", g1.id, vec![ro.clone(), rw.clone()]),
         ("jdoe", g2.id, vec![ro.clone()]),
-        ("JDOE", g1.id, vec![rw.clone()]),
+        ("jdoe2", g1.id, vec![rw.clone()]),
         ("anna", g2.id, vec![rw.clone()]),
     ] {
         r.set_user_grant(login, group, &types, &BY)
@@ -424,7 +424,7 @@ pub async fn store_grants_of_one_holder(s: Stores) {
         .await
         .expect("revoke");
     let snapshot = r.relation_snapshot().await.expect("snapshot");
-    for login in ["jdoe", "JDOE", "anna", "nobody"] {
+    for login in ["jdoe", "jdoe2", "anna", "nobody"] {
         let want: BTreeSet<UserGrant> = (snapshot.user_grants.iter())
             .filter(|g| g.login == login)
             .cloned()
