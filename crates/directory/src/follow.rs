@@ -106,7 +106,7 @@ impl Directory {
     /// let b = Directory::in_memory_with(store, config)?;
     /// a.add_group("support", "admin").await?;
     /// a.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin").await?;
-    /// let jdoe = NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@example.com", "ACME");
+    /// let jdoe = NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME");
     /// a.add_customer_user(jdoe, "admin").await?;
     /// assert!(!b.has_permission("jdoe", "support", "ro").await?);
     ///
