@@ -12,6 +12,13 @@
 //! *what* changed ([`Change`]), never the new value: the receiver reads the store again, so the
 //! order in which announcements arrive does not matter.
 //!
+//! Grant and group writes name the rows they touched ([`Change::UserGrants`],
+//! [`Change::CompanyGrants`], [`Change::Group`]), so a receiver reloads just those rows into its
+//! permission matrix instead of rebuilding the whole matrix ([`Change::Permissions`], still
+//! understood and still announced where no narrower kind fits). Announcements travel as JSON
+//! tagged by `kind`; a receiver that does not know a kind (an older version) treats it as
+//! "anything may have changed" and drops everything.
+//!
 //! `clientele-db` implements a feed on the database itself (PostgreSQL `LISTEN`/`NOTIFY`, a
 //! polled change-log table on MariaDB/MySQL and SQLite). A feed that may have lost
 //! announcements (a dropped connection, a log pruned past the reader) says so with
@@ -49,6 +56,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use clientele_model::permission::GroupId;
 
 /// What a write changed, as far as other instances' caches are concerned.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -68,9 +76,37 @@ pub enum Change {
         /// The login as stored.
         login: String,
     },
-    /// Something the permission matrix is built from changed: a group or its validity, a user
-    /// or company grant, a company's validity, or a login (renamed with its grants).
+    /// Something the permission matrix is built from changed, without saying what: every
+    /// receiver drops its whole matrix and rebuilds it on the next check. Announced for writes
+    /// no narrower kind describes, and by versions before [`UserGrants`](Change::UserGrants),
+    /// [`CompanyGrants`](Change::CompanyGrants) and [`Group`](Change::Group) existed.
     Permissions,
+    /// A customer user's grants changed: a grant, a change of one of its permission sets, a
+    /// revoke, or a rename that moved them to or from this login. A receiver reads just this
+    /// user's grants from the store again and patches its permission matrix with them.
+    ///
+    /// Serialised as `{"kind":"user_grants","login":"…"}`.
+    UserGrants {
+        /// The login as stored.
+        login: String,
+    },
+    /// A company's grants (in any context) or its validity changed. A receiver reads just this
+    /// company's grants and validity from the store again and patches its matrix with them.
+    ///
+    /// Serialised as `{"kind":"company_grants","customer_id":"…"}`.
+    CompanyGrants {
+        /// The customer id as stored.
+        customer_id: String,
+    },
+    /// A group was added, renamed or changed validity. A receiver reads the group from the
+    /// store again and adds it to its matrix or changes its validity there (a rename still
+    /// rebuilds the matrix: groups are also named in the always-groups settings).
+    ///
+    /// Serialised as `{"kind":"group","id":…}`.
+    Group {
+        /// The group's id (OTOBO `groups_table.id`), the same on every instance.
+        id: GroupId,
+    },
     /// A customer company was added or changed.
     Company {
         /// The customer id as stored.
@@ -108,4 +144,48 @@ pub trait ChangeFeed: Send + Sync {
     /// An error means the feed could not be read now; the follower waits and asks again, and
     /// treats the next delivery as a [`Delivery::Gap`].
     async fn next(&self) -> Result<Delivery>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announcements_keep_their_wire_form() {
+        // Announcements of earlier versions still parse.
+        let old: Change = serde_json::from_str(r#"{"kind":"permissions"}"#).unwrap();
+        assert_eq!(old, Change::Permissions);
+        let user: Change =
+            serde_json::from_str(r#"{"kind":"user","source":"db","login":"jdoe"}"#).unwrap();
+        assert_eq!(
+            user,
+            Change::User {
+                source: "db".into(),
+                login: "jdoe".into()
+            }
+        );
+        // The kinds naming grant rows, as documented.
+        let cases = [
+            (
+                Change::UserGrants {
+                    login: "jdoe".into(),
+                },
+                r#"{"kind":"user_grants","login":"jdoe"}"#,
+            ),
+            (
+                Change::CompanyGrants {
+                    customer_id: "ACME".into(),
+                },
+                r#"{"kind":"company_grants","customer_id":"ACME"}"#,
+            ),
+            (
+                Change::Group { id: GroupId(7) },
+                r#"{"kind":"group","id":7}"#,
+            ),
+        ];
+        for (change, json) in cases {
+            assert_eq!(serde_json::to_string(&change).unwrap(), json);
+            assert_eq!(serde_json::from_str::<Change>(json).unwrap(), change);
+        }
+    }
 }

@@ -687,6 +687,26 @@ impl RelationStore for InMemoryBackend {
         })
     }
 
+    async fn user_grants_of(&self, login: &str) -> Result<Vec<UserGrant>> {
+        Ok(self
+            .state()
+            .user_grants
+            .iter()
+            .filter(|g| g.login == login)
+            .cloned()
+            .collect())
+    }
+
+    async fn company_grants_of(&self, customer_id: &str) -> Result<Vec<CompanyGrant>> {
+        Ok(self
+            .state()
+            .company_grants
+            .iter()
+            .filter(|g| g.customer_id == customer_id)
+            .cloned()
+            .collect())
+    }
+
     async fn add_service(&self, name: &str, validity: Validity, _by: &Actor) -> Result<Service> {
         let mut state = self.state();
         state.require_parent_service(name)?;

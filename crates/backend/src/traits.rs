@@ -542,6 +542,30 @@ pub trait RelationStore: Send + Sync {
     /// Everything needed to build the permission matrix, in one call.
     async fn relation_snapshot(&self) -> Result<RelationSnapshot>;
 
+    /// The stored grant rows (with value 1) of one user, exactly this login: what another
+    /// instance's [`Change::UserGrants`](crate::changes::Change::UserGrants) makes a Directory
+    /// read again. The default filters [`relation_snapshot`](Self::relation_snapshot), which is
+    /// right but reads everything; stores answer it with one narrow read.
+    async fn user_grants_of(&self, login: &str) -> Result<Vec<UserGrant>> {
+        let snapshot = self.relation_snapshot().await?;
+        Ok(snapshot
+            .user_grants
+            .into_iter()
+            .filter(|g| g.login == login)
+            .collect())
+    }
+
+    /// The stored grant rows (with value 1) of one company in every context, exactly this
+    /// customer id (see [`user_grants_of`](Self::user_grants_of)).
+    async fn company_grants_of(&self, customer_id: &str) -> Result<Vec<CompanyGrant>> {
+        let snapshot = self.relation_snapshot().await?;
+        Ok(snapshot
+            .company_grants
+            .into_iter()
+            .filter(|g| g.customer_id == customer_id)
+            .collect())
+    }
+
     /// Adds a service; `AlreadyExists` for a taken name. A child (`Email::Outbound`) needs its
     /// parent (`Email`): `NotFound` naming the parent otherwise, checked in the same step as
     /// the insert.

@@ -754,6 +754,67 @@ impl RelationStore for DbBackend {
     }
 
     #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn user_grants_of(&self, login: &str) -> Result<Vec<UserGrant>> {
+        self.bounded(self.name(), async {
+            // One indexed read (`group_customer_user_user_id`).
+            let q = Query::select()
+                .exprs([col("group_id"), col("permission_key")])
+                .from(t(USER_GRANT))
+                .and_where(self.dialect.eq_exact(col("user_id"), login))
+                .and_where(col("permission_value").eq(1))
+                .to_owned();
+            let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+            let mut grants = BTreeSet::new();
+            for r in &rows {
+                let id = read_id(r, 0).map_err(|e| self.err(e))?;
+                let key = read_text(r, 1).map_err(|e| self.err(e))?;
+                grants.insert(UserGrant {
+                    login: login.to_owned(),
+                    group_id: self.group_id(id)?,
+                    permission: Stored::parse(key.unwrap_or_default()),
+                });
+            }
+            Ok(grants.into_iter().collect())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
+    async fn company_grants_of(&self, customer_id: &str) -> Result<Vec<CompanyGrant>> {
+        self.bounded(self.name(), async {
+            // One indexed read (`group_customer_customer_id`).
+            let q = Query::select()
+                .exprs([
+                    col("group_id"),
+                    col("permission_key"),
+                    col("permission_context"),
+                ])
+                .from(t(COMPANY_GRANT))
+                .and_where(self.dialect.eq_exact(col("customer_id"), customer_id))
+                .and_where(col("permission_value").eq(1))
+                .to_owned();
+            let rows = self.conn.query_all(&q).await.map_err(|e| self.err(e))?;
+            let mut grants = BTreeSet::new();
+            for r in &rows {
+                let id = read_id(r, 0).map_err(|e| self.err(e))?;
+                let text = |i| -> Result<String> {
+                    Ok(read_text(r, i)
+                        .map_err(|e| self.err(e))?
+                        .unwrap_or_default())
+                };
+                grants.insert(CompanyGrant {
+                    customer_id: customer_id.to_owned(),
+                    group_id: self.group_id(id)?,
+                    permission: Stored::parse(text(1)?),
+                    context: Stored::parse(text(2)?),
+                });
+            }
+            Ok(grants.into_iter().collect())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = %self.config.settings.name))]
     async fn add_service(&self, name: &str, validity: Validity, by: &Actor) -> Result<Service> {
         self.bounded(self.name(), async {
             let by = &self.actor(by).await?;

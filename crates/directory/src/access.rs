@@ -8,6 +8,7 @@
 //! matrix the first time the user is checked and again after any write that could change them;
 //! after that a check is a lookup in memory, with no query.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -35,7 +36,40 @@ pub(crate) struct AccessState {
     /// Bumped by every change, before it is applied: a matrix built from a snapshot (or a
     /// user's ids read) before a change is not kept after it (see [`Directory::resolver`]).
     generation: AtomicU64,
+    /// Matrices built from a whole snapshot of the store.
+    builds: AtomicU64,
+    /// Rows reloaded from the store and patched into the matrix after another instance's
+    /// change.
+    reloads: AtomicU64,
 }
+
+/// How this Directory's permission matrix has been kept current
+/// ([`Directory::permission_matrix_stats`]): counts since the Directory was built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct MatrixStats {
+    /// Full builds of the matrix from the store: the first check, and the first check after
+    /// the matrix was dropped (a change no narrower path could apply, a gap in the change
+    /// feed, a bulk import).
+    pub builds: u64,
+    /// Announcements of another instance (a user's or a company's grants, a group) applied by
+    /// reloading just the rows they name and patching the matrix in place.
+    pub row_reloads: u64,
+}
+
+/// What became of an attempt to patch the matrix with rows reloaded from the store.
+enum Patched {
+    /// Applied.
+    Done,
+    /// Another change came in between the read and the patch: read again.
+    Raced,
+    /// The rows cannot be expressed as a patch (an unknown group, a renamed one): rebuild.
+    Rebuild,
+}
+
+/// How often a reload is read again when other changes keep racing it, before the matrix is
+/// dropped instead.
+const RELOAD_ATTEMPTS: usize = 3;
 
 impl AccessState {
     fn resolver(&self) -> Option<Arc<PermissionResolver>> {
@@ -111,6 +145,36 @@ impl AccessState {
             valid,
         };
         self.apply_or_reset(&r, Some(change));
+    }
+
+    /// Patches `resolver` with the changes `diff` computes from its current matrix, unless
+    /// the generation moved on since `seen` (a change this read may have missed). One batch:
+    /// readers see all of it or none.
+    fn patch(
+        &self,
+        resolver: &PermissionResolver,
+        seen: u64,
+        diff: impl FnOnce(&PermissionMatrix) -> Option<Vec<Change>>,
+    ) -> Patched {
+        let out = resolver.update(|m| {
+            // Under the resolver's writer lock: a local write bumps the generation before it
+            // applies, so it either shows here or applies after this patch.
+            if self.generation() != seen {
+                return Err(Patched::Raced);
+            }
+            let changes = diff(m).ok_or(Patched::Rebuild)?;
+            for c in &changes {
+                m.apply(c).map_err(|_| Patched::Rebuild)?;
+            }
+            Ok(())
+        });
+        match out {
+            Ok(()) => {
+                self.reloads.fetch_add(1, Ordering::Relaxed);
+                Patched::Done
+            }
+            Err(p) => p,
+        }
     }
 
     fn apply_or_reset(&self, resolver: &PermissionResolver, change: Option<Change>) {
@@ -193,6 +257,7 @@ impl Directory {
             PermissionResolver::build(&facts)
                 .map_err(|e| Error::backend_failure("permissions", e))?,
         );
+        self.inner.access.builds.fetch_add(1, Ordering::Relaxed);
         let mut slot = self
             .inner
             .access
@@ -375,7 +440,7 @@ impl Directory {
             .add_group(name, Validity::Valid, &by.into())
             .await?;
         self.inner.access.reset();
-        self.announce(&[clientele_backend::changes::Change::Permissions])
+        self.announce(&[clientele_backend::changes::Change::Group { id: g.id }])
             .await;
         Ok(g)
     }
@@ -402,7 +467,7 @@ impl Directory {
         let g = self.group(name).await?;
         self.relations()?.set_group_validity(g.id, validity).await?;
         self.inner.access.reset();
-        self.announce(&[clientele_backend::changes::Change::Permissions])
+        self.announce(&[clientele_backend::changes::Change::Group { id: g.id }])
             .await;
         Ok(())
     }
@@ -511,8 +576,223 @@ impl Directory {
             .update_group(group.id, &changes, &by.into())
             .await?;
         self.inner.access.reset();
-        self.announce(&[clientele_backend::changes::Change::Permissions])
+        self.announce(&[clientele_backend::changes::Change::Group { id: group.id }])
             .await;
         Ok(updated)
+    }
+}
+
+/// Reloading the rows another instance's announcement names.
+impl Directory {
+    /// How the permission matrix has been kept current so far: full builds from the store,
+    /// and announcements of other instances applied by reloading just the rows they name.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use clientele_backend::InMemoryBackend;
+    /// use clientele_directory::Directory;
+    ///
+    /// let dir = Directory::in_memory(Arc::new(InMemoryBackend::new()));
+    /// assert_eq!(dir.permission_matrix_stats().builds, 0);
+    /// dir.add_group("support", "admin").await?;
+    /// dir.group_members("support").await?; // the first question about permissions builds it
+    /// assert_eq!(dir.permission_matrix_stats().builds, 1);
+    /// # Ok::<(), clientele_backend::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn permission_matrix_stats(&self) -> MatrixStats {
+        let access = &self.inner.access;
+        MatrixStats {
+            builds: access.builds.load(Ordering::Relaxed),
+            row_reloads: access.reloads.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Another instance changed `login`'s grants: reads them from the store again and patches
+    /// the user's row of the matrix, as a local grant would. Drops the matrix when that fails.
+    pub(crate) async fn reload_user_grants(&self, login: &str) {
+        self.reload_rows("user grants", login, |dir| async move {
+            let rows = dir.relations()?.user_grants_of(login).await?;
+            let config = &dir.inner.config.permissions;
+            let mut stored: BTreeMap<GroupId, Vec<PermissionType>> = BTreeMap::new();
+            for mut g in rows {
+                if let Stored::Known(t) =
+                    take_stored(&mut g.permission).configured(|t| config.knows_type(t))
+                {
+                    stored.entry(g.group_id).or_default().push(t);
+                }
+            }
+            Ok(move |m: &PermissionMatrix| user_grant_diff(m, login, stored))
+        })
+        .await;
+    }
+
+    /// Another instance changed a company's grants or validity: reads them from the store
+    /// again and patches the company's row of the matrix.
+    pub(crate) async fn reload_company_grants(&self, customer_id: &str) {
+        self.reload_rows("company grants", customer_id, |dir| async move {
+            let rows = dir.relations()?.company_grants_of(customer_id).await?;
+            let config = &dir.inner.config.permissions;
+            let mut stored: BTreeMap<(GroupId, PermissionContext), Vec<PermissionType>> =
+                BTreeMap::new();
+            for mut g in rows {
+                let t = take_stored(&mut g.permission).configured(|t| config.knows_type(t));
+                let c = take_stored(&mut g.context).configured(|c| config.knows_context(c));
+                if let (Stored::Known(t), Stored::Known(c)) = (t, c) {
+                    stored.entry((g.group_id, c)).or_default().push(t);
+                }
+            }
+            let valid = match &dir.inner.companies {
+                Some(companies) => companies
+                    .company(customer_id)
+                    .await?
+                    .map(|c| c.validity.is_valid()),
+                None => None,
+            };
+            Ok(move |m: &PermissionMatrix| company_grant_diff(m, customer_id, valid, stored))
+        })
+        .await;
+    }
+
+    /// Another instance added a group or changed one: reads it again and adds it to the
+    /// matrix or sets its validity there (a rename or a removal rebuilds the matrix).
+    pub(crate) async fn reload_group(&self, id: GroupId) {
+        self.reload_rows("group", &id.to_string(), |dir| async move {
+            let group = dir
+                .relations()?
+                .groups()
+                .await?
+                .into_iter()
+                .find(|g| g.id == id);
+            Ok(move |m: &PermissionMatrix| group_diff(m, id, group))
+        })
+        .await;
+    }
+
+    /// The common part of the reloads: bump the generation (so a matrix being built from an
+    /// older snapshot is not kept), read the rows, patch the matrix in one batch; read again
+    /// when a change raced the read, drop the matrix when the rows cannot be read or patched.
+    async fn reload_rows<'a, R, Fut, D>(&'a self, what: &str, key: &str, read: R)
+    where
+        R: Fn(&'a Directory) -> Fut,
+        Fut: std::future::Future<Output = Result<D>>,
+        D: FnOnce(&PermissionMatrix) -> Option<Vec<Change>>,
+    {
+        let access = &self.inner.access;
+        for _ in 0..RELOAD_ATTEMPTS {
+            access.bump();
+            let Some(resolver) = access.resolver() else {
+                // No matrix yet: the next check builds it from the store as it is now.
+                return;
+            };
+            let seen = access.generation();
+            let diff = match read(self).await {
+                Ok(diff) => diff,
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        what,
+                        key,
+                        "could not reload what another instance changed; the permission \
+                         matrix is dropped and rebuilt on the next check"
+                    );
+                    break;
+                }
+            };
+            match access.patch(&resolver, seen, diff) {
+                Patched::Done => return,
+                Patched::Raced => continue,
+                Patched::Rebuild => break,
+            }
+        }
+        access.reset();
+    }
+}
+
+/// The changes that make `login`'s direct grants in `m` exactly `stored`; `None` when a
+/// stored grant names a group the matrix does not know.
+fn user_grant_diff(
+    m: &PermissionMatrix,
+    login: &str,
+    stored: BTreeMap<GroupId, Vec<PermissionType>>,
+) -> Option<Vec<Change>> {
+    let mut changes = Vec::new();
+    for group in m.user_grant_groups(login) {
+        if !stored.contains_key(&group) {
+            changes.push(Change::SetUserGrant {
+                login: login.to_owned(),
+                group,
+                permissions: Vec::new(),
+            });
+        }
+    }
+    for (group, permissions) in stored {
+        m.group_name(group)?;
+        changes.push(Change::SetUserGrant {
+            login: login.to_owned(),
+            group,
+            permissions,
+        });
+    }
+    Some(changes)
+}
+
+/// The changes that make a company's grants and validity in `m` exactly the stored ones;
+/// `None` when that needs a rebuild (an unknown group, a company that is gone).
+fn company_grant_diff(
+    m: &PermissionMatrix,
+    customer_id: &str,
+    valid: Option<bool>,
+    stored: BTreeMap<(GroupId, PermissionContext), Vec<PermissionType>>,
+) -> Option<Vec<Change>> {
+    let mut changes = Vec::new();
+    match valid {
+        Some(valid) => changes.push(Change::SetCompanyValid {
+            customer_id: customer_id.to_owned(),
+            valid,
+        }),
+        // The matrix cannot forget a company's validity.
+        None if m.company_valid(customer_id).is_some() => return None,
+        None => {}
+    }
+    for (group, context) in m.company_grant_keys(customer_id) {
+        if !stored.contains_key(&(group, context.clone())) {
+            changes.push(Change::SetCompanyGrant {
+                customer_id: customer_id.to_owned(),
+                group,
+                context,
+                permissions: Vec::new(),
+            });
+        }
+    }
+    for ((group, context), permissions) in stored {
+        m.group_name(group)?;
+        changes.push(Change::SetCompanyGrant {
+            customer_id: customer_id.to_owned(),
+            group,
+            context,
+            permissions,
+        });
+    }
+    Some(changes)
+}
+
+/// The changes that make group `id` in `m` the stored `group`; `None` when that needs a
+/// rebuild (a renamed or removed group).
+fn group_diff(m: &PermissionMatrix, id: GroupId, group: Option<Group>) -> Option<Vec<Change>> {
+    match (group, m.group_name(id)) {
+        (None, None) => Some(Vec::new()),
+        (None, Some(_)) => None,
+        (Some(g), None) => Some(vec![Change::AddGroup(clientele_permissions::Group::new(
+            g.id,
+            g.name,
+            g.validity.is_valid(),
+        ))]),
+        (Some(g), Some(name)) if name == g.name => Some(vec![Change::SetGroupValid {
+            group: id,
+            valid: g.validity.is_valid(),
+        }]),
+        (Some(_), Some(_)) => None,
     }
 }

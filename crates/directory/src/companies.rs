@@ -238,7 +238,9 @@ impl Directory {
             customer_id: customer_id.to_owned(),
         }];
         if validity_changed {
-            changes.push(Change::Permissions);
+            changes.push(Change::CompanyGrants {
+                customer_id: customer_id.to_owned(),
+            });
         }
         self.announce(&changes).await;
     }

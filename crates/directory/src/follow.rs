@@ -45,12 +45,18 @@ impl Directory {
 
     /// Drops what a change made by another instance makes stale: the user's cached look-up and
     /// the cached searches of its source, the user's row in the permission matrix, or the whole
-    /// matrix when groups or grants changed. Called by the task [`follow_changes`] starts; a
-    /// host with its own transport can call it directly.
+    /// matrix when groups or grants changed. It cannot wait for the store, so it drops the
+    /// whole matrix for [`Change::UserGrants`], [`Change::CompanyGrants`] and
+    /// [`Change::Group`] too; [`apply_change_async`](Self::apply_change_async), which the task
+    /// started by [`follow_changes`] uses, reloads just the rows they name. A host with its own
+    /// transport can call either directly.
     ///
     /// [`follow_changes`]: Directory::follow_changes
     pub fn apply_change(&self, change: &Change) {
         match change {
+            Change::UserGrants { .. } | Change::CompanyGrants { .. } | Change::Group { .. } => {
+                self.inner.access.reset()
+            }
             Change::User { source, login } => {
                 for slot in self.slots_named(source) {
                     slot.cache.invalidate_user(login);
@@ -71,6 +77,54 @@ impl Directory {
             Change::Services => {}
             // A kind of change this version does not know yet: the safe reading is "anything".
             _ => self.forget_everything(),
+        }
+    }
+
+    /// Applies a change made by another instance, reading from the store what it names: for
+    /// [`Change::UserGrants`], [`Change::CompanyGrants`] and [`Change::Group`] the grants of
+    /// that one user or company (and the company's validity), or that group's row, are read
+    /// again and patched into the permission matrix as a local write patches it, in one step
+    /// (a check sees the matrix before or after, never half of it; checks never wait for the
+    /// reload). When there is no matrix yet there is nothing to patch; when the rows cannot be
+    /// read or patched (the store is unreachable, a group was renamed) the matrix is dropped
+    /// and rebuilt on the next check, as [`apply_change`](Self::apply_change) does. Every
+    /// other change is applied as [`apply_change`](Self::apply_change) applies it.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use clientele_backend::changes::Change;
+    /// use clientele_backend::InMemoryBackend;
+    /// use clientele_directory::{Directory, DirectoryConfig};
+    /// use clientele_model::{NewCustomerCompany, NewCustomerUser};
+    ///
+    /// // Two instances over one store; `b` hears of `a`'s grant by another transport.
+    /// let store = Arc::new(InMemoryBackend::new());
+    /// let mut config = DirectoryConfig::default();
+    /// config.permissions.customer_group_support = true;
+    /// let a = Directory::in_memory_with(store.clone(), config.clone())?;
+    /// let b = Directory::in_memory_with(store, config)?;
+    /// a.add_group("support", "admin").await?;
+    /// a.add_company(NewCustomerCompany::new("ACME", "Acme Corp"), "admin").await?;
+    /// let jdoe = NewCustomerUser::new("jdoe", "John", "Doe", "jdoe@acme-corp.com", "ACME");
+    /// a.add_customer_user(jdoe, "admin").await?;
+    /// assert!(!b.has_permission("jdoe", "support", "ro").await?);
+    ///
+    /// a.grant_user("jdoe", "support", &["ro"], "admin").await?;
+    /// b.apply_change_async(&Change::UserGrants { login: "jdoe".into() }).await;
+    /// assert!(b.has_permission("jdoe", "support", "ro").await?);
+    /// // Patched in place, not rebuilt.
+    /// assert_eq!(b.permission_matrix_stats().builds, 1);
+    /// assert_eq!(b.permission_matrix_stats().row_reloads, 1);
+    /// # Ok::<(), clientele_backend::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn apply_change_async(&self, change: &Change) {
+        match change {
+            Change::UserGrants { login } => self.reload_user_grants(login).await,
+            Change::CompanyGrants { customer_id } => self.reload_company_grants(customer_id).await,
+            Change::Group { id } => self.reload_group(*id).await,
+            other => self.apply_change(other),
         }
     }
 
@@ -95,7 +149,10 @@ impl Directory {
 
     /// Starts a task that applies the changes other instances announce on this Directory's
     /// feed ([`DirectoryBuilder::change_feed`](crate::DirectoryBuilder::change_feed)) until the
-    /// last clone of the Directory is dropped. Needs a tokio runtime. Returns an error when the
+    /// last clone of the Directory is dropped, one after the other with
+    /// [`apply_change_async`](Self::apply_change_async): a changed grant or group is reloaded
+    /// from the store into the permission matrix, without rebuilding it; a gap in the feed
+    /// drops every cache and the matrix. Needs a tokio runtime. Returns an error when the
     /// Directory has no feed or already follows it.
     pub fn follow_changes(&self) -> Result<()> {
         let Some(feed) = self.inner.feed.clone() else {
@@ -125,7 +182,7 @@ impl Directory {
                 match delivery {
                     Ok(Delivery::Changes(changes)) if !failed => {
                         for c in &changes {
-                            dir.apply_change(c);
+                            dir.apply_change_async(c).await;
                         }
                     }
                     Ok(_) => {

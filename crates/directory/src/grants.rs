@@ -123,7 +123,10 @@ impl Directory {
             // The new set depends on what was stored: the matrix reads it again.
             _ => self.inner.access.reset(),
         }
-        self.announce(&[Change::Permissions]).await;
+        self.announce(&[Change::UserGrants {
+            login: login.to_owned(),
+        }])
+        .await;
         Ok(())
     }
 
@@ -159,7 +162,10 @@ impl Directory {
             }
             _ => self.inner.access.reset(),
         }
-        self.announce(&[Change::Permissions]).await;
+        self.announce(&[Change::CompanyGrants {
+            customer_id: customer_id.to_owned(),
+        }])
+        .await;
         Ok(())
     }
 

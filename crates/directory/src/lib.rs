@@ -79,7 +79,7 @@ pub mod source;
 pub mod transfer;
 pub mod users;
 
-pub use access::{EffectivePermission, UnknownGrants};
+pub use access::{EffectivePermission, MatrixStats, UnknownGrants};
 pub use auth::{PREF_LAST_LOGIN, PREF_LOGIN_FAILED, PREF_TOKEN};
 pub use builder::DirectoryBuilder;
 pub use cache::CacheStats;

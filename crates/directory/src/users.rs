@@ -653,7 +653,13 @@ impl Directory {
                 source: slot.name().to_owned(),
                 login: updated.login.as_str().to_owned(),
             });
-            announced.push(Change::Permissions);
+            // The grants moved from the old login to the new one.
+            announced.push(Change::UserGrants {
+                login: current.login.as_str().to_owned(),
+            });
+            announced.push(Change::UserGrants {
+                login: updated.login.as_str().to_owned(),
+            });
         }
         if renamed {
             // Grants moved to the new login in the store; rebuild the matrix from it.

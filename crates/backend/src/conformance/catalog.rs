@@ -383,3 +383,75 @@ pub async fn store_service_rename_races(s: Stores) {
     }
 }
 super::case!(store_service_rename_races);
+
+/// The grants of one user and of one company, read narrowly, are exactly the rows the full
+/// snapshot holds for that login or customer id (exactly that one: not `jdoe2`, not `ACME2`).
+pub async fn store_grants_of_one_holder(s: Stores) {
+    use clientele_model::permission::{PermissionContext, PermissionType};
+    let r = &s.relations;
+    let g1 = r
+        .add_group("g1", Validity::Valid, &BY)
+        .await
+        .expect("group");
+    let g2 = r
+        .add_group("g2", Validity::Valid, &BY)
+        .await
+        .expect("group");
+    let (ro, rw) = (PermissionType::ro(), PermissionType::rw());
+    let same = PermissionContext::SameCustomer;
+    let other = PermissionContext::OtherCustomers;
+    for (login, group, types) in [
+        ("jdoe", g1.id, vec![ro.clone(), rw.clone()]),
+        ("jdoe", g2.id, vec![ro.clone()]),
+        ("jdoe2", g1.id, vec![rw.clone()]),
+        ("anna", g2.id, vec![rw.clone()]),
+    ] {
+        r.set_user_grant(login, group, &types, &BY)
+            .await
+            .expect("user grant");
+    }
+    for (company, group, context, types) in [
+        ("ACME", g1.id, &same, vec![ro.clone()]),
+        ("ACME", g2.id, &other, vec![rw.clone()]),
+        ("ACME2", g1.id, &same, vec![ro.clone()]),
+    ] {
+        r.set_company_grant(company, group, context, &types, &BY)
+            .await
+            .expect("company grant");
+    }
+    // A revoked set leaves nothing behind.
+    r.set_user_grant("anna", g2.id, &[], &BY)
+        .await
+        .expect("revoke");
+    let snapshot = r.relation_snapshot().await.expect("snapshot");
+    for login in ["jdoe", "jdoe2", "anna", "nobody"] {
+        let want: BTreeSet<UserGrant> = (snapshot.user_grants.iter())
+            .filter(|g| g.login == login)
+            .cloned()
+            .collect();
+        let got: BTreeSet<UserGrant> = r
+            .user_grants_of(login)
+            .await
+            .expect("user grants")
+            .into_iter()
+            .collect();
+        assert_eq!(got, want, "the grants of {login}");
+    }
+    assert_eq!(r.user_grants_of("jdoe").await.unwrap().len(), 3);
+    assert!(r.user_grants_of("anna").await.unwrap().is_empty());
+    for company in ["ACME", "ACME2", "acme", "NONE"] {
+        let want: BTreeSet<CompanyGrant> = (snapshot.company_grants.iter())
+            .filter(|g| g.customer_id == company)
+            .cloned()
+            .collect();
+        let got: BTreeSet<CompanyGrant> = r
+            .company_grants_of(company)
+            .await
+            .expect("company grants")
+            .into_iter()
+            .collect();
+        assert_eq!(got, want, "the grants of {company}");
+    }
+    assert_eq!(r.company_grants_of("ACME").await.unwrap().len(), 2);
+}
+super::case!(store_grants_of_one_holder);

@@ -602,6 +602,48 @@ impl PermissionMatrix {
             .map(|&c| self.company_id_str(c))
     }
 
+    /// The groups on which a customer user holds a direct grant (valid groups or not), sorted
+    /// by id: with [`user_grant`](Self::user_grant), what the matrix holds for one user, so a
+    /// host can reconcile it with the user's stored grants.
+    pub fn user_grant_groups(&self, login: &str) -> Vec<GroupId> {
+        let mut out: Vec<GroupId> = self
+            .row_of(login)
+            .map(|row| row.direct)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| self.groups.ids.get(e.id() as usize).copied())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The (group, context) keys on which a company holds a grant, sorted: with
+    /// [`company_grant`](Self::company_grant), what the matrix holds for one company.
+    pub fn company_grant_keys(&self, customer_id: &str) -> Vec<(GroupId, PermissionContext)> {
+        let Some(c) = self.company(customer_id) else {
+            return Vec::new();
+        };
+        let id = |g: u32| self.groups.ids.get(g as usize).copied();
+        let mut out: Vec<(GroupId, PermissionContext)> = Vec::new();
+        out.extend(
+            (c.same.iter()).filter_map(|e| Some((id(e.id())?, PermissionContext::SameCustomer))),
+        );
+        out.extend(
+            (c.other.iter()).filter_map(|e| Some((id(e.id())?, PermissionContext::OtherCustomers))),
+        );
+        out.extend(
+            (c.named.iter())
+                .filter_map(|(g, n, _)| Some((id(*g)?, PermissionContext::Named(n.to_string())))),
+        );
+        out.sort();
+        out
+    }
+
+    /// A company's validity as declared to the matrix; `None` when it was never declared.
+    pub fn company_valid(&self, customer_id: &str) -> Option<bool> {
+        self.company(customer_id).and_then(|c| c.valid)
+    }
+
     /// A customer user's stored direct grant on a group (`rw` expanded), whatever the group's
     /// validity or the support switch.
     pub fn user_grant(&self, login: &str, group: GroupId) -> PermissionSet {
