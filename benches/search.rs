@@ -607,12 +607,7 @@ fn record(samples: &Samples, id: &str, iters: u64, total: Duration) {
 
 /// `CLIENTELE_BENCH_CSV`: appends this run's medians, one line per case and side
 /// (`engine,users,case,side,median_ns`), for `benches/support/plot_scaling.py`.
-fn append_csv(
-    path: &std::ffi::OsStr,
-    kind: Kind,
-    n: usize,
-    get: &dyn Fn(&str) -> Duration,
-) {
+fn append_csv(path: &std::ffi::OsStr, kind: Kind, n: usize, get: &dyn Fn(&str) -> Duration) {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
         .create(true)

@@ -34,8 +34,8 @@
 mod api;
 pub mod auth;
 pub mod problem;
-pub mod ui;
 pub mod scim;
+pub mod ui;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
