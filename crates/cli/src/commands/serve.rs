@@ -19,12 +19,23 @@ use crate::output::{Table as Out, json, say};
 pub async fn serve(ctx: &Context, bind: Option<SocketAddr>) -> CliResult {
     let settings = &ctx.config.web;
     let addr = bind.unwrap_or(settings.bind);
-    let tokens = web::BearerTokens::new(&settings.token)
-        .map_err(|e| CliError::input(format!("configuration: {e}")))?;
-    // Token changes in the file (`serve token add|revoke`) take effect without a restart.
+    let scoped = |scope| {
+        web::BearerTokens::scoped(&settings.token, scope)
+            .map_err(|e| CliError::input(format!("configuration: {e}")))
+    };
+    let (api, scim) = (scoped(TokenScope::Api)?, scoped(TokenScope::Scim)?);
+    // Token changes in the file (`serve token add|revoke`) take effect without a restart, for
+    // the JSON API's tokens and for SCIM's alike.
     let config = match &ctx.config_path {
-        Some(path) => web::WebConfig::new(ReloadingTokens::new(path, tokens)),
-        None => web::WebConfig::new(tokens),
+        Some(path) => {
+            web::WebConfig::new(ReloadingTokens::new(path, api)).scim(web::scim::ScimConfig::new(
+                ReloadingTokens::scoped(path, scim, TokenScope::Scim),
+                settings.scim.clone(),
+            ))
+        }
+        None => {
+            web::WebConfig::new(api).scim(web::scim::ScimConfig::new(scim, settings.scim.clone()))
+        }
     }
     .body_limit(settings.body_limit);
     // One line per request on standard error: method, path, status, actor.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clientele::config::Config;
 use clientele::web::axum::http::request::Parts;
-use clientele::web::{Authenticator, BearerTokens, Principal, async_trait};
+use clientele::web::{Authenticator, BearerTokens, Principal, TokenScope, async_trait};
 
 /// How often the file is looked at, at most.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -49,6 +49,7 @@ struct State {
 /// file's changes (see the module documentation).
 pub struct ReloadingTokens {
     path: PathBuf,
+    scope: TokenScope,
     interval: Duration,
     state: Mutex<State>,
 }
@@ -65,10 +66,17 @@ impl ReloadingTokens {
     /// Starts from `tokens` (the list the server was started with, read from `path`) and
     /// follows `path` from then on.
     pub fn new(path: impl Into<PathBuf>, tokens: BearerTokens) -> Self {
+        Self::scoped(path, tokens, TokenScope::Api)
+    }
+
+    /// Like [`ReloadingTokens::new`], for the tokens of `scope` (those of `tokens`, and those
+    /// of that scope the file lists later).
+    pub fn scoped(path: impl Into<PathBuf>, tokens: BearerTokens, scope: TokenScope) -> Self {
         let path = path.into();
         let stamp = std::fs::metadata(&path).ok().map(|m| Stamp::of(&m));
         ReloadingTokens {
             path,
+            scope,
             interval: CHECK_INTERVAL,
             state: Mutex::new(State {
                 tokens: Arc::new(tokens),
@@ -115,7 +123,7 @@ impl ReloadingTokens {
             return;
         }
         state.stamp = Some(stamp);
-        match read_tokens(&self.path) {
+        match read_tokens(&self.path, self.scope) {
             Ok(tokens) => {
                 tracing::info!(
                     file = %self.path.display(),
@@ -135,13 +143,13 @@ impl ReloadingTokens {
 
 /// The `[[web.token]]` list of the configuration file at `path` and its length; on failure a
 /// reason that quotes nothing of the file.
-fn read_tokens(path: &Path) -> Result<(BearerTokens, usize), &'static str> {
+fn read_tokens(path: &Path, scope: TokenScope) -> Result<(BearerTokens, usize), &'static str> {
     let text = std::fs::read_to_string(path).map_err(|_| "the file cannot be read")?;
     // The error would quote the file (a database URL with its password, say): only its kind.
     let config =
         Config::from_toml_str(&text).map_err(|_| "the file does not read as a configuration")?;
-    let count = config.web.token.len();
-    let tokens = BearerTokens::new(&config.web.token)
+    let count = config.web.token.iter().filter(|t| t.scope == scope).count();
+    let tokens = BearerTokens::scoped(&config.web.token, scope)
         .map_err(|_| "a [[web.token]] entry's sha256 is not 64 hex digits")?;
     Ok((tokens, count))
 }
