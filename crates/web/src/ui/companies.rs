@@ -149,18 +149,12 @@ pub(crate) async fn add(State(ui): State<Ui>, page: Page, fields: Fields) -> Ans
     }
 }
 
-/// `?saved=` after a redirect.
-#[derive(Deserialize)]
-pub(crate) struct Notice {
-    saved: Option<String>,
-}
-
 /// `GET /admin/companies/{customer_id}`: the edit form and the company's users.
 pub(crate) async fn edit(
     State(ui): State<Ui>,
     page: Page,
     Path(id): Path<String>,
-    Query(n): Query<Notice>,
+    Query(n): Query<super::Notice>,
 ) -> Answer {
     edit_page(&ui, &page, &id, None, None, n.saved.is_some()).await
 }

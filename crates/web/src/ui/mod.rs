@@ -687,3 +687,9 @@ pub(crate) fn seg(text: &str) -> String {
         .collect::<String>()
         .replace('+', "%20")
 }
+
+/// `?saved=` after the redirect that follows a successful save on an edit page.
+#[derive(serde::Deserialize)]
+pub(crate) struct Notice {
+    pub(crate) saved: Option<String>,
+}

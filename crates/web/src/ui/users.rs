@@ -292,19 +292,13 @@ fn user_links(page: &Page, login: &str) -> Markup {
     }
 }
 
-/// What `?saved=`/`?invalidated=` after a redirect say.
-#[derive(Deserialize)]
-pub(crate) struct Notice {
-    saved: Option<String>,
-}
-
 /// `GET /admin/users/{login}`: the edit form, or the record alone when its source or every
 /// row is read-only (an LDAP user has no edit form).
 pub(crate) async fn edit(
     State(ui): State<Ui>,
     page: Page,
     Path(login): Path<String>,
-    Query(n): Query<Notice>,
+    Query(n): Query<super::Notice>,
 ) -> Answer {
     edit_page(&ui, &page, &login, None, None, n.saved.is_some()).await
 }
