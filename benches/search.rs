@@ -32,6 +32,8 @@
 //! * `CLIENTELE_BENCH_CSV` — a file to which each engine's medians are appended as CSV
 //!   (`engine,users,case,side,median_ns`), for the scaling plot of
 //!   `benches/support/plot_scaling.py`.
+//! * `CLIENTELE_BENCH_ONOFF_ROUNDS` — MySQL/MariaDB: rounds of the interleaved comparison of
+//!   the trigram index on and off (default 41; a case stops after 20 s).
 //! * `CLIENTELE_BENCH_KEEP=1` — keep the databases (and the SQLite file) afterwards; a later
 //!   run with the same number of users reuses them instead of generating again (checked by the
 //!   table `clientele_bench_meta`: number of users and seed). Without it they are dropped at
@@ -634,6 +636,38 @@ fn append_csv(path: &std::ffi::OsStr, kind: Kind, n: usize, get: &dyn Fn(&str) -
     }
 }
 
+/// `CLIENTELE_BENCH_ONOFF_ROUNDS` (default 41): rounds of the interleaved on/off comparison;
+/// a case stops early after 20 s (but not before 5 rounds).
+fn onoff_rounds() -> usize {
+    env_usize("CLIENTELE_BENCH_ONOFF_ROUNDS")
+        .unwrap_or(41)
+        .max(1)
+}
+
+/// Medians of `[list on, list off, records on, records off]` over interleaved rounds.
+async fn interleave(on: &DbBackend, off: &DbBackend, query: &UserQuery) -> [Duration; 4] {
+    let mut times: [Vec<Duration>; 4] = Default::default();
+    let started = Instant::now();
+    let rounds = onoff_rounds();
+    for round in 0..rounds {
+        for k in 0..4 {
+            let which = (k + round) % 4;
+            let backend = if which % 2 == 0 { on } else { off };
+            let t = Instant::now();
+            if which < 2 {
+                backend.search_list(query).await.expect("list search");
+            } else {
+                backend.search(query).await.expect("search");
+            }
+            times[which].push(t.elapsed());
+        }
+        if round >= 4 && started.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+    }
+    times.map(|v| median(&v))
+}
+
 fn median(v: &[Duration]) -> Duration {
     let mut v = v.to_vec();
     v.sort();
@@ -668,6 +702,7 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
     });
     let samples: Samples = Arc::default();
     let mut rows = BTreeMap::new();
+    let mut interleaved: BTreeMap<&str, [Duration; 4]> = BTreeMap::new();
 
     for case in cases(n) {
         // Row counts first: the cases are only comparable if both find the same users.
@@ -780,6 +815,14 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
             });
         }
         g.finish();
+
+        // The trigram index on and off, interleaved: criterion measures one function after
+        // the other, so on a shared machine a change of load between them shows up as a
+        // difference. Here every round calls all four in turn (the order rotating), so both
+        // sides see the same conditions.
+        if let Some(plain) = &no_trigram {
+            interleaved.insert(case.name, rt.block_on(interleave(&db, plain, &case.query)));
+        }
     }
 
     // The Directory's hot path: a lookup by login, cached vs uncached.
@@ -942,6 +985,27 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
                 ratio(theirs, list_off),
                 ratio(theirs, records),
                 ratio(theirs, records_off),
+            ));
+        }
+    }
+    if !interleaved.is_empty() {
+        out.push_str(&format!(
+            "\nMySQL/MariaDB, the trigram index on and off, interleaved ({} rounds at most, \
+             each calling all four in turn; on / off = time with the index over time without, \
+             1.00 or less means the index does not slow the case):\n\n| case | list on | list \
+             off | on / off | records on | records off | on / off |\n|---|---:|---:|---:|---:|\
+             ---:|---:|\n",
+            onoff_rounds()
+        ));
+        for case in cases(n) {
+            let Some([l_on, l_off, r_on, r_off]) = interleaved.get(case.name) else {
+                continue;
+            };
+            out.push_str(&format!(
+                "| {} | {l_on:.3?} | {l_off:.3?} | {:.2} | {r_on:.3?} | {r_off:.3?} | {:.2} |\n",
+                case.name,
+                l_on.as_secs_f64() / l_off.as_secs_f64().max(1e-12),
+                r_on.as_secs_f64() / r_off.as_secs_f64().max(1e-12),
             ));
         }
     }

@@ -33,9 +33,14 @@ pub(crate) struct AccessState {
     resolver: RwLock<Option<Arc<PermissionResolver>>>,
     /// Logins (as stored) whose customer ids in the matrix are current.
     fresh: DashSet<String>,
-    /// Bumped by every change, before it is applied: a matrix built from a snapshot (or a
-    /// user's ids read) before a change is not kept after it (see [`Directory::resolver`]).
+    /// Bumped by every change of groups, grants or companies, before it is applied: a matrix
+    /// built from a snapshot read before such a change is not kept after it (see
+    /// [`Directory::resolver`]), nor a user marked current for a matrix dropped meanwhile.
     generation: AtomicU64,
+    /// Bumped when a user's record or relations change ([`AccessState::forget_user`]): a
+    /// user's customer ids read before that are not marked current. A matrix being built is
+    /// kept (it holds no customer ids; each user's are loaded on the user's first check).
+    users_generation: AtomicU64,
     /// Matrices built from a whole snapshot of the store.
     builds: AtomicU64,
     /// Rows reloaded from the store and patched into the matrix after another instance's
@@ -97,9 +102,17 @@ impl AccessState {
         self.fresh.clear();
     }
 
+    /// Both generations: a user's customer ids read while neither moved are current.
+    fn user_stamp(&self) -> (u64, u64) {
+        (
+            self.generation.load(Ordering::SeqCst),
+            self.users_generation.load(Ordering::SeqCst),
+        )
+    }
+
     /// The user's customer ids or validity may have changed.
     pub(crate) fn forget_user(&self, login: &str) {
-        self.bump();
+        self.users_generation.fetch_add(1, Ordering::SeqCst);
         self.fresh.remove(login);
     }
 
@@ -290,11 +303,15 @@ impl Directory {
         &self,
         login: &str,
     ) -> Result<(Arc<PermissionMatrix>, Arc<CustomerUser>)> {
+        let access = &self.inner.access;
+        // Read before the user and the matrix are: a change of the user, or a matrix dropped
+        // (and perhaps rebuilt) after this point moves a generation on, so the user is not
+        // marked current with stale ids or for a matrix that never got them.
+        let seen = access.user_stamp();
         let (user, _) = self.require(login).await?;
         let stored = user.login.as_str().to_owned();
         let resolver = self.resolver().await?;
-        if !self.inner.access.fresh.contains(&stored) {
-            let seen = self.inner.access.generation();
+        if !access.fresh.contains(&stored) {
             let ids = self.customer_ids(&stored).await?;
             let ids: Vec<String> = ids.into_iter().map(|c| c.into_string()).collect();
             let customer_ids =
@@ -312,8 +329,13 @@ impl Directory {
             resolver
                 .apply(&changes)
                 .map_err(|e| Error::backend_failure("permissions", e))?;
-            if self.inner.access.generation() == seen {
-                self.inner.access.fresh.insert(stored.clone());
+            if access.user_stamp() == seen {
+                access.fresh.insert(stored.clone());
+                // A change that moved a generation between the test above and the insert has
+                // already cleared or removed its entry: undo the insert for it.
+                if access.user_stamp() != seen {
+                    access.fresh.remove(&stored);
+                }
             }
         }
         Ok((resolver.snapshot(), user))
