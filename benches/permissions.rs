@@ -9,6 +9,14 @@
 //! `(user, group, type)` queries side by side.
 //!
 //! Run: `cargo bench --bench permissions`. Results and method: docs/benchmarks.md.
+//!
+//! `CLIENTELE_BENCH_PROFILE=<loop>` runs one loop instead of the bench, for a profiler (the
+//! loops are functions of their own, `permissions::profile_*`, so callgrind can collect just
+//! them with `--toggle-collect`): `hot` (clientele, 16 hot queries), `hot-floor` (the floor,
+//! the same queries), `random` and `random-floor` (all 1 024 queries), `grant` (grants through
+//! the resolver) and `casbin-grant` (casbin's `add_policy`, the same grants).
+//! `CLIENTELE_BENCH_PROFILE_N` sets the number of checks or grants (default 1 000 000 checks,
+//! 60 000 grants).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -322,6 +330,95 @@ fn mib(bytes: usize) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
+/// `CLIENTELE_BENCH_PROFILE_N`, or `default`.
+fn profile_n(default: usize) -> usize {
+    std::env::var("CLIENTELE_BENCH_PROFILE_N")
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// The grants the `grant` and `casbin-grant` loops make: random users, groups and types, as
+/// in the bench, made before the loop so it times the grants alone.
+fn profile_grants() -> Vec<(usize, usize, bool)> {
+    let mut rng = Rng(SEED ^ 0x77);
+    (0..profile_n(60_000))
+        .map(|_| (rng.below(USERS), rng.below(GROUPS), rng.below(2) == 0))
+        .collect()
+}
+
+/// Runs the loop `what` names (see the module docs) and prints its wall time.
+fn profile(what: &str, data: &Data, matrix: &PermissionMatrix, floor: &Floor) {
+    let queries = queries(data, matrix);
+    let started = Instant::now();
+    let n = match what {
+        "hot" => profile_checks(matrix, &queries[..16], profile_n(1_000_000)),
+        "hot-floor" => profile_floor_checks(floor, &queries[..16], profile_n(1_000_000)),
+        "random" => profile_checks(matrix, &queries, profile_n(1_000_000)),
+        "random-floor" => profile_floor_checks(floor, &queries, profile_n(1_000_000)),
+        "grant" => {
+            let changes = profile_grants()
+                .into_iter()
+                .map(|(u, g, rw)| Change::SetUserGrant {
+                    login: login(u),
+                    group: group_id(g),
+                    permissions: perms(rw).to_vec(),
+                })
+                .collect();
+            profile_resolver_grants(&PermissionResolver::new(matrix.clone()), changes)
+        }
+        other => panic!(
+            "CLIENTELE_BENCH_PROFILE={other:?}: one of hot, hot-floor, random, random-floor, \
+             grant, casbin-grant"
+        ),
+    };
+    println!("profile {what}: {n} in {:.1?}", started.elapsed());
+}
+
+/// `n` checks on the matrix, cycling through `queries`; returns how many were allowed.
+#[inline(never)]
+fn profile_checks(m: &PermissionMatrix, queries: &[Query], n: usize) -> usize {
+    (0..n)
+        .filter(|i| {
+            let q = &queries[i % queries.len()];
+            m.has(black_box(&q.login), q.group, q.ty)
+        })
+        .count()
+}
+
+/// The same checks on the floor.
+#[inline(never)]
+fn profile_floor_checks(f: &Floor, queries: &[Query], n: usize) -> usize {
+    (0..n)
+        .filter(|i| {
+            let q = &queries[i % queries.len()];
+            f.has(black_box(&q.login), q.group.0 as u32, floor_bit(q))
+        })
+        .count()
+}
+
+/// One `apply` per change, as the bench's grants through the resolver; returns the merges.
+#[inline(never)]
+fn profile_resolver_grants(resolver: &PermissionResolver, changes: Vec<Change>) -> usize {
+    for c in changes {
+        resolver.apply(&[c]).expect("grant");
+    }
+    resolver.snapshot().merges() as usize
+}
+
+/// casbin's `add_policy` for the same grants (the rules made before the loop, as the
+/// resolver's changes are).
+#[inline(never)]
+fn profile_casbin_grants(
+    rt: &tokio::runtime::Runtime,
+    enforcer: &mut Enforcer,
+    rules: Vec<Vec<String>>,
+) {
+    for rule in rules {
+        rt.block_on(enforcer.add_policy(rule)).expect("add_policy");
+    }
+}
+
 fn main() {
     let mut c = Criterion::default()
         .configure_from_args()
@@ -368,6 +465,11 @@ fn main() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("tokio runtime");
+    let profiling = std::env::var("CLIENTELE_BENCH_PROFILE").ok();
+    if let Some(what) = profiling.as_deref().filter(|w| *w != "casbin-grant") {
+        profile(what, &data, &matrix, &floor);
+        return;
+    }
     let rss2 = rss_bytes();
     let t = Instant::now();
     let mut enforcer = casbin_enforcer(&rt, &data);
@@ -377,6 +479,23 @@ fn main() {
         "casbin: built in {casbin_build:.2?} (policies and role links already as strings); RSS +{:.1} MiB",
         mib(rss3.saturating_sub(rss2)),
     );
+
+    if profiling.is_some() {
+        let rules = profile_grants()
+            .into_iter()
+            .map(|(u, g, rw)| {
+                vec![
+                    login(u),
+                    (if rw { "rw" } else { "ro" }).to_owned(),
+                    group_obj(g),
+                ]
+            })
+            .collect();
+        let started = Instant::now();
+        profile_casbin_grants(&rt, &mut enforcer, rules);
+        println!("profile casbin-grant: {:.1?}", started.elapsed());
+        return;
+    }
 
     let queries = queries(&data, &matrix);
     let granted = queries

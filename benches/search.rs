@@ -33,7 +33,7 @@
 //!   (`engine,users,case,side,median_ns`), for the scaling plot of
 //!   `benches/support/plot_scaling.py`.
 //! * `CLIENTELE_BENCH_ONOFF_ROUNDS` — MySQL/MariaDB: rounds of the interleaved comparison of
-//!   the trigram index on and off (default 41; a case stops after 20 s).
+//!   the trigram index on and off (default 2 001; a case stops after 20 s).
 //! * `CLIENTELE_BENCH_KEEP=1` — keep the databases (and the SQLite file) afterwards; a later
 //!   run with the same number of users reuses them instead of generating again (checked by the
 //!   table `clientele_bench_meta`: number of users and seed). Without it they are dropped at
@@ -636,11 +636,12 @@ fn append_csv(path: &std::ffi::OsStr, kind: Kind, n: usize, get: &dyn Fn(&str) -
     }
 }
 
-/// `CLIENTELE_BENCH_ONOFF_ROUNDS` (default 41): rounds of the interleaved on/off comparison;
-/// a case stops early after 20 s (but not before 5 rounds).
+/// `CLIENTELE_BENCH_ONOFF_ROUNDS` (default 2 001): rounds of the interleaved on/off
+/// comparison; a case stops early after 20 s (but not before 5 rounds), so fast cases get many
+/// rounds and slow ones a few.
 fn onoff_rounds() -> usize {
     env_usize("CLIENTELE_BENCH_ONOFF_ROUNDS")
-        .unwrap_or(41)
+        .unwrap_or(2001)
         .max(1)
 }
 
@@ -703,6 +704,27 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
     let samples: Samples = Arc::default();
     let mut rows = BTreeMap::new();
     let mut interleaved: BTreeMap<&str, [Duration; 4]> = BTreeMap::new();
+    // MySQL/MariaDB: the statements a list search sends with the index and without, to tell a
+    // difference of plans from a difference of measurements.
+    let mut same_statements: BTreeMap<&str, bool> = BTreeMap::new();
+    let traced_sql: Arc<Mutex<Vec<String>>> = Arc::default();
+    let traced = {
+        let mut conn = conn.clone();
+        let sink = traced_sql.clone();
+        conn.set_metric_callback(move |info| {
+            sink.lock().unwrap().push(format!(
+                "{} {:?}",
+                info.statement.sql, info.statement.values
+            ));
+        });
+        move |with_index: bool| {
+            let mut config = DbConfig::default();
+            config.settings.cache_ttl = 0;
+            DbBackend::from_connection(conn.clone(), config)
+                .expect("backend over clientele_bench")
+                .trigram_search(with_index)
+        }
+    };
 
     for case in cases(n) {
         // Row counts first: the cases are only comparable if both find the same users.
@@ -822,6 +844,13 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
         // sides see the same conditions.
         if let Some(plain) = &no_trigram {
             interleaved.insert(case.name, rt.block_on(interleave(&db, plain, &case.query)));
+            let sent = |with_index: bool| {
+                traced_sql.lock().unwrap().clear();
+                rt.block_on(traced(with_index).search_list(&case.query))
+                    .expect("traced list search");
+                std::mem::take(&mut *traced_sql.lock().unwrap())
+            };
+            same_statements.insert(case.name, sent(true) == sent(false));
         }
     }
 
@@ -992,9 +1021,10 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
         out.push_str(&format!(
             "\nMySQL/MariaDB, the trigram index on and off, interleaved ({} rounds at most, \
              each calling all four in turn; on / off = time with the index over time without, \
-             1.00 or less means the index does not slow the case):\n\n| case | list on | list \
-             off | on / off | records on | records off | on / off |\n|---|---:|---:|---:|---:|\
-             ---:|---:|\n",
+             1.00 or less means the index does not slow the case; same statements: whether a \
+             list search sends the very same SQL and values either way):\n\n| case | same \
+             statements | list on | list off | on / off | records on | records off | on / off \
+             |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
             onoff_rounds()
         ));
         for case in cases(n) {
@@ -1002,8 +1032,14 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, kind: Kind) -> String {
                 continue;
             };
             out.push_str(&format!(
-                "| {} | {l_on:.3?} | {l_off:.3?} | {:.2} | {r_on:.3?} | {r_off:.3?} | {:.2} |\n",
+                "| {} | {} | {l_on:.3?} | {l_off:.3?} | {:.2} | {r_on:.3?} | {r_off:.3?} | {:.2} \
+                 |\n",
                 case.name,
+                if same_statements.get(case.name) == Some(&true) {
+                    "yes"
+                } else {
+                    "no"
+                },
                 l_on.as_secs_f64() / l_off.as_secs_f64().max(1e-12),
                 r_on.as_secs_f64() / r_off.as_secs_f64().max(1e-12),
             ));
