@@ -4,21 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 
 use common::Env;
-
-/// Stops the server however the test ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// One HTTP/1.1 request over a plain TCP stream; (status line, body).
 fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (String, String) {
@@ -105,28 +95,7 @@ fn serve_answers_on_a_loopback_port_as_the_tokens_actor() {
         .unwrap()
         .to_owned();
 
-    let child = Command::new(env!("CARGO_BIN_EXE_clientele"))
-        .arg("--config")
-        .arg(&env.config)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .current_dir(env.dir.path())
-        .env_remove("CLIENTELE_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
+    let (server, addr) = env.serve(Stdio::null());
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
 
     let (status, body) = http(&addr, "GET", "/api/v1/companies", None, "");
@@ -179,28 +148,7 @@ fn scim_tokens_open_scim_and_api_tokens_the_api() {
     assert_eq!(listed[1]["scope"], "scim", "{listed}");
     env.ok(&["check-config"]);
 
-    let child = Command::new(env!("CARGO_BIN_EXE_clientele"))
-        .arg("--config")
-        .arg(&env.config)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .current_dir(env.dir.path())
-        .env_remove("CLIENTELE_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
+    let (server, addr) = env.serve(Stdio::null());
     let spc = "/scim/v2/ServiceProviderConfig";
     let (status, body) = http(&addr, "GET", spc, Some(&scim), "");
     assert!(

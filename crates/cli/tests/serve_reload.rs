@@ -4,22 +4,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use common::Env;
-
-/// Stops the server however the test ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{Env, Server};
 
 /// The status code of one `GET` over a plain TCP stream.
 fn status(addr: &str, path: &str, token: &str) -> u16 {
@@ -38,30 +28,9 @@ fn status(addr: &str, path: &str, token: &str) -> u16 {
         .unwrap_or_else(|| panic!("no status in {response:?}"))
 }
 
-/// Starts `clientele serve` on a free loopback port; (server, address).
+/// Starts `clientele serve` on a free loopback port; (server, address, its log).
 fn start(env: &Env) -> (Server, String, std::process::ChildStderr) {
-    let child = Command::new(env!("CARGO_BIN_EXE_clientele"))
-        .arg("--config")
-        .arg(&env.config)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .current_dir(env.dir.path())
-        .env_remove("CLIENTELE_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
+    let (mut server, addr) = env.serve(Stdio::piped());
     let stderr = server.0.stderr.take().unwrap();
     (server, addr, stderr)
 }

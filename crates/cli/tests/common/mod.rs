@@ -1,9 +1,9 @@
 //! Runs the real `clientele` binary against a temporary SQLite database.
 #![allow(dead_code)]
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use tempfile::TempDir;
 
@@ -221,4 +221,45 @@ fn postgres_admin(server: &str, sql: &str) {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
         let _ = conn.close().await;
     });
+}
+
+/// A running `clientele serve`, stopped however the test ends.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Env {
+    /// Starts `clientele serve` with this configuration on a free loopback port and waits for
+    /// the line that names its address; (server, `host:port`). `stderr` is where the server's
+    /// log goes (`Stdio::piped()` to read it from `server.0.stderr`).
+    pub fn serve(&self, stderr: Stdio) -> (Server, String) {
+        let child = Command::new(env!("CARGO_BIN_EXE_clientele"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .current_dir(self.dir.path())
+            .env_remove("CLIENTELE_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let mut server = Server(child);
+        let mut line = String::new();
+        BufReader::new(server.0.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        (server, addr)
+    }
 }
