@@ -63,6 +63,13 @@ pub(crate) fn find(list: &[Ent], id: u32) -> Option<u8> {
     }
 }
 
+/// A copy of `items` with room for one more, for lists an update is about to change.
+fn with_room<T: Copy>(items: &[T]) -> Vec<T> {
+    let mut v = Vec::with_capacity(items.len() + 1);
+    v.extend_from_slice(items);
+    v
+}
+
 /// Sets or removes (`None`) the entry for `id` in a list sorted by id.
 pub(crate) fn upsert(list: &mut Vec<Ent>, id: u32, code: Option<u8>) {
     let i = list.partition_point(|e| e.id() < id);
@@ -159,6 +166,15 @@ pub(crate) struct RevRow {
 }
 
 impl RevRow {
+    /// A copy to change: room for one more entry in each list, so the insert a grant makes
+    /// does not reallocate the copy it has just made.
+    pub(crate) fn to_update(&self) -> RevRow {
+        RevRow {
+            direct: with_room(&self.direct),
+            same: with_room(&self.same),
+        }
+    }
+
     pub(crate) fn heap_bytes(&self) -> usize {
         size_of::<RevRow>()
             + 16
@@ -222,8 +238,8 @@ impl UserView<'_> {
     pub(crate) fn to_row(self, keep_login: bool) -> UserRow {
         UserRow {
             login: keep_login.then(|| Box::from(self.login)),
-            eff: self.eff.to_vec(),
-            direct: self.direct.to_vec(),
+            eff: with_room(self.eff),
+            direct: with_room(self.direct),
             cids: self.cids.to_vec(),
             primary: self.primary,
             valid: self.valid,

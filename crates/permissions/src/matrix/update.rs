@@ -301,7 +301,7 @@ impl PermissionMatrix {
             None => self.push_new_user(login, row)?,
         };
         self.count_user(was_default, now_default);
-        let mut rev = self.rev(g).cloned().unwrap_or_default();
+        let mut rev = self.rev(g).map(RevRow::to_update).unwrap_or_default();
         upsert(&mut rev.direct, u, code);
         self.push_rev(g, rev)
     }
@@ -398,7 +398,7 @@ impl PermissionMatrix {
         };
         self.count_company(was_default, now_default);
         if same {
-            let mut rev = self.rev(g).cloned().unwrap_or_default();
+            let mut rev = self.rev(g).map(RevRow::to_update).unwrap_or_default();
             upsert(&mut rev.same, c, code);
             self.push_rev(g, rev)?;
             for u in members {
