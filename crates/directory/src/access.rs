@@ -58,7 +58,8 @@ pub struct MatrixStats {
     /// feed, a bulk import).
     pub builds: u64,
     /// Announcements of another instance (a user's or a company's grants, a group) applied by
-    /// reloading just the rows they name and patching the matrix in place.
+    /// reloading just the rows they name and patching the matrix in place; also this
+    /// instance's own additions and removals of types, which are applied the same way.
     pub row_reloads: u64,
 }
 

@@ -120,8 +120,9 @@ impl Directory {
             .await?;
         match change {
             GrantChange::Replace => self.inner.access.user_grant_changed(login, g.id, &perms),
-            // The new set depends on what was stored: the matrix reads it again.
-            _ => self.inner.access.reset(),
+            // The new set depends on what was stored: the user's grants are read again and
+            // patched into the matrix, as another instance's change is.
+            _ => self.reload_user_grants(login).await,
         }
         self.announce(&[Change::UserGrants {
             login: login.to_owned(),
@@ -160,7 +161,7 @@ impl Directory {
                     .access
                     .company_grant_changed(customer_id, g.id, &context, &perms)
             }
-            _ => self.inner.access.reset(),
+            _ => self.reload_company_grants(customer_id).await,
         }
         self.announce(&[Change::CompanyGrants {
             customer_id: customer_id.to_owned(),
