@@ -30,12 +30,12 @@ use crate::Directory;
 /// What the Directory keeps for permission checks.
 #[derive(Default)]
 pub(crate) struct AccessState {
-    resolver: RwLock<Option<Arc<PermissionResolver>>>,
-    /// Logins (as stored) whose customer ids in the matrix are current.
-    fresh: DashSet<String>,
+    /// The matrix, and the logins (as stored) whose customer ids in it are current. The two go
+    /// together: a new matrix starts with no user marked, whatever was marked for an old one.
+    current: RwLock<Option<Current>>,
     /// Bumped by every change of groups, grants or companies, before it is applied: a matrix
     /// built from a snapshot read before such a change is not kept after it (see
-    /// [`Directory::resolver`]), nor a user marked current for a matrix dropped meanwhile.
+    /// [`Directory::current_matrix`]).
     generation: AtomicU64,
     /// Bumped when a user's record or relations change ([`AccessState::forget_user`]): a
     /// user's customer ids read before that are not marked current. A matrix being built is
@@ -63,6 +63,13 @@ pub struct MatrixStats {
     pub row_reloads: u64,
 }
 
+/// The permission matrix in use and the users whose customer ids it holds.
+#[derive(Clone)]
+struct Current {
+    resolver: Arc<PermissionResolver>,
+    fresh: Arc<DashSet<String>>,
+}
+
 /// What became of an attempt to patch the matrix with rows reloaded from the store.
 enum Patched {
     /// Applied.
@@ -79,7 +86,11 @@ const RELOAD_ATTEMPTS: usize = 3;
 
 impl AccessState {
     fn resolver(&self) -> Option<Arc<PermissionResolver>> {
-        self.resolver
+        self.current().map(|c| c.resolver)
+    }
+
+    fn current(&self) -> Option<Current> {
+        self.current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -96,25 +107,20 @@ impl AccessState {
     /// Drops the matrix; the next check rebuilds it from the store.
     pub(crate) fn reset(&self) {
         self.bump();
-        *self
-            .resolver
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = None;
-        self.fresh.clear();
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
-    /// Both generations: a user's customer ids read while neither moved are current.
-    fn user_stamp(&self) -> (u64, u64) {
-        (
-            self.generation.load(Ordering::SeqCst),
-            self.users_generation.load(Ordering::SeqCst),
-        )
+    /// A user's customer ids read while this did not move are current.
+    fn user_stamp(&self) -> u64 {
+        self.users_generation.load(Ordering::SeqCst)
     }
 
     /// The user's customer ids or validity may have changed.
     pub(crate) fn forget_user(&self, login: &str) {
         self.users_generation.fetch_add(1, Ordering::SeqCst);
-        self.fresh.remove(login);
+        if let Some(current) = self.current() {
+            current.fresh.remove(login);
+        }
     }
 
     pub(crate) fn user_grant_changed(
@@ -231,8 +237,13 @@ pub struct EffectivePermission {
 
 impl Directory {
     async fn resolver(&self) -> Result<Arc<PermissionResolver>> {
-        if let Some(r) = self.inner.access.resolver() {
-            return Ok(r);
+        Ok(self.current_matrix().await?.resolver)
+    }
+
+    /// The matrix in use with its marks of current users, built first when there is none.
+    async fn current_matrix(&self) -> Result<Current> {
+        if let Some(c) = self.inner.access.current() {
+            return Ok(c);
         }
         let seen = self.inner.access.generation();
         let snapshot = self.relation_snapshot().await?;
@@ -272,19 +283,24 @@ impl Directory {
                 .map_err(|e| Error::backend_failure("permissions", e))?,
         );
         self.inner.access.builds.fetch_add(1, Ordering::Relaxed);
+        let built = Current {
+            resolver,
+            fresh: Arc::default(),
+        };
         let mut slot = self
             .inner
             .access
-            .resolver
+            .current
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         if self.inner.access.generation() != seen {
             // Something changed after the snapshot was read: this matrix may miss it, so it
-            // answers this one call (which raced the change) and is not kept.
-            return Ok(resolver);
+            // answers this one call (which raced the change) and is not kept; the users
+            // marked for it are marked for nothing else.
+            return Ok(built);
         }
         // Another task may have built it meanwhile; keep theirs so no update is lost.
-        Ok(slot.get_or_insert(resolver).clone())
+        Ok(slot.get_or_insert(built).clone())
     }
 
     /// The permission matrix with `login`'s row current. The login must exist.
@@ -305,14 +321,14 @@ impl Directory {
         login: &str,
     ) -> Result<(Arc<PermissionMatrix>, Arc<CustomerUser>)> {
         let access = &self.inner.access;
-        // Read before the user and the matrix are: a change of the user, or a matrix dropped
-        // (and perhaps rebuilt) after this point moves a generation on, so the user is not
-        // marked current with stale ids or for a matrix that never got them.
+        // Read before the user is: a change of the user after this point moves it on, so the
+        // user is not marked current with stale ids.
         let seen = access.user_stamp();
         let (user, _) = self.require(login).await?;
         let stored = user.login.as_str().to_owned();
-        let resolver = self.resolver().await?;
-        if !access.fresh.contains(&stored) {
+        // The marks belong to this matrix: one built after it starts with none.
+        let Current { resolver, fresh } = self.current_matrix().await?;
+        if !fresh.contains(&stored) {
             let ids = self.customer_ids(&stored).await?;
             let ids: Vec<String> = ids.into_iter().map(|c| c.into_string()).collect();
             let customer_ids =
@@ -331,11 +347,11 @@ impl Directory {
                 .apply(&changes)
                 .map_err(|e| Error::backend_failure("permissions", e))?;
             if access.user_stamp() == seen {
-                access.fresh.insert(stored.clone());
-                // A change that moved a generation between the test above and the insert has
-                // already cleared or removed its entry: undo the insert for it.
+                fresh.insert(stored.clone());
+                // A change of the user between the test above and the insert has already
+                // removed its entry: undo the insert for it.
                 if access.user_stamp() != seen {
-                    access.fresh.remove(&stored);
+                    fresh.remove(&stored);
                 }
             }
         }
