@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use clientele_model::Actor;
 use clientele_model::permission::{GroupId, PermissionContext, PermissionType, Stored};
@@ -41,6 +41,10 @@ pub(crate) struct AccessState {
     /// user's customer ids read before that are not marked current. A matrix being built is
     /// kept (it holds no customer ids; each user's are loaded on the user's first check).
     users_generation: AtomicU64,
+    /// While builds are under way, every generation bump and what it changed. Bumps happen
+    /// under this lock, and a build keeps its matrix under it, so a change either shows here
+    /// for the build to replay or finds the kept matrix and patches it.
+    pending: Mutex<Pending>,
     /// Matrices built from a whole snapshot of the store.
     builds: AtomicU64,
     /// Rows reloaded from the store and patched into the matrix after another instance's
@@ -70,6 +74,63 @@ struct Current {
     fresh: Arc<DashSet<String>>,
 }
 
+/// What a change of groups, grants or companies makes a matrix read again; a build under way
+/// when the change is made reads it again before it keeps its matrix.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Replay {
+    /// A user's direct grants.
+    User(String),
+    /// A company's grants and validity.
+    Company(String),
+    /// A group's row.
+    Group(GroupId),
+    /// Anything: the matrix is dropped.
+    Everything,
+}
+
+/// The changes that make a matrix hold rows read from the store; `None` when no patch can.
+type Diff = Box<dyn FnOnce(&PermissionMatrix) -> Option<Vec<Change>> + Send>;
+
+/// The changes made while builds are under way, with the generation each moved to.
+#[derive(Default)]
+struct Pending {
+    /// Builds under way.
+    builds: usize,
+    /// `(generation after the change, what to read again)`, in order.
+    log: Vec<(u64, Replay)>,
+}
+
+/// A build of the matrix under way: changes are logged for it while it lasts.
+struct BuildUnderWay<'a> {
+    access: &'a AccessState,
+    /// The generation when the build started, before its snapshot was read.
+    seen: u64,
+}
+
+impl<'a> BuildUnderWay<'a> {
+    fn start(access: &'a AccessState) -> Self {
+        let mut pending = access
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        pending.builds += 1;
+        BuildUnderWay {
+            access,
+            seen: access.generation(),
+        }
+    }
+}
+
+impl Drop for BuildUnderWay<'_> {
+    fn drop(&mut self) {
+        let mut pending = (self.access.pending.lock()).unwrap_or_else(PoisonError::into_inner);
+        pending.builds -= 1;
+        if pending.builds == 0 {
+            pending.log.clear();
+        }
+    }
+}
+
 /// What became of an attempt to patch the matrix with rows reloaded from the store.
 enum Patched {
     /// Applied.
@@ -83,6 +144,10 @@ enum Patched {
 /// How often a reload is read again when other changes keep racing it, before the matrix is
 /// dropped instead.
 const RELOAD_ATTEMPTS: usize = 3;
+
+/// How many rounds a new matrix reads again what changed while it was built (each round what
+/// changed during the one before) before it gives up being kept.
+const CATCH_UP_ROUNDS: usize = 16;
 
 impl AccessState {
     fn resolver(&self) -> Option<Arc<PermissionResolver>> {
@@ -100,13 +165,20 @@ impl AccessState {
         self.generation.load(Ordering::SeqCst)
     }
 
-    fn bump(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
+    /// Moves the generation on for a change of what `replay` names, and logs the change for
+    /// the builds under way.
+    fn bump(&self, replay: Replay) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        if pending.builds > 0 {
+            pending.log.push((now, replay));
+        }
     }
 
-    /// Drops the matrix; the next check rebuilds it from the store.
+    /// Drops the matrix; the next check rebuilds it from the store (and a build under way does
+    /// not keep its matrix).
     pub(crate) fn reset(&self) {
-        self.bump();
+        self.bump(Replay::Everything);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
@@ -129,7 +201,7 @@ impl AccessState {
         group: GroupId,
         permissions: &[PermissionType],
     ) {
-        self.bump();
+        self.bump(Replay::User(login.to_owned()));
         let Some(r) = self.resolver() else { return };
         let change = Change::SetUserGrant {
             login: login.to_owned(),
@@ -146,7 +218,7 @@ impl AccessState {
         context: &PermissionContext,
         permissions: &[PermissionType],
     ) {
-        self.bump();
+        self.bump(Replay::Company(customer_id.to_owned()));
         let Some(r) = self.resolver() else { return };
         let change = Change::SetCompanyGrant {
             customer_id: customer_id.to_owned(),
@@ -158,7 +230,7 @@ impl AccessState {
     }
 
     pub(crate) fn company_validity_changed(&self, customer_id: &str, valid: bool) {
-        self.bump();
+        self.bump(Replay::Company(customer_id.to_owned()));
         let Some(r) = self.resolver() else { return };
         let change = Change::SetCompanyValid {
             customer_id: customer_id.to_owned(),
@@ -245,7 +317,10 @@ impl Directory {
         if let Some(c) = self.inner.access.current() {
             return Ok(c);
         }
-        let seen = self.inner.access.generation();
+        let access = &self.inner.access;
+        // From here every change of groups, grants or companies is logged for this build.
+        let build = BuildUnderWay::start(access);
+        let seen = build.seen;
         let snapshot = self.relation_snapshot().await?;
         let mut facts = PermissionFacts::new(self.inner.config.permissions.clone());
         for g in &snapshot.groups {
@@ -282,25 +357,62 @@ impl Directory {
             PermissionResolver::build(&facts)
                 .map_err(|e| Error::backend_failure("permissions", e))?,
         );
-        self.inner.access.builds.fetch_add(1, Ordering::Relaxed);
+        access.builds.fetch_add(1, Ordering::Relaxed);
         let built = Current {
             resolver,
             fresh: Arc::default(),
         };
-        let mut slot = self
-            .inner
-            .access
-            .current
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if self.inner.access.generation() != seen {
-            // Something changed after the snapshot was read: this matrix may miss it, so it
-            // answers this one call (which raced the change) and is not kept; the users
-            // marked for it are marked for nothing else.
-            return Ok(built);
+        // Changes made since the snapshot was read (they may or may not be in it): read their
+        // rows again and patch them in, until none came in meanwhile; then keep the matrix,
+        // under the lock the changes log under, so a later change finds it and patches it.
+        let mut done = seen;
+        for _ in 0..CATCH_UP_ROUNDS {
+            let mut todo = {
+                let pending = access
+                    .pending
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let now = access.generation();
+                if now == done {
+                    let mut slot = access
+                        .current
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    // Another task may have built one meanwhile; keep theirs so no update is
+                    // lost.
+                    return Ok(slot.get_or_insert(built).clone());
+                }
+                let todo: Vec<Replay> = (pending.log.iter())
+                    .filter(|(g, _)| *g > done)
+                    .map(|(_, r)| r.clone())
+                    .collect();
+                done = now;
+                todo
+            };
+            todo.sort();
+            todo.dedup();
+            if todo.contains(&Replay::Everything) {
+                break;
+            }
+            for replay in &todo {
+                let Ok(diff) = self.read_rows(replay).await else {
+                    return Ok(built);
+                };
+                let patched = built.resolver.update(|m| {
+                    for c in diff(m).ok_or(())? {
+                        m.apply(&c).map_err(|_| ())?;
+                    }
+                    Ok::<(), ()>(())
+                });
+                if patched.is_err() {
+                    return Ok(built);
+                }
+            }
         }
-        // Another task may have built it meanwhile; keep theirs so no update is lost.
-        Ok(slot.get_or_insert(built).clone())
+        // The matrix could not be brought up to date (the store was reset, changes kept
+        // coming, a patch was impossible): it answers this one call, which raced the changes,
+        // and is not kept; the users marked for it are marked for nothing else.
+        Ok(built)
     }
 
     /// The permission matrix with `login`'s row current. The login must exist.
@@ -651,88 +763,101 @@ impl Directory {
     /// Another instance changed `login`'s grants: reads them from the store again and patches
     /// the user's row of the matrix, as a local grant would. Drops the matrix when that fails.
     pub(crate) async fn reload_user_grants(&self, login: &str) {
-        self.reload_rows("user grants", login, |dir| async move {
-            let rows = dir.relations()?.user_grants_of(login).await?;
-            let config = &dir.inner.config.permissions;
-            let mut stored: BTreeMap<GroupId, Vec<PermissionType>> = BTreeMap::new();
-            for mut g in rows {
-                if let Stored::Known(t) =
-                    take_stored(&mut g.permission).configured(|t| config.knows_type(t))
-                {
-                    stored.entry(g.group_id).or_default().push(t);
-                }
-            }
-            Ok(move |m: &PermissionMatrix| user_grant_diff(m, login, stored))
-        })
-        .await;
+        self.reload_rows(Replay::User(login.to_owned())).await;
     }
 
     /// Another instance changed a company's grants or validity: reads them from the store
     /// again and patches the company's row of the matrix.
     pub(crate) async fn reload_company_grants(&self, customer_id: &str) {
-        self.reload_rows("company grants", customer_id, |dir| async move {
-            let rows = dir.relations()?.company_grants_of(customer_id).await?;
-            let config = &dir.inner.config.permissions;
-            let mut stored: BTreeMap<(GroupId, PermissionContext), Vec<PermissionType>> =
-                BTreeMap::new();
-            for mut g in rows {
-                let t = take_stored(&mut g.permission).configured(|t| config.knows_type(t));
-                let c = take_stored(&mut g.context).configured(|c| config.knows_context(c));
-                if let (Stored::Known(t), Stored::Known(c)) = (t, c) {
-                    stored.entry((g.group_id, c)).or_default().push(t);
-                }
-            }
-            let valid = match &dir.inner.companies {
-                Some(companies) => companies
-                    .company(customer_id)
-                    .await?
-                    .map(|c| c.validity.is_valid()),
-                None => None,
-            };
-            Ok(move |m: &PermissionMatrix| company_grant_diff(m, customer_id, valid, stored))
-        })
-        .await;
+        self.reload_rows(Replay::Company(customer_id.to_owned()))
+            .await;
     }
 
     /// Another instance added a group or changed one: reads it again and adds it to the
     /// matrix or sets its validity there (a rename or a removal rebuilds the matrix).
     pub(crate) async fn reload_group(&self, id: GroupId) {
-        self.reload_rows("group", &id.to_string(), |dir| async move {
-            let group = dir
-                .relations()?
-                .groups()
-                .await?
-                .into_iter()
-                .find(|g| g.id == id);
-            Ok(move |m: &PermissionMatrix| group_diff(m, id, group))
-        })
-        .await;
+        self.reload_rows(Replay::Group(id)).await;
     }
 
-    /// The common part of the reloads: bump the generation (so a matrix being built from an
-    /// older snapshot is not kept), read the rows, patch the matrix in one batch; read again
-    /// when a change raced the read, drop the matrix when the rows cannot be read or patched.
-    async fn reload_rows<'a, R, Fut, D>(&'a self, what: &str, key: &str, read: R)
-    where
-        R: Fn(&'a Directory) -> Fut,
-        Fut: std::future::Future<Output = Result<D>>,
-        D: FnOnce(&PermissionMatrix) -> Option<Vec<Change>>,
-    {
+    /// Reads from the store what `replay` names, as the changes that make a matrix hold it.
+    async fn read_rows(&self, replay: &Replay) -> Result<Diff> {
+        let config = &self.inner.config.permissions;
+        match replay {
+            Replay::User(login) => {
+                let rows = self.relations()?.user_grants_of(login).await?;
+                let mut stored: BTreeMap<GroupId, Vec<PermissionType>> = BTreeMap::new();
+                for mut g in rows {
+                    if let Stored::Known(t) =
+                        take_stored(&mut g.permission).configured(|t| config.knows_type(t))
+                    {
+                        stored.entry(g.group_id).or_default().push(t);
+                    }
+                }
+                let login = login.clone();
+                Ok(Box::new(move |m: &PermissionMatrix| {
+                    user_grant_diff(m, &login, stored)
+                }))
+            }
+            Replay::Company(customer_id) => {
+                let rows = self.relations()?.company_grants_of(customer_id).await?;
+                let mut stored: BTreeMap<(GroupId, PermissionContext), Vec<PermissionType>> =
+                    BTreeMap::new();
+                for mut g in rows {
+                    let t = take_stored(&mut g.permission).configured(|t| config.knows_type(t));
+                    let c = take_stored(&mut g.context).configured(|c| config.knows_context(c));
+                    if let (Stored::Known(t), Stored::Known(c)) = (t, c) {
+                        stored.entry((g.group_id, c)).or_default().push(t);
+                    }
+                }
+                let valid = match &self.inner.companies {
+                    Some(companies) => companies
+                        .company(customer_id)
+                        .await?
+                        .map(|c| c.validity.is_valid()),
+                    None => None,
+                };
+                let customer_id = customer_id.clone();
+                Ok(Box::new(move |m: &PermissionMatrix| {
+                    company_grant_diff(m, &customer_id, valid, stored)
+                }))
+            }
+            Replay::Group(id) => {
+                let id = *id;
+                let group = self
+                    .relations()?
+                    .groups()
+                    .await?
+                    .into_iter()
+                    .find(|g| g.id == id);
+                Ok(Box::new(move |m: &PermissionMatrix| {
+                    group_diff(m, id, group)
+                }))
+            }
+            // Anything may have changed: no patch expresses it.
+            Replay::Everything => Ok(Box::new(|_: &PermissionMatrix| None)),
+        }
+    }
+
+    /// The common part of the reloads: bump the generation (a matrix being built from an
+    /// older snapshot reads the rows again before it is kept), read the rows, patch the matrix
+    /// in one batch; read again when a change raced the read, drop the matrix when the rows
+    /// cannot be read or patched.
+    async fn reload_rows(&self, replay: Replay) {
         let access = &self.inner.access;
         for _ in 0..RELOAD_ATTEMPTS {
-            access.bump();
+            access.bump(replay.clone());
             let Some(resolver) = access.resolver() else {
-                // No matrix yet: the next check builds it from the store as it is now.
+                // No matrix: the next check builds it from the store as it is now, and a build
+                // under way reads these rows again before it keeps its matrix.
                 return;
             };
             let seen = access.generation();
-            let diff = match read(self).await {
+            let diff = match self.read_rows(&replay).await {
                 Ok(diff) => diff,
                 Err(e) => {
                     tracing::warn!(
                         error = %e,
-                        what,
-                        key,
+                        what = ?replay,
                         "could not reload what another instance changed; the permission \
                          matrix is dropped and rebuilt on the next check"
                     );
