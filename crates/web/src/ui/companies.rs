@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clientele_directory::Entity;
 use clientele_model::attribute::AttributeMap;
-use clientele_model::{CustomerCompanyChanges, NewCustomerCompany, Validity, keys};
+use clientele_model::{
+    CustomerCompany, CustomerCompanyChanges, NewCustomerCompany, Validity, keys,
+};
 use maud::html;
 use serde::Deserialize;
 
@@ -139,13 +141,10 @@ pub(crate) async fn add(State(ui): State<Ui>, page: Page, fields: Fields) -> Ans
             "/companies/{}?saved=1",
             seg(c.customer_id.as_str())
         ))),
-        Err(e) => {
-            let problem = Problem::from(e);
-            match FieldError::of(&problem) {
-                Some(fe) if problem.status < 500 => Ok(again(&fe)),
-                _ => Err(Fail::new(page.clone(), problem)),
-            }
-        }
+        Err(e) => match FieldError::of_refusal(Problem::from(e)) {
+            Ok(fe) => Ok(again(&fe)),
+            Err(problem) => Err(Fail::new(page.clone(), problem)),
+        },
     }
 }
 
@@ -167,12 +166,7 @@ async fn edit_page(
     error: Option<&FieldError>,
     saved: bool,
 ) -> Answer {
-    let company = ui
-        .dir
-        .company(id)
-        .await
-        .map_err(fail(page))?
-        .ok_or_else(|| not_found(page, Entity::Company, id))?;
+    let company = company_or_404(ui, page, id).await?;
     let map = company_map(ui);
     let stored = |k: &str| {
         company
@@ -239,12 +233,7 @@ pub(crate) async fn update(
     Path(id): Path<String>,
     fields: Fields,
 ) -> Answer {
-    let company = ui
-        .dir
-        .company(&id)
-        .await
-        .map_err(fail(&page))?
-        .ok_or_else(|| not_found(&page, Entity::Company, &id))?;
+    let company = company_or_404(&ui, &page, &id).await?;
     let map = company_map(&ui);
     let mut changes = CustomerCompanyChanges::new();
     for row in form::form_rows(&map).filter(|r| !r.read_only && r.key != keys::COMPANY_ID) {
@@ -268,11 +257,10 @@ pub(crate) async fn update(
     if !changes.attributes.is_empty()
         && let Err(e) = ui.dir.update_company(&id, changes, &page.actor).await
     {
-        let problem = Problem::from(e);
-        if let (false, Some(fe)) = (problem.status >= 500, FieldError::of(&problem)) {
-            return edit_page(&ui, &page, &id, Some(&fields), Some(&fe), false).await;
-        }
-        return Err(Fail::new(page, problem));
+        return match FieldError::of_refusal(Problem::from(e)) {
+            Ok(fe) => edit_page(&ui, &page, &id, Some(&fields), Some(&fe), false).await,
+            Err(problem) => Err(Fail::new(page, problem)),
+        };
     }
     Ok(page.redirect(&format!("/companies/{}?saved=1", seg(&id))))
 }
@@ -284,4 +272,17 @@ pub(crate) async fn invalidate(State(ui): State<Ui>, page: Page, Path(id): Path<
         .await
         .map_err(fail(&page))?;
     Ok(page.redirect(&format!("/companies/{}?saved=1", seg(&id))))
+}
+
+/// The company `customer_id` names, or the page saying there is none.
+pub(crate) async fn company_or_404(
+    ui: &Ui,
+    page: &Page,
+    customer_id: &str,
+) -> Result<CustomerCompany, Fail> {
+    ui.dir
+        .company(customer_id)
+        .await
+        .map_err(fail(page))?
+        .ok_or_else(|| not_found(page, Entity::Company, customer_id))
 }

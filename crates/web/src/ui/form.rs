@@ -32,6 +32,15 @@ impl FieldError {
         })
     }
 
+    /// What a refused write shows: the form again with this error at its field, or (`Err`)
+    /// an error page — for a failure on the server's side, or a refusal naming no field.
+    pub(crate) fn of_refusal(problem: Problem) -> Result<Self, Problem> {
+        match FieldError::of(&problem) {
+            Some(e) if problem.status < 500 => Ok(e),
+            _ => Err(problem),
+        }
+    }
+
     fn names(&self, row: &AttributeMapping) -> bool {
         self.field.eq_ignore_ascii_case(&row.key) || self.field.eq_ignore_ascii_case(&row.storage)
     }

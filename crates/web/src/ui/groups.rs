@@ -10,7 +10,8 @@ use clientele_directory::Entity;
 use clientele_model::permission::PermissionContext;
 use maud::{Markup, html};
 
-use super::users::not_found;
+use super::companies::company_or_404;
+use super::users::{not_found, user_or_404};
 use super::{Answer, Fail, Fields, Nav, Page, Ui, fail, layout, seg};
 use crate::Problem;
 
@@ -91,12 +92,7 @@ pub(crate) async fn user_matrix(
     page: Page,
     Path(login): Path<String>,
 ) -> Answer {
-    let user = ui
-        .dir
-        .customer_user(&login)
-        .await
-        .map_err(fail(&page))?
-        .ok_or_else(|| not_found(&page, Entity::CustomerUser, &login))?;
+    let user = user_or_404(&ui, &page, &login).await?;
     let login = user.login.as_str();
     let groups = ui.dir.groups().await.map_err(fail(&page))?;
     let rows = ui
@@ -182,12 +178,7 @@ pub(crate) async fn company_matrix(
     page: Page,
     Path(id): Path<String>,
 ) -> Answer {
-    let company = ui
-        .dir
-        .company(&id)
-        .await
-        .map_err(fail(&page))?
-        .ok_or_else(|| not_found(&page, Entity::Company, &id))?;
+    let company = company_or_404(&ui, &page, &id).await?;
     let id = company.customer_id.as_str();
     let groups = ui.dir.groups().await.map_err(fail(&page))?;
     let grants = company_grants(&ui, &page, id).await?;

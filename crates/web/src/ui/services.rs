@@ -2,10 +2,9 @@
 
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use clientele_directory::Entity;
 use maud::html;
 
-use super::users::not_found;
+use super::users::user_or_404;
 use super::{Answer, Fields, Nav, Page, Ui, fail, layout, seg};
 
 /// `GET /admin/services`: every service, whether it is a default service (a checkbox), and a
@@ -78,12 +77,7 @@ pub(crate) async fn user_services(
     page: Page,
     Path(login): Path<String>,
 ) -> Answer {
-    let user = ui
-        .dir
-        .customer_user(&login)
-        .await
-        .map_err(fail(&page))?
-        .ok_or_else(|| not_found(&page, Entity::CustomerUser, &login))?;
+    let user = user_or_404(&ui, &page, &login).await?;
     let login = user.login.as_str();
     let all = ui.dir.services().await.map_err(fail(&page))?;
     let own = ui.dir.own_services(login).await.map_err(fail(&page))?;

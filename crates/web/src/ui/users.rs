@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use clientele_directory::Entity;
 use clientele_model::attribute::AttributeMap;
 use clientele_model::search::CustomerUserSearch;
-use clientele_model::{CustomerUserChanges, NewCustomerUser, Password, Validity, keys};
+use clientele_model::{
+    CustomerUser, CustomerUserChanges, NewCustomerUser, Password, Validity, keys,
+};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -189,12 +191,12 @@ fn add_form(
 /// A refusal of a form: re-rendered with the message next to the field (`422`), or an error
 /// page when it names no field.
 fn refused(page: &Page, problem: Problem, render: impl FnOnce(&FieldError) -> Response) -> Answer {
-    if problem.status >= 500 || problem.status == 404 {
+    if problem.status == 404 {
         return Err(Fail::new(page.clone(), problem));
     }
-    match FieldError::of(&problem) {
-        Some(e) => Ok(render(&e)),
-        None => Err(Fail::new(page.clone(), problem)),
+    match FieldError::of_refusal(problem) {
+        Ok(e) => Ok(render(&e)),
+        Err(problem) => Err(Fail::new(page.clone(), problem)),
     }
 }
 
@@ -381,6 +383,15 @@ pub(crate) fn not_found(page: &Page, entity: Entity, key: &str) -> Fail {
     })
 }
 
+/// The user `login` names, or the page saying there is none.
+pub(crate) async fn user_or_404(ui: &Ui, page: &Page, login: &str) -> Result<CustomerUser, Fail> {
+    ui.dir
+        .customer_user(login)
+        .await
+        .map_err(fail(page))?
+        .ok_or_else(|| not_found(page, Entity::CustomerUser, login))
+}
+
 /// `POST /admin/users/{login}`: saves the rows that changed (read-only rows are not sent).
 pub(crate) async fn update(
     State(ui): State<Ui>,
@@ -423,11 +434,10 @@ pub(crate) async fn update(
         {
             Ok(u) => stored = u.login.as_str().to_owned(),
             Err(e) => {
-                let problem = Problem::from(e);
-                if let (false, Some(fe)) = (problem.status >= 500, FieldError::of(&problem)) {
-                    return edit_page(&ui, &page, &login, Some(&fields), Some(&fe), false).await;
-                }
-                return Err(Fail::new(page, problem));
+                return match FieldError::of_refusal(Problem::from(e)) {
+                    Ok(fe) => edit_page(&ui, &page, &login, Some(&fields), Some(&fe), false).await,
+                    Err(problem) => Err(Fail::new(page, problem)),
+                };
             }
         }
     }
