@@ -338,12 +338,29 @@ fn profile_n(default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// A random grant: (user, group, `rw` rather than `ro`).
+fn random_grant(rng: &mut Rng) -> (usize, usize, bool) {
+    let u = rng.below(USERS);
+    let grp = rng.below(GROUPS);
+    let rw = rng.below(2) == 0;
+    (u, grp, rw)
+}
+
+/// The resolver's change for a grant of [`random_grant`].
+fn grant_change((u, grp, rw): (usize, usize, bool)) -> Change {
+    Change::SetUserGrant {
+        login: login(u),
+        group: group_id(grp),
+        permissions: perms(rw).to_vec(),
+    }
+}
+
 /// The grants the `grant` and `casbin-grant` loops make: random users, groups and types, as
 /// in the bench, made before the loop so it times the grants alone.
 fn profile_grants() -> Vec<(usize, usize, bool)> {
     let mut rng = Rng(SEED ^ 0x77);
     (0..profile_n(60_000))
-        .map(|_| (rng.below(USERS), rng.below(GROUPS), rng.below(2) == 0))
+        .map(|_| random_grant(&mut rng))
         .collect()
 }
 
@@ -357,14 +374,7 @@ fn profile(what: &str, data: &Data, matrix: &PermissionMatrix, floor: &Floor) {
         "random" => profile_checks(matrix, &queries, profile_n(1_000_000)),
         "random-floor" => profile_floor_checks(floor, &queries, profile_n(1_000_000)),
         "grant" => {
-            let changes = profile_grants()
-                .into_iter()
-                .map(|(u, g, rw)| Change::SetUserGrant {
-                    login: login(u),
-                    group: group_id(g),
-                    permissions: perms(rw).to_vec(),
-                })
-                .collect();
+            let changes = profile_grants().into_iter().map(grant_change).collect();
             profile_resolver_grants(&PermissionResolver::new(matrix.clone()), changes)
         }
         other => panic!(
@@ -579,17 +589,7 @@ fn main() {
         }
         n
     };
-    let random_grant = |rng: &mut Rng| {
-        let u = rng.below(USERS);
-        let grp = rng.below(GROUPS);
-        let rw = rng.below(2) == 0;
-        (u, grp, rw)
-    };
-    let change = |(u, grp, rw): (usize, usize, bool)| Change::SetUserGrant {
-        login: login(u),
-        group: group_id(grp),
-        permissions: perms(rw).to_vec(),
-    };
+    let change = grant_change;
     let ro = matrix.type_index("ro").expect("ro");
     let rw = matrix.type_index("rw").expect("rw");
 
